@@ -1,0 +1,58 @@
+"""Settings, read from environment variables (prefix ``JOINEDUP_``) or a ``.env`` file.
+
+Every setting is documented in docs/operator-guide.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JOINEDUP_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Where the SQLite file and insight stores live")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the app database; default a SQLite file in data_dir"
+    )
+    secret_key: str = Field(
+        "", description="Signs session cookies; set it in production (random per process if unset)"
+    )
+    https: bool = Field(False, description="Mark cookies Secure and send HSTS (behind TLS)")
+    session_max_age: int = Field(8 * 3600, description="Seconds a sign-in lasts")
+    login_max_failures: int = Field(5, description="Failed sign-ins allowed per window")
+    login_window_seconds: int = Field(900, description="Window for counting failed sign-ins")
+    duckdb_memory_limit: str = Field("2GB", description="Memory cap for DuckDB insight work")
+    duckdb_threads: int = Field(2, description="Threads DuckDB may use")
+    host: str = Field("127.0.0.1", description="Address `joinedup serve` binds")
+    port: int = Field(8000, description="Port `joinedup serve` binds")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'joinedup.sqlite3').as_posix()}"
+
+    @property
+    def insight_dir(self) -> Path:
+        return self.data_dir / "insight"
+
+    @property
+    def resolved_secret_key(self) -> str:
+        # An unset key means sessions do not survive a restart: safe, if inconvenient.
+        return self.secret_key or _process_secret()
+
+
+@lru_cache(maxsize=1)
+def _process_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The app database: SQLAlchemy 2 models, sessions and Alembic migrations."""
