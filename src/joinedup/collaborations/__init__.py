@@ -1,0 +1,1 @@
+"""Collaborations between partners and the charters that say what they will do together."""

@@ -1,0 +1,13 @@
+"""Imports every area's models so that the metadata is whole (for Alembic and tests).
+
+An area that adds models to the app database adds one import line here.
+"""
+
+from joinedup import audit  # noqa: F401
+from joinedup.collaborations import models as collaborations_models  # noqa: F401
+from joinedup.places import models as places_models  # noqa: F401
+
+try:  # the surveys area lands in parallel; its models join when present
+    from joinedup.surveys import models as surveys_models  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass

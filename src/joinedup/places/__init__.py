@@ -1,0 +1,1 @@
+"""Places, their partners and services, and the people who use joinedup in them."""
