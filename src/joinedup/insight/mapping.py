@@ -1,0 +1,192 @@
+"""Mappings: the TOML file that tells ingest which column of an extract feeds which field.
+
+A mapping has a ``[source]`` table (partner, service, default need, governance) and a
+``[columns]`` table of standard field = column name, or ``{ column = ..., format = ... }``
+for dates. Errors name the mapping's line so an analyst can fix the right place.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+__all__ = [
+    "DATE_FIELDS",
+    "STANDARD_FIELDS",
+    "ColumnSpec",
+    "Mapping",
+    "MappingError",
+    "load_mapping",
+    "parse_mapping",
+]
+
+STANDARD_FIELDS: tuple[str, ...] = (
+    "record_id", "forename", "surname", "full_name", "date_of_birth", "sex", "postcode",
+    "address_line", "uprn", "nhs_number", "ni_number", "email", "phone", "event_date",
+    "event_end_date", "event_type", "need", "cost_item",
+)  # fmt: skip
+DATE_FIELDS = frozenset({"date_of_birth", "event_date", "event_end_date"})
+SOURCE_KEYS = frozenset(
+    {"partner", "service", "need", "legal_basis", "dsa_reference", "retain_until", "cost_item",
+     "sheet", "name"}
+)  # fmt: skip
+
+
+class MappingError(ValueError):
+    """A mapping that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One standard field fed by one column of the extract."""
+
+    field: str
+    column: str
+    format: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Mapping:
+    path_name: str
+    partner: str
+    service: str
+    need: str | None
+    legal_basis: str | None
+    dsa_reference: str | None
+    retain_until: date | None
+    cost_item: str | None
+    sheet: str | None
+    columns: tuple[ColumnSpec, ...]
+    text: str
+    name: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def spec(self, field_name: str) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.field == field_name), None)
+
+    def where(self, spec: ColumnSpec) -> str:
+        return f"{self.path_name} line {spec.line}"
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line number of each `key =` in each table, as 'table.key' (tomllib gives none)."""
+    lines: dict[str, int] = {}
+    table = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.match(r"^\[([A-Za-z0-9_.\-]+)\]", line)
+        if header:
+            table = header.group(1)
+            lines[table] = number
+            continue
+        key = re.match(r"^\"?([A-Za-z0-9_\-]+)\"?\s*=", line)
+        if key:
+            lines.setdefault(f"{table}.{key.group(1)}", number)
+    return lines
+
+
+def parse_mapping(text: str, path_name: str = "mapping") -> Mapping:
+    """Parse and check a mapping's text; raise MappingError naming the offending line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{path_name}: not valid TOML ({exc})") from exc
+    lines = _key_lines(text)
+
+    def line_of(key: str) -> int:
+        return lines.get(key, lines.get(key.split(".")[0], 1))
+
+    source = data.get("source")
+    columns = data.get("columns")
+    if not isinstance(source, dict):
+        raise MappingError(f"{path_name} line 1: the mapping needs a [source] table")
+    if not isinstance(columns, dict):
+        raise MappingError(f"{path_name} line 1: the mapping needs a [columns] table")
+    for key in source:
+        if key not in SOURCE_KEYS:
+            raise MappingError(
+                f"{path_name} line {line_of('source.' + key)}: unknown [source] key {key!r}"
+            )
+    for required in ("partner", "service"):
+        if not isinstance(source.get(required), str) or not source[required].strip():
+            raise MappingError(
+                f'{path_name} line {line_of("source")}: [source] needs {required} = "..."'
+            )
+    retain = source.get("retain_until")
+    if retain is not None and not isinstance(retain, date):
+        try:
+            retain = date.fromisoformat(str(retain))
+        except ValueError as exc:
+            raise MappingError(
+                f"{path_name} line {line_of('source.retain_until')}: retain_until must be a "
+                f"date such as 2027-03-31"
+            ) from exc
+
+    specs: list[ColumnSpec] = []
+    for name, value in columns.items():
+        line = line_of(f"columns.{name}")
+        if name not in STANDARD_FIELDS:
+            raise MappingError(
+                f"{path_name} line {line}: {name!r} is not a standard field "
+                f"(expected one of {', '.join(STANDARD_FIELDS)})"
+            )
+        fmt: str | None = None
+        if isinstance(value, str):
+            column = value
+        elif isinstance(value, dict) and isinstance(value.get("column"), str):
+            column = value["column"]
+            fmt = value.get("format")
+            if fmt is not None and not isinstance(fmt, str):
+                raise MappingError(f"{path_name} line {line}: format must be text")
+            extra = set(value) - {"column", "format"}
+            if extra:
+                raise MappingError(
+                    f"{path_name} line {line}: unknown key {sorted(extra)[0]!r} for {name}"
+                )
+        else:
+            raise MappingError(
+                f"{path_name} line {line}: {name} must be a column name or "
+                f'{{ column = "...", format = "..." }}'
+            )
+        if fmt is not None and name not in DATE_FIELDS:
+            raise MappingError(f"{path_name} line {line}: only date fields take a format")
+        specs.append(ColumnSpec(field=name, column=column, format=fmt, line=line))
+
+    if not any(s.field == "record_id" for s in specs):
+        raise MappingError(
+            f'{path_name} line {line_of("columns")}: [columns] needs record_id = "..."'
+        )
+
+    def opt(key: str) -> str | None:
+        value = source.get(key)
+        if value is None:
+            return None
+        return str(value).strip() or None
+
+    return Mapping(
+        path_name=path_name,
+        partner=source["partner"].strip(),
+        service=source["service"].strip(),
+        need=opt("need"),
+        legal_basis=opt("legal_basis"),
+        dsa_reference=opt("dsa_reference"),
+        retain_until=retain,
+        cost_item=opt("cost_item"),
+        sheet=opt("sheet"),
+        columns=tuple(specs),
+        text=text,
+        name=opt("name"),
+        lines=lines,
+    )
+
+
+def load_mapping(path: Path) -> Mapping:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"{path.name}: cannot read the mapping ({exc})") from exc
+    return parse_mapping(text, path.name)

@@ -1,0 +1,264 @@
+"""Validators and normalisers for the standard fields of a partner extract.
+
+Each function takes the raw text of one cell and returns the normalised value, or ``None``
+when the cell is empty. An invalid value raises :class:`InvalidValue` so that ingest can set
+it aside with a warning for that row rather than lose the row.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+
+__all__ = [
+    "InvalidValue",
+    "clean_text",
+    "is_blank",
+    "normalise_date",
+    "normalise_email",
+    "normalise_name",
+    "normalise_need",
+    "normalise_nhs_number",
+    "normalise_ni_number",
+    "normalise_phone",
+    "normalise_postcode",
+    "normalise_sex",
+    "normalise_uprn",
+    "nhs_number_is_valid",
+    "split_full_name",
+]
+
+
+class InvalidValue(ValueError):
+    """A cell whose value cannot be used for its field (the row is kept)."""
+
+
+_BLANKS = {"", "NULL", "NONE", "N/A", "NA", "NAN", "NAT", "UNKNOWN", "NOT KNOWN", "-", "?"}
+
+
+def is_blank(value: object) -> bool:
+    """True for empty cells and the placeholders partner systems write for 'unknown'."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:  # NaN from pandas
+        return True
+    return str(value).strip().upper() in _BLANKS
+
+
+def clean_text(value: object) -> str | None:
+    """Trim and collapse whitespace; blanks become None."""
+    if is_blank(value):
+        return None
+    return re.sub(r"\s+", " ", str(value)).strip()
+
+
+# --- NHS number -------------------------------------------------------------------------
+
+
+def nhs_number_is_valid(digits: str) -> bool:
+    """Modulus 11 check of a ten-digit NHS number (NHS Data Dictionary)."""
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    if check == 10:
+        return False
+    return check == int(digits[9])
+
+
+def normalise_nhs_number(value: object) -> str | None:
+    """Ten digits, spaces and dashes removed; must pass the modulus 11 check."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    digits = re.sub(r"[\s\-]", "", text)
+    if digits.endswith(".0"):  # spreadsheets turn numbers into floats
+        digits = digits[:-2]
+    if not nhs_number_is_valid(digits):
+        raise InvalidValue(f"NHS number {text!r} fails the modulus 11 check")
+    # 0000000000 passes modulus 11 but is never issued; treat it as a placeholder.
+    if len(set(digits)) == 1:
+        raise InvalidValue(f"NHS number {text!r} is a placeholder")
+    return digits
+
+
+# --- National Insurance number -----------------------------------------------------------
+
+_NINO = re.compile(r"^(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]$")
+
+
+def normalise_ni_number(value: object) -> str | None:
+    """HMRC format (NIM39110): two prefix letters, six digits, suffix A–D; spaces removed."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    compact = re.sub(r"[\s\-]", "", text).upper()
+    if not _NINO.match(compact):
+        raise InvalidValue(f"National Insurance number {text!r} is not in HMRC's format")
+    return compact
+
+
+# --- Postcode ------------------------------------------------------------------------------
+
+_POSTCODE = re.compile(
+    r"^(GIR0AA|(?:[A-PR-UWYZ][0-9][0-9A-HJKSTUW]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRV-Y]?)"
+    r"[0-9][ABD-HJLNP-UW-Z]{2})$"
+)
+
+
+def normalise_postcode(value: object) -> str | None:
+    """Upper case with one space before the inward code (BS 7666 pattern)."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    compact = re.sub(r"[^A-Za-z0-9]", "", text).upper()
+    if not _POSTCODE.match(compact):
+        raise InvalidValue(f"postcode {text!r} is not a UK postcode")
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+# --- UPRN, email, phone ---------------------------------------------------------------------
+
+
+def normalise_uprn(value: object) -> str | None:
+    """Up to 12 digits, leading zeros removed so '00123' and '123' agree."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    digits = text[:-2] if text.endswith(".0") else text
+    digits = digits.lstrip("0") if digits.isdigit() else digits
+    if not re.fullmatch(r"[0-9]{1,12}", digits):
+        raise InvalidValue(f"UPRN {text!r} is not up to 12 digits")
+    return str(int(digits))
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(value: object) -> str | None:
+    text = clean_text(value)
+    if text is None:
+        return None
+    lowered = text.lower()
+    if not _EMAIL.match(lowered):
+        raise InvalidValue(f"email {text!r} is not an email address")
+    return lowered
+
+
+def normalise_phone(value: object) -> str | None:
+    """UK numbers as 0 followed by ten digits; +44 and 0044 prefixes folded."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    digits = re.sub(r"[^0-9+]", "", text)
+    if digits.startswith("+44"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("0044"):
+        digits = "0" + digits[4:]
+    if not re.fullmatch(r"0[0-9]{9,10}", digits):
+        raise InvalidValue(f"phone number {text!r} is not a UK number")
+    return digits
+
+
+# --- Dates ----------------------------------------------------------------------------------
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def normalise_date(value: object, fmt: str | None = None) -> date | None:
+    """Parse with the mapping's format, falling back to ISO 8601 (as spreadsheets write)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = clean_text(value)
+    if text is None:
+        return None
+    if fmt:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    if _ISO.match(text):
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            pass
+    expected = f" in the format {fmt}" if fmt else " (ISO 8601)"
+    raise InvalidValue(f"date {text!r} is not a date{expected}")
+
+
+# --- Sex ------------------------------------------------------------------------------------
+
+_SEX = {
+    "M": "M", "MALE": "M", "MAN": "M", "1": "M", "BOY": "M",
+    "F": "F", "FEMALE": "F", "WOMAN": "F", "2": "F", "GIRL": "F",
+    "X": "X", "OTHER": "X", "NON-BINARY": "X", "NONBINARY": "X", "9": "X",
+    "I": "X", "INDETERMINATE": "X",
+}  # fmt: skip
+
+
+def normalise_sex(value: object) -> str | None:
+    """M, F or X. NHS codes 1/2/9 as well as words; 0 and 'not known' are blank."""
+    text = clean_text(value)
+    if text is None or text in {"0", "U"}:
+        return None
+    code = text.upper()
+    if code.endswith(".0"):
+        code = code[:-2]
+    if code not in _SEX:
+        raise InvalidValue(f"sex {text!r} is not a recognised code")
+    return _SEX[code]
+
+
+# --- Names ----------------------------------------------------------------------------------
+
+_TITLES = {"MR", "MRS", "MS", "MISS", "DR", "MX", "REV", "SIR", "PROF"}
+
+
+def normalise_name(value: object) -> str | None:
+    """Upper case ASCII letters with single spaces; accents folded, punctuation dropped.
+
+    Hyphens and apostrophes join parts of one name (Smith-Jones, O'Brien) so they are
+    removed rather than spaced, which makes 'O'Brien' and 'OBrien' agree.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    folded = re.sub(r"['’`\-]", "", folded.upper())
+    folded = re.sub(r"[^A-Z ]", " ", folded)
+    folded = re.sub(r"\s+", " ", folded).strip()
+    parts = [p for p in folded.split(" ") if p not in _TITLES]
+    result = " ".join(parts)
+    return result or None
+
+
+def split_full_name(value: object) -> tuple[str | None, str | None]:
+    """Split 'Surname, Forename' or 'Forename Middle Surname' into (forename, surname)."""
+    text = clean_text(value)
+    if text is None:
+        return None, None
+    if "," in text:
+        surname, _, forename = text.partition(",")
+        return normalise_name(forename.split()[0] if forename.split() else None), normalise_name(
+            surname
+        )
+    name = normalise_name(text)
+    if name is None:
+        return None, None
+    parts = name.split(" ")
+    if len(parts) == 1:
+        return None, parts[0]
+    return parts[0], parts[-1]
+
+
+def normalise_need(value: object) -> str | None:
+    """Needs are lower-case words joined by underscores: 'Substance misuse' → substance_misuse."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or None

@@ -1,0 +1,189 @@
+"""The insight store: one DuckDB file per place holding everything person-level.
+
+Sources and their governance, records, quarantine, persons, link runs and the place's
+unit costs, deflators and cohort definitions live here, never in the app database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+__all__ = ["RECORD_COLUMNS", "connect", "insight_path", "open_store", "transaction"]
+
+# The columns of `records`, in order. Raw names are kept beside normalised ones because
+# the analyst reading a person's records wants to see what the partner wrote.
+RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source", "VARCHAR NOT NULL"),
+    ("record_id", "VARCHAR NOT NULL"),
+    ("row_number", "INTEGER"),
+    ("forename", "VARCHAR"),
+    ("surname", "VARCHAR"),
+    ("forename_raw", "VARCHAR"),
+    ("surname_raw", "VARCHAR"),
+    ("date_of_birth", "DATE"),
+    ("sex", "VARCHAR"),
+    ("postcode", "VARCHAR"),
+    ("address_line", "VARCHAR"),
+    ("uprn", "VARCHAR"),
+    ("nhs_number", "VARCHAR"),
+    ("ni_number", "VARCHAR"),
+    ("email", "VARCHAR"),
+    ("phone", "VARCHAR"),
+    ("event_date", "DATE"),
+    ("event_end_date", "DATE"),
+    ("event_type", "VARCHAR"),
+    ("need", "VARCHAR"),
+    ("cost_item", "VARCHAR"),
+    ("warnings", "VARCHAR"),
+)
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS sources (
+    name VARCHAR PRIMARY KEY,
+    partner VARCHAR NOT NULL,
+    service VARCHAR NOT NULL,
+    need VARCHAR,
+    cost_item VARCHAR,
+    legal_basis VARCHAR,
+    dsa_reference VARCHAR,
+    retain_until DATE,
+    file_name VARCHAR,
+    content_hash VARCHAR,
+    mapping_text VARCHAR,
+    ingested_at TIMESTAMP,
+    n_rows INTEGER,
+    n_records INTEGER,
+    n_quarantined INTEGER,
+    n_warnings INTEGER
+);
+CREATE TABLE IF NOT EXISTS records (
+    {", ".join(f"{name} {kind}" for name, kind in RECORD_COLUMNS)},
+    PRIMARY KEY (source, record_id)
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    source VARCHAR NOT NULL,
+    row_number INTEGER NOT NULL,
+    record_id VARCHAR,
+    reasons VARCHAR NOT NULL,
+    raw VARCHAR
+);
+CREATE TABLE IF NOT EXISTS person_links (
+    source VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    person_id VARCHAR NOT NULL,
+    PRIMARY KEY (source, record_id)
+);
+CREATE TABLE IF NOT EXISTS person_events (
+    run_id INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    person_id VARCHAR NOT NULL,
+    other_person_id VARCHAR,
+    n_records INTEGER
+);
+CREATE SEQUENCE IF NOT EXISTS person_seq START 1;
+CREATE TABLE IF NOT EXISTS link_runs (
+    run_id INTEGER PRIMARY KEY,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    backend VARCHAR,
+    status VARCHAR,
+    stage VARCHAR,
+    message VARCHAR,
+    n_records INTEGER,
+    n_comparisons BIGINT,
+    n_pairs BIGINT,
+    n_persons INTEGER,
+    n_merges INTEGER,
+    n_splits INTEGER,
+    threshold DOUBLE,
+    seed INTEGER,
+    model_json VARCHAR,
+    timings VARCHAR
+);
+CREATE TABLE IF NOT EXISTS link_pairs (
+    run_id INTEGER,
+    unique_id_l VARCHAR,
+    unique_id_r VARCHAR,
+    match_weight DOUBLE,
+    match_probability DOUBLE
+);
+CREATE TABLE IF NOT EXISTS unit_costs (
+    code VARCHAR PRIMARY KEY,
+    domain VARCHAR,
+    item VARCHAR,
+    cost_gbp DOUBLE NOT NULL,
+    unit VARCHAR,
+    price_year VARCHAR,
+    agency VARCHAR,
+    source VARCHAR,
+    edited BOOLEAN DEFAULT FALSE
+);
+CREATE TABLE IF NOT EXISTS deflators (
+    financial_year VARCHAR PRIMARY KEY,
+    idx DOUBLE NOT NULL,
+    source VARCHAR
+);
+CREATE TABLE IF NOT EXISTS cohort_definitions (
+    name VARCHAR PRIMARY KEY,
+    label VARCHAR NOT NULL,
+    needs VARCHAR NOT NULL,
+    min_needs INTEGER NOT NULL,
+    builtin BOOLEAN DEFAULT FALSE
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+"""
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9\-_]{0,62}$")
+
+
+def insight_path(insight_dir: Path, place_slug: str) -> Path:
+    """The place's DuckDB file; the slug is checked so it cannot escape the directory."""
+    if not _SLUG.match(place_slug):
+        raise ValueError(f"place slug {place_slug!r} is not a valid slug")
+    return insight_dir / f"{place_slug}.duckdb"
+
+
+def connect(
+    path: Path, *, memory_limit: str = "2GB", threads: int = 2
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating if need be) a place's store with its schema and memory cap."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    spill = path.parent / "tmp"
+    con.execute(f"SET temp_directory = '{spill.as_posix()}'")
+    con.execute(_SCHEMA)
+    return con
+
+
+@contextmanager
+def open_store(
+    insight_dir: Path, place_slug: str, *, memory_limit: str = "2GB", threads: int = 2
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(insight_path(insight_dir, place_slug), memory_limit=memory_limit, threads=threads)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: roll back every change if anything inside fails."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -1,0 +1,177 @@
+"""Unit and property tests for every validator and normaliser."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from joinedup.insight import normalise as nz
+
+
+@pytest.mark.parametrize("value", ["9434765919", "943 476 5919", "943-476-5919", "6541003238"])
+def test_nhs_number_valid(value: str) -> None:
+    assert nz.normalise_nhs_number(value) == value.replace(" ", "").replace("-", "")
+
+
+@pytest.mark.parametrize("value", ["9434765918", "123", "0000000000", "abcdefghij"])
+def test_nhs_number_invalid(value: str) -> None:
+    with pytest.raises(nz.InvalidValue):
+        nz.normalise_nhs_number(value)
+
+
+def test_nhs_number_blank() -> None:
+    assert nz.normalise_nhs_number("  ") is None
+    assert nz.normalise_nhs_number(None) is None
+
+
+@given(st.lists(st.integers(0, 9), min_size=9, max_size=9))
+def test_nhs_check_digit_property(digits: list[int]) -> None:
+    total = sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True))
+    check = (11 - total % 11) % 11
+    number = "".join(map(str, digits))
+    if check == 10:
+        assert not any(nz.nhs_number_is_valid(number + str(c)) for c in range(10))
+    else:
+        assert nz.nhs_number_is_valid(number + str(check))
+        assert not nz.nhs_number_is_valid(number + str((check + 1) % 10))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("ab 12 34 56 c", "AB123456C"), ("JG103759A", "JG103759A")]
+)
+def test_ni_number_valid(value: str, expected: str) -> None:
+    assert nz.normalise_ni_number(value) == expected
+
+
+@pytest.mark.parametrize("value", ["QQ123456A", "GB123456A", "AB123456E", "AB12345C"])
+def test_ni_number_invalid(value: str) -> None:
+    with pytest.raises(nz.InvalidValue):
+        nz.normalise_ni_number(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("m11aa", "M1 1AA"),
+        ("DN55 1PT", "DN55 1PT"),
+        (" w1a1hq ", "W1A 1HQ"),
+        ("EC1A-1BB", "EC1A 1BB"),
+    ],
+)
+def test_postcode_valid(value: str, expected: str) -> None:
+    assert nz.normalise_postcode(value) == expected
+
+
+@pytest.mark.parametrize("value", ["QA1 1AA", "M1 1CA", "12345", "SW1"])
+def test_postcode_invalid(value: str) -> None:
+    with pytest.raises(nz.InvalidValue):
+        nz.normalise_postcode(value)
+
+
+_OUTWARD = st.from_regex(r"[A-PR-UWYZ][0-9]", fullmatch=True)
+_INWARD = st.from_regex(r"[0-9][ABD-HJLNP-UW-Z]{2}", fullmatch=True)
+
+
+@given(_OUTWARD, _INWARD, st.sampled_from(["", " ", "  "]), st.booleans())
+def test_postcode_spacing_property(outward: str, inward: str, gap: str, lower: bool) -> None:
+    text = outward + gap + inward
+    result = nz.normalise_postcode(text.lower() if lower else text)
+    assert result == f"{outward} {inward}"
+    assert nz.normalise_postcode(result) == result  # idempotent
+
+
+def test_uprn() -> None:
+    assert nz.normalise_uprn("00100023336956") == "100023336956"
+    assert nz.normalise_uprn("100023336956.0") == "100023336956"
+    with pytest.raises(nz.InvalidValue):
+        nz.normalise_uprn("12A")
+
+
+def test_email_and_phone() -> None:
+    assert nz.normalise_email(" Jo@Example.ORG ") == "jo@example.org"
+    with pytest.raises(nz.InvalidValue):
+        nz.normalise_email("not an email")
+    assert nz.normalise_phone("+44 7700 900123") == "07700900123"
+    assert nz.normalise_phone("0161 496 0000") == "01614960000"
+    with pytest.raises(nz.InvalidValue):
+        nz.normalise_phone("12")
+
+
+def test_dates() -> None:
+    assert nz.normalise_date("03/04/1980", "%d/%m/%Y") == date(1980, 4, 3)
+    assert nz.normalise_date("1980-04-03", "%d/%m/%Y") == date(1980, 4, 3)  # ISO fallback
+    assert nz.normalise_date("1980-04-03 00:00:00") == date(1980, 4, 3)
+    assert nz.normalise_date("") is None
+    with pytest.raises(nz.InvalidValue):
+        nz.normalise_date("31/02/1980", "%d/%m/%Y")
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2030, 12, 31)))
+def test_date_round_trip_property(day: date) -> None:
+    assert nz.normalise_date(day.strftime("%d/%m/%Y"), "%d/%m/%Y") == day
+    assert nz.normalise_date(day.isoformat()) == day
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("m", "M"), ("Female", "F"), ("1", "M"), ("2", "F"), ("9", "X"), ("0", None), ("", None)],
+)
+def test_sex(value: str, expected: str | None) -> None:
+    assert nz.normalise_sex(value) == expected
+
+
+def test_sex_invalid() -> None:
+    with pytest.raises(nz.InvalidValue):
+        nz.normalise_sex("Q")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("  zoë ", "ZOE"),
+        ("O'Brien", "OBRIEN"),
+        ("smith-jones", "SMITHJONES"),
+        ("Mr  John   Smith", "JOHN SMITH"),
+        ("José-María", "JOSEMARIA"),
+        ("!!!", None),
+    ],
+)
+def test_name(value: str, expected: str | None) -> None:
+    assert nz.normalise_name(value) == expected
+
+
+@given(st.text(max_size=40))
+def test_name_property(text: str) -> None:
+    result = nz.normalise_name(text)
+    if result is not None:
+        assert result == result.upper().strip()
+        assert "  " not in result
+        assert all(c.isascii() and (c.isalpha() or c == " ") for c in result)
+        assert nz.normalise_name(result) == result
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Smith, John", ("JOHN", "SMITH")),
+        ("John Paul Smith", ("JOHN", "SMITH")),
+        ("Smith", (None, "SMITH")),
+        ("", (None, None)),
+    ],
+)
+def test_split_full_name(value: str, expected: tuple[str | None, str | None]) -> None:
+    assert nz.split_full_name(value) == expected
+
+
+def test_need() -> None:
+    assert nz.normalise_need("Substance misuse") == "substance_misuse"
+    assert nz.normalise_need(" ") is None
+
+
+def test_blanks() -> None:
+    for blank in ["", " ", "NULL", "n/a", "Unknown", float("nan"), None]:
+        assert nz.is_blank(blank)
+    assert not nz.is_blank("0")
