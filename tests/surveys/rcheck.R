@@ -1,0 +1,32 @@
+# Rake the shipped test dataset with R's survey package and write weights and estimates.
+# Called by tests/surveys/test_weighting_rcheck.py: Rscript rcheck.R DATA_DIR OUT_DIR
+suppressPackageStartupMessages(library(survey))
+args <- commandArgs(trailingOnly = TRUE)
+data_dir <- args[1]
+out_dir <- args[2]
+d <- read.csv(file.path(data_dir, "rcheck_responses.csv"), stringsAsFactors = FALSE,
+              na.strings = "")
+m <- read.csv(file.path(data_dir, "rcheck_margins.csv"), stringsAsFactors = FALSE)
+d$age_sex <- paste(d$age_band, d$sex)
+d$w0 <- 1
+# A 0/1 outcome without NA: a subset of a raked design keeps every row for the variance.
+d$answered <- !is.na(d$ind)
+d$yes <- as.numeric(d$answered & d$ind == "yes")
+des <- svydesign(ids = ~1, weights = ~w0, data = d)
+pop_age_sex <- data.frame(age_sex = m$level[m$variable == "age_sex"],
+                          Freq = m$total[m$variable == "age_sex"])
+pop_area <- data.frame(area = m$level[m$variable == "area"],
+                       Freq = m$total[m$variable == "area"])
+raked <- rake(des, list(~age_sex, ~area), list(pop_age_sex, pop_area),
+              control = list(maxit = 1000, epsilon = 1e-13))
+write.csv(data.frame(id = d$id, weight = weights(raked)),
+          file.path(out_dir, "r_weights.csv"), row.names = FALSE)
+base <- subset(raked, answered)
+overall <- svymean(~yes, base)
+by_area <- svyby(~yes, ~area, base, svymean)
+est <- data.frame(
+  group = c("all", as.character(by_area$area)),
+  est = c(coef(overall)[1], by_area$yes),
+  se = c(SE(overall)[1], by_area$se)
+)
+write.csv(est, file.path(out_dir, "r_estimates.csv"), row.names = FALSE)
