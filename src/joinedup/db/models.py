@@ -3,11 +3,11 @@
 An area that adds models to the app database adds one import line here.
 """
 
+import contextlib
+
 from joinedup import audit  # noqa: F401
 from joinedup.collaborations import models as collaborations_models  # noqa: F401
 from joinedup.places import models as places_models  # noqa: F401
 
-try:  # the surveys area lands in parallel; its models join when present
+with contextlib.suppress(ImportError):  # the surveys area lands in parallel
     from joinedup.surveys import models as surveys_models  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass

@@ -1,0 +1,198 @@
+"""Commands for the database, the web server, the demo, places and users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from joinedup.clikit import UserError, console, user_errors
+from joinedup.config import get_settings
+from joinedup.db.migrate import upgrade_to_head
+from joinedup.db.session import describe_url, session_scope
+from joinedup.places.roles import ROLE_LABELS, Role
+from joinedup.places.service import PlaceError, create_place, get_place, list_places
+from joinedup.places.users import AccountError, create_user, find_user, remove_role, set_role
+
+users_app = typer.Typer(help="Add, list and change the people who use joinedup.",
+                        no_args_is_help=True)
+places_app = typer.Typer(help="List and create places.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("serve")(serve)
+    app.command("demo")(demo)
+    app.add_typer(users_app, name="users")
+    app.add_typer(places_app, name="places")
+
+
+def init() -> None:
+    """Create the database, or bring it up to date with the latest migrations."""
+    settings = get_settings()
+    with user_errors():
+        upgrade_to_head(settings)
+    console.print(f"Database ready at {describe_url(settings.resolved_database_url)}")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the web app (run `joinedup init` first)."""
+    import uvicorn
+
+    settings = get_settings()
+    with user_errors():
+        upgrade_to_head(settings)
+    uvicorn.run(
+        "joinedup.web.app:create_app", factory=True, host=host or settings.host,
+        port=port or settings.port, workers=workers, proxy_headers=True, log_level="info",
+    )
+
+
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the app after loading")
+    ] = False,
+) -> None:
+    """Load the demo place (safe to run again: nothing is duplicated) and print sign-in details."""
+    from joinedup.synth.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+
+    settings = get_settings()
+    with user_errors():
+        upgrade_to_head(settings)
+        summary = load_demo(settings)
+    console.print(f"[bold]{summary}[/bold]")
+    table = Table(title="Demo sign-in details (password for all: " + DEMO_PASSWORD + ")")
+    table.add_column("Role")
+    table.add_column("Email")
+    for role, email, _name in DEMO_USERS:
+        table.add_row(ROLE_LABELS[role], email)
+    console.print(table)
+    if serve_after:
+        console.print(f"Serving at http://{settings.host}:{settings.port}")
+        serve(None, None, 1)
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value.lower())
+    except ValueError:
+        raise UserError(
+            f"Unknown role '{value}': use one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The person's email address")],
+    name: Annotated[str, typer.Option(help="Full name")],
+    place: Annotated[str | None, typer.Option(help="Short name of a place to give a role in")] = None,
+    role: Annotated[str, typer.Option(help="Role in that place")] = "viewer",
+    password: Annotated[str | None, typer.Option(help="Password (asked for if not given)")] = None,
+) -> None:
+    """Add a user, and optionally give them a role in a place."""
+    role_ = _role(role)
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with user_errors(), session_scope() as session:
+        try:
+            user = create_user(session, name=name, email=email, password=password)
+        except AccountError as exc:
+            raise UserError(str(exc)) from exc
+        if place:
+            p = get_place(session, place)
+            if p is None:
+                raise UserError(f"No place called '{place}': see `joinedup places list`")
+            set_role(session, user, p, role_)
+    console.print(f"Added {email}" + (f" as {ROLE_LABELS[role_]} in {place}" if place else ""))
+
+
+@users_app.command("list")
+def users_list(
+    place: Annotated[str | None, typer.Option(help="Only users with a role in this place")] = None,
+) -> None:
+    """List users and their roles."""
+    from sqlalchemy import select
+
+    from joinedup.places.models import User
+
+    with user_errors(), session_scope() as session:
+        table = Table()
+        for col in ("Email", "Name", "Roles", "Active"):
+            table.add_column(col)
+        for user in session.scalars(select(User).order_by(User.email)):
+            roles = [f"{m.place.slug}: {m.role}" for m in user.memberships
+                     if place is None or m.place.slug == place]
+            if place and not roles:
+                continue
+            table.add_row(user.email, user.name, ", ".join(roles), "yes" if user.active else "no")
+        console.print(table)
+
+
+@users_app.command("set-role")
+def users_set_role(
+    email: Annotated[str, typer.Argument(help="The user's email address")],
+    place: Annotated[str, typer.Option(help="Short name of the place")],
+    role: Annotated[str, typer.Option(help="admin, lead, analyst, partner or viewer")],
+) -> None:
+    """Give a user a role in a place (replacing any role they had there)."""
+    role_ = _role(role)
+    with user_errors(), session_scope() as session:
+        user = find_user(session, email)
+        if user is None:
+            raise UserError(f"No user with email address {email}")
+        p = get_place(session, place)
+        if p is None:
+            raise UserError(f"No place called '{place}': see `joinedup places list`")
+        set_role(session, user, p, role_)
+    console.print(f"{email} is now {ROLE_LABELS[role_]} in {place}")
+
+
+@users_app.command("remove")
+def users_remove(
+    email: Annotated[str, typer.Argument(help="The user's email address")],
+    place: Annotated[str, typer.Option(help="Short name of the place")],
+) -> None:
+    """Remove a user's role in a place."""
+    with user_errors(), session_scope() as session:
+        user = find_user(session, email)
+        if user is None:
+            raise UserError(f"No user with email address {email}")
+        p = get_place(session, place)
+        if p is None:
+            raise UserError(f"No place called '{place}': see `joinedup places list`")
+        if not remove_role(session, user, p):
+            raise UserError(f"{email} has no role in {place}")
+    console.print(f"Removed {email}'s role in {place}")
+
+
+@places_app.command("list")
+def places_list() -> None:
+    """List places."""
+    with user_errors(), session_scope() as session:
+        table = Table()
+        for col in ("Short name", "Name", "Partners", "Adult population"):
+            table.add_column(col)
+        for p in list_places(session):
+            table.add_row(p.slug, p.name, str(len(p.partners)),
+                          f"{p.adult_population:,}" if p.adult_population else "")
+        console.print(table)
+
+
+@places_app.command("create")
+def places_create(
+    name: Annotated[str, typer.Argument(help="The place's name, e.g. 'Northbrook'")],
+    slug: Annotated[str | None, typer.Option(help="Short name used in web addresses")] = None,
+    adult_population: Annotated[int | None, typer.Option(help="Adults (16+) living there")] = None,
+) -> None:
+    """Create a place."""
+    with user_errors(), session_scope() as session:
+        try:
+            place = create_place(session, name=name, slug=slug, adult_population=adult_population)
+        except PlaceError as exc:
+            raise UserError(str(exc)) from exc
+        console.print(f"Created {place.name} ({place.slug})")

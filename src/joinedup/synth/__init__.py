@@ -1,0 +1,1 @@
+"""Synthetic places for the demo, the tests and the benchmarks. Every person in them is made up."""

@@ -1,0 +1,27 @@
+"""Form errors in the shape the GOV.UK error summary and inline error messages expect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FormErrors:
+    """Errors by field name, in the order they were found (the summary lists them so)."""
+
+    by_field: dict[str, str] = field(default_factory=dict)
+
+    def add(self, field_name: str, message: str) -> None:
+        self.by_field.setdefault(field_name, message)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_field)
+
+    def get(self, field_name: str) -> dict[str, str] | None:
+        """The `errorMessage` parameter for a govuk macro, or None."""
+        message = self.by_field.get(field_name)
+        return {"text": message} if message else None
+
+    def summary(self) -> list[dict[str, str]]:
+        """The `errorList` parameter for govukErrorSummary; each links to its field."""
+        return [{"text": m, "href": f"#{f}"} for f, m in self.by_field.items()]

@@ -1,0 +1,14 @@
+"""One router per area. An area's router is added to ROUTERS here, once."""
+
+from fastapi import APIRouter
+
+from joinedup.web.routers import accounts, collaborations, insight, places, surveys, users
+
+ROUTERS: tuple[APIRouter, ...] = (
+    accounts.router,
+    places.router,
+    collaborations.router,
+    users.router,
+    insight.router,
+    surveys.router,
+)

@@ -1,0 +1,42 @@
+"""Fixtures shared by every test. Kept small: helpers live in tests/support/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+import joinedup.db.models  # noqa: F401  (the whole metadata)
+from joinedup.config import Settings
+from joinedup.db.session import make_session
+from joinedup.web.app import create_app
+from tests.support.client import PageClient
+from tests.support.database import fresh_settings, migrate_template
+
+
+@pytest.fixture(scope="session")
+def db_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return migrate_template(tmp_path_factory.mktemp("db-template"))
+
+
+@pytest.fixture
+def settings(db_template: str, tmp_path: Path) -> Settings:
+    return fresh_settings(db_template, tmp_path)
+
+
+@pytest.fixture
+def session(settings: Settings) -> Iterator[Session]:
+    s = make_session(settings)
+    try:
+        yield s
+    finally:
+        s.rollback()
+        s.close()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[PageClient]:
+    with PageClient(create_app(settings), base_url="http://testserver") as c:
+        yield c
