@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The Debian packages the test suite needs: Chromium (browser tier), a Java runtime (Apache
+# Spark tier) and R with the survey package (weighting cross-check). Installed when missing
+# and we are root; otherwise we say exactly what to install and stop.
+set -euo pipefail
+
+need=()
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+if ! command -v Rscript >/dev/null 2>&1; then
+  need+=(r-base-core r-cran-survey)
+elif ! Rscript -e 'quit(status = !requireNamespace("survey", quietly = TRUE))' >/dev/null 2>&1; then
+  need+=(r-cran-survey)
+fi
+
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "Installing from Debian: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+else
+  echo "The tests need these Debian packages: ${need[*]}"
+  echo "Install them with:  sudo apt-get install ${need[*]}"
+  exit 1
+fi

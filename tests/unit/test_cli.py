@@ -1,0 +1,88 @@
+"""The CLI: each command works, and a user error is one line with a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from joinedup.cli import app
+from joinedup.config import Settings, get_settings
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("JOINEDUP_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("JOINEDUP_DATA_DIR", str(settings.data_dir))
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_places_and_users_round_trip(cli_env: Settings) -> None:
+    code, out = run("init")
+    assert code == 0 and "Database ready" in out
+    code, out = run("places", "create", "Riverton", "--adult-population", "90000")
+    assert code == 0, out
+    code, out = run("places", "list")
+    assert "riverton" in out and "90,000" in out
+    code, out = run("users", "add", "ana@riverton.example", "--name", "Ana Analyst", "--place", "riverton",
+                    "--role", "analyst", "--password", "a long enough password")
+    assert code == 0, out
+    code, out = run("users", "set-role", "ana@riverton.example", "--place", "riverton", "--role", "lead")
+    assert code == 0 and "Partnership lead" in out
+    code, out = run("users", "list", "--place", "riverton")
+    assert "riverton: lead" in out
+    code, out = run("users", "remove", "ana@riverton.example", "--place", "riverton")
+    assert code == 0
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "joinedup", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("users", "set-role", "nobody@x.example", "--place", "riverton", "--role", "lead"),
+         "No user with email address nobody@x.example"),
+        (("users", "add", "x@x.example", "--name", "X", "--role", "chief", "--password", "p" * 12),
+         "Unknown role 'chief'"),
+        (("places", "create", "Bad", "--slug", "Not A Slug"), "Short name must use only"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(cli_env: Settings, args: tuple[str, ...],
+                                                     message: str) -> None:
+    env = {"JOINEDUP_DATABASE_URL": cli_env.resolved_database_url, "JOINEDUP_DATA_DIR": str(cli_env.data_dir)}
+    result = _cli(env, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    env = {"JOINEDUP_DATABASE_URL": "postgresql+psycopg://u:secret@127.0.0.1:1/none",
+           "JOINEDUP_DATA_DIR": str(tmp_path)}
+    result = _cli(env, "init")
+    assert result.returncode == 2
+    assert "Cannot reach the database" in result.stderr
+    assert "secret" not in result.stderr  # the password is masked
+    assert "Traceback" not in result.stderr
+
+
+def test_every_command_has_help() -> None:
+    for args in (["--help"], ["users", "--help"], ["places", "--help"], ["init", "--help"],
+                 ["serve", "--help"], ["demo", "--help"]):
+        code, out = run(*args)
+        assert code == 0 and "Usage" in out
