@@ -99,9 +99,7 @@ class PreparedExtract:
     report: IngestReport
 
 
-def _map_unique(
-    series: pd.Series, fn: Callable[[object], object], label: str
-) -> tuple[pd.Series, pd.Series]:
+def _map_unique(series: pd.Series, fn: Callable[[object], object], label: str) -> tuple[pd.Series, pd.Series]:
     """Apply a scalar normaliser once per distinct value (extracts repeat values a lot)."""
     values: dict[object, object] = {}
     problems: dict[object, str | None] = {}
@@ -138,15 +136,11 @@ def source_name_for(mapping: Mapping, mapping_path: Path | None, name: str | Non
     return chosen
 
 
-def prepare_extract(
-    frame: pd.DataFrame, mapping: Mapping, source: str, file_name: str
-) -> PreparedExtract:
+def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_name: str) -> PreparedExtract:
     """Validate and normalise an extract in memory; raise IngestError if it is unusable."""
     report = IngestReport(source=source, file_name=file_name, rows=len(frame))
     n = len(frame)
-    columns = {
-        spec.field: _find_column(frame, spec, mapping, file_name) for spec in mapping.columns
-    }
+    columns = {spec.field: _find_column(frame, spec, mapping, file_name) for spec in mapping.columns}
     out = pd.DataFrame(index=frame.index)
     warnings: list[pd.Series] = []
 
@@ -240,14 +234,10 @@ def prepare_extract(
             f"{int(dup.sum()):,} of {n:,} rows repeat an earlier record_id"
         )
     first_row = (
-        out.loc[out["record_id"].notna()]
-        .drop_duplicates("record_id")
-        .set_index("record_id")["row_number"]
+        out.loc[out["record_id"].notna()].drop_duplicates("record_id").set_index("record_id")["row_number"]
     )
     for i in out.index[dup]:
-        reasons[i].append(
-            f"duplicated record_id (first on row {int(first_row[out.at[i, 'record_id']])})"
-        )
+        reasons[i].append(f"duplicated record_id (first on row {int(first_row[out.at[i, 'record_id']])})")
     has_name = out["surname"].notna() | out["forename"].notna()
     has_anchor = out["date_of_birth"].notna() | out["postcode"].notna() | out["uprn"].notna()
     has_id = out["nhs_number"].notna() | out["ni_number"].notna()

@@ -108,14 +108,10 @@ def parse_mapping(text: str, path_name: str = "mapping") -> Mapping:
         raise MappingError(f"{path_name} line 1: the mapping needs a [columns] table")
     for key in source:
         if key not in SOURCE_KEYS:
-            raise MappingError(
-                f"{path_name} line {line_of('source.' + key)}: unknown [source] key {key!r}"
-            )
+            raise MappingError(f"{path_name} line {line_of('source.' + key)}: unknown [source] key {key!r}")
     for required in ("partner", "service"):
         if not isinstance(source.get(required), str) or not source[required].strip():
-            raise MappingError(
-                f'{path_name} line {line_of("source")}: [source] needs {required} = "..."'
-            )
+            raise MappingError(f'{path_name} line {line_of("source")}: [source] needs {required} = "..."')
     retain = source.get("retain_until")
     if retain is not None and not isinstance(retain, date):
         try:
@@ -144,9 +140,7 @@ def parse_mapping(text: str, path_name: str = "mapping") -> Mapping:
                 raise MappingError(f"{path_name} line {line}: format must be text")
             extra = set(value) - {"column", "format"}
             if extra:
-                raise MappingError(
-                    f"{path_name} line {line}: unknown key {sorted(extra)[0]!r} for {name}"
-                )
+                raise MappingError(f"{path_name} line {line}: unknown key {sorted(extra)[0]!r} for {name}")
         else:
             raise MappingError(
                 f"{path_name} line {line}: {name} must be a column name or "
@@ -157,9 +151,7 @@ def parse_mapping(text: str, path_name: str = "mapping") -> Mapping:
         specs.append(ColumnSpec(field=name, column=column, format=fmt, line=line))
 
     if not any(s.field == "record_id" for s in specs):
-        raise MappingError(
-            f'{path_name} line {line_of("columns")}: [columns] needs record_id = "..."'
-        )
+        raise MappingError(f'{path_name} line {line_of("columns")}: [columns] needs record_id = "..."')
 
     def opt(key: str) -> str | None:
         value = source.get(key)

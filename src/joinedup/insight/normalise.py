@@ -244,9 +244,7 @@ def split_full_name(value: object) -> tuple[str | None, str | None]:
         return None, None
     if "," in text:
         surname, _, forename = text.partition(",")
-        return normalise_name(forename.split()[0] if forename.split() else None), normalise_name(
-            surname
-        )
+        return normalise_name(forename.split()[0] if forename.split() else None), normalise_name(surname)
     name = normalise_name(text)
     if name is None:
         return None, None

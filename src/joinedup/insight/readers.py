@@ -70,9 +70,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     try:
         if sheet is not None:
             if sheet not in book.sheetnames:
-                raise ReadError(
-                    f"{path.name}: has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})"
-                )
+                raise ReadError(f"{path.name}: has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
             ws = book[sheet]
         else:
             ws = book[book.sheetnames[0]]

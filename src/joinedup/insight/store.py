@@ -151,9 +151,7 @@ def insight_path(insight_dir: Path, place_slug: str) -> Path:
     return insight_dir / f"{place_slug}.duckdb"
 
 
-def connect(
-    path: Path, *, memory_limit: str = "2GB", threads: int = 2
-) -> duckdb.DuckDBPyConnection:
+def connect(path: Path, *, memory_limit: str = "2GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
     """Open (creating if need be) a place's store with its schema and memory cap."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))

@@ -1,0 +1,372 @@
+"""Link a place's records into persons with Splink, on DuckDB (default) or Spark.
+
+Stages: check governance → prepare the model's input → estimate the model (prior, u by
+seeded random sampling, m by EM) → predict pairs → cluster at the threshold → assign
+stable person ids (see persons.py). Each stage is written to ``link_runs`` so that a
+page can show progress while the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+from nicknames import NickNamer
+
+from joinedup.insight import model as link_model
+from joinedup.insight.persons import PersonChanges, assign_person_ids
+
+__all__ = ["LinkError", "LinkResult", "link_place", "prepare_input"]
+
+Backend = Literal["duckdb", "spark"]
+logger = logging.getLogger(__name__)
+
+
+class LinkError(RuntimeError):
+    """Linking cannot start or failed; persons are unchanged."""
+
+
+@dataclass
+class LinkResult:
+    run_id: int
+    backend: str
+    records: int
+    comparisons: int
+    pairs: int
+    persons: int
+    changes: PersonChanges
+    timings: dict[str, float] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def comparisons_per_second(self) -> float:
+        seconds = self.timings.get("block", 0.0) + self.timings.get("predict", 0.0)
+        return self.comparisons / seconds if seconds else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"run {self.run_id} on {self.backend}: {self.records:,} records → "
+            f"{self.persons:,} persons ({self.comparisons:,} comparisons, {self.pairs:,} "
+            f"pairs at or above the threshold; {self.changes.merges} merges, "
+            f"{self.changes.splits} splits, {self.changes.new} new persons)"
+        )
+
+
+def _forename_names(forenames: pd.Series) -> dict[str, list[str]]:
+    """Each forename with every name it may be a nickname of, or that may be its nickname."""
+    namer = NickNamer()
+    table: dict[str, list[str]] = {}
+    for name in forenames.dropna().unique():
+        lower = str(name).lower()
+        names = {lower} | namer.canonicals_of(lower)
+        table[str(name)] = sorted(n.upper() for n in names)
+    return table
+
+
+_INPUT_SQL = """
+SELECT
+    source || '|' || record_id AS unique_id,
+    source,
+    split_part(forename, ' ', 1) AS forename,
+    surname,
+    strftime(date_of_birth, '%Y-%m-%d') AS dob,
+    strftime(date_of_birth, '%Y-%d-%m') AS dob_transposed,
+    CAST(year(date_of_birth) AS VARCHAR) AS birth_year,
+    sex,
+    postcode,
+    regexp_extract(postcode, '^([A-Z]{1,2}[0-9][A-Z0-9]?)', 1) AS postcode_district,
+    nhs_number,
+    ni_number,
+    uprn,
+    address_line,
+    substr(surname, 1, 1) AS surname_initial,
+    substr(forename, 1, 1) AS forename_initial
+FROM records
+ORDER BY source, record_id
+"""
+
+
+def prepare_input(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The model's input: one row per record with derived blocking columns."""
+    frame = con.execute(_INPUT_SQL).df()
+    names = _forename_names(frame["forename"])
+    frame["forename_names"] = frame["forename"].map(names)
+    frame["forename_names"] = frame["forename_names"].map(lambda v: v if isinstance(v, list) else None)
+    # Empty strings would block together; Splink expects nulls for 'unknown'.
+    frame = frame.replace({"": None})
+    return frame
+
+
+def check_governance(con: duckdb.DuckDBPyConnection) -> None:
+    missing = [
+        row[0]
+        for row in con.execute(
+            "SELECT name FROM sources WHERE legal_basis IS NULL OR trim(legal_basis) = '' ORDER BY name"
+        ).fetchall()
+    ]
+    if missing:
+        raise LinkError(
+            f"source {missing[0]!r} has no legal basis recorded: add legal_basis to its "
+            "mapping and ingest it again before linking"
+            + (f" ({len(missing) - 1} more sources also lack one)" if len(missing) > 1 else "")
+        )
+
+
+def _start_run(con: duckdb.DuckDBPyConnection, backend: str, threshold: float, seed: int) -> int:
+    (run_id,) = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM link_runs").fetchone() or (1,)
+    con.execute(
+        "INSERT INTO link_runs (run_id, started_at, backend, status, stage, threshold, seed) "
+        "VALUES (?, ?, ?, 'running', 'checking sources', ?, ?)",
+        [run_id, datetime.now(), backend, threshold, seed],
+    )
+    return int(run_id)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, run_id: int, stage: str) -> None:
+    con.execute("UPDATE link_runs SET stage = ? WHERE run_id = ?", [stage, run_id])
+
+
+def _duckdb_api(memory_limit: str, threads: int, temp_dir: Path) -> Any:
+    from splink import DuckDBAPI
+
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET temp_directory = '{temp_dir.as_posix()}'")
+    return DuckDBAPI(connection=con)
+
+
+def spark_session(master: str | None = None) -> Any:
+    """A Spark session for Splink: local[2] unless a master URL is given."""
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.appName("joinedup-link")
+        .master(master or "local[2]")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.default.parallelism", "8")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    return builder.getOrCreate()
+
+
+def _spark_api(master: str | None, checkpoint_dir: Path) -> Any:
+    from splink import SparkAPI
+
+    spark = spark_session(master)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    spark.sparkContext.setCheckpointDir(checkpoint_dir.as_posix())
+    return SparkAPI(spark_session=spark)
+
+
+def _register(db_api: Any, frame: pd.DataFrame, backend: str) -> Any:
+    if backend == "spark":
+        spark = db_api.spark
+        from pyspark.sql import types as T  # noqa: N812
+
+        schema = T.StructType(
+            [
+                T.StructField(c, T.ArrayType(T.StringType()) if c == "forename_names" else T.StringType())
+                for c in frame.columns
+            ]
+        )
+        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        return db_api.register(spark.createDataFrame(rows, schema=schema), table_name="records_in")
+    return db_api.register(frame, table_name="records_in")
+
+
+def train_and_predict(
+    frame: pd.DataFrame,
+    *,
+    backend: Backend = "duckdb",
+    seed: int = 42,
+    threshold: float = link_model.DEFAULT_THRESHOLD,
+    memory_limit: str = "2GB",
+    threads: int = 2,
+    work_dir: Path,
+    spark_master: str | None = None,
+    on_stage: Callable[[str], None] = lambda _s: None,
+    explain_dir: Path | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, int, dict[str, Any], dict[str, float]]:
+    """Run Splink; return (pairs ≥ threshold, clusters, comparisons, model, timings)."""
+    from splink import Linker
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    if backend == "spark":
+        db_api = _spark_api(spark_master, work_dir / "spark-checkpoints")
+    else:
+        db_api = _duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
+    table = _register(db_api, frame, backend)
+    linker = Linker(table, link_model.settings(), log_level=logging.WARNING)
+
+    on_stage("training the model")
+    training = linker.training
+    training.estimate_probability_two_random_records_match(link_model.deterministic_rules(), recall=0.8)
+    training.estimate_u_using_random_sampling(max_pairs=max(2e6, min(5e6, len(frame) * 10.0)), seed=seed)
+    em_pairs = max(2e5, min(2e6, len(frame) * 2.0))
+    for rule in link_model.training_rules():
+        training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True, max_pairs=em_pairs
+        )
+    timings["train"] = time.perf_counter() - started
+
+    on_stage("scoring pairs of records")
+    t0 = time.perf_counter()
+    # Blocked pairs are computed once and cached; predict() then scores that table.
+    blocked = linker.inference.compute_blocked_pairs_for_predict()
+    comparisons = _count(blocked)
+    timings["block"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
+    timings["predict"] = time.perf_counter() - t0
+
+    on_stage("clustering pairs into persons")
+    t0 = time.perf_counter()
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=threshold
+    )
+    cluster_frame = _to_pandas(clusters, ["unique_id", "cluster_id"])
+    pair_frame = _to_pandas(predictions, ["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
+    timings["cluster"] = time.perf_counter() - t0
+    model = linker.misc.save_model_to_json()
+    if explain_dir is not None:
+        on_stage("writing Splink's explanations")
+        t0 = time.perf_counter()
+        write_explanations(linker, predictions, clusters, explain_dir)
+        timings["explain"] = time.perf_counter() - t0
+    return pair_frame, cluster_frame, comparisons, model, timings
+
+
+def _to_pandas(splink_df: Any, columns: list[str]) -> pd.DataFrame:
+    physical = splink_df.physical_name
+    sql = f"SELECT {', '.join(columns)} FROM {physical}"  # noqa: S608
+    result = splink_df.db_api._execute_sql_against_backend(sql)
+    if hasattr(result, "toPandas"):
+        return result.toPandas()
+    return result.df()
+
+
+def _count(splink_df: Any) -> int:
+    sql = f"SELECT count(*) AS n FROM {splink_df.physical_name}"  # noqa: S608
+    result = splink_df.db_api._execute_sql_against_backend(sql)
+    if hasattr(result, "collect"):
+        return int(result.collect()[0][0])
+    return int(result.fetchall()[0][0])
+
+
+def write_explanations(linker: Any, predictions: Any, clusters: Any, out_dir: Path) -> None:
+    """Splink's own offline HTML: match weights, a comparison viewer and cluster studio."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    viz = linker.visualisations
+    try:
+        viz.match_weights_chart().save(str(out_dir / "match_weights.html"))
+        viz.m_u_parameters_chart().save(str(out_dir / "m_u_parameters.html"))
+        viz.comparison_viewer_dashboard(
+            predictions, str(out_dir / "comparison_viewer.html"), overwrite=True,
+            num_example_rows=2,
+        )  # fmt: skip
+        viz.cluster_studio_dashboard(
+            predictions, clusters, str(out_dir / "cluster_studio.html"),
+            sampling_method="by_cluster_size", sample_size=20, overwrite=True,
+        )  # fmt: skip
+        sample = predictions.as_record_list(limit=10)
+        viz.waterfall_chart(sample, filter_nulls=False).save(str(out_dir / "waterfall.html"))
+    except Exception:  # explanations help analysts but must not fail a link run
+        logger.warning("could not write Splink's explanations", exc_info=True)
+
+
+def link_place(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    backend: Backend = "duckdb",
+    seed: int = 42,
+    threshold: float = link_model.DEFAULT_THRESHOLD,
+    memory_limit: str = "2GB",
+    threads: int = 2,
+    work_dir: Path,
+    spark_master: str | None = None,
+    explain_dir: Path | None = None,
+    run_id: int | None = None,
+) -> LinkResult:
+    """Link every record of the place and replace its persons in one transaction."""
+    check_governance(con)
+    if run_id is None:
+        run_id = _start_run(con, backend, threshold, seed)
+    started = time.perf_counter()
+    try:
+        _stage(con, run_id, "preparing records")
+        t0 = time.perf_counter()
+        frame = prepare_input(con)
+        if len(frame) < 2:
+            raise LinkError("there are fewer than two records to link: ingest extracts first")
+        prep = time.perf_counter() - t0
+        pairs, clusters, comparisons, model, timings = train_and_predict(
+            frame,
+            backend=backend,
+            seed=seed,
+            threshold=threshold,
+            memory_limit=memory_limit,
+            threads=threads,
+            work_dir=work_dir,
+            spark_master=spark_master,
+            on_stage=lambda s: _stage(con, run_id, s),
+            explain_dir=explain_dir,
+        )
+        timings = {"prepare": prep, **timings}
+        _stage(con, run_id, "assigning person ids")
+        t0 = time.perf_counter()
+        changes = assign_person_ids(con, clusters, run_id)
+        kept = pairs[pairs["match_probability"] >= 0.5]
+        con.execute("DELETE FROM link_pairs")
+        con.register("_pairs", kept)
+        con.execute(
+            "INSERT INTO link_pairs SELECT ?, unique_id_l, unique_id_r, match_weight, "
+            "match_probability FROM _pairs",
+            [run_id],
+        )
+        con.unregister("_pairs")
+        timings["persons"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - started
+        n_persons = int(clusters["cluster_id"].nunique())
+        con.execute(
+            "UPDATE link_runs SET finished_at = ?, status = 'done', stage = 'finished', "
+            "n_records = ?, n_comparisons = ?, n_pairs = ?, n_persons = ?, n_merges = ?, "
+            "n_splits = ?, model_json = ?, timings = ? WHERE run_id = ?",
+            [
+                datetime.now(), len(frame), comparisons,
+                int((pairs["match_probability"] >= threshold).sum()), n_persons,
+                changes.merges, changes.splits, json.dumps(model), json.dumps(timings), run_id,
+            ],
+        )  # fmt: skip
+    except Exception as exc:
+        con.execute(
+            "UPDATE link_runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
+            [datetime.now(), str(exc).splitlines()[0][:500] if str(exc) else repr(exc), run_id],
+        )
+        if isinstance(exc, LinkError):
+            raise
+        raise LinkError(f"linking failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+    return LinkResult(
+        run_id=run_id,
+        backend=backend,
+        records=len(frame),
+        comparisons=comparisons,
+        pairs=int((pairs["match_probability"] >= threshold).sum()),
+        persons=n_persons,
+        changes=changes,
+        timings=timings,
+        model=model,
+    )

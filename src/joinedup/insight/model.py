@@ -1,0 +1,215 @@
+"""The Splink model for UK person data: comparisons, blocking rules and training plan.
+
+One definition serves both backends (DuckDB and Spark): every SQL condition written here
+uses functions both dialects share (substr, =), and Splink's own comparison library
+translates the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator, block_on
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_creator import ComparisonCreator
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "IDENTIFIER_U_PROBABILITY",
+    "blocking_rules",
+    "deterministic_rules",
+    "settings",
+    "training_rules",
+]
+
+# Persons are clusters of records joined by pairs at or above this match probability.
+# 0.9 is a match weight of about +3.2: chosen on FEBRL4 and the synthetic places, where it
+# sits on the flat part of the F1 curve (see docs/benchmarks.md).
+DEFAULT_THRESHOLD = 0.9
+
+# The chance that two different people's records carry the same valid NHS or National
+# Insurance number: a keying error rate, not a coincidence. Random sampling almost never
+# sees such a pair, so estimating u would give zero (and an infinite weight); we fix it.
+IDENTIFIER_U_PROBABILITY = 1e-5
+
+
+def _identifier(column: str, label: str) -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name=column,
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column).configure(
+                u_probability=IDENTIFIER_U_PROBABILITY,
+                fix_u_probability=True,
+                label_for_charts=f"Same {label}",
+            ),
+            # A starting m: about 1 in 100 true matches carries a different valid number (a
+            # keying error that passes the check). EM refines it where such pairs are seen.
+            cll.ElseLevel().configure(label_for_charts=f"Different {label}", m_probability=0.01),
+        ],
+        comparison_description=label,
+    )
+
+
+def _forename() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="forename",
+        comparison_levels=[
+            cll.NullLevel("forename"),
+            cll.ExactMatchLevel("forename").configure(tf_adjustment_column="forename"),
+            cll.ArrayIntersectLevel("forename_names", 1).configure(
+                label_for_charts="Nickname of the same name (Bill, William)"
+            ),
+            cll.JaroWinklerLevel("forename", 0.92),
+            cll.ColumnsReversedLevel("forename", "surname").configure(
+                label_for_charts="Forename and surname swapped"
+            ),
+            cll.JaroWinklerLevel("forename", 0.8),
+            cll.ElseLevel(),
+        ],
+        comparison_description="forename",
+    )
+
+
+def _surname() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="surname",
+        comparison_levels=[
+            cll.NullLevel("surname"),
+            cll.ExactMatchLevel("surname").configure(tf_adjustment_column="surname"),
+            cll.JaroWinklerLevel("surname", 0.92),
+            cll.ColumnsReversedLevel("surname", "forename").configure(
+                label_for_charts="Forename and surname swapped"
+            ),
+            cll.JaroWinklerLevel("surname", 0.8),
+            cll.ElseLevel(),
+        ],
+        comparison_description="surname",
+    )
+
+
+def _date_of_birth() -> ComparisonCreator:
+    # dob is ISO text (YYYY-MM-DD) so that the same substr arithmetic works on both backends.
+    transposed = (
+        "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2)"
+        " AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)"
+    )
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob"),
+            cll.CustomLevel(transposed, label_for_charts="Day and month transposed"),
+            cll.DamerauLevenshteinLevel("dob", 1).configure(
+                label_for_charts="One digit wrong or two swapped"
+            ),
+            cll.CustomLevel("substr(dob_l, 1, 4) = substr(dob_r, 1, 4)", label_for_charts="Same year"),
+            cll.ElseLevel(),
+        ],
+        comparison_description="date of birth",
+    )
+
+
+def _address() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="address_line",
+        comparison_levels=[
+            cll.NullLevel("address_line"),
+            cll.ExactMatchLevel("address_line"),
+            cll.JaroWinklerLevel("address_line", 0.9),
+            cll.ElseLevel(),
+        ],
+        comparison_description="address",
+    )
+
+
+def comparisons() -> list[ComparisonCreator]:
+    return [
+        _forename(),
+        _surname(),
+        _date_of_birth(),
+        cl.ExactMatch("sex"),
+        cl.PostcodeComparison("postcode"),
+        _identifier("nhs_number", "NHS number"),
+        _identifier("ni_number", "National Insurance number"),
+        cl.ExactMatch("uprn"),
+        _address(),
+    ]
+
+
+def blocking_rules() -> list[BlockingRuleCreator | str]:
+    """Rules whose union finds true pairs; each keeps blocks small so work grows ~linearly.
+
+    Each rule tolerates a different mistake: identifiers catch changed names and addresses;
+    date of birth with an initial catches typos and nicknames; postcode rules catch a wrong
+    date of birth; the transposed-date rule catches day/month swaps.
+    """
+    return [
+        block_on("nhs_number"),
+        block_on("ni_number"),
+        block_on("dob", "surname_initial"),
+        block_on("dob", "forename_initial"),
+        block_on("dob", "postcode_district"),
+        block_on("postcode", "surname_initial"),
+        block_on("postcode", "forename_initial"),
+        block_on("forename", "surname", "birth_year"),
+        "l.dob = r.dob_transposed AND l.surname_initial = r.surname_initial",
+    ]
+
+
+def training_rules() -> list[BlockingRuleCreator]:
+    """EM sessions: each blocks on fields it cannot estimate, so every field is trained once."""
+    return [
+        block_on("dob", "surname_initial"),
+        block_on("forename", "surname"),
+        block_on("postcode", "surname_initial"),
+    ]
+
+
+def deterministic_rules() -> list[BlockingRuleCreator | str]:
+    """Rules near-certain to find true matches, to estimate the prior match probability."""
+    return [
+        block_on("nhs_number"),
+        block_on("ni_number"),
+        block_on("forename", "surname", "dob"),
+    ]
+
+
+def settings(*, em_max_iterations: int = 25) -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=blocking_rules(),
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+        max_iterations=em_max_iterations,
+        em_convergence=0.0001,
+        additional_columns_to_retain=["source"],
+    )
+
+
+def model_summary(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """Match weights per comparison level, for the analyst's page and the CLI."""
+    import math
+
+    rows: list[dict[str, Any]] = []
+    for comparison in model.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            if level.get("is_null_level"):
+                continue
+            m = level.get("m_probability")
+            u = level.get("u_probability")
+            weight = math.log2(m / u) if m and u else None
+            rows.append(
+                {
+                    "comparison": comparison.get("output_column_name"),
+                    "level": level.get("label_for_charts"),
+                    "m": m,
+                    "u": u,
+                    "match_weight": weight,
+                }
+            )
+    return rows

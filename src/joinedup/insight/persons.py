@@ -1,0 +1,113 @@
+"""Persons: stable pseudonymous ids for the clusters that linkage finds.
+
+Re-running linkage after a source is refreshed keeps each person's id unless their
+records merge or split. The rule, applied greedily from the largest overlap down:
+
+* a new cluster takes the id of the earlier person with whom it shares most records,
+  provided that id has not already been taken by a larger overlap;
+* so when earlier persons **merge**, the merged person keeps the id with most records
+  (ties to the oldest id) and the others are retired, each recorded as merged into it;
+* when an earlier person **splits**, the part with most of their records keeps the id and
+  the other parts get new ids, each recorded as split from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from joinedup.insight.store import transaction
+
+__all__ = ["PersonChanges", "assign_person_ids", "format_person_id"]
+
+
+@dataclass
+class PersonChanges:
+    kept: int = 0
+    new: int = 0
+    merges: int = 0
+    splits: int = 0
+    retired: int = 0
+
+
+def format_person_id(number: int) -> str:
+    return f"P{number:08d}"
+
+
+def _match(overlap: pd.DataFrame) -> dict[str, str]:
+    """Greedy one-to-one matching of new clusters to earlier person ids by overlap size."""
+    ordered = overlap.sort_values(["n", "person_id"], ascending=[False, True], kind="stable")
+    taken_clusters: set[str] = set()
+    taken_persons: set[str] = set()
+    chosen: dict[str, str] = {}
+    for cluster_id, person_id in zip(ordered["cluster_id"], ordered["person_id"], strict=True):
+        if cluster_id in taken_clusters or person_id in taken_persons:
+            continue
+        chosen[cluster_id] = person_id
+        taken_clusters.add(cluster_id)
+        taken_persons.add(person_id)
+    return chosen
+
+
+def assign_person_ids(con: duckdb.DuckDBPyConnection, clusters: pd.DataFrame, run_id: int) -> PersonChanges:
+    """Replace person_links from clusters (unique_id = 'source|record_id', cluster_id)."""
+    clusters = clusters[["unique_id", "cluster_id"]].astype(str)
+    con.register("_clusters", clusters)
+    try:
+        overlap = con.execute(
+            """
+            SELECT c.cluster_id, p.person_id, count(*) AS n
+            FROM _clusters c
+            JOIN person_links p ON c.unique_id = p.source || '|' || p.record_id
+            GROUP BY ALL
+            """
+        ).df()
+        chosen = _match(overlap)
+        changes = PersonChanges(kept=len(chosen))
+        all_clusters = clusters["cluster_id"].drop_duplicates().sort_values().tolist()
+        unmatched = [c for c in all_clusters if c not in chosen]
+        if unmatched:
+            numbers = con.execute("SELECT nextval('person_seq') FROM range(?)", [len(unmatched)]).fetchall()
+            for cluster_id, (number,) in zip(unmatched, numbers, strict=True):
+                chosen[cluster_id] = format_person_id(int(number))
+        events: list[tuple[int, str, str, str, int]] = []
+        # Merges: a new person holding records of several earlier persons.
+        for cluster_id, group in overlap.groupby("cluster_id", sort=True):
+            if len(group) > 1:
+                survivor = chosen[str(cluster_id)]
+                for person_id, n in zip(group["person_id"], group["n"], strict=True):
+                    if person_id != survivor:
+                        events.append((run_id, "merge", survivor, str(person_id), int(n)))
+                        changes.merges += 1
+        # Splits: an earlier person whose records now sit in several new persons.
+        for person_id, group in overlap.groupby("person_id", sort=True):
+            if len(group) > 1:
+                for cluster_id, n in zip(group["cluster_id"], group["n"], strict=True):
+                    new_id = chosen[str(cluster_id)]
+                    if new_id != person_id:
+                        events.append((run_id, "split", str(person_id), new_id, int(n)))
+                        changes.splits += 1
+        changes.new = len(unmatched)
+        previous = {r[0] for r in con.execute("SELECT DISTINCT person_id FROM person_links").fetchall()}
+        changes.retired = len(previous - set(chosen.values()))
+        mapping = pd.DataFrame({"cluster_id": list(chosen.keys()), "person_id": list(chosen.values())})
+        con.register("_chosen", mapping)
+        with transaction(con):
+            con.execute("DELETE FROM person_links")
+            con.execute(
+                """
+                INSERT INTO person_links
+                SELECT r.source, r.record_id, m.person_id
+                FROM _clusters c
+                JOIN _chosen m USING (cluster_id)
+                JOIN records r ON c.unique_id = r.source || '|' || r.record_id
+                """
+            )
+            if events:
+                con.executemany("INSERT INTO person_events VALUES (?, ?, ?, ?, ?)", events)
+        con.unregister("_chosen")
+    finally:
+        con.unregister("_clusters")
+    return changes
