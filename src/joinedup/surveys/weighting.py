@@ -40,7 +40,7 @@ AGE_BANDS: dict[str, tuple[str, ...]] = {
 }
 SEXES = ("female", "male")
 #: No weight may exceed this multiple of the median weight after trimming.
-DEFAULT_TRIM_MEDIAN_MULTIPLE = 5.0
+DEFAULT_TRIM_MEDIAN_MULTIPLE = 8.0
 RAKE_TOL = 1e-6
 RAKE_MAX_ITER = 500
 TRIM_MAX_CYCLES = 100
@@ -253,13 +253,17 @@ def indicator_column(values: pd.Series, positive: Sequence[str],
 
 
 def proportion(ws: WeightedSample, column: str, *, by: str | None = None,
-               where: svy.Expr | None = None, min_group_size: int = 5) -> list[Proportion]:
+               where: tuple[str, str] | None = None, min_group_size: int = 5,
+               ) -> list[Proportion]:
     """Weighted share of 'yes' in `column` (nulls left out), overall or by group.
 
+    `where=(col, value)` estimates within the domain where `col == value` (a domain, not a
+    filter, so the variance still sees every respondent, as R's subset() of a design does).
     Groups with fewer than `min_group_size` respondents in the base are suppressed.
     """
     sample = ws.sample
-    result = sample.estimation.prop(column, by=by, where=where, drop_nulls=True,
+    svy_where = svy.col(where[0]) == where[1] if where is not None else None
+    result = sample.estimation.prop(column, by=by, where=svy_where, drop_nulls=True,
                                     ci_method="logit")
     assert not isinstance(result, list)
     rows = result.to_polars()
@@ -267,7 +271,7 @@ def proportion(ws: WeightedSample, column: str, *, by: str | None = None,
     # n in svy's output counts the domain's respondents; suppress on the base size.
     base = ws.data.filter(pl.col(column).is_not_null())
     if where is not None:
-        base = base.filter(where)
+        base = base.filter(pl.col(where[0]) == where[1])
     groups: list[str | None] = (
         [str(g) for g in sorted(base.get_column(by).unique().to_list())] if by else [None]
     )

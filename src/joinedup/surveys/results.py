@@ -1,0 +1,235 @@
+"""Results of a round, computed once per change of answers and kept on the round.
+
+Scoring and weighting work on plain frames; this module reads the answers out of the app
+database into one row per submitted response, runs them, and stores a JSON summary that the
+pages, charts and printable report read. Every number a page shows comes from here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+import pandas as pd
+import polars as pl
+import svy
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from joinedup.places.models import Place
+from joinedup.surveys import scoring, themes, weighting
+from joinedup.surveys.instrument import DONT_KNOW, MULTI_SEPARATOR, PREFER_NOT, Instrument
+from joinedup.surveys.models import ResponseStatus, SurveyAnswer, SurveyResponse, SurveyRound
+from joinedup.surveys.rounds import dynamic_options, instrument_of, previous_round
+
+#: Bump when the shape of the stored results changes, so old caches are recomputed.
+RESULTS_SCHEMA = 3
+
+
+def answers_frame(session: Session, round_: SurveyRound) -> pd.DataFrame:
+    """One row per submitted response (index response id), one column per question."""
+    rows = session.execute(
+        select(SurveyAnswer.response_id, SurveyAnswer.question_key, SurveyAnswer.value)
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(SurveyResponse.round_id == round_.id,
+               SurveyResponse.status == ResponseStatus.SUBMITTED.value)
+    ).all()
+    ids = session.scalars(
+        select(SurveyResponse.id).where(SurveyResponse.round_id == round_.id,
+                                        SurveyResponse.status == ResponseStatus.SUBMITTED.value)
+    ).all()
+    if not rows:
+        return pd.DataFrame(index=pd.Index(list(ids), name="response_id"))
+    long = pd.DataFrame(rows, columns=["response_id", "question_key", "value"])
+    wide = long.pivot(index="response_id", columns="question_key", values="value")
+    wide = wide.reindex(pd.Index(list(ids), name="response_id"))
+    wide.columns.name = None
+    return wide
+
+
+def jsonable(obj: Any) -> Any:
+    """Dataclasses to dicts, NaN to None, with each estimate's band and 'shown' spelt out."""
+    if isinstance(obj, scoring.Estimate):
+        out = {k: jsonable(v) for k, v in asdict(obj).items()}
+        out["band"], out["shown"] = obj.band, obj.shown
+        return out
+    if isinstance(obj, weighting.Proportion):
+        out = {k: jsonable(v) for k, v in asdict(obj).items()}
+        out["shown"] = obj.shown
+        return out
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f: jsonable(getattr(obj, f)) for f in obj.__dataclass_fields__}
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
+
+
+def _readiness(session: Session, round_: SurveyRound, place: Place,
+               inst: Instrument) -> dict[str, Any]:
+    answers = answers_frame(session, round_)
+    names = {str(p.id): p.name for p in place.partners}
+    if "partner" in answers:
+        answers["partner"] = answers["partner"].map(lambda v: names.get(v, v))
+    prev = previous_round(session, round_)
+    previous = None
+    if prev is not None:
+        previous = answers_frame(session, prev)
+        if previous.empty:
+            previous = None
+    result = scoring.readiness_results(
+        inst, answers, place.min_group_size, previous=previous,
+        partner_order=[p.name for p in place.partners],
+    )
+    out = jsonable(result)
+    out["previous_round"] = (
+        {"id": prev.id, "title": prev.title} if prev is not None and previous is not None else None
+    )
+    out["reliability"] = [
+        {"component": line.key, "name": line.name, "alpha_ambition": line.alpha_ambition,
+         "alpha_practice": line.alpha_practice}
+        for line in result.components
+    ]
+    levels = {o.value: o.label for o in inst.levels}
+    out["level_labels"] = levels
+    return out
+
+
+def _margins_for(round_: SurveyRound, place: Place) -> weighting.Margins:
+    settings = round_.settings or {}
+    if settings.get("margins"):
+        return weighting.Margins({k: dict(v) for k, v in settings["margins"].items()})
+    return weighting.Margins.default(place.adult_population or 100_000, settings.get("areas"))
+
+
+def _unweighted(frame: pd.DataFrame, column: str) -> weighting.Proportion:
+    base = frame[[column]].copy()
+    data = pl.from_pandas(base.reset_index(drop=True)).with_columns(pl.lit(1.0).alias("w"))
+    sample = svy.Sample(data, svy.Design(wgt="w"))
+    if data.get_column(column).drop_nulls().len() == 0:
+        return weighting.Proportion(None, None, None, None, None, 0)
+    res = sample.estimation.prop(column, drop_nulls=True, ci_method="logit")
+    assert not isinstance(res, list)
+    rows = res.to_polars().filter(pl.col(column) == "yes")
+    n = int(data.get_column(column).drop_nulls().len())
+    if rows.height == 0:
+        return weighting.Proportion(None, 0.0, None, None, None, n)
+    r = rows.row(0, named=True)
+    return weighting.Proportion(None, float(r["est"]), float(r["se"]), float(r["lci"]),
+                                float(r["uci"]), n)
+
+
+def _citizen(session: Session, round_: SurveyRound, place: Place,
+             inst: Instrument) -> dict[str, Any]:
+    answers = answers_frame(session, round_)
+    min_n = place.min_group_size
+    out: dict[str, Any] = {"n": len(answers), "min_group_size": min_n, "measures": [],
+                           "services": [], "themes": [], "notes": []}
+    if len(answers) < min_n:
+        out["notes"].append(
+            f"Fewer than {min_n} people have answered, so no results are shown yet."
+        )
+        return out
+    frame = answers.copy()
+    for col in ("age_band", "sex", "area"):
+        if col not in frame:
+            frame[col] = None
+    leave_out = (DONT_KNOW, PREFER_NOT)
+    for q in inst.measures():
+        assert q.indicator is not None
+        raw = frame[q.key] if q.key in frame else pd.Series(index=frame.index, dtype=object)
+        frame[f"m_{q.key}"] = weighting.indicator_column(raw, q.indicator.values, leave_out)
+    services_q = inst.question("services_used")
+    used = frame["services_used"].fillna("") if "services_used" in frame else pd.Series(
+        "", index=frame.index)
+    service_opts = [o for o in services_q.options if o.value != services_q.exclusive]
+    for opt in service_opts:
+        frame[f"s_{opt.value}"] = used.map(
+            lambda v, key=opt.value: "yes" if key in str(v).split(MULTI_SEPARATOR) else "no"
+        )
+    theme_cols = themes.theme_columns(session, round_, frame.index)
+    for key, theme_col in theme_cols.items():
+        frame[f"t_{key}"] = theme_col
+    margins = _margins_for(round_, place)
+    try:
+        ws = weighting.rake(frame.reset_index(), margins)
+    except weighting.WeightingError as exc:
+        out["notes"].append(f"The responses could not be weighted: {exc}.")
+        return out
+    out.update({
+        "n_weighted": ws.n_used, "excluded": ws.excluded, "deff": ws.deff, "ess": ws.ess,
+        "weight_min": ws.weight_min, "weight_max": ws.weight_max, "trimmed": ws.trimmed,
+        "notes": ws.notes, "margins": margins.to_json(),
+    })
+    dyn = dynamic_options(round_, place)
+    by_area_ok = "area" in margins.totals
+    for q in inst.measures():
+        assert q.indicator is not None
+        col = f"m_{q.key}"
+        weighted = weighting.proportion(ws, col, min_group_size=min_n)[0]
+        entry: dict[str, Any] = {
+            "key": q.key, "question": q.text, "label": q.indicator.label,
+            "weighted": jsonable(weighted),
+            "unweighted": jsonable(_unweighted(frame, col)),
+            "national": jsonable(q.national) if q.national else None,
+            "by_area": jsonable(weighting.proportion(ws, col, by="area", min_group_size=min_n))
+            if by_area_ok else [],
+            "by_service": [],
+        }
+        for opt in service_opts:
+            p = weighting.proportion(ws, col, where=(f"s_{opt.value}", "yes"),
+                                     min_group_size=min_n)[0]
+            entry["by_service"].append({"service": opt.value, "label": opt.label,
+                                        **jsonable(p)})
+        out["measures"].append(entry)
+    for opt in service_opts:
+        p = weighting.proportion(ws, f"s_{opt.value}", min_group_size=min_n)[0]
+        out["services"].append({"service": opt.value, "label": opt.label, **jsonable(p)})
+    theme_defs = {t.key: t for t in round_.themes}
+    for key in theme_cols:
+        p = weighting.proportion(ws, f"t_{key}", min_group_size=min_n)[0]
+        t = theme_defs[key]
+        out["themes"].append({
+            "key": key, "label": t.label, **jsonable(p),
+            "quotes": themes.quotes(session, round_, t, frame, min_n),
+        })
+    out["areas"] = [o.value for o in dyn["areas"]]
+    return out
+
+
+def compute(session: Session, round_: SurveyRound) -> dict[str, Any]:
+    place = session.get(Place, round_.place_id)
+    assert place is not None
+    inst = instrument_of(round_)
+    body = (_readiness(session, round_, place, inst) if inst.key == "readiness"
+            else _citizen(session, round_, place, inst))
+    body["instrument"] = inst.ref
+    body["schema"] = RESULTS_SCHEMA
+    return body
+
+
+def results(session: Session, round_: SurveyRound, *, refresh: bool = False) -> dict[str, Any]:
+    """The round's results, recomputed only when its answers or themes have changed."""
+    cache = round_.results_cache
+    fresh = (
+        cache is not None and cache.get("schema") == RESULTS_SCHEMA
+        and round_.results_version == round_.answers_version
+    )
+    if fresh and not refresh:
+        assert cache is not None
+        return cache
+    body = compute(session, round_)
+    round_.results_cache = body
+    round_.results_version = round_.answers_version
+    session.flush()
+    return body
+
+
+def invalidate(round_: SurveyRound) -> None:
+    """Mark results stale (after answers, imports or theme codes change)."""
+    round_.answers_version = (round_.answers_version or 0) + 1
