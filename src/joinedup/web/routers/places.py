@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup import framework
+from joinedup import audit, framework
 from joinedup.places.models import User
 from joinedup.places.roles import Capability
 from joinedup.places.service import places_for
+from joinedup.places.settings import apply_settings, parse_settings
 from joinedup.web.authz import Actor, get_db, public, requires, signed_in
+from joinedup.web.forms import FormErrors
 from joinedup.web.templating import render
 
 router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(
-    request: Request, user: User = Depends(signed_in()), session: Session = Depends(get_db)
-) -> Response:
+def home(request: Request, user: User = Depends(signed_in()), session: Session = Depends(get_db)) -> Response:
     return render(request, "places/home.html", {"places": places_for(session, user)})
 
 
@@ -30,9 +30,7 @@ def framework_page(request: Request) -> Response:
 
 
 @router.get("/places/{place}", response_class=HTMLResponse)
-def place_overview(
-    request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))
-) -> Response:
+def place_overview(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
     return render(request, "places/overview.html", {"place": actor.place, "actor": actor})
 
 
@@ -50,3 +48,56 @@ def services(request: Request, actor: Actor = Depends(requires(Capability.VIEW_P
 def people(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
     members = sorted(actor.place.memberships, key=lambda m: m.user.name.lower())
     return render(request, "places/people.html", {"place": actor.place, "members": members})
+
+
+@router.get("/places/{place}/settings", response_class=HTMLResponse)
+def settings_page(request: Request, actor: Actor = Depends(requires(Capability.EDIT_PLACE))) -> Response:
+    p = actor.place
+    values = {
+        "adult_population": str(p.adult_population or ""),
+        "disclosure_threshold": str(p.disclosure_threshold),
+        "disclosure_rounding": str(p.disclosure_rounding),
+        "min_group_size": str(p.min_group_size),
+    }
+    return render(
+        request,
+        "places/settings.html",
+        {"place": p, "values": values, "errors": FormErrors(), "saved": "saved" in request.query_params},
+    )
+
+
+@router.post("/places/{place}/settings")
+async def settings_submit(
+    request: Request,
+    actor: Actor = Depends(requires(Capability.EDIT_PLACE)),
+    session: Session = Depends(get_db),
+) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    parsed, problems = parse_settings(form)
+    if parsed is None:
+        errors = FormErrors()
+        for field, message in problems.items():
+            errors.add(field, message)
+        return render(
+            request,
+            "places/settings.html",
+            {"place": actor.place, "values": form, "errors": errors, "saved": False},
+            status_code=400,
+        )
+    # actor was loaded in this request's session (FastAPI shares get_db within a request).
+    apply_settings(session, actor.place, parsed, actor.user)
+    session.commit()
+    return RedirectResponse(f"/places/{actor.place.slug}/settings?saved=1", status_code=303)
+
+
+@router.get("/places/{place}/audit", response_class=HTMLResponse)
+def audit_log(
+    request: Request,
+    actor: Actor = Depends(requires(Capability.VIEW_AUDIT)),
+    session: Session = Depends(get_db),
+    action: str | None = None,
+) -> Response:
+    events = audit.recent(session, place_id=actor.place.id, action=action or None, limit=300)
+    return render(
+        request, "places/audit.html", {"place": actor.place, "events": events, "action": action or ""}
+    )
