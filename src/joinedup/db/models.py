@@ -3,11 +3,7 @@
 An area that adds models to the app database adds one import line here.
 """
 
-import contextlib
-
 from joinedup import audit  # noqa: F401
 from joinedup.collaborations import models as collaborations_models  # noqa: F401
 from joinedup.places import models as places_models  # noqa: F401
-
-with contextlib.suppress(ImportError):  # the surveys area lands in parallel
-    from joinedup.surveys import models as surveys_models  # noqa: F401
+from joinedup.surveys import models as surveys_models  # noqa: F401
