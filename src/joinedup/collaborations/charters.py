@@ -55,6 +55,8 @@ MAX_NAME = 200
 MAX_TEXT = 5000
 MAX_SHORT = 100
 MAX_MEASURE_NAME = 300
+# Words the web pages use after /collaborations/, which a collaboration's slug must not be.
+RESERVED_SLUGS = frozenset({"new"})
 
 STATUS_LABELS: dict[Status, str] = {
     Status.FORMING: "Forming",
@@ -219,6 +221,7 @@ def _unique_slug(session: Session, place: Place, name: str) -> str:
         select(Collaboration.slug).where(Collaboration.place_id == place.id,
                                          Collaboration.slug.startswith(base))
     ))
+    taken |= RESERVED_SLUGS
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
