@@ -1,0 +1,276 @@
+"""Insight commands: ingest, link, insight, export, evaluate, purge, synth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+from rich.table import Table
+
+from joinedup.clikit import UserError, console
+from joinedup.config import get_settings
+from joinedup.insight import export as export_mod
+from joinedup.insight.context import PlaceContext, place_context
+from joinedup.insight.disclosure import control_counts
+from joinedup.insight.evaluate import evaluate_against_truth
+from joinedup.insight.governance import purge_expired
+from joinedup.insight.ingest import IngestError, ingest_file
+from joinedup.insight.link import LinkError
+from joinedup.insight.pipeline import link_with_settings, store_options
+from joinedup.insight.reference_data import seed_reference
+from joinedup.insight.store import insight_path, open_store
+from joinedup.insight.summary import headline
+
+export_app = typer.Typer(help="Write insight tables to CSV or Parquet.", no_args_is_help=True)
+
+PlaceOpt = Annotated[str, typer.Option("--place", help="The place's slug")]
+OutOpt = Annotated[Path, typer.Option("--out", help="File to write (.csv or .parquet)")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.command("link")(link)
+    app.command("insight")(insight)
+    app.add_typer(export_app, name="export")
+    app.command("evaluate")(evaluate)
+    app.command("purge")(purge)
+    app.command("synth")(synth)
+
+
+@contextmanager
+def _store(place: str, *, must_exist: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    settings = get_settings()
+    try:
+        path = insight_path(Path(settings.insight_dir), place)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if must_exist and not path.exists():
+        raise UserError(f"place {place!r} has no insight yet: ingest an extract first")
+    try:
+        with open_store(Path(settings.insight_dir), place, **store_options(settings)) as con:
+            seed_reference(con)
+            yield con
+    except duckdb.IOException as exc:
+        raise UserError(f"the insight store of {place!r} is busy or unreadable: {exc}") from exc
+
+
+def _audit(ctx: PlaceContext, action: str, detail: dict[str, Any], *, required: bool) -> None:
+    """Write to the app's audit log; person-level actions refuse to go on without it."""
+    try:
+        from joinedup.audit import record
+        from joinedup.db.session import session_scope
+
+        with session_scope(get_settings()) as session:
+            record(
+                session, action, actor_label="command line", place_id=ctx.place_id,
+                subject=f"place:{ctx.slug}", detail=detail,
+            )  # fmt: skip
+    except Exception as exc:
+        if required:
+            raise UserError(
+                f"this export is person-level and must be written to the audit log, which "
+                f"could not be reached ({str(exc).splitlines()[0]}); run `joinedup init` first"
+            ) from exc
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="The extract: CSV, XLSX or Parquet")],
+    place: PlaceOpt,
+    mapping: Annotated[Path, typer.Option("--mapping", help="The mapping (TOML)")],
+    source: Annotated[
+        str | None, typer.Option("--source", help="Source name (default: the mapping's stem)")
+    ] = None,
+) -> None:
+    """Ingest a partner extract into a place, whole or not at all."""
+    with _store(place, must_exist=False) as con:
+        try:
+            report = ingest_file(con, file, mapping, source=source)
+        except IngestError as exc:
+            raise UserError(str(exc)) from exc
+    console.print(report.summary())
+    for reason, n in sorted(report.quarantine_reasons.items()):
+        console.print(f"  quarantined, {reason}: {n:,}")
+    for kind, n in sorted(report.warning_kinds.items()):
+        console.print(f"  set aside, invalid {kind}: {n:,}")
+    if not report.unchanged:
+        _audit(place_context(place), "insight.ingest", report.as_dict(), required=False)
+
+
+def link(
+    place: PlaceOpt,
+    backend: Annotated[str, typer.Option(help="duckdb or spark")] = "duckdb",
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", help="Spark master URL (default local[2])")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the model's random sampling")] = 42,
+    threshold: Annotated[
+        float | None, typer.Option(help="Match probability at which records join a person")
+    ] = None,
+) -> None:
+    """Link all of a place's sources into persons."""
+    from joinedup.insight.model import DEFAULT_THRESHOLD
+
+    if backend not in {"duckdb", "spark"}:
+        raise UserError("--backend must be duckdb or spark")
+    settings = get_settings()
+    with _store(place) as con:
+        try:
+            result = link_with_settings(
+                con, settings, place, backend=backend, seed=seed,  # type: ignore[arg-type]
+                threshold=threshold or DEFAULT_THRESHOLD, spark_master=spark_master,
+            )  # fmt: skip
+        except LinkError as exc:
+            raise UserError(str(exc)) from exc
+    console.print(result.summary())
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    console.print(f"  {timings}; {result.comparisons_per_second:,.0f} comparisons per second")
+    _audit(
+        place_context(place),
+        "insight.link",
+        {"run_id": result.run_id, "backend": backend, "records": result.records,
+         "persons": result.persons},
+        required=False,
+    )  # fmt: skip
+
+
+def insight(
+    place: PlaceOpt,
+    unrounded: Annotated[bool, typer.Option(help="Show exact counts (analysts only; audited)")] = False,
+) -> None:
+    """Print the headline figures (disclosure-controlled unless --unrounded)."""
+    ctx = place_context(place)
+    with _store(place) as con:
+        h = headline(con, ctx)
+    if unrounded:
+        _audit(ctx, "insight.view.unrounded", {"what": "headline"}, required=True)
+
+    def n(value: int) -> str:
+        if unrounded:
+            return f"{value:,}"
+        (shown,) = control_counts([value], ctx.rule)
+        return "*" if shown is None else f"{shown:,}"
+
+    console.print(f"Insight for {ctx.name or place}")
+    console.print(f"  sources {h.sources}, records {n(h.records)}, quarantined {n(h.quarantined)}")
+    if not h.persons:
+        console.print("  No persons yet: run `joinedup link` first.")
+        return
+    console.print(f"  persons {n(h.persons)}")
+    console.print(
+        f"  known to 2 or more services {n(h.known_to_two_or_more)}, 3 or more {n(h.known_to_three_or_more)}"
+    )
+    table = Table("cohort", "persons", "per 1,000 adults", "England (Hard Edges)")
+    for row in h.cohorts:
+        persons = int(row["persons"])  # type: ignore[call-overload]
+        shown_persons = n(persons)
+        rate = (
+            f"{1000 * persons / ctx.adult_population:.2f}"
+            if ctx.adult_population and shown_persons != "*"
+            else "–"
+        )
+        national = row.get("national_per_1000")
+        table.add_row(
+            str(row["label"]),
+            shown_persons,
+            rate,
+            f"{national}" if national == national and national else "–",
+        )
+    console.print(table)
+    console.print(f"  cost of all events ({h.price_year} prices): £{round(h.total_cost, -3):,.0f}")
+    console.print(f"  pairs of services sharing many people with no collaboration: {h.ships_in_the_night}")
+    if not ctx.rule.threshold or unrounded:
+        return
+    console.print(f"  {ctx.rule.describe()}")
+
+
+def _export(name: str, place: str, out: Path, unrounded: bool) -> None:
+    ctx = place_context(place)
+    person_level = name == "links"
+    if person_level or unrounded:
+        _audit(
+            ctx, f"insight.export.{name}", {"out": str(out), "unrounded": unrounded},
+            required=True,
+        )  # fmt: skip
+    with _store(place) as con:
+        frame = export_mod.build(name, con, ctx, controlled=not unrounded)
+    export_mod.write_table(frame, out)
+    console.print(f"Wrote {len(frame):,} rows to {out}")
+
+
+@export_app.command("links")
+def export_links(place: PlaceOpt, out: OutOpt) -> None:
+    """source, record_id, person_id for every record (person-level; audited)."""
+    _export("links", place, out, unrounded=False)
+
+
+def _aggregate_command(name: str, help_text: str) -> None:
+    def command(
+        place: PlaceOpt,
+        out: OutOpt,
+        unrounded: Annotated[
+            bool, typer.Option(help="Exact counts, no disclosure control (audited)")
+        ] = False,
+    ) -> None:
+        _export(name, place, out, unrounded)
+
+    command.__doc__ = help_text
+    export_app.command(name)(command)
+
+
+_aggregate_command("cohorts", "Persons per cohort and per 1,000 adults.")
+_aggregate_command("overlaps", "Persons with each combination of needs.")
+_aggregate_command("costs", "Cost of each cohort's events by the partner who bears it.")
+_aggregate_command("network", "Persons shared by each pair of services.")
+
+
+def evaluate(
+    place: PlaceOpt,
+    truth: Annotated[Path, typer.Option("--truth", help="CSV of source,record_id,person")],
+) -> None:
+    """Pairwise precision, recall and F1 of the place's persons against a truth file."""
+    if not truth.exists():
+        raise UserError(f"File not found: {truth}")
+    with _store(place) as con:
+        try:
+            result = evaluate_against_truth(con, truth)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+    console.print(result.summary())
+
+
+def purge(
+    place: PlaceOpt,
+    today: Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today")] = None,
+) -> None:
+    """Remove sources past their retention date, with their records and links."""
+    when = date.fromisoformat(today) if today else date.today()
+    with _store(place) as con:
+        removed = purge_expired(con, when)
+    if removed:
+        console.print(f"Removed {len(removed)} sources past retention: {', '.join(removed)}")
+        _audit(place_context(place), "insight.purge", {"sources": removed}, required=False)
+    else:
+        console.print("No source is past its retention date.")
+
+
+def synth(
+    people: Annotated[int, typer.Option("--people", help="How many people to make up")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write")],
+    seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    csv_only: Annotated[bool, typer.Option("--csv-only", help="Write every extract as CSV")] = False,
+) -> None:
+    """Write a fictional place: partner extracts, their mappings and truth.csv."""
+    from joinedup.synth.insight import generate_place
+
+    if people < 1:
+        raise UserError("--people must be at least 1")
+    place = generate_place(people, out, seed=seed, formats="csv" if csv_only else "mixed")
+    console.print(
+        f"Wrote {len(place.sources)} extracts ({place.records:,} records of {people:,} people), "
+        f"their mappings and truth.csv to {out}"
+    )

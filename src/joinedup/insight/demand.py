@@ -1,0 +1,187 @@
+"""Demand and its cost: events per person per service, costed with unit costs.
+
+Each record is one event of its source's service. An event is costed at the unit cost of
+its cost item (the record's own, or its source's default), uprated from the cost's price
+year to one price year with the place's deflator table. Costs are attributed to the
+partner whose service the event was: the cohort × partner matrix shows who bears them.
+One event counts as one unit whatever the unit (a week of outreach, one attendance):
+that is a simplification, stated on every page that shows costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from joinedup.insight.cohorts import Cohort, cohort_members_sql, cohorts
+
+__all__ = [
+    "DemandError",
+    "Period",
+    "cohort_partner_costs",
+    "deflators",
+    "demand_by_service",
+    "price_factor",
+    "set_deflator",
+    "set_unit_cost",
+    "unit_costs",
+]
+
+DEFAULT_PRICE_YEAR = "2024-25"
+
+
+class DemandError(ValueError):
+    """A unit cost or deflator that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date | None = None
+    end: date | None = None
+
+    def sql(self) -> tuple[str, list[object]]:
+        clauses, params = [], []
+        if self.start:
+            clauses.append("r.event_date >= ?")
+            params.append(self.start)
+        if self.end:
+            clauses.append("r.event_date <= ?")
+            params.append(self.end)
+        return (" AND ".join(clauses) or "TRUE"), params
+
+
+def unit_costs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        "SELECT code, domain, item, cost_gbp, unit, price_year, agency, source, edited "
+        "FROM unit_costs ORDER BY domain, code"
+    ).df()
+
+
+def deflators(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT financial_year, idx, source FROM deflators ORDER BY financial_year").df()
+
+
+def _check_year(con: duckdb.DuckDBPyConnection, year: str) -> None:
+    if not con.execute("SELECT 1 FROM deflators WHERE financial_year = ?", [year]).fetchone():
+        raise DemandError(f"there is no deflator for {year}; add one first")
+
+
+def set_unit_cost(
+    con: duckdb.DuckDBPyConnection,
+    code: str,
+    *,
+    cost_gbp: float,
+    price_year: str,
+    item: str | None = None,
+    unit: str | None = None,
+    domain: str | None = None,
+    agency: str | None = None,
+) -> None:
+    """Edit a unit cost, or add the place's own."""
+    code = code.strip()
+    if not code:
+        raise DemandError("a unit cost needs a code")
+    if cost_gbp < 0:
+        raise DemandError("a unit cost cannot be negative")
+    _check_year(con, price_year)
+    held = con.execute("SELECT 1 FROM unit_costs WHERE code = ?", [code]).fetchone()
+    if held:
+        con.execute(
+            "UPDATE unit_costs SET cost_gbp = ?, price_year = ?, item = coalesce(?, item), "
+            "unit = coalesce(?, unit), domain = coalesce(?, domain), "
+            "agency = coalesce(?, agency), edited = TRUE WHERE code = ?",
+            [cost_gbp, price_year, item, unit, domain, agency, code],
+        )
+    else:
+        con.execute(
+            "INSERT INTO unit_costs VALUES (?, ?, ?, ?, ?, ?, ?, 'Added by the place', TRUE)",
+            [code, domain or "local", item or code, cost_gbp, unit or "Per event", price_year,
+             agency],
+        )  # fmt: skip
+
+
+def set_deflator(con: duckdb.DuckDBPyConnection, financial_year: str, index: float) -> None:
+    if index <= 0:
+        raise DemandError("a deflator index must be positive")
+    con.execute(
+        "INSERT OR REPLACE INTO deflators VALUES (?, ?, 'Edited by the place')",
+        [financial_year.strip(), float(index)],
+    )
+
+
+def price_factor(con: duckdb.DuckDBPyConnection, from_year: str, to_year: str) -> float:
+    rows = dict(
+        con.execute(
+            "SELECT financial_year, idx FROM deflators WHERE financial_year IN (?, ?)",
+            [from_year, to_year],
+        ).fetchall()
+    )
+    if from_year not in rows or to_year not in rows:
+        missing = from_year if from_year not in rows else to_year
+        raise DemandError(f"there is no deflator for {missing}")
+    return float(rows[to_year]) / float(rows[from_year])
+
+
+def _costed_events_sql(price_year: str, period: Period) -> tuple[str, list[object]]:
+    where, params = period.sql()
+    sql = f"""
+        SELECT l.person_id, s.partner, s.service, r.source, r.cost_item,
+               u.cost_gbp * (dt.idx / df.idx) AS cost
+        FROM records r
+        JOIN person_links l USING (source, record_id)
+        JOIN sources s ON s.name = r.source
+        LEFT JOIN unit_costs u ON u.code = r.cost_item
+        LEFT JOIN deflators df ON df.financial_year = u.price_year
+        LEFT JOIN deflators dt ON dt.financial_year = ?
+        WHERE {where}
+    """  # noqa: S608
+    return sql, [price_year, *params]
+
+
+def demand_by_service(
+    con: duckdb.DuckDBPyConnection,
+    price_year: str = DEFAULT_PRICE_YEAR,
+    period: Period | None = None,
+) -> pd.DataFrame:
+    """Per service: persons, events, events per person, and cost in one price year."""
+    _check_year(con, price_year)
+    sql, params = _costed_events_sql(price_year, period or Period())
+    return con.execute(
+        f"""
+        SELECT partner, service, count(DISTINCT person_id) AS persons, count(*) AS events,
+               count(*) / count(DISTINCT person_id) AS events_per_person,
+               sum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS uncosted_events
+        FROM ({sql}) GROUP BY partner, service ORDER BY cost DESC NULLS LAST, service
+        """,  # noqa: S608
+        params,
+    ).df()
+
+
+def cohort_partner_costs(
+    con: duckdb.DuckDBPyConnection,
+    price_year: str = DEFAULT_PRICE_YEAR,
+    period: Period | None = None,
+    selected: list[Cohort] | None = None,
+) -> pd.DataFrame:
+    """Long table: cohort, partner, persons, events, cost — who bears each cohort's cost."""
+    _check_year(con, price_year)
+    events_sql, event_params = _costed_events_sql(price_year, period or Period())
+    frames = []
+    everyone = Cohort("all", "All persons", (), 1, True)
+    for cohort in [everyone, *(selected if selected is not None else cohorts(con))]:
+        members_sql, member_params = cohort_members_sql(cohort)
+        frame = con.execute(
+            f"""
+            SELECT ? AS cohort, ? AS label, partner, count(DISTINCT person_id) AS persons,
+                   count(*) AS events, coalesce(sum(cost), 0) AS cost
+            FROM ({events_sql}) e
+            WHERE person_id IN ({members_sql})
+            GROUP BY partner ORDER BY partner
+            """,  # noqa: S608
+            [cohort.name, cohort.label, *event_params, *member_params],
+        ).df()
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,61 @@
+"""Source governance: legal basis, data sharing agreement and retention, and the purge.
+
+Linking refuses a source with no legal basis (see link.check_governance); the purge removes
+every source whose retention date has passed, with its records, quarantine and links.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from joinedup.insight.store import transaction
+
+__all__ = ["expired_sources", "purge_expired", "remove_source", "sources"]
+
+
+def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        """
+        SELECT name, partner, service, need, cost_item, legal_basis, dsa_reference,
+               retain_until, file_name, ingested_at, n_rows, n_records, n_quarantined,
+               n_warnings
+        FROM sources ORDER BY partner, service, name
+        """
+    ).df()
+
+
+def expired_sources(con: duckdb.DuckDBPyConnection, today: date | None = None) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT name FROM sources WHERE retain_until IS NOT NULL AND retain_until < ? ORDER BY name",
+            [today or date.today()],
+        ).fetchall()
+    ]
+
+
+def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Remove a source and everything derived from its records (in the caller's transaction)."""
+    con.execute("DELETE FROM records WHERE source = ?", [name])
+    con.execute("DELETE FROM quarantine WHERE source = ?", [name])
+    con.execute("DELETE FROM person_links WHERE source = ?", [name])
+    prefix = name + "|"
+    con.execute(
+        "DELETE FROM link_pairs WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)",
+        [prefix, prefix],
+    )
+    con.execute("DELETE FROM sources WHERE name = ?", [name])
+
+
+def purge_expired(con: duckdb.DuckDBPyConnection, today: date | None = None) -> list[str]:
+    """Remove every source past its retention date, all at once. Returns their names."""
+    names = expired_sources(con, today)
+    if names:
+        with transaction(con):
+            for name in names:
+                remove_source(con, name)
+        con.execute("CHECKPOINT")  # so deleted rows leave the file, not just the index
+    return names
