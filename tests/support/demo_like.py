@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from sqlalchemy.orm import Session
 
 from joinedup.places.models import Place
 from joinedup.places.roles import Role
 from joinedup.places.service import get_place
-from joinedup.synth import demo
+from joinedup.synth import demo as demo_loader
 from joinedup.synth.demo_charters import load_demo_collaborations
 from joinedup.synth.demo_place import DEMO_PASSWORD, DEMO_USERS, PLACE_SLUG
 
-__all__ = ["DEMO_PASSWORD", "DemoLike", "email_for", "seed_demo_like"]
+__all__ = ["DEMO_PASSWORD", "DemoLike", "demo", "email_for", "seed_demo_like"]
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,16 @@ def email_for(role: Role) -> str:
 
 def seed_demo_like(session: Session) -> DemoLike:
     """Idempotent; commits."""
-    place: Place = get_place(session, PLACE_SLUG) or demo._place(session)[0]
-    lead = demo._users(session, place)
+    place: Place = get_place(session, PLACE_SLUG) or demo_loader._place(session)[0]
+    lead = demo_loader._users(session, place)
     load_demo_collaborations(session, place, lead)
     session.commit()
     from joinedup.collaborations.charters import list_collaborations
 
     return DemoLike(place.slug, tuple(c.slug for c in list_collaborations(session, place)))
+
+
+@pytest.fixture
+def demo(session: Session) -> DemoLike:
+    """The demo-like place in this test's database (import this fixture into a test module)."""
+    return seed_demo_like(session)

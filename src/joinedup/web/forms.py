@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fastapi import Request
+
 
 @dataclass
 class FormErrors:
@@ -25,3 +27,13 @@ class FormErrors:
     def summary(self) -> list[dict[str, str]]:
         """The `errorList` parameter for govukErrorSummary; each links to its field."""
         return [{"text": m, "href": f"#{f}"} for f, m in self.by_field.items()]
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """A route dependency: the submitted form as plain strings (files are left out).
+
+    Lets a sync route read its whole form, e.g. rows of fields named ``measures-0-name``.
+    The CSRF check has parsed the form already; Starlette caches it on the request.
+    """
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}

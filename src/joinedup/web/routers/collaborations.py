@@ -20,19 +20,13 @@ from joinedup.collaborations.models import Collaboration, ResourceKind, Status
 from joinedup.db.base import utcnow
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, client_ip, get_db, requires
-from joinedup.web.forms import FormErrors
+from joinedup.web.forms import FormErrors, form_data
 from joinedup.web.templating import render
 
 router = APIRouter()
 
 BASE = "/places/{place}/collaborations"
 FLASH = "charter_flash"
-
-
-async def form_data(request: Request) -> dict[str, str]:
-    """The submitted form as plain strings (the CSRF check has parsed it already)."""
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 def _errors(found: Errors) -> FormErrors:
