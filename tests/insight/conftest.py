@@ -37,9 +37,7 @@ ROWS = [
 ]
 
 
-def write_csv(
-    path: Path, rows: list[list[str]], *, sep: str = ",", encoding: str = "utf-8"
-) -> Path:
+def write_csv(path: Path, rows: list[list[str]], *, sep: str = ",", encoding: str = "utf-8") -> Path:
     text = "\n".join(sep.join(r) for r in rows) + "\n"
     path.write_bytes(text.encode(encoding))
     return path

@@ -155,9 +155,7 @@ def test_bad_files_fail_cleanly_and_change_nothing(
     assert _snapshot(store) == before
 
 
-def test_xlsx_and_parquet(
-    store: duckdb.DuckDBPyConnection, tmp_path: Path, mapping_path: Path
-) -> None:
+def test_xlsx_and_parquet(store: duckdb.DuckDBPyConnection, tmp_path: Path, mapping_path: Path) -> None:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -170,9 +168,7 @@ def test_xlsx_and_parquet(
     assert ingest_file(store, tmp_path / "h.parquet", mapping_path, source="p").records == 4
 
 
-def test_full_name_split_and_one_column_two_fields(
-    store: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def test_full_name_split_and_one_column_two_fields(store: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     mapping = tmp_path / "police.toml"
     mapping.write_text(
         '[source]\npartner = "Police"\nservice = "Custody"\nneed = "offending"\n\n[columns]\n'
@@ -183,9 +179,7 @@ def test_full_name_split_and_one_column_two_fields(
         tmp_path / "p.csv", [["Ref", "Name", "Born"], ["1", "Smith, John", "1980-01-02"]], sep=";"
     )
     ingest_file(store, csv, mapping)
-    row = store.execute(
-        "SELECT forename, surname, date_of_birth, event_date FROM records"
-    ).fetchone()
+    row = store.execute("SELECT forename, surname, date_of_birth, event_date FROM records").fetchone()
     assert row is not None and row[:2] == ("JOHN", "SMITH") and row[2] == row[3]
 
 

@@ -39,9 +39,7 @@ def test_nhs_check_digit_property(digits: list[int]) -> None:
         assert not nz.nhs_number_is_valid(number + str((check + 1) % 10))
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [("ab 12 34 56 c", "AB123456C"), ("JG103759A", "JG103759A")]
-)
+@pytest.mark.parametrize(("value", "expected"), [("ab 12 34 56 c", "AB123456C"), ("JG103759A", "JG103759A")])
 def test_ni_number_valid(value: str, expected: str) -> None:
     assert nz.normalise_ni_number(value) == expected
 

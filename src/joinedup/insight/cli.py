@@ -121,7 +121,7 @@ def link(
     with _store(place) as con:
         try:
             result = link_with_settings(
-                con, settings, place, backend=backend, seed=seed,  # type: ignore[arg-type]
+                con, settings, place, backend=backend, seed=seed,
                 threshold=threshold or DEFAULT_THRESHOLD, spark_master=spark_master,
             )  # fmt: skip
         except LinkError as exc:

@@ -137,7 +137,7 @@ def prevalence(con: duckdb.DuckDBPyConnection, adult_population: int | None) -> 
                 "label": row.label,
                 "persons": row.persons,
                 "per_1000_adults": (
-                    round(1000 * int(row.persons) / adult_population, 2) if adult_population else None
+                    round(1000 * int(str(row.persons)) / adult_population, 2) if adult_population else None
                 ),
                 "national_per_1000": nat["rate_per_1000"] if nat else None,
                 "national_source": (f"{nat['study']}, {nat['period']} ({nat['status']})" if nat else None),

@@ -43,7 +43,8 @@ class Period:
     end: date | None = None
 
     def sql(self) -> tuple[str, list[object]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         if self.start:
             clauses.append("r.event_date >= ?")
             params.append(self.start)

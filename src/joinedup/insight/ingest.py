@@ -186,7 +186,7 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
         present = series.map(lambda v: not nz.is_blank(v))
         bad = problems.notna() & present
         if present.sum() and bad.sum() / present.sum() > MAX_BAD_DATE_SHARE:
-            example_row = int(bad.idxmax()) + 2 if bad.any() else 2
+            example_row = int(out.loc[bad, "row_number"].iloc[0])
             example = series[bad].iloc[0]
             expected = f"the format {fmt!r}" if fmt else "ISO 8601 (give a format)"
             raise IngestError(
@@ -211,17 +211,15 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
     out["cost_item"] = out["cost_item"].where(out["cost_item"].notna(), mapping.cost_item)
 
     if warnings:
-        joined = pd.concat(warnings, axis=1)
-        out["warnings"] = (
-            joined.apply(lambda r: "; ".join(v for v in r if isinstance(v, str)) or None, axis=1)
-            if n
-            else None
-        )
+        # Join each row's warnings; rows are few per distinct pattern, so zip is fast enough.
+        out["warnings"] = [
+            "; ".join(v for v in row if isinstance(v, str)) or None for row in zip(*warnings, strict=True)
+        ]
     else:
         out["warnings"] = None
 
     # --- quarantine: rows that cannot be used at all ---------------------------------------
-    reasons = pd.Series([[] for _ in range(n)], index=frame.index, dtype=object)
+    reasons: pd.Series = pd.Series([[] for _ in range(n)], index=frame.index, dtype=object)
     no_id = out["record_id"].isna()
     for i in out.index[no_id]:
         reasons[i].append("no record_id")
@@ -233,11 +231,13 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
             f"{mapping.where(spec)}: record_id column {spec.column!r} does not identify rows: "
             f"{int(dup.sum()):,} of {n:,} rows repeat an earlier record_id"
         )
-    first_row = (
-        out.loc[out["record_id"].notna()].drop_duplicates("record_id").set_index("record_id")["row_number"]
-    )
+    first_row: dict[str, int] = {}
+    for rid, row_number in zip(out["record_id"], out["row_number"], strict=True):
+        if isinstance(rid, str):
+            first_row.setdefault(rid, int(row_number))
     for i in out.index[dup]:
-        reasons[i].append(f"duplicated record_id (first on row {int(first_row[out.at[i, 'record_id']])})")
+        first = first_row[str(out.at[i, "record_id"])]
+        reasons[i].append(f"duplicated record_id (first on row {first})")
     has_name = out["surname"].notna() | out["forename"].notna()
     has_anchor = out["date_of_birth"].notna() | out["postcode"].notna() | out["uprn"].notna()
     has_id = out["nhs_number"].notna() | out["ni_number"].notna()

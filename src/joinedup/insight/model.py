@@ -12,6 +12,7 @@ from typing import Any
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
@@ -125,7 +126,7 @@ def _address() -> ComparisonCreator:
     )
 
 
-def comparisons() -> list[ComparisonCreator]:
+def comparisons() -> list[ComparisonCreator | dict[str, Any]]:
     return [
         _forename(),
         _surname(),
@@ -139,7 +140,7 @@ def comparisons() -> list[ComparisonCreator]:
     ]
 
 
-def blocking_rules() -> list[BlockingRuleCreator | str]:
+def blocking_rules() -> list[BlockingRuleCreator | dict[str, Any]]:
     """Rules whose union finds true pairs; each keeps blocks small so work grows ~linearly.
 
     Each rule tolerates a different mistake: identifiers catch changed names and addresses;
@@ -155,7 +156,7 @@ def blocking_rules() -> list[BlockingRuleCreator | str]:
         block_on("postcode", "surname_initial"),
         block_on("postcode", "forename_initial"),
         block_on("forename", "surname", "birth_year"),
-        "l.dob = r.dob_transposed AND l.surname_initial = r.surname_initial",
+        CustomRule("l.dob = r.dob_transposed AND l.surname_initial = r.surname_initial"),
     ]
 
 
@@ -188,6 +189,7 @@ def settings(*, em_max_iterations: int = 25) -> SettingsCreator:
         max_iterations=em_max_iterations,
         em_convergence=0.0001,
         additional_columns_to_retain=["source"],
+        linker_uid="joinedup",  # fixed, so a model's JSON depends only on its data and seed
     )
 
 

@@ -103,7 +103,7 @@ def _cell_text(value: object) -> str | None:
     if value is None:
         return None
     if hasattr(value, "isoformat"):
-        return str(value.isoformat())[:10] if hasattr(value, "hour") else value.isoformat()  # type: ignore[union-attr]
+        return str(value.isoformat())[:10] if hasattr(value, "hour") else value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -62,7 +62,7 @@ def headline(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> Headline:
     known = overlaps.known_to_services(con)
     h.known_to = {int(k): int(n) for k, n in zip(known["n_services"], known["persons"], strict=True)}
     prev = cohort_mod.prevalence(con, ctx.adult_population)
-    h.cohorts = prev.to_dict("records")
+    h.cohorts = [{str(k): v for k, v in r.items()} for r in prev.to_dict("records")]
     costs = demand.cohort_partner_costs(con, h.price_year, selected=[])
     h.total_cost = float(costs["cost"].sum())
     net = network.service_network(con, ctx.collaborating_partners)

@@ -483,6 +483,13 @@ def generate_place(people: int, out_dir: Path, seed: int = 1, *, formats: str = 
                 rid = f"{spec.name[:3].upper()}{counters[spec.name]:07d}"
                 event = start + timedelta(days=rng.randint(0, 729))
                 by_source[spec.name].append(_variant(person, spec, rng, rid, event))
+    # Every service knows someone, however small the place.
+    for spec in SOURCES:
+        if not by_source[spec.name]:
+            person = rng.choice(persons)
+            counters[spec.name] += 1
+            rid = f"{spec.name[:3].upper()}{counters[spec.name]:07d}"
+            by_source[spec.name].append(_variant(person, spec, rng, rid, start))
     layouts = _layouts()
     truth: list[tuple[str, str, int]] = []
     place = SyntheticPlace(out_dir=out_dir, people=people, records=0)

@@ -1,0 +1,56 @@
+"""Stable person ids: kept across re-runs, merges and splits recorded."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from joinedup.insight.persons import assign_person_ids
+
+
+def _records(con: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
+    con.executemany("INSERT INTO records (source, record_id) VALUES ('s', ?)", [[i] for i in ids])
+
+
+def _clusters(groups: list[list[str]]) -> pd.DataFrame:
+    rows = [(f"s|{r}", g[0]) for g in groups for r in g]
+    return pd.DataFrame(rows, columns=["unique_id", "cluster_id"])
+
+
+def _persons(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT record_id, person_id FROM person_links").fetchall())
+
+
+def test_ids_are_stable_and_changes_recorded(store: duckdb.DuckDBPyConnection) -> None:
+    _records(store, ["a", "b", "c", "d", "e"])
+    first = assign_person_ids(store, _clusters([["a", "b"], ["c"], ["d", "e"]]), 1)
+    assert first.new == 3
+    before = _persons(store)
+
+    same = assign_person_ids(store, _clusters([["a", "b"], ["c"], ["d", "e"]]), 2)
+    assert (same.kept, same.new, same.merges, same.splits) == (3, 0, 0, 0)
+    assert _persons(store) == before
+
+    # c joins a+b (a merge) and d, e part (a split).
+    changed = assign_person_ids(store, _clusters([["a", "b", "c"], ["d"], ["e"]]), 3)
+    after = _persons(store)
+    assert after["a"] == after["b"] == after["c"] == before["a"]  # the larger keeps its id
+    assert after["d"] == before["d"] and after["e"] != before["e"]
+    assert (changed.merges, changed.splits, changed.retired) == (1, 1, 1)
+    events = store.execute(
+        "SELECT kind, person_id, other_person_id FROM person_events WHERE run_id = 3 ORDER BY kind"
+    ).fetchall()
+    assert events == [
+        ("merge", before["a"], before["c"]),
+        ("split", before["d"], after["e"]),
+    ]
+
+
+def test_new_records_join_existing_persons(store: duckdb.DuckDBPyConnection) -> None:
+    _records(store, ["a", "b"])
+    assign_person_ids(store, _clusters([["a"], ["b"]]), 1)
+    before = _persons(store)
+    _records(store, ["c"])
+    assign_person_ids(store, _clusters([["a", "c"], ["b"]]), 2)
+    after = _persons(store)
+    assert after["c"] == after["a"] == before["a"] and after["b"] == before["b"]
