@@ -25,6 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# The tables the foreign keys point at must be in the metadata whenever these models are.
+import joinedup.collaborations.models  # noqa: F401
+import joinedup.places.models  # noqa: F401
 from joinedup.db.base import Base, Timestamped
 
 
