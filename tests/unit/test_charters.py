@@ -36,7 +36,8 @@ def _collab(session: Session, place: Place, lead: User) -> Collaboration:
 def test_create_makes_revision_one_and_an_audit_event(session, place, lead) -> None:
     c = _collab(session, place, lead)
     assert c.slug == "fewer-crises-together" and c.status == "forming"
-    assert [(r.number, r.summary, r.author_id) for r in c.revisions] == [(1, "Started the collaboration", lead.id)]
+    revisions = [(r.number, r.summary, r.author_id) for r in c.revisions]
+    assert revisions == [(1, "Started the collaboration", lead.id)]
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "charter.changed")).all()
     assert [(e.subject, e.detail["revision"]) for e in events] == [("fewer-crises-together", 1)]
 
@@ -103,7 +104,8 @@ def test_measure_rows(session, place, lead) -> None:
     _, errors = charters.read_measures(draft, {"measures-0-name": "x", "measures-0-check_on-day": "3"})
     assert errors["measures-0-baseline"].startswith("Enter the baseline")
     assert errors["measures-0-target"] == "Enter the target for measure 1"
-    assert errors["measures-0-check_on-day"] == "The date measure 1 will be checked must include a month and year"
+    assert errors["measures-0-check_on-day"] == (
+        "The date measure 1 will be checked must include a month and year")
 
 
 def test_resource_rules(session, place, lead) -> None:
@@ -154,14 +156,16 @@ def test_save_appends_revision_snapshot_and_audit(session, place, lead) -> None:
                            "How public value added is accounted for changed")
     assert rev.snapshot["problem"] == "P" and rev.author_label == lead.name
     assert charters.save(session, c, draft, author=lead) is None  # nothing changed: no revision
-    assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "charter.changed")) == 2
+    changed = select(func.count(AuditEvent.id)).where(AuditEvent.action == "charter.changed")
+    assert session.scalar(changed) == 2
 
 
 def test_partners_can_be_changed_in_place_without_breaking_uniqueness(session, place, lead) -> None:
     c = _collab(session, place, lead)
     p0, p1 = place.partners[0], place.partners[1]
     d = charters.draft_of(c)
-    d = replace(d, partners=(charters.PartnerPart(p0.id, p0.name, "a"), charters.PartnerPart(p1.id, p1.name, "b")))
+    d = replace(d, partners=(charters.PartnerPart(p0.id, p0.name, "a"),
+                             charters.PartnerPart(p1.id, p1.name, "b")))
     charters.save(session, c, d, author=lead)
     d2 = replace(charters.draft_of(c), partners=(charters.PartnerPart(p0.id, p0.name, "changed"),))
     charters.save(session, c, d2, author=lead)
