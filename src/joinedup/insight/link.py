@@ -120,7 +120,7 @@ def check_governance(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _start_run(con: duckdb.DuckDBPyConnection, backend: str, threshold: float, seed: int) -> int:
+def start_run(con: duckdb.DuckDBPyConnection, backend: str, threshold: float, seed: int) -> int:
     (run_id,) = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM link_runs").fetchone() or (1,)
     con.execute(
         "INSERT INTO link_runs (run_id, started_at, backend, status, stage, threshold, seed) "
@@ -210,7 +210,7 @@ def train_and_predict(
     else:
         db_api = _duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
     table = _register(db_api, frame, backend)
-    linker = Linker(table, link_model.settings(), log_level=logging.WARNING)
+    linker = Linker(table, link_model.settings(), log_level=logging.ERROR)
 
     on_stage("training the model")
     training = linker.training
@@ -304,7 +304,7 @@ def link_place(
     """Link every record of the place and replace its persons in one transaction."""
     check_governance(con)
     if run_id is None:
-        run_id = _start_run(con, backend, threshold, seed)
+        run_id = start_run(con, backend, threshold, seed)
     started = time.perf_counter()
     try:
         _stage(con, run_id, "preparing records")
