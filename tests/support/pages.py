@@ -15,6 +15,8 @@ from html5lib.constants import namespaces
 
 _NS = {"h": namespaces["html"]}
 _NONCE_RE = re.compile(r"'nonce-([^']+)'")
+# HTML built in a template and then escaped again shows its tags to the reader.
+_ESCAPED_MARKUP_RE = re.compile(r"&lt;(?:p|a|span|strong|div|ul|li)\b[^&]{0,40}?(?:class|href)=")
 
 
 class PageProblem(AssertionError):
@@ -50,6 +52,9 @@ def check_html(html: str, csp_header: str | None, *, where: str = "page") -> Non
         if el.get("style") is not None and not el.tag.endswith("svg"):
             tag = el.tag.split("}")[-1]
             raise PageProblem(f"{where}: inline style attribute on <{tag}>, which the CSP blocks")
+    escaped = _ESCAPED_MARKUP_RE.search(html)
+    if escaped:
+        raise PageProblem(f"{where}: markup shown as text (escaped twice?): {escaped.group(0)}")
     for form in doc.iterfind(".//h:form", _NS):
         if not form.get("action"):
             raise PageProblem(f"{where}: a <form> without an action")
