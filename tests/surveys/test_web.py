@@ -132,6 +132,10 @@ def test_results_pages_charts_and_comparison(client: PageClient, session: Sessio
     assert client.get(f"{base}/{voice.id}/charts/measures.svg").status_code == 200
     assert client.get(f"{base}/{voice.id}/charts/nonsense.svg").status_code == 404
     assert client.get(f"{base}/{voice.id}/report").status_code == 200
+    home = client.get(base)
+    assert f'href="{base}/{ready.id}/results"' in home.text
+    for text in (home.text, page.text, voice_page.text):
+        assert "&lt;" not in text  # no markup escaped into visible text
     cmp = client.get(f"{base}/compare")
     assert "Engagement and democracy" in cmp.text and "personalised" in cmp.text
     themes = client.get(f"{base}/{voice.id}/themes")
