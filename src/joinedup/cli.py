@@ -9,10 +9,11 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
 
 from joinedup.clikit import UserError, err_console
+from joinedup.insight import cli as insight_cli
 from joinedup.places import cli as places_cli
+from joinedup.surveys import cli as surveys_cli
 
 app = typer.Typer(
     help="joinedup: help the public services of a place collaborate for real.",
@@ -20,17 +21,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
 
-places_cli.register(app)
-
-# Areas built in parallel register their commands when present.
-for _area in ("joinedup.insight.cli", "joinedup.surveys.cli"):
-    try:
-        _module = __import__(_area, fromlist=["register"])
-    except ImportError:  # pragma: no cover - the area has not landed yet
-        continue
-    _module.register(app)
+for area in (places_cli, insight_cli, surveys_cli):
+    area.register(app)
 
 
 def main() -> None:
