@@ -695,7 +695,10 @@ def changes_between(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> li
     out: list[Change] = []
     for key, label in _QUESTION_LABELS.items():
         if old.get(key, "") != new.get(key, ""):
-            out.append(Change(label, str(old.get(key, "")), str(new.get(key, ""))))
+            before, after = str(old.get(key, "")), str(new.get(key, ""))
+            if key == "status":
+                before, after = _status_label(before), _status_label(after)
+            out.append(Change(label, before, after))
     old_p = {p["partner_id"]: p for p in old.get("partners", [])}
     new_p = {p["partner_id"]: p for p in new.get("partners", [])}
     for pid, p in new_p.items():
@@ -710,10 +713,10 @@ def changes_between(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> li
     for key, noun, describe in (("measures", "Outcome measure", _describe_measure),
                                 ("risks", "Shared risk", _describe_risk),
                                 ("resources", "Pooled resource", _describe_resource)):
-        before, after = list(old.get(key, [])), list(new.get(key, []))
-        for i in range(max(len(before), len(after))):
-            b = before[i] if i < len(before) else None
-            a = after[i] if i < len(after) else None
+        old_rows, new_rows = list(old.get(key, [])), list(new.get(key, []))
+        for i in range(max(len(old_rows), len(new_rows))):
+            b = old_rows[i] if i < len(old_rows) else None
+            a = new_rows[i] if i < len(new_rows) else None
             if b == a:
                 continue
             if b is None and a is not None:
@@ -725,12 +728,16 @@ def changes_between(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> li
     return out
 
 
+def _status_label(value: str) -> str:
+    return STATUS_LABELS[Status(value)] if value in set(Status) else value
+
+
 def describe_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
     """Short phrases for a revision's summary."""
     phrases: list[str] = []
     for c in changes_between(old, new):
         if c.what == "Status":
-            phrases.append(f"Status changed from {c.before} to {c.after}")
+            phrases.append(f"Status changed from {c.before.lower()} to {c.after.lower()}")
         elif c.what in _QUESTION_LABELS.values():
             phrases.append(f"{c.what} changed")
         elif c.what.endswith((" added", " removed", " changed")) and not c.what.startswith("Partner"):

@@ -179,6 +179,13 @@ def _row_count(values: dict[str, str], prefix: str, saved: int) -> int:
     return submitted if submitted > saved else saved + 1
 
 
+def _blank_rows(values: dict[str, str], prefix: str, count: int) -> set[int]:
+    """Rows with nothing in them (offered for adding another), by index."""
+    filled = {int(k.split("-")[1]) for k, v in values.items()
+              if v.strip() and k.startswith(prefix + "-") and k.split("-")[1].isdigit()}
+    return set(range(count)) - filled
+
+
 def _edit_context(actor: Actor, c: Collaboration, part: Part, values: dict[str, str],
                   errors: FormErrors, draft: Draft) -> dict[str, Any]:
     saved_rows = len(getattr(draft, part.rows)) if part.rows else 0
@@ -186,6 +193,8 @@ def _edit_context(actor: Actor, c: Collaboration, part: Part, values: dict[str, 
         "place": actor.place, "collab": c, "part": part, "values": values, "errors": errors,
         "draft": draft, "place_partners": actor.place.partners,
         "rows": _row_count(values, part.rows, saved_rows) if part.rows else 0,
+        "blank_rows": _blank_rows(values, part.rows, _row_count(values, part.rows, saved_rows))
+        if part.rows else set(),
         "kinds": list(ResourceKind), "statuses": list(Status),
         "status_problems": charters.status_problems(draft), **_common(),
     }
