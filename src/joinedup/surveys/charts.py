@@ -20,7 +20,7 @@ from joinedup.framework import COMPONENTS, component
 
 BLUE, RED, GREEN, GREY, BLACK = "#1d70b8", "#d4351c", "#00703c", "#505a5f", "#0b0c0c"
 FONT = "Arial, Helvetica, sans-serif"
-WIDTH = 560
+WIDTH = 640
 
 
 def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -92,16 +92,16 @@ def heatmap(results: dict[str, Any], by: str = "by_partner") -> alt.TopLevelMixi
     df = pd.DataFrame(rows, columns=["group", "component", "score"])
     x = alt.X("component:N", sort=_component_names(), title=None,
               axis=alt.Axis(labelAngle=-40))
-    y = alt.Y("group:N", title=None)
-    cells = alt.Chart(df).mark_rect().encode(
+    y = alt.Y("group:N", title=None, axis=alt.Axis(labelLimit=320))
+    cells = alt.Chart(df).mark_rect(stroke="white").encode(
         x=x, y=y,
         color=alt.Color("score:Q", scale=alt.Scale(domain=[0, 100], scheme="blues"),
                         legend=alt.Legend(title="Practice")))
-    text = alt.Chart(df).mark_text(fontSize=11).encode(
+    text = alt.Chart(df).mark_text(fontSize=12).encode(
         x=x, y=y, text="score:Q",
         color=alt.condition("datum.score > 55", alt.value("white"), alt.value(BLACK)))
     who = "partner" if by == "by_partner" else "level"
-    return (cells + text).properties(width=WIDTH, height=alt.Step(26),
+    return (cells + text).properties(width=WIDTH, height=alt.Step(30),
                                      title=f"Practice by {who} and component")
 
 
