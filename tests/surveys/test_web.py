@@ -171,3 +171,31 @@ def test_import_page_reports_rows(client: PageClient, session: Session, place: P
                     files={"file": ("answers.csv", csv_text.encode(), "text/csv")})
     assert r.status_code == 200
     assert "1 imported, 1 rejected" in r.text and "dignity" in r.text
+
+
+def test_lead_enters_population_margins(client: PageClient, session: Session, place: Place,
+                                        voice_round: SurveyRound) -> None:
+    from joinedup.surveys import results, weighting
+
+    lead = make_user(session, place, Role.LEAD)
+    session.commit()
+    client.sign_in(lead.email)
+    url = f"/places/testville/surveys/{voice_round.id}/margins"
+    page = client.get(url)
+    assert "ONS mid-2023" in page.text and 'name="m-16-24-female"' in page.text
+    from joinedup.web.routers.surveys import _field
+
+    form = {_field(weighting.age_sex_level(band, sex)): "1000"
+            for band in weighting.AGE_BANDS for sex in weighting.SEXES}
+    form[_field("75+ male")] = "2,000"
+    form.update({_field("area North"): "10", _field("area South"): "30"})
+    bad = client.post_form(url, {**form, "m-16-24-male": "lots"}, token_from=url)
+    assert bad.status_code == 400 and "Enter the number of men aged 16-24" in bad.text
+    ok = client.post_form(url, form, token_from=url)
+    assert ok.status_code == 303
+    session.expire_all()
+    round_ = session.get(SurveyRound, voice_round.id)
+    margins = results.margins_for(round_, place)
+    assert margins.totals["age_sex"]["75+ male"] == 2000
+    assert sum(margins.totals["age_sex"].values()) == 15_000
+    assert margins.totals["area"] == {"North": 3750, "South": 11250}

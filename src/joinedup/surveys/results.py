@@ -100,10 +100,12 @@ def _readiness(session: Session, round_: SurveyRound, place: Place,
     return out
 
 
-def _margins_for(round_: SurveyRound, place: Place) -> weighting.Margins:
+def margins_for(round_: SurveyRound, place: Place) -> weighting.Margins:
+    """The round's margins: the age × sex counts the lead entered, else ONS shares scaled
+    to the place's adult population; areas as entered when the round was started."""
     settings = round_.settings or {}
-    if settings.get("margins"):
-        return weighting.Margins({k: dict(v) for k, v in settings["margins"].items()})
+    if settings.get("age_sex"):
+        return weighting.Margins.entered(settings["age_sex"], settings.get("areas"))
     return weighting.Margins.default(place.adult_population or 100_000, settings.get("areas"))
 
 
@@ -155,7 +157,7 @@ def _citizen(session: Session, round_: SurveyRound, place: Place,
     theme_cols = themes.theme_columns(session, round_, frame.index)
     for key, theme_col in theme_cols.items():
         frame[f"t_{key}"] = theme_col
-    margins = _margins_for(round_, place)
+    margins = margins_for(round_, place)
     try:
         ws = weighting.rake(frame.reset_index(), margins)
     except weighting.WeightingError as exc:

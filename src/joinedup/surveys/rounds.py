@@ -165,3 +165,18 @@ def submitted_count(session: Session, round_: SurveyRound) -> int:
             SurveyResponse.status == ResponseStatus.SUBMITTED.value,
         )
     ) or 0)
+
+
+def set_margins(session: Session, round_: SurveyRound, age_sex: Mapping[str, float] | None,
+                areas: Mapping[str, float] | None) -> None:
+    """Store the population margins a lead entered; None for age_sex goes back to ONS."""
+    settings = dict(round_.settings or {})
+    if age_sex is None:
+        settings.pop("age_sex", None)
+    else:
+        settings["age_sex"] = {str(k): float(v) for k, v in age_sex.items()}
+    if areas is not None:
+        settings["areas"] = {str(k): float(v) for k, v in areas.items()}
+    round_.settings = settings  # a new dict, so SQLAlchemy sees the JSON change
+    round_.answers_version = (round_.answers_version or 0) + 1  # results must be recomputed
+    session.flush()

@@ -96,6 +96,22 @@ class Margins:
             totals[AREA] = {a: v / whole * adult_population for a, v in areas.items()}
         return cls(totals)
 
+    @classmethod
+    def entered(cls, age_sex: Mapping[str, float], areas: Mapping[str, float] | None) -> Margins:
+        """Margins a place entered: its own age × sex counts, and areas scaled to their total.
+
+        Area populations often come from another source or year than the age × sex counts;
+        raking needs both margins to add up to the same adults, so areas count as shares.
+        """
+        total = float(sum(age_sex.values()))
+        if total <= 0:
+            raise WeightingError("the age and sex counts add up to nothing")
+        totals: dict[str, dict[str, float]] = {AGE_SEX: {k: float(v) for k, v in age_sex.items()}}
+        if areas:
+            whole = float(sum(areas.values()))
+            totals[AREA] = {a: float(v) / whole * total for a, v in areas.items()}
+        return cls(totals)
+
     def to_json(self) -> dict[str, dict[str, float]]:
         return {k: dict(v) for k, v in self.totals.items()}
 

@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 from joinedup import audit
 from joinedup.places.models import Place
 from joinedup.places.roles import Capability
-from joinedup.surveys import answering, charts, comparison, importing, results, rounds, themes
+from joinedup.surveys import (
+    answering,
+    charts,
+    comparison,
+    importing,
+    results,
+    rounds,
+    themes,
+    weighting,
+)
 from joinedup.surveys.instrument import Instrument, Section
 from joinedup.surveys.models import (
     ResponseStatus,
@@ -493,6 +502,90 @@ async def round_import(request: Request, round_id: int,
     session.commit()
     return render(request, "surveys/import.html", {"place": actor.place, "round": round_,
                                                     "report": report, "errors": FormErrors()})
+
+
+@router.get("/places/{place}/surveys/{round_id}/margins", response_class=HTMLResponse)
+def round_margins(request: Request, round_id: int,
+                  actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                  session: Session = Depends(get_db)) -> Response:
+    round_ = _round(session, actor, round_id)
+    if round_.instrument_key != "citizen_voice":
+        raise HTTPException(status_code=404)
+    margins = results.margins_for(round_, actor.place)
+    values = {_field(k): f"{v:.0f}" for k, v in margins.totals[weighting.AGE_SEX].items()}
+    for area, v in (round_.settings or {}).get("areas", {}).items():
+        values[_field("area " + area)] = f"{v:.0f}"
+    return _margins_page(request, actor, round_, values, FormErrors())
+
+
+def _field(label: str) -> str:
+    return "m-" + "".join(ch if ch.isalnum() else "-" for ch in label.lower())
+
+
+def _margins_page(request: Request, actor: Actor, round_: SurveyRound, values: dict[str, str],
+                  errors: FormErrors, status_code: int = 200) -> Response:
+    cells = [{"label": f"{band} {sex}", "band": band, "sex": sex,
+              "field": _field(weighting.age_sex_level(band, sex))}
+             for band in weighting.AGE_BANDS for sex in weighting.SEXES]
+    areas = [{"label": a, "field": _field("area " + a)}
+             for a in (round_.settings or {}).get("areas", {})]
+    return render(request, "surveys/margins.html", {
+        "place": actor.place, "round": round_, "cells": cells, "areas": areas,
+        "values": values, "errors": errors,
+        "entered": bool((round_.settings or {}).get("age_sex")),
+    }, status_code=status_code)
+
+
+@router.post("/places/{place}/surveys/{round_id}/margins")
+async def round_margins_save(request: Request, round_id: int,
+                             actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                             session: Session = Depends(get_db)) -> Response:
+    round_ = _round(session, actor, round_id)
+    if round_.instrument_key != "citizen_voice":
+        raise HTTPException(status_code=404)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    if form.get("reset") == "1":
+        rounds.set_margins(session, round_, None, None)
+        session.commit()
+        return RedirectResponse(f"{_base(actor)}/{round_.id}?done=margins", status_code=303)
+    errors = FormErrors()
+    age_sex: dict[str, float] = {}
+    for band in weighting.AGE_BANDS:
+        for sex in weighting.SEXES:
+            level = weighting.age_sex_level(band, sex)
+            field = _field(level)
+            number = _population(form.get(field, ""))
+            if number is None:
+                who = "women" if sex == "female" else "men"
+                errors.add(field, f"Enter the number of {who} aged {band} as a whole number")
+            else:
+                age_sex[level] = number
+    areas: dict[str, float] = {}
+    for area in (round_.settings or {}).get("areas", {}):
+        field = _field("area " + area)
+        number = _population(form.get(field, ""))
+        if number is None or number == 0:
+            errors.add(field, f"Enter the adult population of {area} as a whole number")
+        else:
+            areas[area] = number
+    if not errors and sum(age_sex.values()) == 0:
+        errors.add(_field(weighting.age_sex_level("16-24", "female")),
+                   "Enter at least one number of people above 0")
+    if errors:
+        return _margins_page(request, actor, round_, form, errors, status_code=400)
+    rounds.set_margins(session, round_, age_sex, areas or None)
+    audit.record(session, "survey.margins_changed", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}")
+    session.commit()
+    return RedirectResponse(f"{_base(actor)}/{round_.id}?done=margins", status_code=303)
+
+
+def _population(text: str) -> float | None:
+    cleaned = text.replace(",", "").strip()
+    if not cleaned.isdigit():
+        return None
+    return float(cleaned)
 
 
 # ── Results ─────────────────────────────────────────────────────────────────────────────
