@@ -60,6 +60,7 @@ def test_lead_runs_a_readiness_round_end_to_end(client: PageClient, session: Ses
     assert r.status_code == 303
     round_url = r.headers["location"]
     page = client.get(round_url)
+    assert "The whole partnership" in page.text
     token = re.search(r"/s/([A-Za-z0-9_\-]+)</code>", page.text).group(1)
     partner_id = str(next(p.id for p in place.partners if p.name == "Testville Council"))
     client.cookies.clear()  # the respondent is someone else, with no account

@@ -306,7 +306,8 @@ def surveys_home(request: Request, actor: Actor = Depends(requires(Capability.VI
 
 @router.get("/places/{place}/surveys/new", response_class=HTMLResponse)
 def round_new(request: Request,
-              actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS))) -> Response:
+              actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+              session: Session = Depends(get_db)) -> Response:
     today = date.today()
     values = {"instrument": "", "title": "", "audience": "", "areas": "",
               "opens-day": str(today.day), "opens-month": str(today.month),
@@ -314,7 +315,13 @@ def round_new(request: Request,
               "closes-year": ""}
     return render(request, "surveys/round_new.html", {
         "place": actor.place, "values": values, "errors": FormErrors(),
-        "choices": INSTRUMENT_CHOICES})
+        "choices": INSTRUMENT_CHOICES, "collaborations": _collaborations(session, actor)})
+
+
+def _collaborations(session: Session, actor: Actor) -> list[tuple[str, str]]:
+    from joinedup.collaborations.charters import list_collaborations
+
+    return [(str(c.id), c.name) for c in list_collaborations(session, actor.place)]
 
 
 def _date_from(form: dict[str, str], name: str) -> date | None:
@@ -367,14 +374,19 @@ async def round_create(request: Request,
         errors.add("areas", area_problem)
     elif instrument_key == "citizen_voice" and len(areas) < 1:
         errors.add("areas", "Enter at least one area of the place, one a line")
+    collaborations = _collaborations(session, actor)
+    collaboration = form.get("collaboration", "")
+    if collaboration and collaboration not in {cid for cid, _name in collaborations}:
+        errors.add("collaboration", "Select a collaboration of this place, or the whole partnership")
     if errors:
         return render(request, "surveys/round_new.html", {
             "place": actor.place, "values": form, "errors": errors,
-            "choices": INSTRUMENT_CHOICES}, status_code=400)
+            "choices": INSTRUMENT_CHOICES, "collaborations": collaborations}, status_code=400)
     assert opens is not None and closes is not None
     round_ = rounds.create_round(
         session, actor.place, instrument_key=instrument_key, title=title, opens_on=opens,
         closes_on=closes, audience=form.get("audience", ""),
+        collaboration_id=int(collaboration) if collaboration else None,
         areas=areas if instrument_key == "citizen_voice" else None)
     audit.record(session, "survey.round_created", actor_id=actor.user.id,
                  actor_label=actor.user.email, place_id=actor.place.id,
@@ -399,7 +411,10 @@ def round_page(request: Request, round_id: int,
     base_url = str(request.base_url).rstrip("/")
     links = len(round_.invitations)
     used = sum(1 for i in round_.invitations if i.used_at is not None)
+    names = dict(_collaborations(session, actor))
+    audience = names.get(str(round_.collaboration_id), "The whole partnership")
     return render(request, "surveys/round.html", {
+        "for_whom": audience,
         "place": actor.place, "round": round_, "inst": rounds.instrument_of(round_),
         "open_link": f"{base_url}/s/{round_.open_token}", "links": links, "used": used,
         "answers": rounds.submitted_count(session, round_), "is_open": rounds.is_open(round_),
