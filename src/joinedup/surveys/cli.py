@@ -141,4 +141,5 @@ def close(place: PlaceOpt, round_id: RoundArg) -> None:
         p = _place(session, place)
         r = _round(session, p, round_id)
         rounds.close_round(session, r)
+        results.results(session, r)  # computed once now, so the results pages are quick
         console.print(f"Closed {r.title}")

@@ -428,6 +428,8 @@ def round_close(request: Request, round_id: int,
                 session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     rounds.close_round(session, round_)
+    # Work the results out now, once, so that the first person to read them does not wait.
+    results.results(session, round_)
     audit.record(session, "survey.round_closed", actor_id=actor.user.id,
                  actor_label=actor.user.email, place_id=actor.place.id,
                  subject=f"round {round_.id}")
