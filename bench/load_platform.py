@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,12 +52,18 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
-def _browsing(times_file: Path) -> dict[str, float]:
+def _browsing(times_file: Path) -> dict[str, Any]:
     """Exact figures over every browsing request (sign-ins left out), from the Locust users."""
     data = json.loads(times_file.read_text())
     times: list[float] = data["times_ms"]
     seconds = float(data["seconds"]) or 1.0
-    return {"count": len(times), "failures": int(data["errors"]), "warm_up": int(data["warm_up"]),
+    at: list[float] = data.get("at_s", [])
+    slow_at = sorted(a for a, t in zip(at, times, strict=False) if t > TARGET_P95_MS)
+    first_10s = [t for a, t in zip(at, times, strict=False) if a < 10]
+    after_10s = [t for a, t in zip(at, times, strict=False) if a >= 10]
+    return {"slow_at": slow_at, "p99_first_10s": _percentile(first_10s, 99),
+            "p99_after_10s": _percentile(after_10s, 99), "p95_after_10s": _percentile(after_10s, 95),
+            "count": len(times), "failures": int(data["errors"]), "warm_up": int(data["warm_up"]),
             "rps": len(times) / seconds,
             "seconds": seconds, "p50": _percentile(times, 50), "p95": _percentile(times, 95),
             "p99": _percentile(times, 99)}
@@ -117,6 +124,11 @@ def main() -> int:
     print(f"browsing, steady state (every page but sign-in): {b['count']} requests in {b['seconds']:.1f} s, "
           f"{b['failures']} errors, {b['rps']:.1f} requests/s, p50 {b['p50']:.1f} ms, "
           f"p95 {b['p95']:.1f} ms, p99 {b['p99']:.1f} ms")
+    slow = b["slow_at"]
+    print(f"pages slower than {TARGET_P95_MS:.0f} ms: {len(slow)}, of which "
+          f"{sum(1 for a in slow if a < 10)} in the first 10 s of the measured period; "
+          f"p99 in the first 10 s {b['p99_first_10s']:.1f} ms, after them p95 {b['p95_after_10s']:.1f} ms "
+          f"and p99 {b['p99_after_10s']:.1f} ms")
     overall = next((r for r in rows if r["Name"] == "Aggregated"), None)
     if overall:
         print(f"all requests incl. sign-in: p50 {overall['50%']} ms, p95 {overall['95%']} ms, "

@@ -38,7 +38,7 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 TIMES_FILE = os.environ.get("BENCH_TIMES_FILE", "")
 USERS = int(os.environ.get("BENCH_USERS", "1"))
 _state: dict[str, Any] = {"browse": 0, "runner": None, "times": [], "errors": 0, "start": 0.0, "end": 0.0,
-                          "signed_in": 0, "warm_up": 0}
+                          "signed_in": 0, "warm_up": 0, "at": []}
 
 
 @events.init.add_listener
@@ -60,6 +60,7 @@ def _on_request(name: str, response_time: float, exception: Any = None, **_kwarg
         _state["start"] = time.monotonic()
     _state["end"] = time.monotonic()
     _state["times"].append(response_time)
+    _state["at"].append(round(_state["end"] - _state["start"], 3))
     _state["errors"] += 1 if exception else 0
     _state["browse"] += 1
     if MAX_REQUESTS and _state["browse"] == MAX_REQUESTS and _state["runner"] is not None:
@@ -70,7 +71,8 @@ def _on_request(name: str, response_time: float, exception: Any = None, **_kwarg
 def _write_times(**_kwargs: Any) -> None:
     if TIMES_FILE:
         Path(TIMES_FILE).write_text(json.dumps({
-            "times_ms": _state["times"], "errors": _state["errors"], "warm_up": _state["warm_up"],
+            "times_ms": _state["times"], "at_s": _state["at"], "errors": _state["errors"],
+            "warm_up": _state["warm_up"],
             "seconds": _state["end"] - _state["start"],
         }))
 
