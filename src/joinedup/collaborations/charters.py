@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from joinedup import audit
 from joinedup.collaborations.models import (
@@ -188,12 +188,27 @@ def draft_of(collab: Collaboration) -> Draft:
 def list_collaborations(session: Session, place: Place) -> list[Collaboration]:
     return list(session.scalars(
         select(Collaboration).where(Collaboration.place_id == place.id).order_by(Collaboration.name)
+        .options(selectinload(Collaboration.partners))
     ))
 
 
 def get_collaboration(session: Session, place: Place, slug: str) -> Collaboration | None:
+    """The collaboration with its charter's parts loaded (not its revisions)."""
     return session.scalar(
-        select(Collaboration).where(Collaboration.place_id == place.id, Collaboration.slug == slug)
+        select(Collaboration)
+        .where(Collaboration.place_id == place.id, Collaboration.slug == slug)
+        .options(
+            selectinload(Collaboration.partners).joinedload(CharterPartner.partner),
+            selectinload(Collaboration.measures), selectinload(Collaboration.risks),
+            selectinload(Collaboration.resources).joinedload(PooledResource.partner),
+        )
+    )
+
+
+def latest_revision(session: Session, collab: Collaboration) -> CharterRevision | None:
+    return session.scalar(
+        select(CharterRevision).where(CharterRevision.collaboration_id == collab.id)
+        .order_by(CharterRevision.number.desc()).limit(1)
     )
 
 

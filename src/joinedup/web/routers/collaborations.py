@@ -101,7 +101,7 @@ def charter_page(
     c = _collaboration(session, actor, collab)
     return render(request, "collaborations/charter.html", {
         "place": actor.place, "collab": c, "draft": charters.draft_of(c),
-        "latest": c.revisions[-1] if c.revisions else None,
+        "latest": charters.latest_revision(session, c),
         "can_edit": actor.can(Capability.EDIT_CHARTER),
         "flash": request.session.pop(FLASH, None), **_common(),
     })
@@ -125,7 +125,7 @@ def charter_print(
     c = _collaboration(session, actor, collab)
     return render(request, "collaborations/print.html", {
         "place": actor.place, "collab": c, "draft": charters.draft_of(c),
-        "latest": c.revisions[-1] if c.revisions else None, "printed_on": utcnow().date(),
+        "latest": charters.latest_revision(session, c), "printed_on": utcnow().date(),
         **_common(),
     })
 
