@@ -239,12 +239,17 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
         first = first_row[str(out.at[i, "record_id"])]
         reasons[i].append(f"duplicated record_id (first on row {first})")
     has_name = out["surname"].notna() | out["forename"].notna()
-    has_anchor = out["date_of_birth"].notna() | out["postcode"].notna() | out["uprn"].notna()
+    has_anchor = (
+        out["date_of_birth"].notna()
+        | out["postcode"].notna()
+        | out["uprn"].notna()
+        | out["address_line"].notna()
+    )
     has_id = out["nhs_number"].notna() | out["ni_number"].notna()
     unlinkable = ~((has_name & has_anchor) | has_id)
     for i in out.index[unlinkable]:
         reasons[i].append(
-            "nothing to link on (needs a name with a date of birth or address, "
+            "nothing to link on (needs a name with a date of birth, postcode or address, "
             "or a valid NHS or National Insurance number)"
         )
     quarantined = reasons.map(bool)

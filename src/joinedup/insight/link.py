@@ -88,15 +88,48 @@ SELECT
     uprn,
     address_line,
     substr(surname, 1, 1) AS surname_initial,
-    substr(forename, 1, 1) AS forename_initial
-FROM records
+    substr(forename, 1, 1) AS forename_initial,
+    -- Rare-value keys: a full name or address shared by few records is a cheap, safe block.
+    -- Common ones (JOHN SMITH) are left null so that no block grows with the place.
+    CASE WHEN count(*) OVER (PARTITION BY split_part(forename, ' ', 1), surname) <= {cap}
+         AND forename IS NOT NULL AND surname IS NOT NULL
+         THEN split_part(forename, ' ', 1) || ' ' || surname END AS name_key,
+    CASE WHEN count(*) OVER (PARTITION BY address_line) <= {cap} AND address_line IS NOT NULL
+         THEN address_line END AS address_key,
+    CASE WHEN count(*) OVER (PARTITION BY surname, year(date_of_birth)) <= {cap}
+         AND surname IS NOT NULL AND date_of_birth IS NOT NULL
+         THEN surname || ' ' || CAST(year(date_of_birth) AS VARCHAR) END AS surname_year_key,
+    CASE WHEN count(*) OVER (PARTITION BY house, address_end) <= {cap}
+         AND house IS NOT NULL AND address_end IS NOT NULL
+         THEN house || ' ' || address_end END AS house_key,
+    CASE WHEN count(*) OVER (PARTITION BY surname, address_end) <= {cap}
+         AND surname IS NOT NULL AND address_end IS NOT NULL
+         THEN surname || ' ' || address_end END AS surname_address_key,
+    CASE WHEN count(*) OVER (PARTITION BY split_part(forename, ' ', 1), address_end) <= {cap}
+         AND forename IS NOT NULL AND address_end IS NOT NULL
+         THEN split_part(forename, ' ', 1) || ' ' || address_end END AS forename_address_key
+FROM (
+    SELECT *,
+        nullif(regexp_extract(address_line, '^([0-9]+)', 1), '') AS house,
+        -- The end of an address line (a town, or a postcode when it travels in the line).
+        nullif(regexp_extract(address_line, '([A-Z0-9]+)$', 1), '') AS address_end
+    FROM records
+)
 ORDER BY source, record_id
 """
+
+# Largest block a rare-value key may form (pairs per block ≤ cap²/2).
+RARE_KEY_CAP = 30
+
+
+def present_fields(frame: pd.DataFrame) -> frozenset[str]:
+    """Fields held for enough records to compare (at least two, so some pair can agree)."""
+    return frozenset(c for c in link_model.ALL_FIELDS if c in frame.columns and frame[c].notna().sum() >= 2)
 
 
 def prepare_input(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The model's input: one row per record with derived blocking columns."""
-    frame = con.execute(_INPUT_SQL).df()
+    frame = con.execute(_INPUT_SQL.replace("{cap}", str(RARE_KEY_CAP))).df()
     names = _forename_names(frame["forename"])
     frame["forename_names"] = frame["forename"].map(names)
     frame["forename_names"] = frame["forename_names"].map(lambda v: v if isinstance(v, list) else None)
@@ -149,13 +182,17 @@ def _duckdb_api(memory_limit: str, threads: int, temp_dir: Path) -> Any:
 def spark_session(master: str | None = None) -> Any:
     """A Spark session for Splink: local[2] unless a master URL is given."""
     from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
 
     builder = (
         SparkSession.builder.appName("joinedup-link")
+        # Splink's string-similarity functions (jaro_winkler …) ship as a Scala jar.
+        .config("spark.jars", similarity_jar_location())
         .master(master or "local[2]")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.default.parallelism", "8")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "2g")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
@@ -166,6 +203,7 @@ def _spark_api(master: str | None, checkpoint_dir: Path) -> Any:
     from splink import SparkAPI
 
     spark = spark_session(master)
+    spark.sparkContext.setLogLevel("ERROR")
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     spark.sparkContext.setCheckpointDir(checkpoint_dir.as_posix())
     return SparkAPI(spark_session=spark)
@@ -202,6 +240,7 @@ def train_and_predict(
 ) -> tuple[pd.DataFrame, pd.DataFrame, int, dict[str, Any], dict[str, float]]:
     """Run Splink; return (pairs ≥ threshold, clusters, comparisons, model, timings)."""
     from splink import Linker
+    from splink.internals.exceptions import EMTrainingException
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -210,17 +249,28 @@ def train_and_predict(
     else:
         db_api = _duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
     table = _register(db_api, frame, backend)
-    linker = Linker(table, link_model.settings(), log_level=logging.ERROR)
+    present = present_fields(frame)
+    linker = Linker(table, link_model.settings(present), log_level=logging.ERROR)
 
     on_stage("training the model")
     training = linker.training
-    training.estimate_probability_two_random_records_match(link_model.deterministic_rules(), recall=0.8)
+    training.estimate_probability_two_random_records_match(
+        link_model.deterministic_rules(present), recall=0.8
+    )
     training.estimate_u_using_random_sampling(max_pairs=max(2e6, min(5e6, len(frame) * 10.0)), seed=seed)
     em_pairs = max(2e5, min(2e6, len(frame) * 2.0))
-    for rule in link_model.training_rules():
-        training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True, max_pairs=em_pairs
-        )
+    trained = 0
+    for rule in link_model.training_rules(present):
+        try:
+            training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True, max_pairs=em_pairs
+            )
+            trained += 1
+        except EMTrainingException:
+            # A rule that finds no pairs in this place's data trains nothing; the others do.
+            logger.info("EM training rule found no pairs: %s", rule)
+    if not trained:
+        raise LinkError("the records share too little to train the model (no training pairs)")
     timings["train"] = time.perf_counter() - started
 
     on_stage("scoring pairs of records")

@@ -126,64 +126,114 @@ def _address() -> ComparisonCreator:
     )
 
 
-def comparisons() -> list[ComparisonCreator | dict[str, Any]]:
-    return [
-        _forename(),
-        _surname(),
-        _date_of_birth(),
-        cl.ExactMatch("sex"),
-        cl.PostcodeComparison("postcode"),
-        _identifier("nhs_number", "NHS number"),
-        _identifier("ni_number", "National Insurance number"),
-        cl.ExactMatch("uprn"),
-        _address(),
-    ]
+# The input columns each comparison reads; a comparison is left out when a place's
+# sources hold none of its columns (FEBRL has no NHS numbers, for instance).
+_COMPARISON_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("forename", ("forename",)),
+    ("surname", ("surname",)),
+    ("dob", ("dob",)),
+    ("sex", ("sex",)),
+    ("postcode", ("postcode",)),
+    ("nhs_number", ("nhs_number",)),
+    ("ni_number", ("ni_number",)),
+    ("uprn", ("uprn",)),
+    ("address_line", ("address_line",)),
+)
+
+ALL_FIELDS = frozenset(c for _n, cols in _COMPARISON_COLUMNS for c in cols)
 
 
-def blocking_rules() -> list[BlockingRuleCreator | dict[str, Any]]:
+def comparisons(present: frozenset[str] = ALL_FIELDS) -> list[ComparisonCreator | dict[str, Any]]:
+    build: dict[str, ComparisonCreator] = {
+        "forename": _forename(),
+        "surname": _surname(),
+        "dob": _date_of_birth(),
+        "sex": cl.ExactMatch("sex"),
+        "postcode": cl.PostcodeComparison("postcode"),
+        "nhs_number": _identifier("nhs_number", "NHS number"),
+        "ni_number": _identifier("ni_number", "National Insurance number"),
+        "uprn": cl.ExactMatch("uprn"),
+        "address_line": _address(),
+    }
+    return [build[name] for name, cols in _COMPARISON_COLUMNS if set(cols) <= present]
+
+
+# Blocking columns derived from each field (see link.prepare_input).
+_DERIVED = {
+    "surname_initial": "surname", "forename_initial": "forename", "birth_year": "dob",
+    "postcode_district": "postcode", "dob_transposed": "dob", "name_key": "surname",
+    "address_key": "address_line", "surname_year_key": "dob", "house_key": "address_line",
+    "surname_address_key": "address_line", "forename_address_key": "address_line",
+}  # fmt: skip
+
+
+def _usable(columns: tuple[str, ...], present: frozenset[str]) -> bool:
+    return all(_DERIVED.get(c, c) in present for c in columns)
+
+
+_BLOCKING: tuple[tuple[str, ...], ...] = (
+    ("nhs_number",),
+    ("ni_number",),
+    ("dob", "surname_initial"),
+    ("dob", "forename_initial"),
+    ("dob", "postcode_district"),
+    ("postcode", "surname_initial"),
+    ("postcode", "forename_initial"),
+    ("forename", "surname", "birth_year"),
+    ("name_key",),
+    ("address_key",),
+    ("surname_year_key",),
+    ("house_key",),
+    ("surname_address_key",),
+    ("forename_address_key",),
+)
+
+
+def blocking_rules(
+    present: frozenset[str] = ALL_FIELDS,
+) -> list[BlockingRuleCreator | dict[str, Any]]:
     """Rules whose union finds true pairs; each keeps blocks small so work grows ~linearly.
 
     Each rule tolerates a different mistake: identifiers catch changed names and addresses;
-    date of birth with an initial catches typos and nicknames; postcode rules catch a wrong
-    date of birth; the transposed-date rule catches day/month swaps.
+    date of birth with an initial catches typos and nicknames; postcode and address rules
+    catch a wrong date of birth; the transposed-date rule catches day/month swaps. Rules on
+    fields no source holds are left out.
     """
-    return [
-        block_on("nhs_number"),
-        block_on("ni_number"),
-        block_on("dob", "surname_initial"),
-        block_on("dob", "forename_initial"),
-        block_on("dob", "postcode_district"),
-        block_on("postcode", "surname_initial"),
-        block_on("postcode", "forename_initial"),
-        block_on("forename", "surname", "birth_year"),
-        CustomRule("l.dob = r.dob_transposed AND l.surname_initial = r.surname_initial"),
+    rules: list[BlockingRuleCreator | dict[str, Any]] = [
+        block_on(*cols) for cols in _BLOCKING if _usable(cols, present)
     ]
+    if _usable(("dob", "surname_initial"), present):
+        rules.append(CustomRule("l.dob = r.dob_transposed AND l.surname_initial = r.surname_initial"))
+    if _usable(("dob", "forename", "surname"), present):
+        rules.append(CustomRule("l.dob = r.dob AND l.forename = r.surname"))  # swapped names
+    return rules
 
 
-def training_rules() -> list[BlockingRuleCreator]:
+def training_rules(present: frozenset[str] = ALL_FIELDS) -> list[BlockingRuleCreator]:
     """EM sessions: each blocks on fields it cannot estimate, so every field is trained once."""
-    return [
-        block_on("dob", "surname_initial"),
-        block_on("forename", "surname"),
-        block_on("postcode", "surname_initial"),
-    ]
+    candidates = (
+        ("dob", "surname_initial"),
+        ("forename", "surname"),
+        ("postcode", "surname_initial"),
+        ("address_line",),
+    )
+    return [block_on(*cols) for cols in candidates if _usable(cols, present)]
 
 
-def deterministic_rules() -> list[BlockingRuleCreator | str]:
+def deterministic_rules(
+    present: frozenset[str] = ALL_FIELDS,
+) -> list[BlockingRuleCreator | dict[str, Any]]:
     """Rules near-certain to find true matches, to estimate the prior match probability."""
-    return [
-        block_on("nhs_number"),
-        block_on("ni_number"),
-        block_on("forename", "surname", "dob"),
-    ]
+    candidates = (("nhs_number",), ("ni_number",), ("forename", "surname", "dob"))
+    return [block_on(*cols) for cols in candidates if _usable(cols, present)]
 
 
-def settings(*, em_max_iterations: int = 25) -> SettingsCreator:
+def settings(present: frozenset[str] = ALL_FIELDS, *, em_max_iterations: int = 25) -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=blocking_rules(),
+        comparisons=comparisons(present),
+        blocking_rules_to_generate_predictions=blocking_rules(present),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
         max_iterations=em_max_iterations,

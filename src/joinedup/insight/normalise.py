@@ -234,7 +234,8 @@ def normalise_name(value: object) -> str | None:
     folded = re.sub(r"\s+", " ", folded).strip()
     parts = [p for p in folded.split(" ") if p not in _TITLES]
     result = " ".join(parts)
-    return result or None
+    # 'N/Á' folds to 'NA', a placeholder for 'unknown', not a name.
+    return None if not result or result in _BLANKS else result
 
 
 def split_full_name(value: object) -> tuple[str | None, str | None]:
