@@ -200,3 +200,27 @@ def test_lead_enters_population_margins(client: PageClient, session: Session, pl
     assert margins.totals["age_sex"]["75+ male"] == 2000
     assert sum(margins.totals["age_sex"].values()) == 15_000
     assert margins.totals["area"] == {"North": 3750, "South": 11250}
+
+
+def test_results_compare_with_any_other_round(client: PageClient, session: Session,
+                                              place: Place) -> None:
+    from joinedup.synth.surveys import _store
+
+    older = create_round(session, place, instrument_key="readiness", title="Round one",
+                         opens_on=date(2024, 1, 1), closes_on=date(2024, 2, 1))
+    _store(session, older, readiness_rows(place, 20, seed=8, uplift=-15), older.created_at)
+    middle = create_round(session, place, instrument_key="readiness", title="Round two",
+                          opens_on=date(2025, 1, 1), closes_on=date(2025, 2, 1))
+    _store(session, middle, readiness_rows(place, 20, seed=9), middle.created_at)
+    latest = create_round(session, place, instrument_key="readiness", title="Round three",
+                          opens_on=date(2026, 1, 1), closes_on=date(2026, 2, 1))
+    _store(session, latest, readiness_rows(place, 20, seed=10), latest.created_at)
+    lead = make_user(session, place, Role.LEAD)
+    session.commit()
+    client.sign_in(lead.email)
+    url = f"/places/testville/surveys/{latest.id}/results"
+    default = client.get(url)
+    assert "Change in practice since Round two" in default.text
+    chosen = client.get(f"{url}?compare={older.id}")
+    assert "Change in practice since Round one" in chosen.text
+    assert client.get(f"{url}?compare=999999").status_code == 200  # unknown: the default

@@ -73,12 +73,12 @@ def jsonable(obj: Any) -> Any:
 
 
 def _readiness(session: Session, round_: SurveyRound, place: Place,
-               inst: Instrument) -> dict[str, Any]:
+               inst: Instrument, against: SurveyRound | None = None) -> dict[str, Any]:
     answers = answers_frame(session, round_)
     names = {str(p.id): p.name for p in place.partners}
     if "partner" in answers:
         answers["partner"] = answers["partner"].map(lambda v: names.get(v, v))
-    prev = previous_round(session, round_)
+    prev = against if against is not None else previous_round(session, round_)
     previous = None
     if prev is not None:
         previous = answers_frame(session, prev)
@@ -206,11 +206,14 @@ def _citizen(session: Session, round_: SurveyRound, place: Place,
     return out
 
 
-def compute(session: Session, round_: SurveyRound) -> dict[str, Any]:
+def compute(session: Session, round_: SurveyRound,
+            against: SurveyRound | None = None) -> dict[str, Any]:
+    """Results of a round; a readiness round is compared with `against`, or by default
+    with the previous round of the same survey in the place."""
     place = session.get(Place, round_.place_id)
     assert place is not None
     inst = instrument_of(round_)
-    body = (_readiness(session, round_, place, inst) if inst.key == "readiness"
+    body = (_readiness(session, round_, place, inst, against) if inst.key == "readiness"
             else _citizen(session, round_, place, inst))
     body["instrument"] = inst.ref
     body["schema"] = RESULTS_SCHEMA
@@ -232,6 +235,13 @@ def results(session: Session, round_: SurveyRound, *, refresh: bool = False) -> 
     round_.results_version = round_.answers_version
     session.flush()
     return body
+
+
+def compared(session: Session, round_: SurveyRound, other: SurveyRound) -> dict[str, Any]:
+    """Readiness results compared with any other round of the same survey (not stored)."""
+    if other.instrument_key != round_.instrument_key or other.place_id != round_.place_id:
+        raise ValueError("rounds of different surveys or places cannot be compared")
+    return compute(session, round_, against=other)
 
 
 def invalidate(round_: SurveyRound) -> None:

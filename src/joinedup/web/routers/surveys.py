@@ -608,11 +608,18 @@ def _population(text: str) -> float | None:
 # ── Results ─────────────────────────────────────────────────────────────────────────────
 
 
-def _results_context(session: Session, actor: Actor, round_: SurveyRound) -> dict[str, Any]:
+def _results_context(session: Session, actor: Actor, round_: SurveyRound,
+                     compare_with: str | None = None) -> dict[str, Any]:
     body = results.results(session, round_)
     session.commit()
     inst = rounds.instrument_of(round_)
+    others = [r for r in rounds.rounds_for_place(session, actor.place.id)
+              if r.instrument_key == round_.instrument_key and r.id != round_.id]
+    chosen = next((r for r in others if str(r.id) == compare_with), None)
+    if chosen is not None and round_.instrument_key == "readiness":
+        body = results.compared(session, round_, chosen)
     return {
+        "others": others, "compare_with": chosen.id if chosen else None,
         "place": actor.place, "round": round_, "inst": inst, "res": body,
         "is_analyst": actor.can(Capability.REVIEW_FREE_TEXT),
         "can_manage": actor.can(Capability.MANAGE_ROUNDS),
@@ -624,9 +631,9 @@ def _results_context(session: Session, actor: Actor, round_: SurveyRound) -> dic
 @router.get("/places/{place}/surveys/{round_id}/results", response_class=HTMLResponse)
 def round_results(request: Request, round_id: int,
                   actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
-                  session: Session = Depends(get_db)) -> Response:
+                  session: Session = Depends(get_db), compare: str | None = None) -> Response:
     round_ = _round(session, actor, round_id)
-    ctx = _results_context(session, actor, round_)
+    ctx = _results_context(session, actor, round_, compare)
     name = ("surveys/results_readiness.html" if round_.instrument_key == "readiness"
             else "surveys/results_citizen.html")
     return render(request, name, ctx)
