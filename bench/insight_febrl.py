@@ -11,8 +11,8 @@ not UK postcodes, so they travel inside the address rather than the postcode fie
 from __future__ import annotations
 
 import json
-import sys
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path

@@ -113,6 +113,12 @@ def _map_unique(series: pd.Series, fn: Callable[[object], object], label: str) -
     return series.map(values), series.map(problems)
 
 
+def _map_fast(series: pd.Series, fn: Callable[[object], object]) -> pd.Series:
+    """series.map(fn) computed once per distinct value, for functions that cannot fail."""
+    values = {raw: fn(raw) for raw in series.dropna().unique()}
+    return series.map(values)
+
+
 def _find_column(frame: pd.DataFrame, spec: ColumnSpec, mapping: Mapping, file_name: str) -> str:
     if spec.column in frame.columns:
         return spec.column
@@ -145,7 +151,7 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
     warnings: list[pd.Series] = []
 
     def raw(field_name: str) -> pd.Series:
-        return frame[columns[field_name]].map(nz.clean_text, na_action="ignore")
+        return _map_fast(frame[columns[field_name]], nz.clean_text)
 
     out["source"] = source
     out["row_number"] = pd.RangeIndex(2, n + 2)  # spreadsheet rows: the header is row 1
@@ -155,13 +161,13 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
     for part in ("forename", "surname"):
         if part in columns:
             out[f"{part}_raw"] = raw(part)
-            out[part] = out[f"{part}_raw"].map(nz.normalise_name, na_action="ignore")
+            out[part] = _map_fast(out[f"{part}_raw"], nz.normalise_name)
         else:
             out[f"{part}_raw"] = None
             out[part] = None
     if "full_name" in columns:
         full = raw("full_name")
-        split = full.map(nz.split_full_name, na_action="ignore")
+        split = _map_fast(full, nz.split_full_name)
         fore = split.map(lambda p: p[0], na_action="ignore")
         sur = split.map(lambda p: p[1], na_action="ignore")
         missing_fore = out["forename"].isna()
@@ -183,7 +189,7 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
             return nz.normalise_date(value, fmt)
 
         values, problems = _map_unique(series, parse, date_field)
-        present = series.map(lambda v: not nz.is_blank(v))
+        present = _map_fast(series, lambda v: not nz.is_blank(v)).fillna(False).astype(bool)
         bad = problems.notna() & present
         if present.sum() and bad.sum() / present.sum() > MAX_BAD_DATE_SHARE:
             example_row = int(out.loc[bad, "row_number"].iloc[0])

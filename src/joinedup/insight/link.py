@@ -119,7 +119,7 @@ ORDER BY source, record_id
 """
 
 # Largest block a rare-value key may form (pairs per block ≤ cap²/2).
-RARE_KEY_CAP = 30
+RARE_KEY_CAP = 10
 
 
 def present_fields(frame: pd.DataFrame) -> frozenset[str]:

@@ -177,8 +177,8 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("dob", "surname_initial"),
     ("dob", "forename_initial"),
     ("dob", "postcode_district"),
-    ("postcode", "surname_initial"),
-    ("postcode", "forename_initial"),
+    ("postcode", "surname"),
+    ("postcode", "forename"),
     ("forename", "surname", "birth_year"),
     ("name_key",),
     ("address_key",),
@@ -220,9 +220,7 @@ def training_rules(present: frozenset[str] = ALL_FIELDS) -> list[BlockingRuleCre
     return [block_on(*cols) for cols in candidates if _usable(cols, present)]
 
 
-def deterministic_rules(
-    present: frozenset[str] = ALL_FIELDS,
-) -> list[BlockingRuleCreator | dict[str, Any]]:
+def deterministic_rules(present: frozenset[str] = ALL_FIELDS) -> list[str | BlockingRuleCreator]:
     """Rules near-certain to find true matches, to estimate the prior match probability."""
     candidates = (("nhs_number",), ("ni_number",), ("forename", "surname", "dob"))
     return [block_on(*cols) for cols in candidates if _usable(cols, present)]
