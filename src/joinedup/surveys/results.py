@@ -25,7 +25,7 @@ from joinedup.surveys.models import ResponseStatus, SurveyAnswer, SurveyResponse
 from joinedup.surveys.rounds import dynamic_options, instrument_of, previous_round
 
 #: Bump when the shape of the stored results changes, so old caches are recomputed.
-RESULTS_SCHEMA = 3
+RESULTS_SCHEMA = 4
 
 
 def answers_frame(session: Session, round_: SurveyRound) -> pd.DataFrame:
@@ -203,6 +203,12 @@ def _citizen(session: Session, round_: SurveyRound, place: Place,
             "quotes": themes.quotes(session, round_, t, frame, min_n),
         })
     out["areas"] = [o.value for o in dyn["areas"]]
+    texts = themes.free_text_answers(session, round_)
+    out["free_text"] = {
+        "answers": len(texts),
+        "unsure": sum(1 for a in texts if a.coding == "check"),
+        "uncoded": sum(1 for a in texts if a.coding == ""),
+    }
     return out
 
 
