@@ -47,6 +47,8 @@ def test_model_codes_the_rest_from_a_few_examples(session: Session, place: Place
             themes.code_by_analyst(session, a, [book[key]])
     run = themes.classify(session, voice_round)
     assert set(run.trained) == set(TEXTS) and run.coded == 24
+    assert run.found is not None and run.right is not None
+    assert 0 < run.found <= 1 and 0 < run.right <= 1
     right = 0
     for a in themes.free_text_answers(session, voice_round):
         if a.coding in ("model", "check"):

@@ -103,6 +103,35 @@ class ModelRun:
     untrained: list[str]
     coded: int
     unsure: int
+    # Checked against the analyst's own codes, by cross-validation: of the themes the
+    # analyst gave, the share the model found (recall), and of the themes the model gave,
+    # the share the analyst had given (precision). None when there are too few examples.
+    found: float | None = None
+    right: float | None = None
+
+
+def _cross_check(texts: Sequence[str], labels: np.ndarray) -> tuple[float | None, float | None]:
+    """Recall and precision of the model on held-out analyst codes (5-fold at most)."""
+    folds = min(5, len(texts))
+    if folds < 3:
+        return None, None
+    predicted = np.zeros_like(labels)
+    order = np.arange(len(texts))
+    for k in range(folds):
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        train_labels = labels[train]
+        keep = [j for j in range(labels.shape[1]) if 0 < train_labels[:, j].sum() < len(train)]
+        if not keep:
+            continue
+        vectoriser, model = _fit([texts[i] for i in train], train_labels[:, keep])
+        probs = np.asarray(model.predict_proba(vectoriser.transform([texts[i] for i in test])))
+        probs = probs.reshape(len(test), len(keep))
+        for col, j in enumerate(keep):
+            predicted[test, j] = (probs[:, col] >= THRESHOLD).astype(int)
+    hits = int((predicted & labels).sum())
+    given, claimed = int(labels.sum()), int(predicted.sum())
+    return (hits / given if given else None), (hits / claimed if claimed else None)
 
 
 def _fit(texts: Sequence[str], labels: np.ndarray) -> tuple[TfidfVectorizer, OneVsRestClassifier]:
@@ -128,6 +157,7 @@ def classify(session: Session, round_: SurveyRound) -> ModelRun:
         return ModelRun([t.key for t in trained], untrained, 0, 0)
     labels = np.array([[int(any(c.theme_id == t.id for c in a.codes)) for t in trained]
                        for a in coded])
+    found, right = _cross_check([a.value for a in coded], labels)
     vectoriser, model = _fit([a.value for a in coded], labels)
     probs = model.predict_proba(vectoriser.transform([a.value for a in rest]))
     probs = np.asarray(probs).reshape(len(rest), len(trained))
@@ -147,7 +177,7 @@ def classify(session: Session, round_: SurveyRound) -> ModelRun:
     from joinedup.surveys.results import invalidate
 
     invalidate(round_)
-    return ModelRun([t.key for t in trained], untrained, len(rest), unsure)
+    return ModelRun([t.key for t in trained], untrained, len(rest), unsure, found, right)
 
 
 def theme_columns(session: Session, round_: SurveyRound, index: pd.Index) -> dict[str, pd.Series]:

@@ -739,6 +739,8 @@ def themes_classify(request: Request, round_id: int,
     round_ = _round(session, actor, round_id)
     run = themes.classify(session, round_)
     session.commit()
+    found = "" if run.found is None else f"{round(100 * run.found)}"
+    right = "" if run.right is None else f"{round(100 * run.right)}"
     return RedirectResponse(
-        f"{_base(actor)}/{round_.id}/themes?done=model-{run.coded}-{run.unsure}",
+        f"{_base(actor)}/{round_.id}/themes?done=model-{run.coded}-{run.unsure}-{found}-{right}",
         status_code=303)
