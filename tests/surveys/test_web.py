@@ -132,6 +132,7 @@ def test_results_pages_charts_and_comparison(client: PageClient, session: Sessio
     assert "Effective sample size" in voice_page.text and "UK adults" in voice_page.text
     assert client.get(f"{base}/{voice.id}/charts/measures.svg").status_code == 200
     assert client.get(f"{base}/{voice.id}/charts/nonsense.svg").status_code == 404
+    assert client.get(f"{base}/{voice.id}/charts/partners.svg").status_code == 404
     assert client.get(f"{base}/{voice.id}/report").status_code == 200
     home = client.get(base)
     assert f'href="{base}/{ready.id}/results"' in home.text

@@ -168,6 +168,13 @@ CHARTS: dict[str, tuple[Callable[[dict[str, Any]], alt.TopLevelMixin], str]] = {
 }
 
 
+#: The charts each survey's results can draw.
+FOR_INSTRUMENT: dict[str, tuple[str, ...]] = {
+    "readiness": ("components", "gaps", "partners", "levels"),
+    "citizen_voice": ("measures", "themes"),
+}
+
+
 def description(name: str) -> str:
     return CHARTS[name][1]
 

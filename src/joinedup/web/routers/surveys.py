@@ -656,7 +656,7 @@ def round_chart(round_id: int, name: str,
                 actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
                 session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
-    if name not in charts.CHARTS:
+    if name not in charts.FOR_INSTRUMENT.get(round_.instrument_key, ()):
         raise HTTPException(status_code=404)
     body = results.results(session, round_)
     session.commit()
