@@ -225,3 +225,20 @@ def test_results_compare_with_any_other_round(client: PageClient, session: Sessi
     chosen = client.get(f"{url}?compare={older.id}")
     assert "Change in practice since Round one" in chosen.text
     assert client.get(f"{url}?compare=999999").status_code == 200  # unknown: the default
+
+
+def test_empty_rounds_have_results_pages_that_say_so(client: PageClient, session: Session,
+                                                     place: Place, readiness_round: SurveyRound,
+                                                     voice_round: SurveyRound) -> None:
+    lead = make_user(session, place, Role.LEAD)
+    session.commit()
+    client.sign_in(lead.email)
+    base = "/places/testville/surveys"
+    ready = client.get(f"{base}/{readiness_round.id}/results")
+    assert ready.status_code == 200 and "Fewer than 5 people have answered" in ready.text
+    voice = client.get(f"{base}/{voice_round.id}/results")
+    assert voice.status_code == 200 and "no results are shown yet" in voice.text
+    for rid, name in ((readiness_round.id, "components"), (readiness_round.id, "partners"),
+                      (voice_round.id, "measures"), (voice_round.id, "themes")):
+        assert client.get(f"{base}/{rid}/charts/{name}.svg").status_code == 200
+    assert client.get(f"{base}/compare").status_code == 200
