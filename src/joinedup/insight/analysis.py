@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import duckdb
 
+from joinedup.insight.store import one
+
 __all__ = ["has_persons", "needs_of_place", "person_needs_sql", "person_services_sql"]
 
 # One row per (person, need); a need comes from the record or its source's default.
@@ -24,7 +26,7 @@ JOIN sources s ON s.name = l.source
 
 
 def has_persons(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute("SELECT count(*) FROM person_links").fetchone()
+    row = one(con.execute("SELECT count(*) FROM person_links"))
     return bool(row and row[0])
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from joinedup.insight.analysis import needs_of_place, person_needs_sql
 from joinedup.insight.normalise import normalise_need
 from joinedup.insight.reference_data import national_prevalence
+from joinedup.insight.store import one
 
 __all__ = [
     "Cohort",
@@ -68,7 +69,7 @@ def define_cohort(
     pool = len(clean) if clean else max(1, len(known))
     if not 1 <= min_needs <= pool:
         raise CohortError(f"the minimum number of needs must be between 1 and {pool}")
-    existing = con.execute("SELECT builtin FROM cohort_definitions WHERE name = ?", [slug]).fetchone()
+    existing = one(con.execute("SELECT builtin FROM cohort_definitions WHERE name = ?", [slug]))
     if existing and existing[0]:
         raise CohortError(f"{slug!r} is a built-in cohort; choose another name")
     con.execute(
@@ -100,7 +101,7 @@ def cohort_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     rows = []
     for cohort in cohorts(con):
         sql, params = cohort_members_sql(cohort)
-        (n,) = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone() or (0,)  # noqa: S608
+        (n,) = one(con.execute(f"SELECT count(*) FROM ({sql})", params)) or (0,)  # noqa: S608
         rows.append(
             {
                 "cohort": cohort.name,

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from joinedup.insight.cohorts import Cohort, cohort_members_sql, cohorts
+from joinedup.insight.store import one
 
 __all__ = [
     "DemandError",
@@ -66,7 +67,7 @@ def deflators(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def _check_year(con: duckdb.DuckDBPyConnection, year: str) -> None:
-    if not con.execute("SELECT 1 FROM deflators WHERE financial_year = ?", [year]).fetchone():
+    if not one(con.execute("SELECT 1 FROM deflators WHERE financial_year = ?", [year])):
         raise DemandError(f"there is no deflator for {year}; add one first")
 
 
@@ -88,7 +89,7 @@ def set_unit_cost(
     if cost_gbp < 0:
         raise DemandError("a unit cost cannot be negative")
     _check_year(con, price_year)
-    held = con.execute("SELECT 1 FROM unit_costs WHERE code = ?", [code]).fetchone()
+    held = one(con.execute("SELECT 1 FROM unit_costs WHERE code = ?", [code]))
     if held:
         con.execute(
             "UPDATE unit_costs SET cost_gbp = ?, price_year = ?, item = coalesce(?, item), "

@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from joinedup.insight.store import one
+
 __all__ = ["Evaluation", "evaluate_against_truth", "evaluate_frames", "read_truth"]
 
 
@@ -57,8 +59,9 @@ def evaluate_frames(links: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
     con = duckdb.connect(":memory:")
     con.register("links", links)
     con.register("truth", truth)
-    row = con.execute(
-        """
+    row = one(
+        con.execute(
+            """
         WITH j AS (
             SELECT l.person_id AS p, t.person AS t
             FROM links l JOIN truth t USING (source, record_id)
@@ -72,7 +75,8 @@ def evaluate_frames(links: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
             (SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM pred),
             (SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM cell)
         """
-    ).fetchone()
+        )
+    )
     con.close()
     assert row is not None
     return Evaluation(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
@@ -123,6 +127,7 @@ def deterministic_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         {
             "source": records["source"],
             "record_id": records["record_id"],
-            "person_id": labels.astype(str),
+            # Rows may come back in any order; node i's label belongs to the row whose i it is.
+            "person_id": labels[records["i"].to_numpy()].astype(str),
         }
     )

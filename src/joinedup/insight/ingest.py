@@ -23,7 +23,7 @@ import pandas as pd
 from joinedup.insight import normalise as nz
 from joinedup.insight.mapping import DATE_FIELDS, ColumnSpec, Mapping, MappingError, load_mapping
 from joinedup.insight.readers import ReadError, read_extract
-from joinedup.insight.store import RECORD_COLUMNS, transaction
+from joinedup.insight.store import RECORD_COLUMNS, one, transaction
 
 __all__ = ["IngestError", "IngestReport", "ingest_file", "prepare_extract"]
 
@@ -323,10 +323,12 @@ def ingest_with_mapping(
     except OSError as exc:
         raise IngestError(f"{display}: cannot be read ({exc.strerror})") from exc
     digest = hashlib.sha256(data + b"\0" + mapping.text.encode("utf-8")).hexdigest()
-    held = con.execute(
-        "SELECT content_hash, n_rows, n_records, n_quarantined FROM sources WHERE name = ?",
-        [name],
-    ).fetchone()
+    held = one(
+        con.execute(
+            "SELECT content_hash, n_rows, n_records, n_quarantined FROM sources WHERE name = ?",
+            [name],
+        )
+    )
     if held and held[0] == digest:
         return IngestReport(
             source=name,

@@ -19,10 +19,12 @@ from typing import Any, Literal
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 from nicknames import NickNamer
 
 from joinedup.insight import model as link_model
 from joinedup.insight.persons import PersonChanges, assign_person_ids
+from joinedup.insight.store import one
 
 __all__ = ["LinkError", "LinkResult", "link_place", "prepare_input"]
 
@@ -122,20 +124,39 @@ ORDER BY source, record_id
 RARE_KEY_CAP = 10
 
 
-def present_fields(frame: pd.DataFrame) -> frozenset[str]:
+def present_fields(table: pa.Table) -> frozenset[str]:
     """Fields held for enough records to compare (at least two, so some pair can agree)."""
-    return frozenset(c for c in link_model.ALL_FIELDS if c in frame.columns and frame[c].notna().sum() >= 2)
+    return frozenset(
+        c
+        for c in link_model.ALL_FIELDS
+        if c in table.column_names and table.num_rows - table.column(c).null_count >= 2
+    )
 
 
-def prepare_input(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The model's input: one row per record with derived blocking columns."""
-    frame = con.execute(_INPUT_SQL.replace("{cap}", str(RARE_KEY_CAP))).df()
-    names = _forename_names(frame["forename"])
-    frame["forename_names"] = frame["forename"].map(names)
-    frame["forename_names"] = frame["forename_names"].map(lambda v: v if isinstance(v, list) else None)
-    # Empty strings would block together; Splink expects nulls for 'unknown'.
-    frame = frame.replace({"": None})
-    return frame
+def prepare_input(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The model's input: one row per record with derived blocking columns (Arrow, so a
+    million records stay compact on their way to Splink)."""
+    forenames = pd.Series(
+        [r[0] for r in con.execute(
+            "SELECT DISTINCT split_part(forename, ' ', 1) FROM records WHERE forename IS NOT NULL"
+        ).fetchall()],
+        dtype=object,
+    )  # fmt: skip
+    names = _forename_names(forenames)
+    lookup = pa.table(
+        {"name": list(names.keys()), "forename_names": list(names.values())},
+        schema=pa.schema([("name", pa.string()), ("forename_names", pa.list_(pa.string()))]),
+    )
+    con.register("_forename_names", lookup)
+    try:
+        sql = _INPUT_SQL.replace("{cap}", str(RARE_KEY_CAP))
+        table = con.sql(
+            f"SELECT i.*, n.forename_names FROM ({sql}) i "  # noqa: S608
+            "LEFT JOIN _forename_names n ON n.name = i.forename ORDER BY i.unique_id"
+        ).to_arrow_table()
+    finally:
+        con.unregister("_forename_names")
+    return table
 
 
 def check_governance(con: duckdb.DuckDBPyConnection) -> None:
@@ -154,7 +175,7 @@ def check_governance(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def start_run(con: duckdb.DuckDBPyConnection, backend: str, threshold: float, seed: int) -> int:
-    (run_id,) = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM link_runs").fetchone() or (1,)
+    (run_id,) = one(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM link_runs")) or (1,)
     con.execute(
         "INSERT INTO link_runs (run_id, started_at, backend, status, stage, threshold, seed) "
         "VALUES (?, ?, ?, 'running', 'checking sources', ?, ?)",
@@ -209,11 +230,14 @@ def _spark_api(master: str | None, checkpoint_dir: Path) -> Any:
     return SparkAPI(spark_session=spark)
 
 
-def _register(db_api: Any, frame: pd.DataFrame, backend: str) -> Any:
+def _register(db_api: Any, table: pa.Table, backend: str) -> Any:
     if backend == "spark":
-        spark = db_api.spark
         from pyspark.sql import types as T  # noqa: N812
 
+        frame = table.to_pandas()
+        frame["forename_names"] = frame["forename_names"].map(
+            lambda v: [str(x) for x in v] if v is not None else None
+        )
         schema = T.StructType(
             [
                 T.StructField(c, T.ArrayType(T.StringType()) if c == "forename_names" else T.StringType())
@@ -221,12 +245,12 @@ def _register(db_api: Any, frame: pd.DataFrame, backend: str) -> Any:
             ]
         )
         rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        return db_api.register(spark.createDataFrame(rows, schema=schema), table_name="records_in")
-    return db_api.register(frame, table_name="records_in")
+        return db_api.register(db_api.spark.createDataFrame(rows, schema=schema), table_name="records_in")
+    return db_api.register(table, table_name="records_in")
 
 
 def train_and_predict(
-    frame: pd.DataFrame,
+    frame: pa.Table,
     *,
     backend: Backend = "duckdb",
     seed: int = 42,
@@ -237,7 +261,7 @@ def train_and_predict(
     spark_master: str | None = None,
     on_stage: Callable[[str], None] = lambda _s: None,
     explain_dir: Path | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, int, dict[str, Any], dict[str, float]]:
+) -> tuple[pa.Table, pa.Table, int, dict[str, Any], dict[str, float]]:
     """Run Splink; return (pairs ≥ threshold, clusters, comparisons, model, timings)."""
     from splink import Linker
     from splink.internals.exceptions import EMTrainingException
@@ -257,8 +281,8 @@ def train_and_predict(
     training.estimate_probability_two_random_records_match(
         link_model.deterministic_rules(present), recall=0.8
     )
-    training.estimate_u_using_random_sampling(max_pairs=max(2e6, min(5e6, len(frame) * 10.0)), seed=seed)
-    em_pairs = max(2e5, min(2e6, len(frame) * 2.0))
+    training.estimate_u_using_random_sampling(max_pairs=max(2e6, min(5e6, frame.num_rows * 10.0)), seed=seed)
+    em_pairs = max(2e5, min(2e6, frame.num_rows * 2.0))
     trained = 0
     for rule in link_model.training_rules(present):
         try:
@@ -288,8 +312,8 @@ def train_and_predict(
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
     )
-    cluster_frame = _to_pandas(clusters, ["unique_id", "cluster_id"])
-    pair_frame = _to_pandas(predictions, ["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
+    cluster_frame = _to_arrow(clusters, ["unique_id", "cluster_id"])
+    pair_frame = _to_arrow(predictions, ["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
     timings["cluster"] = time.perf_counter() - t0
     model = linker.misc.save_model_to_json()
     if explain_dir is not None:
@@ -300,13 +324,13 @@ def train_and_predict(
     return pair_frame, cluster_frame, comparisons, model, timings
 
 
-def _to_pandas(splink_df: Any, columns: list[str]) -> pd.DataFrame:
+def _to_arrow(splink_df: Any, columns: list[str]) -> pa.Table:
     physical = splink_df.physical_name
     sql = f"SELECT {', '.join(columns)} FROM {physical}"  # noqa: S608
     result = splink_df.db_api._execute_sql_against_backend(sql)
     if hasattr(result, "toPandas"):
-        return result.toPandas()
-    return result.df()
+        return pa.Table.from_pandas(result.toPandas(), preserve_index=False)
+    return result.to_arrow_table()
 
 
 def _count(splink_df: Any) -> int:
@@ -360,7 +384,8 @@ def link_place(
         _stage(con, run_id, "preparing records")
         t0 = time.perf_counter()
         frame = prepare_input(con)
-        if len(frame) < 2:
+        n_records = frame.num_rows
+        if n_records < 2:
             raise LinkError("there are fewer than two records to link: ingest extracts first")
         prep = time.perf_counter() - t0
         pairs, clusters, comparisons, model, timings = train_and_predict(
@@ -379,25 +404,29 @@ def link_place(
         _stage(con, run_id, "assigning person ids")
         t0 = time.perf_counter()
         changes = assign_person_ids(con, clusters, run_id)
-        kept = pairs[pairs["match_probability"] >= 0.5]
         con.execute("DELETE FROM link_pairs")
-        con.register("_pairs", kept)
+        con.register("_pairs", pairs)
         con.execute(
             "INSERT INTO link_pairs SELECT ?, unique_id_l, unique_id_r, match_weight, "
-            "match_probability FROM _pairs",
+            "match_probability FROM _pairs WHERE match_probability >= 0.5",
             [run_id],
         )
+        (n_pairs,) = one(
+            con.execute("SELECT count(*) FROM _pairs WHERE match_probability >= ?", [threshold])
+        ) or (0,)
         con.unregister("_pairs")
+        con.register("_clusters_out", clusters)
+        (n_persons,) = one(con.execute("SELECT count(DISTINCT cluster_id) FROM _clusters_out")) or (0,)
+        con.unregister("_clusters_out")
+        del frame, pairs, clusters  # free the Arrow tables before the figures are written
         timings["persons"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started
-        n_persons = int(clusters["cluster_id"].nunique())
         con.execute(
             "UPDATE link_runs SET finished_at = ?, status = 'done', stage = 'finished', "
             "n_records = ?, n_comparisons = ?, n_pairs = ?, n_persons = ?, n_merges = ?, "
             "n_splits = ?, model_json = ?, timings = ? WHERE run_id = ?",
             [
-                datetime.now(), len(frame), comparisons,
-                int((pairs["match_probability"] >= threshold).sum()), n_persons,
+                datetime.now(), n_records, comparisons, int(n_pairs), int(n_persons),
                 changes.merges, changes.splits, json.dumps(model), json.dumps(timings), run_id,
             ],
         )  # fmt: skip
@@ -412,10 +441,10 @@ def link_place(
     return LinkResult(
         run_id=run_id,
         backend=backend,
-        records=len(frame),
+        records=n_records,
         comparisons=comparisons,
-        pairs=int((pairs["match_probability"] >= threshold).sum()),
-        persons=n_persons,
+        pairs=int(n_pairs),
+        persons=int(n_persons),
         changes=changes,
         timings=timings,
         model=model,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from joinedup.insight.store import transaction
 
@@ -51,10 +52,16 @@ def _match(overlap: pd.DataFrame) -> dict[str, str]:
     return chosen
 
 
-def assign_person_ids(con: duckdb.DuckDBPyConnection, clusters: pd.DataFrame, run_id: int) -> PersonChanges:
+def assign_person_ids(
+    con: duckdb.DuckDBPyConnection, clusters: pd.DataFrame | pa.Table, run_id: int
+) -> PersonChanges:
     """Replace person_links from clusters (unique_id = 'source|record_id', cluster_id)."""
-    clusters = clusters[["unique_id", "cluster_id"]].astype(str)
-    con.register("_clusters", clusters)
+    con.register("_clusters_in", clusters)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _clusters AS SELECT CAST(unique_id AS VARCHAR) AS "
+        "unique_id, CAST(cluster_id AS VARCHAR) AS cluster_id FROM _clusters_in"
+    )
+    con.unregister("_clusters_in")
     try:
         overlap = con.execute(
             """
@@ -66,7 +73,10 @@ def assign_person_ids(con: duckdb.DuckDBPyConnection, clusters: pd.DataFrame, ru
         ).df()
         chosen = _match(overlap)
         changes = PersonChanges(kept=len(chosen))
-        all_clusters = clusters["cluster_id"].drop_duplicates().sort_values().tolist()
+        all_clusters = [
+            r[0]
+            for r in con.execute("SELECT DISTINCT cluster_id FROM _clusters ORDER BY cluster_id").fetchall()
+        ]
         unmatched = [c for c in all_clusters if c not in chosen]
         if unmatched:
             numbers = con.execute("SELECT nextval('person_seq') FROM range(?)", [len(unmatched)]).fetchall()
@@ -109,5 +119,5 @@ def assign_person_ids(con: duckdb.DuckDBPyConnection, clusters: pd.DataFrame, ru
                 con.executemany("INSERT INTO person_events VALUES (?, ?, ?, ?, ?)", events)
         con.unregister("_chosen")
     finally:
-        con.unregister("_clusters")
+        con.execute("DROP TABLE IF EXISTS _clusters")
     return changes

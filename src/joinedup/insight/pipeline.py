@@ -13,7 +13,7 @@ import duckdb
 from joinedup.insight.ingest import IngestReport, ingest_file
 from joinedup.insight.link import LinkResult, link_place
 from joinedup.insight.reference_data import seed_reference
-from joinedup.insight.store import open_store
+from joinedup.insight.store import one, open_store
 
 __all__ = ["explain_dir", "ingest_directory", "load_synthetic_place", "work_dir"]
 
@@ -77,6 +77,6 @@ def load_synthetic_place(place_slug: str, settings: Any, *, people: int, seed: i
         seed_reference(con)
         reports = ingest_directory(con, extracts)
         changed = any(not r.unchanged for r in reports)
-        (done,) = con.execute("SELECT count(*) FROM link_runs WHERE status = 'done'").fetchone() or (0,)
+        (done,) = one(con.execute("SELECT count(*) FROM link_runs WHERE status = 'done'")) or (0,)
         if changed or not done:
             link_with_settings(con, settings, place_slug, seed=seed)

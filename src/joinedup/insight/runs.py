@@ -14,7 +14,7 @@ from typing import Any
 
 from joinedup.insight.link import LinkError, check_governance, start_run
 from joinedup.insight.pipeline import link_with_settings, store_options
-from joinedup.insight.store import open_store
+from joinedup.insight.store import one, open_store
 
 __all__ = ["RunBusy", "run_status", "start_link_run"]
 
@@ -54,7 +54,7 @@ def start_link_run(settings: Any, slug: str, *, seed: int = 42, wait: bool = Fal
             raise RunBusy(_active[slug])
         with open_store(Path(settings.insight_dir), slug, **store_options(settings)) as con:
             check_governance(con)
-            (n,) = con.execute("SELECT count(*) FROM records").fetchone() or (0,)
+            (n,) = one(con.execute("SELECT count(*) FROM records")) or (0,)
             if n < 2:
                 raise LinkError("there are fewer than two records to link: upload extracts first")
             con.execute(
@@ -75,12 +75,14 @@ def start_link_run(settings: Any, slug: str, *, seed: int = 42, wait: bool = Fal
 
 def run_status(settings: Any, slug: str, run_id: int) -> dict[str, Any] | None:
     with open_store(Path(settings.insight_dir), slug, **store_options(settings)) as con:
-        row = con.execute(
-            "SELECT run_id, started_at, finished_at, status, stage, message, n_records, "
-            "n_comparisons, n_persons, n_merges, n_splits, timings FROM link_runs "
-            "WHERE run_id = ?",
-            [run_id],
-        ).fetchone()
+        row = one(
+            con.execute(
+                "SELECT run_id, started_at, finished_at, status, stage, message, n_records, "
+                "n_comparisons, n_persons, n_merges, n_splits, timings FROM link_runs "
+                "WHERE run_id = ?",
+                [run_id],
+            )
+        )
     if row is None:
         return None
     keys = ["run_id", "started_at", "finished_at", "status", "stage", "message", "n_records",

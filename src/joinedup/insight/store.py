@@ -10,10 +10,11 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-__all__ = ["RECORD_COLUMNS", "connect", "insight_path", "open_store", "transaction"]
+__all__ = ["RECORD_COLUMNS", "connect", "insight_path", "one", "open_store", "transaction"]
 
 # The columns of `records`, in order. Raw names are kept beside normalised ones because
 # the analyst reading a person's records wants to see what the partner wrote.
@@ -185,3 +186,10 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def one(result: duckdb.DuckDBPyConnection) -> Any:
+    """The first row of a result, or None; reads the result to its end, which DuckDB needs
+    before the connection can register a table or run another statement."""
+    rows = result.fetchall()
+    return rows[0] if rows else None

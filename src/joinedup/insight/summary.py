@@ -9,6 +9,7 @@ import duckdb
 from joinedup.insight import cohorts as cohort_mod
 from joinedup.insight import demand, network, overlaps
 from joinedup.insight.context import PlaceContext
+from joinedup.insight.store import one
 
 __all__ = ["Headline", "headline"]
 
@@ -36,11 +37,13 @@ class Headline:
 
 
 def last_run(con: duckdb.DuckDBPyConnection) -> dict[str, object] | None:
-    row = con.execute(
-        "SELECT run_id, started_at, finished_at, backend, status, stage, message, n_records, "
-        "n_comparisons, n_persons, n_merges, n_splits, threshold FROM link_runs "
-        "ORDER BY run_id DESC LIMIT 1"
-    ).fetchone()
+    row = one(
+        con.execute(
+            "SELECT run_id, started_at, finished_at, backend, status, stage, message, n_records, "
+            "n_comparisons, n_persons, n_merges, n_splits, threshold FROM link_runs "
+            "ORDER BY run_id DESC LIMIT 1"
+        )
+    )
     if row is None:
         return None
     keys = ["run_id", "started_at", "finished_at", "backend", "status", "stage", "message",
@@ -51,11 +54,11 @@ def last_run(con: duckdb.DuckDBPyConnection) -> dict[str, object] | None:
 def headline(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> Headline:
     """Unrounded headline figures; apply disclosure control before they leave the analyst."""
     h = Headline()
-    h.sources, h.records = con.execute(
-        "SELECT (SELECT count(*) FROM sources), (SELECT count(*) FROM records)"
-    ).fetchone() or (0, 0)
-    (h.quarantined,) = con.execute("SELECT count(*) FROM quarantine").fetchone() or (0,)
-    (h.persons,) = con.execute("SELECT count(DISTINCT person_id) FROM person_links").fetchone() or (0,)
+    h.sources, h.records = one(
+        con.execute("SELECT (SELECT count(*) FROM sources), (SELECT count(*) FROM records)")
+    ) or (0, 0)
+    (h.quarantined,) = one(con.execute("SELECT count(*) FROM quarantine")) or (0,)
+    (h.persons,) = one(con.execute("SELECT count(DISTINCT person_id) FROM person_links")) or (0,)
     h.last_run = last_run(con)
     if not h.persons:
         return h
