@@ -86,7 +86,7 @@ ERROR_PAGES: list[tuple[str, Role, str, dict[str, str], str]] = [
     ("error-new-collaboration", Role.LEAD, P + "/collaborations/new", {}, "Start the collaboration"),
     ("error-measures", Role.LEAD, C + "/edit/measures", {"#measures-2-name": "Only a name"}, "Save"),
     ("error-partners", Role.LEAD, P + "/collaborations/northbrook-domestic-abuse-partnership/edit/partners",
-     {"#partners-0-signed_by": "Someone"}, "Save"),
+     {"[name$='-signed_by'] >> nth=0": "Someone"}, "Save"),
     ("error-resources", Role.LEAD, C + "/edit/resources", {"#resources-0-amount": "lots"}, "Save"),
     ("error-risks", Role.LEAD, C + "/edit/risks", {"#risks-2-description": "Only a description"}, "Save"),
     ("error-users-add", Role.ADMIN, P + "/users/add", {"#email": "not an email"}, "Add user"),

@@ -69,25 +69,26 @@ def test_questions_are_required_and_name_their_fields(session, place, lead) -> N
 def test_partner_rules(session, place, lead) -> None:
     draft = charters.draft_of(_collab(session, place, lead))
     partners = list(place.partners)
+    a, b, c = (f"partners-{p.id}" for p in partners[:3])
     form = {
-        "partners-0-included": "yes", "partners-0-offers": "",
-        "partners-1-included": "yes", "partners-1-offers": "Beds", "partners-1-signed_by": "Director",
-        "partners-2-included": "yes", "partners-2-offers": "Officers", "partners-2-signed_on-day": "31",
-        "partners-2-signed_on-month": "2", "partners-2-signed_on-year": "2025",
+        f"{a}-included": "yes", f"{a}-offers": "",
+        f"{b}-included": "yes", f"{b}-offers": "Beds", f"{b}-signed_by": "Director",
+        f"{c}-included": "yes", f"{c}-offers": "Officers", f"{c}-signed_on-day": "31",
+        f"{c}-signed_on-month": "2", f"{c}-signed_on-year": "2025",
     }
     _, errors = charters.read_partners(draft, form, partners)
-    assert errors["partners-0-offers"] == f"Enter what {partners[0].name} offers"
-    assert errors["partners-1-signed_on-day"] == f"Enter the date {partners[1].name} signed up"
-    assert errors["partners-2-signed_on-day"] == f"The date {partners[2].name} signed up must be a real date"
+    assert errors[f"{a}-offers"] == f"Enter what {partners[0].name} offers"
+    assert errors[f"{b}-signed_on-day"] == f"Enter the date {partners[1].name} signed up"
+    assert errors[f"{c}-signed_on-day"] == f"The date {partners[2].name} signed up must be a real date"
 
 
 def test_future_signing_date_is_refused(session, place, lead) -> None:
     draft = charters.draft_of(_collab(session, place, lead))
-    form = {"partners-0-included": "yes", "partners-0-offers": "x", "partners-0-signed_by": "Chief",
-            "partners-0-signed_on-day": "1", "partners-0-signed_on-month": "1",
-            "partners-0-signed_on-year": "2199"}
+    a = f"partners-{place.partners[0].id}"
+    form = {f"{a}-included": "yes", f"{a}-offers": "x", f"{a}-signed_by": "Chief",
+            f"{a}-signed_on-day": "1", f"{a}-signed_on-month": "1", f"{a}-signed_on-year": "2199"}
     _, errors = charters.read_partners(draft, form, list(place.partners))
-    assert "today or in the past" in errors["partners-0-signed_on-day"]
+    assert "today or in the past" in errors[f"{a}-signed_on-day"]
 
 
 def test_measure_rows(session, place, lead) -> None:

@@ -8,8 +8,9 @@ transaction, appends an immutable :class:`CharterRevision` with a summary of wha
 a full JSON snapshot, and records ``charter.changed`` in the audit log.
 
 Form field names are part of this module's contract: ``problem``, ``partners-3-offers``,
-``measures-0-check_on-day`` and so on (``<part>-<index>-<field>``), so that an error can
-name, and link to, the field it is about. No web imports here.
+``measures-0-check_on-day`` and so on (``<part>-<index>-<field>``; for partners the index is
+the partner's id, so that a partner added meanwhile cannot shift anyone's answers), so that
+an error can name, and link to, the field it is about. No web imports here.
 """
 
 from __future__ import annotations
@@ -320,13 +321,13 @@ def read_questions(draft: Draft, form: Form) -> tuple[Draft, Errors]:
 
 def read_partners(draft: Draft, form: Form, place_partners: Sequence[PartnerLike]) -> tuple[Draft, Errors]:
     """For each of the place's partners (in the order given): taking part, what it offers,
-    what it gives up, who signed up for it and when. Fields are ``partners-<i>-...`` where i
-    is the partner's position in ``place_partners``."""
+    what it gives up, who signed up for it and when. Fields are ``partners-<id>-...`` where
+    id is the partner's id."""
     errors: Errors = {}
     chosen: list[PartnerPart] = []
     today = utcnow().date()
-    for i, partner in enumerate(place_partners):
-        p = f"partners-{i}"
+    for partner in place_partners:
+        p = f"partners-{partner.id}"
         if form.get(f"{p}-included") != "yes":
             continue
         offers, gives_up, signed_by = (_text(form, f"{p}-{k}") for k in ("offers", "gives_up", "signed_by"))
@@ -347,13 +348,13 @@ def read_partners(draft: Draft, form: Form, place_partners: Sequence[PartnerLike
             errors[f"{p}-signed_on-day"] = f"Enter the date {partner.name} signed up"
         chosen.append(PartnerPart(partner.id, partner.name, offers, gives_up, signed_by, signed_on))
     if draft.status in (Status.ACTIVE, Status.PAUSED) and len(chosen) < 2 and place_partners:
-        errors.setdefault("partners-0-included",
+        errors.setdefault(f"partners-{place_partners[0].id}-included",
                           "Select at least 2 partners: an active or paused collaboration needs them")
     kept_ids = {c.partner_id for c in chosen}
     resources = draft.resources
     if any(r.partner_id is not None and r.partner_id not in kept_ids for r in resources):
         names = sorted({r.partner for r in resources if r.partner_id not in kept_ids and r.partner_id})
-        first = next((i for i, pp in enumerate(place_partners) if pp.name in names), 0)
+        first = next((pp.id for pp in place_partners if pp.name == names[0]), 0)
         errors.setdefault(f"partners-{first}-included",
                           f"{names[0]} pools a resource: change the pooled resources before removing it")
     chosen.sort(key=lambda c: c.partner.lower())
@@ -571,13 +572,14 @@ def resource_form(draft: Draft) -> dict[str, str]:
 
 
 def partner_form(draft: Draft, place_partners: Sequence[PartnerLike]) -> dict[str, str]:
-    """The partners part as its edit page's fields, indexed by position in place_partners."""
+    """The partners part as its edit page's fields (``partners-<partner id>-...``)."""
     by_id = {p.partner_id: p for p in draft.partners}
     form: dict[str, str] = {}
-    for i, partner in enumerate(place_partners):
+    for partner in place_partners:
         pp = by_id.get(partner.id)
         if pp is None:
             continue
+        i = partner.id
         form |= {f"partners-{i}-included": "yes", f"partners-{i}-offers": pp.offers,
                  f"partners-{i}-gives_up": pp.gives_up, f"partners-{i}-signed_by": pp.signed_by,
                  **{f"partners-{i}-signed_on-{k}": v for k, v in date_fields(pp.signed_on).items()}}
