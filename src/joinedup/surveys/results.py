@@ -25,7 +25,7 @@ from joinedup.surveys.models import ResponseStatus, SurveyAnswer, SurveyResponse
 from joinedup.surveys.rounds import dynamic_options, instrument_of, previous_round
 
 #: Bump when the shape of the stored results changes, so old caches are recomputed.
-RESULTS_SCHEMA = 4
+RESULTS_SCHEMA = 5
 
 
 def answers_frame(session: Session, round_: SurveyRound) -> pd.DataFrame:
@@ -111,16 +111,17 @@ def margins_for(round_: SurveyRound, place: Place) -> weighting.Margins:
     return weighting.Margins.default(place.adult_population or 100_000, settings.get("areas"))
 
 
-def _unweighted(frame: pd.DataFrame, column: str) -> weighting.Proportion:
-    base = frame[[column]].copy()
-    data = pl.from_pandas(base.reset_index(drop=True)).with_columns(pl.lit(1.0).alias("w"))
-    sample = svy.Sample(data, svy.Design(wgt="w"))
-    if data.get_column(column).drop_nulls().len() == 0:
+def _unweighted(ws: weighting.WeightedSample, column: str) -> weighting.Proportion:
+    """The same respondents as the weighted figure, each counting once: the difference
+    between the two is what weighting changed, and nothing else."""
+    data = ws.data.select([column]).with_columns(pl.lit(1.0).alias("w"))
+    n = int(data.get_column(column).drop_nulls().len())
+    if n == 0:
         return weighting.Proportion(None, None, None, None, None, 0)
+    sample = svy.Sample(data, svy.Design(wgt="w"))
     res = sample.estimation.prop(column, drop_nulls=True, ci_method="logit")
     assert not isinstance(res, list)
     rows = res.to_polars().filter(pl.col(column) == "yes")
-    n = int(data.get_column(column).drop_nulls().len())
     if rows.height == 0:
         return weighting.Proportion(None, 0.0, None, None, None, n)
     r = rows.row(0, named=True)
@@ -179,7 +180,7 @@ def _citizen(session: Session, round_: SurveyRound, place: Place,
         entry: dict[str, Any] = {
             "key": q.key, "question": q.text, "label": q.indicator.label,
             "weighted": jsonable(weighted),
-            "unweighted": jsonable(_unweighted(frame, col)),
+            "unweighted": jsonable(_unweighted(ws, col)),
             "national": jsonable(q.national) if q.national else None,
             "by_area": jsonable(weighting.proportion(ws, col, by="area", min_group_size=min_n))
             if by_area_ok else [],
