@@ -20,6 +20,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 from nicknames import NickNamer
 
 from joinedup.insight import model as link_model
@@ -82,6 +83,8 @@ SELECT
     strftime(date_of_birth, '%Y-%m-%d') AS dob,
     strftime(date_of_birth, '%Y-%d-%m') AS dob_transposed,
     CAST(year(date_of_birth) AS VARCHAR) AS birth_year,
+    strftime(date_of_birth, '%Y-%m') AS birth_year_month,
+    strftime(date_of_birth, '%m-%d') AS birth_month_day,
     sex,
     postcode,
     regexp_extract(postcode, '^([A-Z]{1,2}[0-9][A-Z0-9]?)', 1) AS postcode_district,
@@ -109,7 +112,12 @@ SELECT
          THEN surname || ' ' || address_end END AS surname_address_key,
     CASE WHEN count(*) OVER (PARTITION BY split_part(forename, ' ', 1), address_end) <= {cap}
          AND forename IS NOT NULL AND address_end IS NOT NULL
-         THEN split_part(forename, ' ', 1) || ' ' || address_end END AS forename_address_key
+         THEN split_part(forename, ' ', 1) || ' ' || address_end END AS forename_address_key,
+    CASE WHEN count(*) OVER (PARTITION BY date_of_birth, substr(surname, 1, 1),
+                             substr(forename, 1, 1)) <= {cap}
+         AND date_of_birth IS NOT NULL AND surname IS NOT NULL AND forename IS NOT NULL
+         THEN strftime(date_of_birth, '%Y-%m-%d') || substr(surname, 1, 1)
+              || substr(forename, 1, 1) END AS dob_initials_key
 FROM (
     SELECT *,
         nullif(regexp_extract(address_line, '^([0-9]+)', 1), '') AS house,
@@ -119,6 +127,9 @@ FROM (
 )
 ORDER BY source, record_id
 """
+
+U_PAIRS = 2e6
+EM_PAIRS = 5e5
 
 # Largest block a rare-value key may form (pairs per block ≤ cap²/2).
 RARE_KEY_CAP = 10
@@ -281,8 +292,11 @@ def train_and_predict(
     training.estimate_probability_two_random_records_match(
         link_model.deterministic_rules(present), recall=0.8
     )
-    training.estimate_u_using_random_sampling(max_pairs=max(2e6, min(5e6, frame.num_rows * 10.0)), seed=seed)
-    em_pairs = max(2e5, min(2e6, frame.num_rows * 2.0))
+    # Training sizes are capped so that training time stays flat as a place grows: 2 million
+    # random pairs estimate u well for these comparisons, and EM converges on half a million
+    # blocked pairs (checked at 100k, 300k and 1M records; see docs/benchmarks.md).
+    training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed)
+    em_pairs = max(2e5, min(EM_PAIRS, frame.num_rows * 2.0))
     trained = 0
     for rule in link_model.training_rules(present):
         try:
@@ -309,11 +323,17 @@ def train_and_predict(
 
     on_stage("clustering pairs into persons")
     t0 = time.perf_counter()
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=threshold
-    )
-    cluster_frame = _to_arrow(clusters, ["unique_id", "cluster_id"])
     pair_frame = _to_arrow(predictions, ["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
+    clusters: Any = None
+    if backend == "duckdb" and explain_dir is None:
+        # The same connected components Splink computes, found in memory in a second or two
+        # rather than by Splink's iterative SQL (which a million records makes slow).
+        cluster_frame = connected_components(frame.column("unique_id"), pair_frame, threshold)
+    else:
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold_match_probability=threshold
+        )
+        cluster_frame = _to_arrow(clusters, ["unique_id", "cluster_id"])
     timings["cluster"] = time.perf_counter() - t0
     model = linker.misc.save_model_to_json()
     if explain_dir is not None:
@@ -322,6 +342,25 @@ def train_and_predict(
         write_explanations(linker, predictions, clusters, explain_dir)
         timings["explain"] = time.perf_counter() - t0
     return pair_frame, cluster_frame, comparisons, model, timings
+
+
+def connected_components(ids: pa.ChunkedArray, pairs: pa.Table, threshold: float) -> pa.Table:
+    """Clusters of records joined by pairs at or above the threshold; each cluster is named
+    by its smallest record id, as Splink names them."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as components
+
+    index = pd.Index(ids.to_pandas())
+    strong = pairs.filter(pa.compute.greater_equal(pairs.column("match_probability"), threshold))
+    left = index.get_indexer(strong.column("unique_id_l").to_pandas())
+    right = index.get_indexer(strong.column("unique_id_r").to_pandas())
+    n = len(index)
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _count, labels = components(graph, directed=False)
+    frame = pd.DataFrame({"unique_id": index.to_numpy(), "label": labels})
+    frame["cluster_id"] = frame.groupby("label")["unique_id"].transform("min")
+    return pa.Table.from_pandas(frame[["unique_id", "cluster_id"]], preserve_index=False)
 
 
 def _to_arrow(splink_df: Any, columns: list[str]) -> pa.Table:

@@ -163,6 +163,7 @@ _DERIVED = {
     "surname_initial": "surname", "forename_initial": "forename", "birth_year": "dob",
     "postcode_district": "postcode", "dob_transposed": "dob", "name_key": "surname",
     "address_key": "address_line", "surname_year_key": "dob", "house_key": "address_line",
+    "birth_year_month": "dob", "birth_month_day": "dob", "dob_initials_key": "dob",
     "surname_address_key": "address_line", "forename_address_key": "address_line",
 }  # fmt: skip
 
@@ -174,18 +175,20 @@ def _usable(columns: tuple[str, ...], present: frozenset[str]) -> bool:
 _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("nhs_number",),
     ("ni_number",),
-    ("dob", "surname_initial"),
-    ("dob", "forename_initial"),
-    ("dob", "postcode_district"),
+    ("dob", "surname"),
+    ("dob", "forename"),
+    ("dob", "postcode"),
     ("postcode", "surname"),
     ("postcode", "forename"),
-    ("forename", "surname", "birth_year"),
+    ("forename", "surname", "birth_year_month"),
+    ("forename", "surname", "birth_month_day"),
     ("name_key",),
     ("address_key",),
     ("surname_year_key",),
     ("house_key",),
     ("surname_address_key",),
     ("forename_address_key",),
+    ("dob_initials_key",),
 )
 
 
@@ -203,7 +206,7 @@ def blocking_rules(
         block_on(*cols) for cols in _BLOCKING if _usable(cols, present)
     ]
     if _usable(("dob", "surname_initial"), present):
-        rules.append(CustomRule("l.dob = r.dob_transposed AND l.surname_initial = r.surname_initial"))
+        rules.append(CustomRule("l.dob = r.dob_transposed AND l.surname = r.surname"))
     if _usable(("dob", "forename", "surname"), present):
         rules.append(CustomRule("l.dob = r.dob AND l.forename = r.surname"))  # swapped names
     return rules

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from joinedup.insight.store import transaction
+from joinedup.insight.store import one, transaction
 
 __all__ = ["PersonChanges", "assign_person_ids", "format_person_id"]
 
@@ -79,12 +79,28 @@ def assign_person_ids(
         ]
         unmatched = [c for c in all_clusters if c not in chosen]
         if unmatched:
-            numbers = con.execute("SELECT nextval('person_seq') FROM range(?)", [len(unmatched)]).fetchall()
-            for cluster_id, (number,) in zip(unmatched, numbers, strict=True):
-                chosen[cluster_id] = format_person_id(int(number))
+            # Ids are never reused: the high-water mark is kept, so a retired id stays retired.
+            held = one(con.execute("SELECT value FROM settings WHERE key = 'person_high_water'"))
+            highest = one(
+                con.execute(
+                    "SELECT max(CAST(substr(id, 2) AS BIGINT)) FROM (SELECT person_id AS id FROM "
+                    "person_links UNION ALL SELECT person_id FROM person_events UNION ALL "
+                    "SELECT other_person_id FROM person_events)"
+                )
+            )
+            start = max(int(held[0]) if held else 0, int(highest[0] or 0) if highest else 0)
+            for offset, cluster_id in enumerate(unmatched, start=1):
+                chosen[cluster_id] = format_person_id(start + offset)
+            con.execute(
+                "INSERT OR REPLACE INTO settings VALUES ('person_high_water', ?)",
+                [str(start + len(unmatched))],
+            )
         events: list[tuple[int, str, str, str, int]] = []
+        # Only clusters and earlier persons that appear more than once can merge or split.
+        merged = overlap[overlap.duplicated("cluster_id", keep=False)]
+        split = overlap[overlap.duplicated("person_id", keep=False)]
         # Merges: a new person holding records of several earlier persons.
-        for cluster_id, group in overlap.groupby("cluster_id", sort=True):
+        for cluster_id, group in merged.groupby("cluster_id", sort=True):
             if len(group) > 1:
                 survivor = chosen[str(cluster_id)]
                 for person_id, n in zip(group["person_id"], group["n"], strict=True):
@@ -92,7 +108,7 @@ def assign_person_ids(
                         events.append((run_id, "merge", survivor, str(person_id), int(n)))
                         changes.merges += 1
         # Splits: an earlier person whose records now sit in several new persons.
-        for person_id, group in overlap.groupby("person_id", sort=True):
+        for person_id, group in split.groupby("person_id", sort=True):
             if len(group) > 1:
                 for cluster_id, n in zip(group["cluster_id"], group["n"], strict=True):
                     new_id = chosen[str(cluster_id)]

@@ -1,0 +1,67 @@
+"""An analyst uploads partner extracts, reads the validation report, runs linkage and
+watches its progress, and opens the dashboard; a partner user then sees only
+disclosure-controlled aggregates."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from joinedup.places.roles import Role
+from joinedup.synth.insight import generate_place
+from tests.support.axe import check_accessibility
+from tests.support.browser import screenshot, sign_in, sign_out
+from tests.support.demo_like import email_for
+
+pytestmark = pytest.mark.browser
+
+SOURCES = ("housing_options", "police_custody", "drug_alcohol_recovery")
+
+
+def test_analyst_links_and_partner_sees_aggregates(page, tmp_path: Path) -> None:
+    place = generate_place(400, tmp_path / "extracts", seed=3)
+    sign_in(page, email_for(Role.ANALYST))
+    page.goto("/places/northbrook/insight")
+    page.get_by_role("link", name="Upload an extract").first.click()
+    check_accessibility(page, "the upload page")
+
+    # A mistake first: an extract without its mapping is refused with a GOV.UK error.
+    page.set_input_files("#extract", str(place.extract(SOURCES[0])))
+    page.get_by_role("button", name="Upload and check").click()
+    summary = page.locator(".govuk-error-summary")
+    assert "Choose the mapping file" in summary.inner_text()
+    assert page.title().startswith("Error: ")
+
+    for source in SOURCES:
+        page.goto("/places/northbrook/insight/upload")
+        page.set_input_files("#extract", str(place.extract(source)))
+        page.set_input_files("#mapping_file", str(place.mapping(source)))
+        page.get_by_role("button", name="Upload and check").click()
+        assert "Validation report" in page.locator("h1").inner_text()
+        assert "was ingested" in page.locator(".govuk-notification-banner").inner_text()
+    check_accessibility(page, "a validation report")
+    screenshot(page, "insight-validation-report")
+
+    page.get_by_role("button", name="Link all sources now").click()
+    assert re.search(r"/insight/runs/\d+$", page.url)
+    # The run page refreshes itself (a meta refresh: no script) until linking ends.
+    page.wait_for_selector("text=Linking finished", timeout=90_000)
+    screenshot(page, "insight-run-finished")
+    page.get_by_role("link", name="Open the dashboard").click()
+    assert "Known to 3 or more services" in page.inner_text("main")
+    assert page.locator("img[src$='/charts/overlaps.svg']").count() == 1
+    check_accessibility(page, "the insight dashboard")
+    screenshot(page, "insight-dashboard")
+    sign_out(page)
+
+    sign_in(page, email_for(Role.PARTNER))
+    page.goto("/places/northbrook/insight")
+    main = page.inner_text("main")
+    assert "Counts from 1 to 7 are suppressed" in main
+    assert "Links of records to persons" not in main
+    numbers = page.locator("td.govuk-table__cell--numeric").all_inner_texts()
+    counts = [n.replace(",", "") for n in numbers if re.fullmatch(r"[\d,]+", n)]
+    assert counts and all(int(n) % 5 == 0 for n in counts)
+    assert page.goto("/places/northbrook/insight/persons").status == 403
