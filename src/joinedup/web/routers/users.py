@@ -111,9 +111,9 @@ def role_submit(
         return render(request, "users/role.html", context, status_code=400)
     name, label = m.user.name, ROLE_LABELS[Role(m.role)].lower()
     session.commit()
-    request.session[FLASH] = f"{name} now has the role {label}"
-    if user_id == actor.user.id and Role(form["role"]) != Role.ADMIN:
+    if user_id == actor.user.id and Role(form["role"]) != Role.ADMIN:  # they can no longer see Users
         return RedirectResponse(f"/places/{actor.place.slug}", status_code=303)
+    request.session[FLASH] = f"{name} now has the role {label}"
     return RedirectResponse(_list_url(actor), status_code=303)
 
 
