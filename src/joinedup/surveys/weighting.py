@@ -155,26 +155,35 @@ class Proportion:
         return not self.suppressed and self.est is not None
 
 
-def prepare(frame: pd.DataFrame, margins: Margins) -> tuple[pl.DataFrame, int, list[str]]:
+def prepare(frame: pd.DataFrame | pl.DataFrame, margins: Margins
+            ) -> tuple[pl.DataFrame, int, list[str]]:
     """Respondents complete on the raking variables, with the margin columns added.
 
     `frame` holds one row per response with `age_band`, `sex` and (when raking on area)
-    `area`; other columns pass through.
+    `area`; other columns pass through. Done in polars: a million rows take a fraction of
+    a second, where pandas string work took seconds.
     """
-    df = frame.copy()
+    df = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(
+        frame.reset_index(drop=True))
     needed = ["age_band", "sex"] + (["area"] if AREA in margins.totals else [])
-    missing_cols = [c for c in needed if c not in df]
+    missing_cols = [c for c in needed if c not in df.columns]
     if missing_cols:
         raise WeightingError(f"responses have no {', '.join(missing_cols)} column")
-    complete = pd.Series(True, index=df.index)
-    for col in needed:
-        complete &= df[col].notna() & (df[col] != PREFER_NOT) & (df[col] != "")
-    excluded = int((~complete).sum())
-    df = df[complete].copy()
-    df[AGE_SEX] = df["age_band"].astype(str) + " " + df["sex"].astype(str)
+    df = df.with_columns([pl.col(c).cast(pl.Utf8) for c in needed])
+    complete = pl.all_horizontal([
+        pl.col(c).is_not_null() & (pl.col(c) != PREFER_NOT) & (pl.col(c) != "") for c in needed
+    ])
+    total = df.height
+    df = df.filter(complete)
+    excluded = total - df.height
+    df = df.with_columns(
+        pl.concat_str([pl.col("age_band"), pl.col("sex")], separator=" ").alias(AGE_SEX),
+        pl.lit(1.0).alias("base_wgt"),
+    )
     notes = []
     for var, totals in margins.totals.items():
-        unknown = sorted(set(df[var].astype(str)) - set(totals))
+        seen = df.get_column(var).cast(pl.Utf8).unique().to_list()
+        unknown = sorted(str(v) for v in seen if v not in totals)
         if unknown:
             raise WeightingError(f"the margins for {var} have no total for {', '.join(unknown)}")
     if excluded:
@@ -182,8 +191,7 @@ def prepare(frame: pd.DataFrame, margins: Margins) -> tuple[pl.DataFrame, int, l
             f"{excluded} respondents preferred not to give their age, sex or area, so they are "
             "not in the weighted estimates."
         )
-    df["base_wgt"] = 1.0
-    return pl.from_pandas(df.reset_index(drop=True)), excluded, notes
+    return df, excluded, notes
 
 
 def _reachable(data: pl.DataFrame, margins: Margins) -> tuple[dict[str, dict[str, float]],
@@ -197,7 +205,7 @@ def _reachable(data: pl.DataFrame, margins: Margins) -> tuple[dict[str, dict[str
     out: dict[str, dict[str, float]] = {}
     notes = []
     for var, totals in margins.totals.items():
-        seen = set(data.get_column(var).cast(pl.Utf8).to_list())
+        seen = set(data.get_column(var).cast(pl.Utf8).unique().to_list())
         kept = {k: v for k, v in totals.items() if k in seen and v > 0}
         gone = sorted(set(totals) - set(kept))
         if gone:
@@ -207,7 +215,7 @@ def _reachable(data: pl.DataFrame, margins: Margins) -> tuple[dict[str, dict[str
     return out, notes
 
 
-def rake(frame: pd.DataFrame, margins: Margins, *,
+def rake(frame: pd.DataFrame | pl.DataFrame, margins: Margins, *,
          trim_median_multiple: float | None = DEFAULT_TRIM_MEDIAN_MULTIPLE) -> WeightedSample:
     """Rake the respondents to `margins` with svy, trimming weights above a multiple of the
     median inside svy's trim-and-rake cycle. Pass None to rake without trimming."""
