@@ -45,6 +45,10 @@ def _answer_readiness(client: PageClient, token: str, partner_id: str) -> None:
     r = client.post_form(f"/s/{token}/submit", token_from=f"/s/{token}/check")
     assert r.headers["location"] == f"/s/{token}/done"
     assert "Answers sent" in client.get(f"/s/{token}/done").text
+    # Coming back to the link on the same device goes to the confirmation, not a new start.
+    again = client.get(f"/s/{token}", follow_redirects=False)
+    assert (again.status_code == 303 and again.headers["location"] == f"/s/{token}/done") or (
+        "You have already answered" in again.text)  # a used single-use link says so
 
 
 def test_lead_runs_a_readiness_round_end_to_end(client: PageClient, session: Session,

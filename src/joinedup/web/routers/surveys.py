@@ -121,7 +121,10 @@ def answer_start(request: Request, token: str, session: Session = Depends(get_db
     if stop is not None:
         return stop
     inst = rounds.instrument_of(round_)
-    started = _current(request, session, token, round_) is not None
+    current = _current(request, session, token, round_)
+    if current is not None and current.status == ResponseStatus.SUBMITTED.value:
+        return RedirectResponse(f"/s/{token}/done", status_code=303)
+    started = current is not None
     return render(request, "surveys/answer_start.html",
                   {"round": round_, "place": place, "inst": inst, "token": token,
                    "started": started, "sections": inst.sections})
@@ -443,6 +446,9 @@ def round_reopen(request: Request, round_id: int,
                  session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     rounds.reopen_round(session, round_)
+    audit.record(session, "survey.round_reopened", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}")
     session.commit()
     return RedirectResponse(f"{_base(actor)}/{round_.id}?done=reopened", status_code=303)
 
