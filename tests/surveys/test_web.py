@@ -138,6 +138,11 @@ def test_results_pages_charts_and_comparison(client: PageClient, session: Sessio
     assert client.get(f"{base}/{voice.id}/charts/nonsense.svg").status_code == 404
     assert client.get(f"{base}/{voice.id}/charts/partners.svg").status_code == 404
     assert client.get(f"{base}/{voice.id}/report").status_code == 200
+    ready_csv = client.get(f"{base}/{ready.id}/results.csv")
+    assert ready_csv.headers["content-type"].startswith("text/csv")
+    assert "Engagement and democracy" in ready_csv.text and "partner: " in ready_csv.text
+    voice_csv = client.get(f"{base}/{voice.id}/results.csv").text
+    assert voice_csv.startswith("group,measure,n,weighted") and "area: North" in voice_csv
     home = client.get(base)
     assert f'href="{base}/{ready.id}/results"' in home.text
     for text in (home.text, page.text, voice_page.text):

@@ -254,3 +254,52 @@ def compared(session: Session, round_: SurveyRound, other: SurveyRound) -> dict[
 def invalidate(round_: SurveyRound) -> None:
     """Mark results stale (after answers, imports or theme codes change)."""
     round_.answers_version = (round_.answers_version or 0) + 1
+
+
+def to_csv(body: dict[str, Any], instrument_key: str) -> str:
+    """The round's results as CSV: the numbers of the tables, suppressed cells left empty."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    w = csv.writer(out)
+
+    def est(e: dict[str, Any], key: str = "mean") -> list[Any]:
+        if not e or not e.get("shown"):
+            return ["", "", ""]
+        return [_r(e.get(key)), _r(e.get("lci")), _r(e.get("uci"))]
+
+    if instrument_key == "readiness":
+        w.writerow(["group", "line", "kind", "n", "ambition", "ambition_lci", "ambition_uci",
+                    "practice", "practice_lci", "practice_uci", "band", "gap", "gap_lci",
+                    "gap_uci"])
+        for line in body.get("lines", []):
+            p = line["practice"]
+            w.writerow(["all", line["name"], line["kind"], p["n"], *est(line["ambition"]),
+                        *est(p), p.get("band") or "", *est(line["gap"])])
+        for by, label in (("by_partner", "partner"), ("by_level", "level")):
+            group = body.get(by, {})
+            for g in group.get("groups", []):
+                for key, e in group["scores"][g].items():
+                    w.writerow([f"{label}: {g}", key, "practice", e["n"], "", "", "",
+                                *est(e), e.get("band") or "", *est(group["gaps"][g][key])])
+    else:
+        w.writerow(["group", "measure", "n", "weighted", "weighted_lci", "weighted_uci",
+                    "unweighted", "uk_adults"])
+        for m in body.get("measures", []):
+            nat = m["national"]["value"] if m.get("national") else ""
+            unweighted = m["unweighted"]
+            w.writerow(["all", m["label"], m["weighted"]["n"], *est(m["weighted"], "est"),
+                        _r(unweighted.get("est")) if unweighted.get("shown") else "", nat])
+            for p in m.get("by_area", []):
+                w.writerow([f"area: {p['group']}", m["label"], p["n"], *est(p, "est"), "", ""])
+            for p in m.get("by_service", []):
+                w.writerow([f"used: {p['label']}", m["label"], p["n"], *est(p, "est"), "", ""])
+        for t in body.get("themes", []):
+            w.writerow(["wrote an answer", f"theme: {t['label']}", t["n"], *est(t, "est"), "",
+                        ""])
+    return out.getvalue()
+
+
+def _r(value: Any) -> Any:
+    return round(value, 4) if isinstance(value, float) else value

@@ -645,6 +645,18 @@ def round_results(request: Request, round_id: int,
     return render(request, name, ctx)
 
 
+@router.get("/places/{place}/surveys/{round_id}/results.csv")
+def round_results_csv(round_id: int,
+                      actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
+                      session: Session = Depends(get_db)) -> Response:
+    round_ = _round(session, actor, round_id)
+    body = results.results(session, round_)
+    session.commit()
+    return Response(results.to_csv(body, round_.instrument_key), media_type="text/csv",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="round-{round_.id}-results.csv"'})
+
+
 @router.get("/places/{place}/surveys/{round_id}/report", response_class=HTMLResponse)
 def round_report(request: Request, round_id: int,
                  actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
