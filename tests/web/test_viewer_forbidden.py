@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from joinedup.audit import AuditEvent
@@ -43,17 +44,13 @@ def _fill(path: str, values: dict[str, str]) -> str:
     return _PARAM.sub(lambda m: values.get(m.group(1), "1"), path)
 
 
-def test_viewer_is_refused_every_page_their_role_lacks(client, demo, session, settings) -> None:  # noqa: F811
-    routes = forbidden_routes(Role.VIEWER, settings)
-    paths = {p for _, p in routes}
-    # The walk must see at least the charter editing and user management pages.
-    assert "/places/{place}/collaborations/{collab}/edit/questions" in paths
-    assert "/places/{place}/users/{user_id}/remove" in paths
+def _refused_everything_forbidden(client, demo, session, settings, role: Role) -> None:  # noqa: F811
+    routes = forbidden_routes(role, settings)
     admin = session.scalar(select(User).where(User.email == email_for(Role.ADMIN)))
     assert admin is not None
     values = {"place": demo.place_slug, "collab": demo.collaboration_slugs[0], "user_id": str(admin.id)}
 
-    client.sign_in(email_for(Role.VIEWER), DEMO_PASSWORD)
+    client.sign_in(email_for(role), DEMO_PASSWORD)
     token_page = f"/places/{demo.place_slug}"
     events_before = session.scalar(select(func.count(AuditEvent.id)))
     problems = []
@@ -69,10 +66,24 @@ def test_viewer_is_refused_every_page_their_role_lacks(client, demo, session, se
             problems.append(f"{method} {url}: {response.status_code}")
         elif method == "GET":
             assert "You do not have permission to see this page" in response.text
-    assert not problems, "viewer not refused:\n" + "\n".join(problems)
+    assert not problems, f"{role.value} not refused:\n" + "\n".join(problems)
     session.expire_all()
     # Nothing the forms would have done was recorded.
     assert session.scalar(select(func.count(AuditEvent.id))) == events_before
+
+
+def test_viewer_is_refused_every_page_their_role_lacks(client, demo, session, settings) -> None:  # noqa: F811
+    paths = {p for _, p in forbidden_routes(Role.VIEWER, settings)}
+    # The walk must see at least the charter editing and user management pages.
+    assert "/places/{place}/collaborations/{collab}/edit/questions" in paths
+    assert "/places/{place}/users/{user_id}/remove" in paths
+    _refused_everything_forbidden(client, demo, session, settings, Role.VIEWER)
+
+
+@pytest.mark.parametrize("role", [Role.PARTNER, Role.ANALYST, Role.LEAD], ids=lambda r: r.value)
+def test_every_role_is_refused_what_it_lacks(client, demo, session, settings, role) -> None:  # noqa: F811
+    assert forbidden_routes(role, settings), f"{role.value} should lack something"
+    _refused_everything_forbidden(client, demo, session, settings, role)
 
 
 def test_viewer_can_read_the_place_and_its_charters(client, demo) -> None:  # noqa: F811
