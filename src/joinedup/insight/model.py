@@ -195,12 +195,16 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
 def blocking_rules(
     present: frozenset[str] = ALL_FIELDS,
 ) -> list[BlockingRuleCreator | dict[str, Any]]:
-    """Rules whose union finds true pairs; each keeps blocks small so work grows ~linearly.
+    """Rules whose union finds true pairs while every block stays small, so comparisons grow
+    close to linearly with records.
 
     Each rule tolerates a different mistake: identifiers catch changed names and addresses;
-    date of birth with an initial catches typos and nicknames; postcode and address rules
-    catch a wrong date of birth; the transposed-date rule catches day/month swaps. Rules on
-    fields no source holds are left out.
+    date of birth with the exact surname, forename or postcode catches a typo or nickname in
+    the other name; postcode with a name catches a wrong date of birth; name with year and
+    month, or month and day, catches one wrong part of the date; the transposed-date rule
+    catches day/month swaps. Rare-value keys (a full name, an address, a surname with year
+    of birth, date of birth with both initials, …) are used only when at most RARE_KEY_CAP
+    records share the value. Rules on fields no source holds are left out.
     """
     rules: list[BlockingRuleCreator | dict[str, Any]] = [
         block_on(*cols) for cols in _BLOCKING if _usable(cols, present)
