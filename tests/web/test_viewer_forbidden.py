@@ -4,6 +4,7 @@ Routes whose rule is ``requires:X`` where the viewer role lacks X must answer 40
 signed-in viewer, for GET and for a properly tokened POST, and change nothing. Path values
 come from the demo-like data (the place, a real collaboration, a real user); any other
 path parameter gets "1", since the rule is checked before the page looks anything up.
+The same walk is then made as a partner, an analyst and a lead.
 """
 
 from __future__ import annotations
