@@ -137,3 +137,19 @@ def test_overall_and_strands_cover_every_component() -> None:
     assert [line.key for line in res.components] == [c.key for c in COMPONENTS]
     assert res.line("overall").practice.mean == 50.0
     assert len(res.strands) == 4
+
+
+def test_item_reliability_finds_the_statement_that_does_not_belong() -> None:
+    rng = np.random.default_rng(3)
+    trait = rng.normal(50, 20, 200)
+    items = pd.DataFrame({
+        "a": trait + rng.normal(0, 8, 200),
+        "b": trait + rng.normal(0, 8, 200),
+        "c": trait + rng.normal(0, 8, 200),
+        "odd": rng.normal(50, 20, 200),  # about something else
+    })
+    alpha = scoring.cronbach_alpha(items)
+    by_key = {r.key: r for r in scoring.item_reliability(items, {"odd": "Odd one"})}
+    assert by_key["odd"].alpha_if_deleted > alpha > by_key["a"].alpha_if_deleted
+    assert abs(by_key["odd"].item_rest_correlation) < 0.2 < by_key["a"].item_rest_correlation
+    assert by_key["odd"].text == "Odd one"

@@ -25,7 +25,7 @@ from joinedup.surveys.models import ResponseStatus, SurveyAnswer, SurveyResponse
 from joinedup.surveys.rounds import dynamic_options, instrument_of, previous_round
 
 #: Bump when the shape of the stored results changes, so old caches are recomputed.
-RESULTS_SCHEMA = 5
+RESULTS_SCHEMA = 6
 
 
 def answers_frame(session: Session, round_: SurveyRound) -> pd.DataFrame:
@@ -92,9 +92,13 @@ def _readiness(session: Session, round_: SurveyRound, place: Place,
     out["previous_round"] = (
         {"id": prev.id, "title": prev.title} if prev is not None and previous is not None else None
     )
+    items = scoring.item_scores(inst, answers)
+    texts = {q.key: q.text for q in inst.scored_questions("practice")}
     out["reliability"] = [
         {"component": line.key, "name": line.name, "alpha_ambition": line.alpha_ambition,
-         "alpha_practice": line.alpha_practice}
+         "alpha_practice": line.alpha_practice,
+         "items": jsonable(scoring.item_reliability(
+             items[[q.key for q in scoring.component_items(inst)[line.key]]], texts))}
         for line in result.components
     ]
     levels = {o.value: o.label for o in inst.levels}

@@ -158,6 +158,31 @@ def cronbach_alpha(items: pd.DataFrame) -> float | None:
 
 
 @dataclass(frozen=True)
+class ItemReliability:
+    """How one statement fits its component: alpha without it, and its correlation with
+    the rest. A statement whose removal raises alpha, or that hardly correlates with the
+    others, may be about something else and is worth rewording."""
+
+    key: str
+    text: str
+    alpha_if_deleted: float | None
+    item_rest_correlation: float | None
+
+
+def item_reliability(items: pd.DataFrame, texts: Mapping[str, str]) -> list[ItemReliability]:
+    complete = items.dropna()
+    out = []
+    for key in items.columns:
+        rest = complete.drop(columns=[key])
+        alpha = cronbach_alpha(rest) if rest.shape[1] >= 2 else None
+        corr = None
+        if len(complete) >= 3 and complete[key].std() > 0 and rest.sum(axis=1).std() > 0:
+            corr = float(np.corrcoef(complete[key], rest.sum(axis=1))[0, 1])
+        out.append(ItemReliability(key, texts.get(key, key), alpha, corr))
+    return out
+
+
+@dataclass(frozen=True)
 class Line:
     """One row of the results: a component, strand or the overall score."""
 
