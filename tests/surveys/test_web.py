@@ -210,6 +210,12 @@ def test_lead_enters_population_margins(client: PageClient, session: Session, pl
     assert margins.totals["age_sex"]["75+ male"] == 2000
     assert sum(margins.totals["age_sex"].values()) == 15_000
     assert margins.totals["area"] == {"North": 3750, "South": 11250}
+    # The next round of the place starts from the margins entered here.
+    from joinedup.surveys.rounds import create_round as new_round
+
+    later = new_round(session, place, instrument_key="citizen_voice", title="Later",
+                      opens_on=date(2027, 1, 1), closes_on=date(2027, 2, 1), areas=["North"])
+    assert results.margins_for(later, place).totals["age_sex"]["75+ male"] == 2000
 
 
 def test_results_compare_with_any_other_round(client: PageClient, session: Session,

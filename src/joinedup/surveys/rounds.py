@@ -49,6 +49,14 @@ def create_round(session: Session, place: Place, *, instrument_key: str, title: 
         raise RoundError("Enter a title for the round.")
     version = instruments.latest_version(instrument_key)
     settings: dict[str, Any] = {}
+    # Margins a lead entered for the place's last round carry over: enter them once.
+    earlier = session.scalars(
+        select(SurveyRound).where(SurveyRound.place_id == place.id,
+                                  SurveyRound.instrument_key == instrument_key)
+        .order_by(SurveyRound.id.desc())
+    ).first()
+    if earlier is not None and (earlier.settings or {}).get("age_sex"):
+        settings["age_sex"] = dict(earlier.settings["age_sex"])
     if areas:
         settings["areas"] = (
             {str(k): float(v) for k, v in areas.items()} if isinstance(areas, Mapping)
