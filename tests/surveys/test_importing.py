@@ -57,3 +57,14 @@ def test_template_has_every_question(readiness_round: SurveyRound) -> None:
     header = template_csv(readiness_round).strip().split(",")
     assert header[:2] == ["partner", "level"]
     assert "check_pooled_budget_note" in header
+
+
+def test_answers_may_be_the_words_on_the_form(session: Session, place: Place,
+                                              readiness_round: SurveyRound) -> None:
+    text = ("partner,level,insight_1_ambition,insight_1_practice,check_joint_board\n"
+            "Testville Police,Front line,Essential,strongly disagree,Partly\n")
+    report = import_csv(session, readiness_round, place, text)
+    assert report.imported == 1, report.rows
+    row = answers_frame(session, readiness_round).iloc[0]
+    assert (row["level"], row["insight_1_ambition"], row["insight_1_practice"],
+            row["check_joint_board"]) == ("front_line", "5", "1", "partly")

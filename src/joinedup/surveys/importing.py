@@ -3,7 +3,9 @@
 One row is one response; columns are question keys. A row with any bad answer is rejected
 whole, with every reason, and the valid rows around it are kept: a bad neighbour never
 costs a good response. Partners may be given by name or by id; several choices are
-separated by '|' or ';'; a practice check's evidence goes in `<key>_note`.
+separated by '|' or ';'; a practice check's evidence goes in `<key>_note`. An answer may
+be given as its stored value ("4", "front_line") or as the words on the form ("Agree",
+"Front line").
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ def import_csv(session: Session, round_: SurveyRound, place: Place, text: str) -
                 value = partner_ids[value.casefold()]
             values = ([v for v in value.replace(";", "|").split("|")] if q.type == "multiple"
                       else [value])
+            # People typing in paper forms write the words they saw ("Strongly agree",
+            # "Front line"); accept those as well as the stored values.
+            by_label = {o.label.casefold(): o.value for o in q.resolved_options(dyn)}
+            values = [by_label.get(v.strip().casefold(), v) for v in values]
             result = check_answer(q, values, row.get(f"{q.key}{NOTE_SUFFIX}", ""), dyn)
             if result.error:
                 errors.append(f"{q.key}: {result.error}")
