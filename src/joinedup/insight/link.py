@@ -84,6 +84,7 @@ _RARE_KEYS: dict[str, str] = {
     "surname_address_key": "surname || ' ' || address_end",
     "forename_address_key": "forename || ' ' || address_end",
     "dob_initials_key": "dob || ' ' || surname_initial || forename_initial",
+    "initials_address_key": "surname_initial || forename_initial || ' ' || address_end",
 }
 
 _BASE_SQL = """
@@ -127,7 +128,7 @@ def _input_sql(cap: int) -> str:
     return f"""
 WITH base AS MATERIALIZED ({_BASE_SQL}),
 keyed AS MATERIALIZED (SELECT *,\n    {raw}\nFROM base)
-SELECT keyed.* EXCLUDE ({excluded}, house, address_end),\n    {kept}
+SELECT keyed.* EXCLUDE ({excluded}),\n    {kept}
 FROM keyed
 {joins}
 """

@@ -106,6 +106,9 @@ def _date_of_birth() -> ComparisonCreator:
             cll.DamerauLevenshteinLevel("dob", 1).configure(
                 label_for_charts="One digit wrong or two swapped"
             ),
+            cll.CustomLevel(
+                "substr(dob_l, 6, 5) = substr(dob_r, 6, 5)", label_for_charts="Same day and month"
+            ),
             cll.CustomLevel("substr(dob_l, 1, 4) = substr(dob_r, 1, 4)", label_for_charts="Same year"),
             cll.ElseLevel(),
         ],
@@ -120,6 +123,11 @@ def _address() -> ComparisonCreator:
             cll.NullLevel("address_line"),
             cll.ExactMatchLevel("address_line"),
             cll.JaroWinklerLevel("address_line", 0.9),
+            cll.CustomLevel(
+                "house_l = house_r AND address_end_l = address_end_r",
+                label_for_charts="Same house number and end of address",
+            ),
+            cll.CustomLevel("address_end_l = address_end_r", label_for_charts="Same end of address"),
             cll.ElseLevel(),
         ],
         comparison_description="address",
@@ -164,6 +172,7 @@ _DERIVED = {
     "postcode_district": "postcode", "dob_transposed": "dob", "name_key": "surname",
     "address_key": "address_line", "surname_year_key": "dob", "house_key": "address_line",
     "birth_year_month": "dob", "birth_month_day": "dob", "dob_initials_key": "dob",
+    "initials_address_key": "address_line", "house": "address_line",
     "surname_address_key": "address_line", "forename_address_key": "address_line",
 }  # fmt: skip
 
@@ -189,6 +198,8 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("surname_address_key",),
     ("forename_address_key",),
     ("dob_initials_key",),
+    ("initials_address_key",),
+    ("dob", "house"),
 )
 
 
