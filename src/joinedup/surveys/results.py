@@ -25,30 +25,34 @@ from joinedup.surveys.models import ResponseStatus, SurveyAnswer, SurveyResponse
 from joinedup.surveys.rounds import dynamic_options, instrument_of, previous_round
 
 #: Bump when the shape of the stored results changes, so old caches are recomputed.
-RESULTS_SCHEMA = 6
+RESULTS_SCHEMA = 7
 
 
 def answers_frame(session: Session, round_: SurveyRound) -> pd.DataFrame:
     """One row per submitted response (index response id), one column per question."""
     submitted = (SurveyResponse.round_id == round_.id) & (
         SurveyResponse.status == ResponseStatus.SUBMITTED.value)
-    # Core execution on the session's connection: a big round has a million answers, and
-    # the ORM's per-row bookkeeping would triple the time it takes to read them.
     conn = session.connection()
-    rows = conn.execute(
+    result = conn.execute(
         select(SurveyAnswer.response_id, SurveyAnswer.question_key, SurveyAnswer.value)
         .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
         .where(submitted)
-    ).fetchall()
+    )
+    # Fetch plain tuples from the driver's cursor and pivot in polars: a big round has a
+    # million answers, and building a SQLAlchemy row and a pandas pivot for each one more
+    # than doubled the time (3.0 s against 1.3 s for 10,000 readiness responses).
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
     ids = [r[0] for r in conn.execute(select(SurveyResponse.id).where(submitted))]
     index = pd.Index(ids, name="response_id")
     if not rows:
         return pd.DataFrame(index=index)
-    long = pd.DataFrame.from_records(rows, columns=["response_id", "question_key", "value"])
-    wide = long.pivot(index="response_id", columns="question_key", values="value")
-    wide = wide.reindex(index)
-    wide.columns.name = None
-    return wide
+    long = pl.DataFrame(rows, schema={"response_id": pl.Int64, "question_key": pl.Utf8,
+                                      "value": pl.Utf8}, orient="row")
+    wide = long.pivot(on="question_key", index="response_id", values="value")
+    frame = wide.to_pandas().set_index("response_id").reindex(index)
+    frame.columns.name = None
+    return frame
 
 
 def jsonable(obj: Any) -> Any:
