@@ -55,3 +55,15 @@ def test_free_text_is_kept_and_limited() -> None:
     q = CV.question("better_together")
     assert check_answer(q, ["  One contact  "]).value == "One contact"
     assert check_answer(q, ["x" * 5000]).error
+
+
+def test_number_questions_take_numbers_only() -> None:
+    from joinedup.surveys.instrument import Question
+
+    q = Question(key="years", type="number", text="How many years have you worked here?",
+                 section="about_you")
+    assert check_answer(q, ["12"]).value == "12"
+    assert check_answer(q, ["2.5"]).value == "2.5"
+    assert check_answer(q, ["a dozen"]).error == (
+        "Enter a number for: How many years have you worked here?")
+    assert check_answer(q, [""]).value is None  # optional and blank
