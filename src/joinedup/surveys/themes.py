@@ -196,10 +196,9 @@ def theme_columns(session: Session, round_: SurveyRound, index: pd.Index) -> dic
                                                              for c in a.codes)}
         if not with_theme:
             continue
-        col = pd.Series(None, index=index, dtype=object)
-        for rid in index:
-            if rid in wrote:
-                col[rid] = "yes" if rid in with_theme else "no"
+        col = pd.Series(np.where(index.isin(list(with_theme)), "yes", "no"), index=index,
+                        dtype=object)
+        col[~index.isin(list(wrote))] = None
         out[theme.key] = col
     return out
 
