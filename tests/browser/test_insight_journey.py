@@ -49,7 +49,7 @@ def test_analyst_links_and_partner_sees_aggregates(page, tmp_path: Path) -> None
     # The run page refreshes itself (a meta refresh: no script) until linking ends.
     page.wait_for_selector("text=Linking finished", timeout=90_000)
     screenshot(page, "insight-run-finished")
-    page.get_by_role("link", name="Open the dashboard").click()
+    page.get_by_role("button", name="Open the dashboard").click()
     assert "Known to 3 or more services" in page.inner_text("main")
     assert page.locator("img[src$='/charts/overlaps.svg']").count() == 1
     check_accessibility(page, "the insight dashboard")

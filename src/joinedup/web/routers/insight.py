@@ -364,7 +364,7 @@ def source_report(
         _audit(request, session, actor, "insight.view.quarantine", f"source:{source}")
     return render(request, "insight/source.html", {
         "place": actor.place, "source": match.iloc[0].to_dict(), "reasons": reasons,
-        "warnings": warnings, "rows": rows if person_level else [],
+        "warnings": warnings, "quarantined_rows": rows if person_level else [],
         "examples": examples if person_level else [],
         "uploaded": "uploaded" in request.query_params,
     })  # fmt: skip
