@@ -14,19 +14,11 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
-import vl_convert as vlc
 
+from joinedup.charts import BLACK, BLUE, GREY, RED, to_svg
 from joinedup.framework import COMPONENTS, component
 
-BLUE, RED, GREEN, GREY, BLACK = "#1d70b8", "#d4351c", "#00703c", "#505a5f", "#0b0c0c"
-FONT = "Arial, Helvetica, sans-serif"
 WIDTH = 640
-
-
-def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return chart.configure(font=FONT).configure_axis(
-        labelFontSize=12, titleFontSize=12, labelLimit=220
-    ).configure_view(stroke=None)
 
 
 def _component_names() -> list[str]:
@@ -182,10 +174,7 @@ def description(name: str) -> str:
 def render_svg(name: str, results: dict[str, Any]) -> str:
     """The chart as SVG text; KeyError for an unknown chart."""
     build, desc = CHARTS[name]
-    chart = _config(build(results))
-    spec = chart.to_dict()
-    spec["description"] = desc
-    return str(vlc.vegalite_to_svg(spec))
+    return to_svg(build(results), description=desc, label_limit=220)
 
 
 @lru_cache(maxsize=256)
