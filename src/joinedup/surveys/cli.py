@@ -14,7 +14,7 @@ from joinedup.config import get_settings
 from joinedup.db.session import session_scope
 from joinedup.places.models import Place
 from joinedup.places.service import get_place
-from joinedup.surveys import importing, results, rounds
+from joinedup.surveys import rounds
 from joinedup.surveys.models import SurveyRound
 
 surveys_app = typer.Typer(help="Survey rounds: list, import answers, read results.",
@@ -61,6 +61,7 @@ def import_answers(place: PlaceOpt, round_id: RoundArg,
                    file: Annotated[Path, typer.Argument(help="CSV file, one row a response")],
                    ) -> None:
     """Import answers from CSV; every rejected row is listed with its reasons."""
+    from joinedup.surveys import importing  # heavy (svy); only this command needs it
     with user_errors(), session_scope(get_settings()) as session:
         p = _place(session, place)
         r = _round(session, p, round_id)
@@ -78,6 +79,7 @@ def show_results(place: PlaceOpt, round_id: RoundArg,
                  as_json: Annotated[bool, typer.Option("--json", help="Print all as JSON")] = False,
                  ) -> None:
     """Print the round's results (the same numbers the pages show)."""
+    from joinedup.surveys import results  # heavy (svy); only this command needs it
     with user_errors(), session_scope(get_settings()) as session:
         p = _place(session, place)
         r = _round(session, p, round_id)
@@ -137,6 +139,7 @@ def make_links(place: PlaceOpt, round_id: RoundArg,
 @surveys_app.command("close")
 def close(place: PlaceOpt, round_id: RoundArg) -> None:
     """Close a round: its links then say politely that it has closed."""
+    from joinedup.surveys import results  # heavy (svy); only this command needs it
     with user_errors(), session_scope(get_settings()) as session:
         p = _place(session, place)
         r = _round(session, p, round_id)
