@@ -281,7 +281,7 @@ def train_and_predict(
 ) -> tuple[pa.Table, pa.Table, int, dict[str, Any], dict[str, float]]:
     """Run Splink; return (pairs ≥ threshold, clusters, comparisons, model, timings)."""
     from splink import Linker
-    from splink.internals.exceptions import EMTrainingException
+    from splink.internals.exceptions import EMTrainingException, SplinkException
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -310,9 +310,11 @@ def train_and_predict(
                 rule, estimate_without_term_frequencies=True, max_pairs=em_pairs
             )
             trained += 1
-        except EMTrainingException:
-            # A rule that finds no pairs in this place's data trains nothing; the others do.
-            logger.info("EM training rule found no pairs: %s", rule)
+        except (EMTrainingException, ValueError, SplinkException) as exc:
+            # A rule that finds no pairs, or whose pairs drive a probability to underflow,
+            # trains nothing; the other sessions still do (Splink only keeps a session's
+            # estimates when it completes).
+            logger.info("EM session on %s skipped: %s", rule, str(exc).splitlines()[0])
     if not trained:
         raise LinkError("the records share too little to train the model (no training pairs)")
     timings["train"] = time.perf_counter() - started
