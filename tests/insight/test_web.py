@@ -178,6 +178,13 @@ def test_define_cohort_and_edit_unit_cost(client: PageClient, insight: Path) -> 
                                                "price_year": "1999-00"},
                              token_from=BASE + "/costs")  # fmt: skip
     assert wrong.status_code == 400 and "no deflator" in wrong.text
+    deflator = client.post_form(BASE + "/costs/deflators", {"financial_year": "2027-28", "index": "107.4"},
+                                token_from=BASE + "/costs")  # fmt: skip
+    assert deflator.status_code == 303
+    assert "2027-28" in client.get(BASE + "/costs").text
+    bad_deflator = client.post_form(BASE + "/costs/deflators", {"financial_year": "x", "index": "-1"},
+                                    token_from=BASE + "/costs")  # fmt: skip
+    assert bad_deflator.status_code == 400 and "positive number" in bad_deflator.text
 
 
 def test_empty_place_dashboard(client: PageClient, demo: DemoLike) -> None:  # noqa: F811

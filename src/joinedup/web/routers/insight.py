@@ -626,3 +626,30 @@ async def costs_submit(
 
 
 __all__ = ["router"]
+
+
+@router.post(BASE + "/costs/deflators", response_class=HTMLResponse)
+async def deflator_submit(
+    request: Request,
+    actor: Actor = Depends(requires(Capability.EDIT_UNIT_COSTS)),
+    session: Session = Depends(get_db),
+) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    values = {k: form.get(k, "") for k in ("financial_year", "index")}
+    errors = FormErrors()
+    year = values["financial_year"].strip()
+    if not re.fullmatch(r"\d{4}-\d{2}", year):
+        errors.add("financial_year", "Enter the financial year, for example 2025-26")
+    try:
+        index = float(values["index"])
+        if index <= 0:
+            raise ValueError
+    except ValueError:
+        errors.add("index", "Enter the index as a positive number, for example 102.5")
+        index = 0.0
+    if errors:
+        return _costs_page(request, actor, errors, values, 400)
+    with _store(request, actor.place.slug) as con:
+        demand.set_deflator(con, year, index)
+    _audit(request, session, actor, "insight.deflator", f"deflator:{year}", index=index)
+    return RedirectResponse(f"/places/{actor.place.slug}/insight/costs?saved=1", status_code=303)
