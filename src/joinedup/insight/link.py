@@ -85,6 +85,7 @@ _RARE_KEYS: dict[str, str] = {
     "forename_address_key": "forename || ' ' || address_end",
     "dob_initials_key": "dob || ' ' || surname_initial || forename_initial",
     "initials_address_key": "surname_initial || forename_initial || ' ' || address_end",
+    "street_key": "house || ' ' || street",
 }
 
 _BASE_SQL = """
@@ -108,6 +109,7 @@ SELECT
     substr(surname, 1, 1) AS surname_initial,
     substr(forename, 1, 1) AS forename_initial,
     nullif(regexp_extract(address_line, '^([0-9]+)', 1), '') AS house,
+    nullif(regexp_extract(address_line, '^[0-9]* ?([A-Z]+)', 1), '') AS street,
     -- The end of an address line (a town, or a postcode when it travels in the line).
     nullif(regexp_extract(address_line, '([A-Z0-9]+)$', 1), '') AS address_end
 FROM records

@@ -172,7 +172,7 @@ _DERIVED = {
     "postcode_district": "postcode", "dob_transposed": "dob", "name_key": "surname",
     "address_key": "address_line", "surname_year_key": "dob", "house_key": "address_line",
     "birth_year_month": "dob", "birth_month_day": "dob", "dob_initials_key": "dob",
-    "initials_address_key": "address_line", "house": "address_line",
+    "initials_address_key": "address_line", "house": "address_line", "street_key": "address_line",
     "surname_address_key": "address_line", "forename_address_key": "address_line",
 }  # fmt: skip
 
@@ -199,6 +199,7 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("forename_address_key",),
     ("dob_initials_key",),
     ("initials_address_key",),
+    ("street_key",),
     ("dob", "house"),
 )
 
