@@ -17,6 +17,7 @@ from tests.support.demo_like import email_for
 
 pytestmark = pytest.mark.browser
 
+
 SOURCES = ("housing_options", "police_custody", "drug_alcohol_recovery")
 
 
@@ -54,6 +55,11 @@ def test_analyst_links_and_partner_sees_aggregates(page, tmp_path: Path) -> None
     assert page.locator("img[src$='/charts/overlaps.svg']").count() == 1
     check_accessibility(page, "the insight dashboard")
     screenshot(page, "insight-dashboard")
+    # Splink's own explanation opens (sandboxed) and draws its chart.
+    for name in ("Match weights of the model", "Cluster studio"):
+        page.get_by_role("link", name=name).click()
+        page.wait_for_selector("canvas, svg", timeout=20_000)
+        page.go_back()
     sign_out(page)
 
     sign_in(page, email_for(Role.PARTNER))

@@ -402,8 +402,13 @@ def write_explanations(linker: Any, predictions: Any, clusters: Any, out_dir: Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     viz = linker.visualisations
     try:
-        viz.match_weights_chart().save(str(out_dir / "match_weights.html"))
-        viz.m_u_parameters_chart().save(str(out_dir / "m_u_parameters.html"))
+        # save_offline_chart bundles Vega's libraries, so the pages need no CDN.
+        viz.match_weights_chart().save_offline_chart(
+            str(out_dir / "match_weights.html"), overwrite=True, print_msg=False
+        )
+        viz.m_u_parameters_chart().save_offline_chart(
+            str(out_dir / "m_u_parameters.html"), overwrite=True, print_msg=False
+        )
         viz.comparison_viewer_dashboard(
             predictions, str(out_dir / "comparison_viewer.html"), overwrite=True,
             num_example_rows=2,
@@ -413,7 +418,9 @@ def write_explanations(linker: Any, predictions: Any, clusters: Any, out_dir: Pa
             sampling_method="by_cluster_size", sample_size=20, overwrite=True,
         )  # fmt: skip
         sample = predictions.as_record_list(limit=10)
-        viz.waterfall_chart(sample, filter_nulls=False).save(str(out_dir / "waterfall.html"))
+        viz.waterfall_chart(sample, filter_nulls=False).save_offline_chart(
+            str(out_dir / "waterfall.html"), overwrite=True, print_msg=False
+        )
     except Exception:  # explanations help analysts but must not fail a link run
         logger.warning("could not write Splink's explanations", exc_info=True)
 
