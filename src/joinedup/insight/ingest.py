@@ -189,7 +189,7 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
             return nz.normalise_date(value, fmt)
 
         values, problems = _map_unique(series, parse, date_field)
-        present = _map_fast(series, lambda v: not nz.is_blank(v)).fillna(False).astype(bool)
+        present = _map_fast(series, lambda v: not nz.is_blank(v)).eq(True)
         bad = problems.notna() & present
         if present.sum() and bad.sum() / present.sum() > MAX_BAD_DATE_SHARE:
             example_row = int(out.loc[bad, "row_number"].iloc[0])
