@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from joinedup import audit, framework
+from joinedup.collaborations.charters import list_collaborations
+from joinedup.collaborations.models import Status
 from joinedup.places.models import User
 from joinedup.places.roles import Capability
 from joinedup.places.service import places_for
 from joinedup.places.settings import apply_settings, parse_settings
+from joinedup.surveys.rounds import is_open, rounds_for_place
 from joinedup.web.authz import Actor, get_db, public, requires, signed_in
 from joinedup.web.forms import FormErrors
 from joinedup.web.templating import render
@@ -30,8 +35,26 @@ def framework_page(request: Request) -> Response:
 
 
 @router.get("/places/{place}", response_class=HTMLResponse)
-def place_overview(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
-    return render(request, "places/overview.html", {"place": actor.place, "actor": actor})
+def place_overview(
+    request: Request,
+    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    session: Session = Depends(get_db),
+) -> Response:
+    collaborations = list_collaborations(session, actor.place)
+    by_status = Counter(c.status for c in collaborations)
+    survey_rounds = rounds_for_place(session, actor.place.id)
+    return render(
+        request,
+        "places/overview.html",
+        {
+            "place": actor.place,
+            "actor": actor,
+            "collaborations": collaborations,
+            "by_status": [(s.value, by_status.get(s.value, 0)) for s in Status],
+            "survey_rounds": survey_rounds,
+            "open_rounds": sum(1 for r in survey_rounds if is_open(r)),
+        },
+    )
 
 
 @router.get("/places/{place}/partners", response_class=HTMLResponse)
