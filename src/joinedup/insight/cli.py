@@ -226,6 +226,7 @@ _aggregate_command("cohorts", "Persons per cohort and per 1,000 adults.")
 _aggregate_command("overlaps", "Persons with each combination of needs.")
 _aggregate_command("costs", "Cost of each cohort's events by the partner who bears it.")
 _aggregate_command("network", "Persons shared by each pair of services.")
+_aggregate_command("demand", "Persons, events, events per person and cost for each service.")
 
 
 def evaluate(

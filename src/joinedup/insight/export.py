@@ -27,7 +27,7 @@ __all__ = [
     "write_table",
 ]
 
-TABLES = ("links", "cohorts", "overlaps", "costs", "network")
+TABLES = ("links", "cohorts", "overlaps", "costs", "demand", "network")
 
 
 def links_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -86,6 +86,38 @@ def costs_table(
     return frame
 
 
+def demand_table(
+    con: duckdb.DuckDBPyConnection,
+    ctx: PlaceContext,
+    controlled: bool = True,
+    price_year: str = demand.DEFAULT_PRICE_YEAR,
+    period: demand.Period | None = None,
+) -> pd.DataFrame:
+    """Per service: persons, events, events per person and cost over the period."""
+    frame = demand.demand_by_service(con, price_year, period)
+    frame["price_year"] = price_year
+    if controlled and not frame.empty:
+        small = [ctx.rule.is_small(int(p)) for p in frame["persons"]]
+        frame["cost"] = [
+            control_money(c, p, ctx.rule) if c == c else None
+            for c, p in zip(frame["cost"], frame["persons"], strict=True)
+        ]
+        frame["events"] = [
+            None if s else ctx.rule.round(int(e)) for s, e in zip(small, frame["events"], strict=True)
+        ]
+        # Events per person from the controlled counts, so it reveals nothing they do not.
+        frame["persons"] = control_counts(frame["persons"].tolist(), ctx.rule)
+        frame["events_per_person"] = [
+            round(e / p, 2) if e is not None and p else None
+            for e, p in zip(frame["events"], frame["persons"], strict=True)
+        ]
+        frame["uncosted_events"] = [
+            None if s else ctx.rule.round(int(u))
+            for s, u in zip(small, frame["uncosted_events"], strict=True)
+        ]
+    return frame
+
+
 def network_table(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True) -> pd.DataFrame:
     frame = network.service_network(con, ctx.collaborating_partners)
     if controlled and not frame.empty:
@@ -114,6 +146,8 @@ def build(
         return overlaps_table(con, ctx, controlled)
     if name == "costs":
         return costs_table(con, ctx, controlled)
+    if name == "demand":
+        return demand_table(con, ctx, controlled)
     if name == "network":
         return network_table(con, ctx, controlled)
     raise ValueError(f"unknown table {name!r} (choose from {', '.join(TABLES)})")
@@ -121,7 +155,7 @@ def build(
 
 COUNT_COLUMNS = frozenset(
     {"persons", "events", "cost", "shared", "caseload_a", "caseload_b", "per_1000_adults",
-     "share_of_a", "share_of_b"}
+     "share_of_a", "share_of_b", "events_per_person", "uncosted_events"}
 )  # fmt: skip
 
 

@@ -120,11 +120,29 @@ def _count(value: int, ctx: PlaceContext) -> str:
 # --- dashboard ----------------------------------------------------------------------------
 
 
+def _period(request: Request) -> tuple[demand.Period, dict[str, str], FormErrors]:
+    """The dashboard's period (?from=YYYY-MM-DD&to=YYYY-MM-DD) for demand and costs."""
+    from datetime import date
+
+    errors = FormErrors()
+    values = {k: request.query_params.get(k, "").strip() for k in ("from", "to")}
+    parsed: dict[str, date | None] = {}
+    for key, value in values.items():
+        try:
+            parsed[key] = date.fromisoformat(value) if value else None
+        except ValueError:
+            errors.add(f"period-{key}", "Enter the date as YYYY-MM-DD, for example 2024-04-01")
+            parsed[key] = None
+    return demand.Period(parsed["from"], parsed["to"]), values, errors
+
+
 @router.get(BASE, response_class=HTMLResponse)
 def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
     slug = actor.place.slug
+    period, period_values, period_errors = _period(request)
     context: dict[str, Any] = {"place": actor.place, "has_data": False,
-                               "explanations": EXPLANATIONS}  # fmt: skip
+                               "explanations": EXPLANATIONS, "period": period_values,
+                               "period_errors": period_errors}  # fmt: skip
     if _has_store(request, slug):
         ctx = _ctx(request, actor)
         with _store(request, slug) as con:
@@ -133,7 +151,8 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
                 cohorts_frame = export.cohorts_table(con, ctx)
                 overlaps_frame = export.overlaps_table(con, ctx)
                 services_frame = export.overlaps_table(con, ctx, kind="service")
-                costs_frame = export.costs_table(con, ctx)
+                costs_frame = export.costs_table(con, ctx, period=period)
+                demand_frame = export.demand_table(con, ctx, period=period)
                 network_frame = _network_with_flags(export.network_table(con, ctx))
                 context.update(
                     has_data=True,
@@ -153,6 +172,12 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
                         ("persons", "Persons", "count"), ("events", "Events", "count"),
                         ("cost", f"Cost ({demand.DEFAULT_PRICE_YEAR} prices)", "money"),
                     ], "Cost by cohort and the partner who bears it"),
+                    demand=_table(demand_frame, [
+                        ("service", "Service", "text"), ("partner", "Partner", "text"),
+                        ("persons", "Persons", "count"), ("events", "Events", "count"),
+                        ("events_per_person", "Events per person", "rate"),
+                        ("cost", f"Cost ({demand.DEFAULT_PRICE_YEAR} prices)", "money"),
+                    ], "Demand on each service"),
                     network=_table(network_frame.head(30), [
                         ("service_a", "Service", "text"), ("service_b", "Shares with", "text"),
                         ("shared", "Persons shared", "count"),
