@@ -1,0 +1,87 @@
+"""The insight commands, run as a user would: synth → ingest → link → insight → export →
+evaluate → purge, with one-line errors for mistakes."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from joinedup.audit import AuditEvent
+from joinedup.cli import app
+from joinedup.clikit import UserError
+from joinedup.config import Settings, get_settings
+
+
+@pytest.fixture
+def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("JOINEDUP_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("JOINEDUP_DATA_DIR", str(settings.data_dir))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()  # later tests must not see this test's settings
+
+
+def _run(*args: str) -> tuple[int, str]:
+    """Exit code and output; a UserError (exit status 2 under `joinedup`) gives its message."""
+    result = CliRunner().invoke(app, list(args))
+    if isinstance(result.exception, UserError):
+        return 2, str(result.exception)
+    return result.exit_code, result.output
+
+
+def test_the_whole_pipeline_from_the_command_line(env: None, tmp_path: Path, session: Session) -> None:
+    out = tmp_path / "place"
+    code, text = _run("synth", "--people", "300", "--out", str(out), "--seed", "4")
+    assert code == 0 and "truth.csv" in text
+    for mapping in sorted(out.glob("*.toml")):
+        extract = next(p for p in out.glob(f"{mapping.stem}.*") if p.suffix != ".toml")
+        code, text = _run("ingest", str(extract), "--place", "clitown", "--mapping", str(mapping))
+        assert code == 0, text
+        assert "ingested" in text
+    code, text = _run("ingest", str(extract), "--place", "clitown", "--mapping", str(mapping))
+    assert code == 0 and "nothing changed" in text
+
+    code, text = _run("link", "--place", "clitown", "--seed", "7")
+    assert code == 0, text
+    assert "persons" in text and "comparisons per second" in text
+
+    code, text = _run("evaluate", "--place", "clitown", "--truth", str(out / "truth.csv"))
+    assert code == 0 and "pairwise precision" in text
+
+    code, text = _run("insight", "--place", "clitown")
+    assert code == 0 and "Severe multiple" in text and "suppressed" in text
+
+    links = tmp_path / "links.csv"
+    code, text = _run("export", "links", "--place", "clitown", "--out", str(links))
+    assert code == 0, text
+    with links.open() as handle:
+        assert next(csv.reader(handle)) == ["source", "record_id", "person_id"]
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "insight.export.links"))
+
+    for table in ("cohorts", "overlaps", "costs", "demand", "network"):
+        target = tmp_path / f"{table}.csv"
+        code, text = _run("export", table, "--place", "clitown", "--out", str(target))
+        assert code == 0, text
+        assert target.stat().st_size > 0
+
+    code, text = _run("purge", "--place", "clitown", "--today", "2030-01-01")
+    assert code == 0 and "Removed 9 sources" in text
+
+
+def test_mistakes_give_one_line_errors(env: None, tmp_path: Path) -> None:
+    code, text = _run("link", "--place", "nowhere")
+    assert code == 2 and "has no insight yet" in text
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[source]\npartner = "P"\nservice = "S"\n[columns]\nrecord_id = "Ref"\n')
+    extract = tmp_path / "e.csv"
+    extract.write_text("Reference,Name\n1,Jo\n")
+    code, text = _run("ingest", str(extract), "--place", "clitown", "--mapping", str(mapping))
+    assert code == 2 and "m.toml line 5: column 'Ref' for record_id is not in e.csv" in text
+    code, text = _run("link", "--place", "clitown", "--backend", "oracle")
+    assert code == 2 and "--backend must be duckdb or spark" in text
