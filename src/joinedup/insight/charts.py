@@ -70,7 +70,7 @@ def cohorts_chart(frame: pd.DataFrame) -> Any:
             color=alt.Color(
                 "figure:N",
                 title=None,
-                scale=alt.Scale(range=[BLUE, GREY]),
+                scale=alt.Scale(domain=["This place", "England (Hard Edges, 2010/11)"], range=[BLUE, GREY]),
                 legend=alt.Legend(orient="bottom"),
             ),  # fmt: skip
         )

@@ -90,9 +90,13 @@ def _audit(
 
 
 def _cell(value: Any, kind: str = "text") -> dict[str, Any]:
+    if kind == "reference" and (value is None or (isinstance(value, float) and pd.isna(value))):
+        return {"text": "–", "format": "numeric"}  # no national figure, not a suppressed one
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return {"text": SUPPRESSED if kind in {"count", "money", "rate"} else "–",
                 "format": "numeric" if kind != "text" else ""}  # fmt: skip
+    if kind == "reference":
+        return {"text": f"{float(value):,.2f}", "format": "numeric"}
     if kind == "count":
         return {"text": f"{int(value):,}", "format": "numeric"}
     if kind == "money":
@@ -109,6 +113,39 @@ def _table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: st
     head = [{"text": h, "format": "numeric" if k != "text" else ""} for _c, h, k in columns]
     rows = [[_cell(row.get(c), k) for c, _h, k in columns] for row in frame.to_dict("records")]
     return {"head": head, "rows": rows, "firstCellIsHeader": True, "caption": caption,
+            "captionClasses": "govuk-table__caption--s"}  # fmt: skip
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Needs as words: 'substance_misuse + offending' → 'substance misuse + offending'."""
+    frame = frame.copy()
+    frame["combination"] = frame["combination"].astype(str).str.replace("_", " ")
+    return frame
+
+
+_SHORT_COHORTS = {
+    "all": "All persons", "smd2": "SMD (2 or 3)", "smd3": "SMD (all 3)", "any2": "2+ needs",
+}  # fmt: skip
+
+
+def _cost_matrix(costs: pd.DataFrame) -> dict[str, Any]:
+    """Cohort × partner: who bears each cohort's cost (controlled costs; * where suppressed)."""
+    cohorts = list(dict.fromkeys(costs["cohort"]))
+    labels = {
+        c: _SHORT_COHORTS.get(c, str(lbl)) for c, lbl in zip(costs["cohort"], costs["label"], strict=True)
+    }
+    head = [{"text": "Borne by"}] + [{"text": labels[c], "format": "numeric"} for c in cohorts]
+    rows = []
+    for partner in sorted(set(costs["partner"])):
+        cells: list[dict[str, Any]] = [{"text": partner}]
+        for cohort in cohorts:
+            match = costs[(costs["partner"] == partner) & (costs["cohort"] == cohort)]
+            cells.append(_cell(match["cost"].iloc[0] if len(match) else 0.0, "money"))
+        rows.append(cells)
+    return {"head": head, "rows": rows, "firstCellIsHeader": True,
+            "caption": f"Cost of each cohort's events by the partner who bears it "
+                       f"({demand.DEFAULT_PRICE_YEAR} prices; SMD is severe multiple "
+                       f"disadvantage)",
             "captionClasses": "govuk-table__caption--s"}  # fmt: skip
 
 
@@ -159,19 +196,15 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
                     cohorts=_table(cohorts_frame, [
                         ("label", "Cohort", "text"), ("persons", "Persons", "count"),
                         ("per_1000_adults", "Per 1,000 adults", "rate"),
-                        ("national_per_1000", "England per 1,000 (Hard Edges)", "rate"),
+                        ("national_per_1000", "England per 1,000 (Hard Edges)", "reference"),
                     ], "Persons in each cohort"),
-                    overlaps=_table(overlaps_frame.head(25), [
+                    overlaps=_table(_readable(overlaps_frame.head(25)), [
                         ("combination", "Needs", "text"), ("persons", "Persons", "count"),
                     ], "Persons by combination of needs"),
                     service_overlaps=_table(services_frame.head(15), [
                         ("combination", "Services", "text"), ("persons", "Persons", "count"),
                     ], "Persons by combination of services"),
-                    costs=_table(costs_frame, [
-                        ("label", "Cohort", "text"), ("partner", "Borne by", "text"),
-                        ("persons", "Persons", "count"), ("events", "Events", "count"),
-                        ("cost", f"Cost ({demand.DEFAULT_PRICE_YEAR} prices)", "money"),
-                    ], "Cost by cohort and the partner who bears it"),
+                    costs=_cost_matrix(costs_frame),
                     demand=_table(demand_frame, [
                         ("service", "Service", "text"), ("partner", "Partner", "text"),
                         ("persons", "Persons", "count"), ("events", "Events", "count"),
