@@ -13,26 +13,17 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from joinedup.charts import BLUE, LIGHT_GREY, RED
+from joinedup.charts import to_svg as house_to_svg
+
 __all__ = ["cohorts_chart", "costs_chart", "network_chart", "to_svg", "upset_chart"]
 
-FONT = "Arial, Helvetica, sans-serif"
-BLUE = "#1d70b8"
-GREY = "#b1b4b6"
-RED = "#d4351c"
-
-
-def _config(chart: Any) -> Any:
-    return (
-        chart.configure(font=FONT)
-        .configure_axis(labelFontSize=12, titleFontSize=13, labelLimit=260)
-        .configure_view(stroke=None)
-    )
+# Insight's grey marks "not this place" beside our blue, so the lighter grey reads better.
+GREY = LIGHT_GREY
 
 
 def to_svg(chart: Any) -> str:
-    import vl_convert as vlc
-
-    return str(vlc.vegalite_to_svg(_config(chart).to_dict()))
+    return house_to_svg(chart, label_limit=260)
 
 
 def _empty(message: str) -> Any:
