@@ -220,10 +220,11 @@ def answer_done(request: Request, token: str, session: Session = Depends(get_db)
     return render(request, "surveys/answer_done.html", {"round": round_, "place": place})
 
 
-@router.get("/s/{token}/{section_key}", response_class=HTMLResponse,
-            dependencies=[Depends(public())])
-def answer_section(request: Request, token: str, section_key: str,
-                   session: Session = Depends(get_db)) -> Response:
+def _open_section(
+    request: Request, session: Session, token: str, section_key: str
+) -> Response | tuple[SurveyRound, Place, Instrument, Section, SurveyResponse]:
+    """The round, place, instrument, section and response a respondent is on, or where to go
+    instead (the round is closed, the response is new or already sent)."""
     round_, _link_, place, stop = _gate(request, session, token)
     if stop is not None:
         return stop
@@ -237,6 +238,17 @@ def answer_section(request: Request, token: str, section_key: str,
         return RedirectResponse(f"/s/{token}", status_code=303)
     if response.status == ResponseStatus.SUBMITTED.value:
         return RedirectResponse(f"/s/{token}/done", status_code=303)
+    return round_, place, inst, section, response
+
+
+@router.get("/s/{token}/{section_key}", response_class=HTMLResponse,
+            dependencies=[Depends(public())])
+def answer_section(request: Request, token: str, section_key: str,
+                   session: Session = Depends(get_db)) -> Response:
+    opened = _open_section(request, session, token, section_key)
+    if isinstance(opened, Response):
+        return opened
+    round_, place, _inst, section, response = opened
     have = answering.answers_of(response)
     values = {k: (a.value.split("|") if a.value else []) for k, a in have.items()}
     notes = {k: a.note or "" for k, a in have.items()}
@@ -247,19 +259,10 @@ def answer_section(request: Request, token: str, section_key: str,
 @router.post("/s/{token}/{section_key}", dependencies=[Depends(public())])
 async def answer_section_save(request: Request, token: str, section_key: str,
                               session: Session = Depends(get_db)) -> Response:
-    round_, _link_, place, stop = _gate(request, session, token)
-    if stop is not None:
-        return stop
-    inst = rounds.instrument_of(round_)
-    try:
-        section = inst.section(section_key)
-    except KeyError:
-        raise HTTPException(status_code=404) from None
-    response = _current(request, session, token, round_)
-    if response is None:
-        return RedirectResponse(f"/s/{token}", status_code=303)
-    if response.status == ResponseStatus.SUBMITTED.value:
-        return RedirectResponse(f"/s/{token}/done", status_code=303)
+    opened = _open_section(request, session, token, section_key)
+    if isinstance(opened, Response):
+        return opened
+    round_, place, inst, section, response = opened
     form = await request.form()
     values = {q.key: [str(v) for v in form.getlist(q.key)] for q in section.questions}
     notes = {q.key: str(form.get(f"{q.key}_note", "")) for q in section.questions}
