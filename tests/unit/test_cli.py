@@ -59,6 +59,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         (("users", "add", "x@x.example", "--name", "X", "--role", "chief", "--password", "p" * 12),
          "Unknown role 'chief'"),
         (("places", "create", "Bad", "--slug", "Not A Slug"), "Short name must use only"),
+        (("purge", "--place", "riverton", "--today", "soon"), "--today must be a date"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(cli_env: Settings, args: tuple[str, ...],

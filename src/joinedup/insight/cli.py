@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import duckdb
 import typer
@@ -14,17 +14,14 @@ from rich.table import Table
 
 from joinedup.clikit import UserError, console
 from joinedup.config import get_settings
-from joinedup.insight import export as export_mod
-from joinedup.insight.context import PlaceContext, place_context
-from joinedup.insight.disclosure import control_counts
-from joinedup.insight.evaluate import evaluate_against_truth
-from joinedup.insight.governance import purge_expired
-from joinedup.insight.ingest import IngestError, ingest_file
-from joinedup.insight.link import LinkError
-from joinedup.insight.pipeline import link_with_settings, store_options
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.store import insight_path, open_store
-from joinedup.insight.summary import headline
+
+if TYPE_CHECKING:
+    from joinedup.insight.context import PlaceContext
+
+# The engine (pandas, Splink) is imported inside each command, not here, so that every
+# `joinedup` command, and --help, starts quickly.
 
 export_app = typer.Typer(help="Write insight tables to CSV or Parquet.", no_args_is_help=True)
 
@@ -44,6 +41,8 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _store(place: str, *, must_exist: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    from joinedup.insight.pipeline import store_options
+
     settings = get_settings()
     try:
         path = insight_path(Path(settings.insight_dir), place)
@@ -87,6 +86,9 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest a partner extract into a place, whole or not at all."""
+    from joinedup.insight.context import place_context
+    from joinedup.insight.ingest import IngestError, ingest_file
+
     with _store(place, must_exist=False) as con:
         try:
             report = ingest_file(con, file, mapping, source=source)
@@ -113,7 +115,10 @@ def link(
     ] = None,
 ) -> None:
     """Link all of a place's sources into persons."""
+    from joinedup.insight.context import place_context
+    from joinedup.insight.link import LinkError
     from joinedup.insight.model import DEFAULT_THRESHOLD
+    from joinedup.insight.pipeline import link_with_settings
 
     if backend not in {"duckdb", "spark"}:
         raise UserError("--backend must be duckdb or spark")
@@ -143,6 +148,10 @@ def insight(
     unrounded: Annotated[bool, typer.Option(help="Show exact counts (analysts only; audited)")] = False,
 ) -> None:
     """Print the headline figures (disclosure-controlled unless --unrounded)."""
+    from joinedup.insight.context import place_context
+    from joinedup.insight.disclosure import control_counts
+    from joinedup.insight.summary import headline
+
     ctx = place_context(place)
     with _store(place) as con:
         h = headline(con, ctx)
@@ -189,6 +198,9 @@ def insight(
 
 
 def _export(name: str, place: str, out: Path, unrounded: bool) -> None:
+    from joinedup.insight import export as export_mod
+    from joinedup.insight.context import place_context
+
     ctx = place_context(place)
     person_level = name == "links"
     if person_level or unrounded:
@@ -234,6 +246,8 @@ def evaluate(
     truth: Annotated[Path, typer.Option("--truth", help="CSV of source,record_id,person")],
 ) -> None:
     """Pairwise precision, recall and F1 of the place's persons against a truth file."""
+    from joinedup.insight.evaluate import evaluate_against_truth
+
     if not truth.exists():
         raise UserError(f"File not found: {truth}")
     with _store(place) as con:
@@ -249,7 +263,13 @@ def purge(
     today: Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today")] = None,
 ) -> None:
     """Remove sources past their retention date, with their records and links."""
-    when = date.fromisoformat(today) if today else date.today()
+    from joinedup.insight.context import place_context
+    from joinedup.insight.governance import purge_expired
+
+    try:
+        when = date.fromisoformat(today) if today else date.today()
+    except ValueError:
+        raise UserError(f"--today must be a date like 2027-03-31, not {today!r}") from None
     with _store(place) as con:
         removed = purge_expired(con, when)
     if removed:
