@@ -5,7 +5,8 @@
 set -euo pipefail
 
 need=()
-command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+# Fonts too: without recommends, Chromium would have none to draw text in screenshots.
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium fonts-liberation fonts-dejavu-core)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 if ! command -v Rscript >/dev/null 2>&1; then
   need+=(r-base-core r-cran-survey)
