@@ -75,15 +75,23 @@ def costs_table(
     frame = demand.cohort_partner_costs(con, price_year, period)
     frame["price_year"] = price_year
     if controlled and not frame.empty:
-        frame["cost"] = [
-            control_money(c, p, ctx.rule) for c, p in zip(frame["cost"], frame["persons"], strict=True)
-        ]
-        frame["events"] = [
-            None if ctx.rule.is_small(int(p)) else ctx.rule.round(int(e))
-            for e, p in zip(frame["events"], frame["persons"], strict=True)
-        ]
-        frame["persons"] = control_counts(frame["persons"].tolist(), ctx.rule)
+        _control_cost_events_persons(frame, ctx)
     return frame
+
+
+def _control_cost_events_persons(frame: pd.DataFrame, ctx: PlaceContext) -> list[bool]:
+    """Control a frame's cost, events and persons columns in place; returns which rows
+    stand for too few persons to show (their cost and events are hidden)."""
+    small = [ctx.rule.is_small(int(p)) for p in frame["persons"]]
+    frame["cost"] = [
+        control_money(c, p, ctx.rule) if c == c else None  # c != c: no cost known (NaN)
+        for c, p in zip(frame["cost"], frame["persons"], strict=True)
+    ]
+    frame["events"] = [
+        None if s else ctx.rule.round(int(e)) for s, e in zip(small, frame["events"], strict=True)
+    ]
+    frame["persons"] = control_counts(frame["persons"].tolist(), ctx.rule)
+    return small
 
 
 def demand_table(
@@ -97,16 +105,8 @@ def demand_table(
     frame = demand.demand_by_service(con, price_year, period)
     frame["price_year"] = price_year
     if controlled and not frame.empty:
-        small = [ctx.rule.is_small(int(p)) for p in frame["persons"]]
-        frame["cost"] = [
-            control_money(c, p, ctx.rule) if c == c else None
-            for c, p in zip(frame["cost"], frame["persons"], strict=True)
-        ]
-        frame["events"] = [
-            None if s else ctx.rule.round(int(e)) for s, e in zip(small, frame["events"], strict=True)
-        ]
+        small = _control_cost_events_persons(frame, ctx)
         # Events per person from the controlled counts, so it reveals nothing they do not.
-        frame["persons"] = control_counts(frame["persons"].tolist(), ctx.rule)
         frame["events_per_person"] = [
             round(e / p, 2) if e is not None and p else None
             for e, p in zip(frame["events"], frame["persons"], strict=True)
