@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 import joinedup.db.models  # noqa: F401  (the whole metadata)
-from joinedup.config import Settings
+from joinedup.config import Settings, get_settings
 from joinedup.db.session import make_session
 from joinedup.web.app import create_app
 from tests.support.client import PageClient
@@ -34,6 +34,16 @@ def session(settings: Settings) -> Iterator[Session]:
     finally:
         s.rollback()
         s.close()
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Point the `joinedup` command (which reads the environment) at this test's database."""
+    monkeypatch.setenv("JOINEDUP_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("JOINEDUP_DATA_DIR", str(settings.data_dir))
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()  # later tests must not see this test's settings
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ evaluate → purge, with one-line errors for mistakes."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -15,16 +13,7 @@ from typer.testing import CliRunner
 from joinedup.audit import AuditEvent
 from joinedup.cli import app
 from joinedup.clikit import UserError
-from joinedup.config import Settings, get_settings
-
-
-@pytest.fixture
-def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("JOINEDUP_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("JOINEDUP_DATA_DIR", str(settings.data_dir))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()  # later tests must not see this test's settings
+from joinedup.config import Settings
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -35,7 +24,9 @@ def _run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_the_whole_pipeline_from_the_command_line(env: None, tmp_path: Path, session: Session) -> None:
+def test_the_whole_pipeline_from_the_command_line(
+    cli_env: Settings, tmp_path: Path, session: Session
+) -> None:
     out = tmp_path / "place"
     code, text = _run("synth", "--people", "300", "--out", str(out), "--seed", "4")
     assert code == 0 and "truth.csv" in text
@@ -74,7 +65,7 @@ def test_the_whole_pipeline_from_the_command_line(env: None, tmp_path: Path, ses
     assert code == 0 and "Removed 9 sources" in text
 
 
-def test_mistakes_give_one_line_errors(env: None, tmp_path: Path) -> None:
+def test_mistakes_give_one_line_errors(cli_env: Settings, tmp_path: Path) -> None:
     code, text = _run("link", "--place", "nowhere")
     assert code == 2 and "has no insight yet" in text
     mapping = tmp_path / "m.toml"

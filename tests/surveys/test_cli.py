@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from joinedup.cli import app
-from joinedup.config import Settings, get_settings
+from joinedup.config import Settings
 from joinedup.places.models import Place
 from joinedup.surveys.models import SurveyRound
 from joinedup.synth.surveys import _store, citizen_rows
 
 
-@pytest.fixture
-def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("JOINEDUP_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("JOINEDUP_DATA_DIR", str(settings.data_dir))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()  # later tests must not see this test's database
-
-
-def test_rounds_import_results_and_close(env: None, session: Session, place: Place,
+def test_rounds_import_results_and_close(cli_env: Settings, session: Session, place: Place,
                                          voice_round: SurveyRound, tmp_path: Path) -> None:
     rows, _ = citizen_rows(40, seed=1, areas=["North", "South"])
     _store(session, voice_round, rows, datetime.now(UTC))

@@ -11,16 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from joinedup.cli import app
-from joinedup.config import Settings, get_settings
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("JOINEDUP_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("JOINEDUP_DATA_DIR", str(settings.data_dir))
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
+from joinedup.config import Settings
 
 
 def run(*args: str) -> tuple[int, str]:
