@@ -24,9 +24,21 @@ class Settings(BaseSettings):
         "", description="Signs session cookies; set it in production (random per process if unset)"
     )
     https: bool = Field(False, description="Mark cookies Secure and send HSTS (behind TLS)")
-    session_max_age: int = Field(8 * 3600, description="Seconds a sign-in lasts")
-    login_max_failures: int = Field(5, description="Failed sign-ins allowed per window")
-    login_window_seconds: int = Field(900, description="Window for counting failed sign-ins")
+    session_max_age: int = Field(
+        8 * 3600, description="Seconds a sign-in lasts at most, however busy (absolute lifetime)"
+    )
+    session_idle_timeout: int = Field(
+        30 * 60, description="Seconds without a request after which a sign-in ends"
+    )
+    login_max_failures: int = Field(
+        5, description="Failed sign-ins for one account from one address before each retry waits"
+    )
+    login_window_seconds: int = Field(3600, description="Window for counting failed sign-ins")
+    login_address_max_failures: int = Field(
+        20, description="Failed sign-ins from one address, any account, before each retry waits"
+    )
+    login_base_delay: int = Field(2, description="First wait in seconds; it doubles per failure")
+    login_max_delay: int = Field(900, description="Longest wait in seconds between retries")
     duckdb_memory_limit: str = Field("2GB", description="Memory cap for DuckDB insight work")
     duckdb_threads: int = Field(2, description="Threads DuckDB may use")
     host: str = Field("127.0.0.1", description="Address `joinedup serve` binds")

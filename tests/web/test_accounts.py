@@ -1,4 +1,4 @@
-"""Signing in and out, the rate limit, CSRF, tampered cookies and the audit trail."""
+"""Signing in and out, throttling, CSRF, tampered cookies and the audit trail."""
 
 from __future__ import annotations
 
@@ -53,14 +53,14 @@ def test_empty_form_gives_an_error_for_each_field(client) -> None:
     assert response.text.count("govuk-error-message") == 2
 
 
-def test_sign_in_is_rate_limited(client, session, settings) -> None:
+def test_repeated_failures_are_slowed_down_not_locked(client, session, settings) -> None:
     email = _setup(session)
     for _ in range(settings.login_max_failures):
         client.post_form("/sign-in", {"email": email, "password": "nope nope nope"})
-    # Even the right password is refused while locked.
-    locked = client.post_form("/sign-in", {"email": email, "password": "correct horse battery staple"})
-    assert locked.status_code == 400
-    assert "Too many failed attempts" in locked.text
+    # This client must now wait before trying again (see test_sign_in_throttle.py for the rest).
+    slowed = client.post_form("/sign-in", {"email": email, "password": "correct horse battery staple"})
+    assert slowed.status_code == 429
+    assert "Too many failed attempts to sign in. Wait" in slowed.text
 
 
 def test_form_without_csrf_token_is_refused(client, session) -> None:

@@ -34,7 +34,7 @@ def test_database_unreachable_gives_503(tmp_path) -> None:
                         secret_key="k" * 32)
     with PageClient(create_app(settings)) as c:
         # A page that needs the database, with a session that names a user:
-        data = base64.b64encode(json.dumps({"uid": 1}).encode())
+        data = base64.b64encode(json.dumps({"sid": "a-session-id"}).encode())
         c.cookies.set("joinedup_session", TimestampSigner("k" * 32).sign(data).decode())
         down = c.get("/", follow_redirects=False)
         assert down.status_code == 503

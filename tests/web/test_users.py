@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,28 +53,142 @@ def test_list_shows_people_and_roles(admin, demo) -> None:  # noqa: F811
     assert admin.get(_base(demo) + "/add").status_code == 200
 
 
-def test_add_a_new_user(admin, demo, session) -> None:  # noqa: F811
-    response = admin.post_form(_base(demo) + "/add", {
-        "email": "Jo@Example.org", "role": "analyst", "name": "Jo Bloggs", "password": "a temporary one!",
-    }, token_from=_base(demo))
-    assert response.status_code == 303
-    assert _role_of(session, "jo@example.org") == "analyst"
-    assert "Account made for Jo Bloggs" in admin.get(_base(demo)).text
-    assert _actions(session)[-1] == "role.set"
-    # The new person can sign in with the temporary password.
-    admin.post_form("/sign-out", token_from="/")
-    admin.sign_in("jo@example.org", "a temporary one!")
+def _flash(client: PageClient, d: DemoLike) -> str:
+    page = client.get(_base(d)).text
+    start = page.index("govuk-notification-banner__heading")
+    return page[start:page.index("</", start)]
 
 
-def test_invite_an_existing_user_from_another_place(admin, demo, session) -> None:  # noqa: F811
+def _other_place_user(session: Session) -> User:
     other = create_place(session, name="Elsewhere", slug="elsewhere")
-    user = create_user(session, name="Kim Other", email="kim@example.org", password="x" * 12)
+    user = create_user(session, name="Kim Other", email="kim@example.org", password="kims own password")
     set_role(session, user, other, Role.LEAD)
+    user.last_sign_in = datetime(2026, 11, 3, 9, 15, tzinfo=UTC)
     session.commit()
-    response = admin.post_form(_base(demo) + "/add", {"email": "kim@example.org", "role": "partner"},
-                               token_from=_base(demo))
+    return user
+
+
+def _add(client: PageClient, d: DemoLike, email: str, name: str, role: str = "partner") -> Any:
+    return client.post_form(_base(d) + "/add", {
+        "email": email, "role": role, "name": name, "password": "a temporary one!",
+    }, token_from=_base(d))
+
+
+def _answer(client: PageClient, answer: str, page_url: str = "/account/invitations") -> Any:
+    page = client.get(page_url)
+    match = re.search(r'action="(/account/invitations/\d+)"', page.text)
+    assert match, page.text
+    next_value = re.search(r'name="next" value="([^"]*)"', page.text)
+    assert next_value
+    return client.post_form(match.group(1), {"answer": answer, "next": next_value.group(1)},
+                            token_from="/account/invitations")
+
+
+def test_add_a_new_user(admin, demo, session) -> None:  # noqa: F811
+    response = _add(admin, demo, "Jo@Example.org", "Jo Bloggs", role="analyst")
     assert response.status_code == 303
-    assert "Kim Other now has the role partner organisation user" in admin.get(_base(demo)).text
+    assert _role_of(session, "jo@example.org") is None  # not until they accept
+    assert "Jo Bloggs" in _flash(admin, demo)
+    listed = admin.get(_base(demo)).text
+    assert "jo@example.org" in listed and "Invited" in listed
+    assert _actions(session)[-1] == "invitation.made"
+    # The new person signs in with the temporary password, and accepts.
+    admin.post_form("/sign-out", token_from="/")
+    signed_in = admin.post_form("/sign-in", {"email": "jo@example.org", "password": "a temporary one!"})
+    assert signed_in.status_code == 303 and signed_in.headers["location"].startswith("/account/invitations")
+    page = admin.get("/account/invitations")
+    assert "Northbrook" in page.text and "Insight analyst" in page.text
+    assert _answer(admin, "accept").status_code == 303
+    assert _role_of(session, "jo@example.org") == "analyst"
+    assert "invitation.accepted" in _actions(session)
+
+
+def test_adding_an_existing_account_is_an_invitation_that_reveals_nothing(admin, demo, session) -> None:  # noqa: F811
+    _other_place_user(session)
+    existing = _add(admin, demo, "kim@example.org", "Kim O")
+    assert existing.status_code == 303
+    said_for_existing = _flash(admin, demo).replace("Kim O", "NAME").replace("kim@example.org", "EMAIL")
+    fresh = _add(admin, demo, "lee@example.org", "Lee N")
+    assert fresh.status_code == 303 and fresh.headers["location"] == existing.headers["location"]
+    said_for_fresh = _flash(admin, demo).replace("Lee N", "NAME").replace("lee@example.org", "EMAIL")
+    assert said_for_existing == said_for_fresh
+    # Nothing is attached until Kim accepts, and Northbrook's pages never show Kim's account.
+    assert _role_of(session, "kim@example.org") == "lead"  # only their role in Elsewhere
+    kim = _user(session, "kim@example.org")
+    assert admin.get(f"{_base(demo)}/{kim.id}/role").status_code == 404
+    listed = admin.get(_base(demo)).text
+    assert "Kim Other" not in listed and "3 November 2026" not in listed and "Kim O" in listed
+    assert kim.name == "Kim Other" and kim.password_hash == _user(session, "kim@example.org").password_hash
+
+
+def test_errors_do_not_depend_on_whether_the_account_exists(admin, demo, session) -> None:  # noqa: F811
+    _other_place_user(session)
+    pages = []
+    for email in ("kim@example.org", "nobody-yet@example.org"):
+        response = admin.post_form(_base(demo) + "/add", {"email": email, "role": "viewer"},
+                                   token_from=_base(demo))
+        assert response.status_code == 400
+        pages.append(re.sub(r'value="[^"]*"', "", response.text.replace(email, "EMAIL")))
+    assert "Enter the person&#39;s full name" in pages[0]
+    assert re.sub(r'nonce(-|=")[\w-]+', "", pages[0]) == re.sub(r'nonce(-|=")[\w-]+', "", pages[1])
+
+
+def test_the_invited_person_accepts_at_their_next_sign_in(admin, demo, session) -> None:  # noqa: F811
+    _other_place_user(session)
+    _add(admin, demo, "kim@example.org", "Kim O")
+    admin.post_form("/sign-out", token_from="/")
+    signed_in = admin.post_form("/sign-in", {"email": "kim@example.org", "password": "kims own password",
+                                             "next": "/places/elsewhere"})
+    assert signed_in.headers["location"] == "/account/invitations?next=%2Fplaces%2Felsewhere"
+    page = admin.get("/account/invitations").text
+    assert "Northbrook" in page and "Partner organisation user" in page
+    done = _answer(admin, "accept", signed_in.headers["location"])
+    assert done.status_code == 303 and done.headers["location"] == "/places/elsewhere"
+    session.expire_all()
+    roles = session.scalars(select(Membership.role).join(User).where(User.email == "kim@example.org"))
+    assert sorted(roles) == ["lead", "partner"]
+    # Now Kim has joined, Northbrook's administrator sees them.
+    admin.post_form("/sign-out", token_from="/")
+    admin.sign_in(email_for(Role.ADMIN), DEMO_PASSWORD)
+    assert "Kim Other" in admin.get(_base(demo)).text
+
+
+def test_the_invited_person_can_decline(admin, demo, session) -> None:  # noqa: F811
+    _other_place_user(session)
+    _add(admin, demo, "kim@example.org", "Kim O")
+    admin.post_form("/sign-out", token_from="/")
+    admin.sign_in("kim@example.org", "kims own password")
+    done = _answer(admin, "decline")
+    assert done.status_code == 303
+    assert _role_of(session, "kim@example.org") == "lead"
+    assert 'action="/account/invitations/' not in admin.get("/account/invitations").text
+    assert "invitation.declined" in _actions(session)
+
+
+def test_an_invitation_can_be_withdrawn(admin, demo, session) -> None:  # noqa: F811
+    _add(admin, demo, "lee@example.org", "Lee N")
+    listed = admin.get(_base(demo)).text
+    match = re.search(r'action="(/places/[^"]+/invitations/\d+/withdraw)"', listed)
+    assert match
+    assert admin.post_form(match.group(1), {}, token_from=_base(demo)).status_code == 303
+    assert "Invited, waiting for an answer" not in admin.get(_base(demo)).text
+    assert _actions(session)[-1] == "invitation.withdrawn"
+    admin.post_form("/sign-out", token_from="/")
+    admin.sign_in("lee@example.org", "a temporary one!")
+    assert 'action="/account/invitations/' not in admin.get("/account/invitations").text
+    assert _role_of(session, "lee@example.org") is None
+
+
+def test_an_invitation_cannot_be_answered_by_someone_else(admin, demo, session) -> None:  # noqa: F811
+    _add(admin, demo, "lee@example.org", "Lee N")
+    listed = admin.get(_base(demo)).text
+    match = re.search(r'/invitations/(\d+)/withdraw', listed)
+    assert match
+    # The administrator (not the invitee) tries to accept it for themselves.
+    response = admin.post_form(f"/account/invitations/{match.group(1)}", {"answer": "accept"},
+                               token_from="/account/invitations")
+    assert response.status_code == 404
+    assert _role_of(session, "lee@example.org") is None
 
 
 @pytest.mark.parametrize(("form", "field", "message"), [

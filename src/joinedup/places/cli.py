@@ -6,14 +6,24 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from joinedup.clikit import UserError, console, user_errors
 from joinedup.config import get_settings
 from joinedup.db.migrate import upgrade_to_head
 from joinedup.db.session import describe_url, session_scope
+from joinedup.places.models import User
 from joinedup.places.roles import ROLE_LABELS, Role
 from joinedup.places.service import PlaceError, create_place, get_place, list_places
-from joinedup.places.users import AccountError, create_user, find_user, remove_role, set_role
+from joinedup.places.users import (
+    AccountError,
+    create_user,
+    find_user,
+    remove_role,
+    reset_password,
+    set_active,
+    set_role,
+)
 
 users_app = typer.Typer(help="Add, list and change the people who use joinedup.",
                         no_args_is_help=True)
@@ -118,8 +128,6 @@ def users_list(
     """List users and their roles."""
     from sqlalchemy import select
 
-    from joinedup.places.models import User
-
     with user_errors(), session_scope() as session:
         table = Table()
         for col in ("Email", "Name", "Roles", "Active"):
@@ -168,6 +176,80 @@ def users_remove(
         if not remove_role(session, user, p):
             raise UserError(f"{email} has no role in {place}")
     console.print(f"Removed {email}'s role in {place}")
+
+
+def _user(session: Session, email: str) -> User:
+    user = find_user(session, email)
+    if user is None:
+        raise UserError(f"No user with email address {email}")
+    return user
+
+
+@users_app.command("set-password")
+def users_set_password(
+    email: Annotated[str, typer.Argument(help="The user's email address")],
+    password: Annotated[str | None, typer.Option(help="New password (asked for if not given)")] = None,
+) -> None:
+    """Set a new password for someone who has forgotten theirs; signs them out everywhere."""
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with user_errors(), session_scope() as session:
+        try:
+            ended = reset_password(session, _user(session, email), password)
+        except AccountError as exc:
+            raise UserError(str(exc)) from exc
+    console.print(f"New password set for {email}; {_sessions(ended)} ended")
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: Annotated[str, typer.Argument(help="The user's email address")]) -> None:
+    """Stop someone signing in, and sign them out everywhere (the audit log keeps what they did)."""
+    with user_errors(), session_scope() as session:
+        ended = set_active(session, _user(session, email), False)
+    console.print(f"{email} can no longer sign in; {_sessions(ended)} ended")
+
+
+@users_app.command("activate")
+def users_activate(email: Annotated[str, typer.Argument(help="The user's email address")]) -> None:
+    """Let a deactivated user sign in again."""
+    with user_errors(), session_scope() as session:
+        set_active(session, _user(session, email), True)
+    console.print(f"{email} can sign in again")
+
+
+@users_app.command("sign-out")
+def users_sign_out(email: Annotated[str, typer.Argument(help="The user's email address")]) -> None:
+    """End every session of a user now (for example after a lost laptop)."""
+    from joinedup import audit
+    from joinedup.places import sessions
+
+    with user_errors(), session_scope() as session:
+        user = _user(session, email)
+        ended = sessions.end_all(session, user.id, sessions.Why.OPERATOR)
+        audit.record(session, "sign_out.operator", actor_label="command line", subject=user.email,
+                     detail={"sessions_ended": ended})
+    console.print(f"{email}: {_sessions(ended)} ended")
+
+
+@users_app.command("sign-ins")
+def users_sign_ins(
+    days: Annotated[int, typer.Option(help="How many days back to look")] = 7,
+) -> None:
+    """Failed and slowed-down sign-ins, for every email address typed (known or not)."""
+    from joinedup.places import throttle
+
+    with user_errors(), session_scope() as session:
+        table = Table()
+        for col in ("When (UTC)", "Email address typed", "What happened", "From address"):
+            table.add_column(col)
+        for event in throttle.all_recent_attempts(session, days=days, limit=1000):
+            what = "wrong password" if event.action == throttle.FAILED else "slowed down"
+            table.add_row(event.at.strftime("%Y-%m-%d %H:%M:%S"), event.subject, what, event.ip)
+        console.print(table)
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'s' if count != 1 else ''}"
 
 
 @places_app.command("list")

@@ -113,3 +113,43 @@ class Membership(Timestamped, Base):
     user: Mapped[User] = relationship(back_populates="memberships")
     place: Mapped[Place] = relationship(back_populates="memberships")
     partner: Mapped[Partner | None] = relationship()
+
+
+class UserSession(Timestamped, Base):
+    """A signed-in browser. The cookie holds a random id; only its SHA-256 is stored, so a copy
+    of the database cannot be used to sign in. Every request checks the row, so ending it (sign
+    out, password change, losing a role or the account) takes effect at once."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_why: Mapped[str] = mapped_column(String(40), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class Invitation(Timestamped, Base):
+    """An administrator's offer of a role in their place to an email address. Nothing about any
+    account with that address is shown to the place; the role starts only when the person,
+    signed in as that address, accepts."""
+
+    __tablename__ = "place_invitations"
+    __table_args__ = (UniqueConstraint("place_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    # The name as the administrator typed it: never the account's own name.
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    place: Mapped[Place] = relationship()
+    invited_by: Mapped[User | None] = relationship()

@@ -1,10 +1,10 @@
-"""Accounts: creating users, hashing passwords with argon2id, signing in with a rate limit."""
+"""Accounts: creating users, hashing passwords with argon2id, signing in (throttled by
+places.throttle), changing passwords, and ending sessions when access is taken away."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from joinedup import audit
 from joinedup.db.base import utcnow
+from joinedup.places import sessions, throttle
 from joinedup.places.models import Membership, Place, User
 from joinedup.places.roles import Role
 
@@ -93,7 +94,11 @@ def set_role(
     return membership
 
 
-def remove_role(session: Session, user: User, place: Place, *, actor: User | None = None) -> bool:
+def remove_role(
+    session: Session, user: User, place: Place, *, actor: User | None = None, keep_session: str = ""
+) -> bool:
+    """Take away a user's role in a place, and end their sessions (all of them, or all but
+    ``keep_session`` when people remove their own role), so that losing access is immediate."""
     membership = session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.place_id == place.id)
     )
@@ -102,10 +107,11 @@ def remove_role(session: Session, user: User, place: Place, *, actor: User | Non
     previous = membership.role
     session.delete(membership)
     session.flush()
+    ended = sessions.end_all(session, user.id, sessions.Why.ROLE_REMOVED, keep=keep_session)
     audit.record(
         session, "role.removed", actor_id=actor.id if actor else None,
         actor_label=actor.email if actor else "command line", place_id=place.id,
-        subject=user.email, detail={"from": previous},
+        subject=user.email, detail={"from": previous, "sessions_ended": ended},
     )
     return True
 
@@ -113,36 +119,93 @@ def remove_role(session: Session, user: User, place: Place, *, actor: User | Non
 @dataclass(frozen=True)
 class SignInResult:
     user: User | None
-    locked: bool = False
+    wait: int = 0  # seconds this client must wait before trying again (throttled)
 
 
 def sign_in(
     session: Session, email: str, password: str, *, ip: str = "",
-    max_failures: int = 5, window_seconds: int = 900,
+    policy: throttle.Policy | None = None,
 ) -> SignInResult:
-    """Check a password; too many failures for one address in the window lock it for a while.
-
-    Failures are counted from the audit log so the limit holds across processes and restarts.
-    """
-    email_n = normalise_email(email)
-    since = utcnow() - timedelta(seconds=window_seconds)
-    failures = audit.count_since(session, "sign_in.failed", since, subject=email_n)
-    if failures >= max_failures:
-        audit.record(session, "sign_in.locked", subject=email_n, ip=ip)
-        return SignInResult(None, locked=True)
-    user = find_user(session, email_n)
+    """Check a password, unless this client has failed too often lately (see places.throttle):
+    then it is told to wait, and the password is not even checked."""
+    verdict = throttle.check(session, email, ip, policy or throttle.Policy())
+    if verdict.wait:
+        throttle.record_throttled(session, email, ip, verdict)
+        return SignInResult(None, wait=verdict.wait)
+    user = find_user(session, email)
     # Verify against a dummy hash when there is no such user, so timing reveals nothing.
     ok, new_hash = _hasher.verify_and_update(
         password, user.password_hash if user else _DUMMY_HASH
     )
     if user is None or not ok or not user.active:
-        audit.record(session, "sign_in.failed", subject=email_n, ip=ip)
+        throttle.record_failure(session, email, ip)
         return SignInResult(None)
     if new_hash:
         user.password_hash = new_hash
     user.last_sign_in = utcnow()
-    audit.record(session, "sign_in", actor_id=user.id, actor_label=user.email, subject=email_n, ip=ip)
+    audit.record(session, "sign_in", actor_id=user.id, actor_label=user.email,
+                 subject=throttle.subject(email), ip=ip)
     return SignInResult(user)
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    errors: dict[str, str]  # by form field; empty when the password was changed
+    wait: int = 0  # seconds to wait: too many wrong current passwords from this client
+
+
+def change_password(
+    session: Session, user: User, *, current: str, new: str, confirm: str, ip: str = "",
+    keep_session: str = "", policy: throttle.Policy | None = None,
+) -> PasswordChange:
+    """A signed-in person changes their own password; every other session of theirs ends.
+
+    A wrong current password counts as a failed sign-in (and is throttled the same way), so
+    someone at an unlocked screen cannot use this form to guess it."""
+    errors: dict[str, str] = {}
+    if not current:
+        errors["current"] = "Enter your current password"
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new"] = f"Enter a new password of {MIN_PASSWORD_LENGTH} characters or more"
+    elif new != confirm:
+        errors["confirm"] = "Enter the same new password twice"
+    if errors:
+        return PasswordChange(errors)
+    verdict = throttle.check(session, user.email, ip, policy or throttle.Policy())
+    if verdict.wait:
+        throttle.record_throttled(session, user.email, ip, verdict)
+        return PasswordChange({"current": "Too many wrong passwords. Wait "
+                               f"{throttle.wait_words(verdict.wait)}, then try again"}, verdict.wait)
+    if not _hasher.verify(current, user.password_hash):
+        throttle.record_failure(session, user.email, ip, detail={"form": "change password"})
+        return PasswordChange({"current": "Your current password is not right"})
+    user.password_hash = hash_password(new)
+    ended = sessions.end_all(session, user.id, sessions.Why.PASSWORD_CHANGED, keep=keep_session)
+    audit.record(session, "password.changed", actor_id=user.id, actor_label=user.email,
+                 subject=user.email, ip=ip, detail={"sessions_ended": ended})
+    return PasswordChange({})
+
+
+def reset_password(session: Session, user: User, password: str) -> int:
+    """The operator sets a new password (for someone who forgot theirs); every session of that
+    person ends. Returns how many sessions ended. Raises AccountError if it is too short."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Password must be {MIN_PASSWORD_LENGTH} characters or more", "password")
+    user.password_hash = hash_password(password)
+    ended = sessions.end_all(session, user.id, sessions.Why.PASSWORD_CHANGED)
+    audit.record(session, "password.reset", actor_label="command line", subject=user.email,
+                 detail={"sessions_ended": ended})
+    return ended
+
+
+def set_active(session: Session, user: User, active: bool) -> int:
+    """Deactivate (no sign-in, every session ends) or reactivate an account; the operator's
+    way to remove someone while keeping what the audit log says they did."""
+    user.active = active
+    ended = 0 if active else sessions.end_all(session, user.id, sessions.Why.DEACTIVATED)
+    audit.record(session, "account.activated" if active else "account.deactivated",
+                 actor_label="command line", subject=user.email, detail={"sessions_ended": ended})
+    return ended
 
 
 _DUMMY_HASH = hash_password("not a real password, only for constant-time checks")

@@ -6,6 +6,9 @@ the route table and fails if a route has none:
 - ``public()``: anyone, signed in or not (sign-in page, framework page, survey answering);
 - ``signed_in()``: any signed-in user (their home page, their account);
 - ``requires(Capability.X)``: a signed-in user whose role in the route's ``{place}`` grants X.
+
+"Signed in" means the cookie's session id names a live row in user_sessions (see
+places.sessions), checked on every request; the role is read afresh on every request too.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from joinedup.config import Settings
 from joinedup.db.session import make_session
+from joinedup.places import sessions
 from joinedup.places.models import Membership, Place, User
 from joinedup.places.roles import GRANTS, Capability, Role
 
 RULE_ATTR = "__joinedup_rule__"
-SESSION_USER = "uid"
+# The cookie's key for the random session id; the cookie holds nothing else about the user.
+SESSION_ID = "sid"
 
 
 class NotSignedIn(Exception):
@@ -54,16 +60,28 @@ class Actor:
         return capability in self.capabilities
 
 
+def lifetimes(settings: Settings) -> sessions.Lifetimes:
+    return sessions.Lifetimes(absolute=settings.session_max_age, idle=settings.session_idle_timeout)
+
+
+def current_session_id(request: Request) -> str:
+    value = request.session.get(SESSION_ID, "")
+    return value if isinstance(value, str) else ""
+
+
 def _current_user(request: Request, session: Session) -> User | None:
-    uid = request.session.get(SESSION_USER)
-    if uid is None:
+    token = current_session_id(request)
+    if not token:
         return None
-    user = session.get(User, uid)
-    if user is None or not user.active:
+    live = sessions.find_live(session, token, lifetimes(request.app.state.settings))
+    if live is None:
+        # Ended, timed out or unknown: whatever else the cookie holds goes too.
         request.session.clear()
         return None
-    request.state.user = user
-    return user
+    if live.touched:
+        session.commit()  # nothing else is pending yet: the route starts its own transaction
+    request.state.user = live.record.user
+    return live.record.user
 
 
 def _mark(dep: Callable[..., Any], rule: str) -> Callable[..., Any]:

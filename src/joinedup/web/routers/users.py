@@ -1,6 +1,8 @@
-"""Users of a place (administrators only): list, add or invite, change a role, remove a role.
+"""Users of a place (administrators only): list, invite, change a role, remove a role, and
+see recent failed sign-ins of the place's own people.
 
-The rules (one role per place, always one administrator, audit) live in places.members.
+The rules (invitations, one role per place, always one administrator, audit) live in
+places.members; throttling and the attempts in places.throttle.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup.places import members
+from joinedup.places import members, throttle
 from joinedup.places.members import MemberError
 from joinedup.places.models import Membership
 from joinedup.places.roles import ROLE_HINTS, ROLE_LABELS, Capability, Role
-from joinedup.web.authz import Actor, get_db, requires
+from joinedup.web.authz import Actor, current_session_id, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
 from joinedup.web.templating import render
 
@@ -24,6 +26,7 @@ router = APIRouter()
 BASE = "/places/{place}/users"
 FLASH = "users_flash"
 MANAGE = requires(Capability.MANAGE_USERS)
+ATTEMPT_DAYS = 30
 
 
 def _errors(found: dict[str, str]) -> FormErrors:
@@ -54,7 +57,20 @@ def users_list(
 ) -> Response:
     return render(request, "users/list.html", {
         "place": actor.place, "members": members.members(session, actor.place), "me": actor.user,
+        "invitations": members.invitations(session, actor.place),
         "flash": request.session.pop(FLASH, None),
+    })
+
+
+@router.get(BASE + "/sign-ins", response_class=HTMLResponse)
+def sign_ins(
+    request: Request, actor: Actor = Depends(MANAGE), session: Session = Depends(get_db)
+) -> Response:
+    """Failed and slowed-down sign-ins for this place's own people (never anyone else's)."""
+    people = {m.user.email: m.user.name for m in members.members(session, actor.place)}
+    attempts = throttle.recent_attempts(session, list(people), days=ATTEMPT_DAYS)
+    return render(request, "users/sign_ins.html", {
+        "place": actor.place, "attempts": attempts, "people": people, "days": ATTEMPT_DAYS,
     })
 
 
@@ -70,7 +86,7 @@ def add_submit(
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
     try:
-        result = members.add_member(
+        invitation = members.add_member(
             session, actor.place, email=form.get("email", ""), role=form.get("role", ""),
             name=form.get("name", ""), password=form.get("password", ""), actor=actor.user,
         )
@@ -79,11 +95,30 @@ def add_submit(
         values = {k: v for k, v in form.items() if k != "password"}
         return render(request, "users/add.html", {"place": actor.place, "errors": _errors(exc.errors),
                                                   "values": values, "roles": _roles()}, status_code=400)
-    name, role = result.user.name, ROLE_LABELS[Role(form["role"])].lower()
+    # The same words whether or not the email address already has an account: the place must
+    # not learn that from this page.
+    name, email = invitation.name, invitation.email
+    role = ROLE_LABELS[Role(invitation.role)].lower()
     session.commit()
-    request.session[FLASH] = (f"Account made for {name}, with the role {role}. Give them their temporary "
-                              "password in person or by phone, not by email"
-                              if result.created else f"{name} now has the role {role}")
+    request.session[FLASH] = (f"{name} ({email}) is invited to be a {role} in {actor.place.name}. "
+                              "Their role starts when they accept, next time they sign in. If they "
+                              "are new to joinedup, give them the temporary password in person or "
+                              "by phone, not by email")
+    return RedirectResponse(_list_url(actor), status_code=303)
+
+
+@router.post(BASE + "/invitations/{invitation_id}/withdraw", response_class=HTMLResponse)
+def withdraw(
+    request: Request, invitation_id: int, actor: Actor = Depends(MANAGE),
+    session: Session = Depends(get_db),
+) -> Response:
+    try:
+        found = members.withdraw_invitation(session, actor.place, invitation_id, actor=actor.user)
+    except LookupError:
+        raise HTTPException(status_code=404) from None
+    email = found.email
+    session.commit()
+    request.session[FLASH] = f"The invitation to {email} has been withdrawn"
     return RedirectResponse(_list_url(actor), status_code=303)
 
 
@@ -139,7 +174,10 @@ def remove_submit(
         return RedirectResponse(_list_url(actor), status_code=303)
     else:
         try:
-            user = members.remove_member(session, actor.place, user_id, actor=actor.user)
+            # Removing your own role keeps you signed in here; anyone else is signed out at once.
+            keep = current_session_id(request) if user_id == actor.user.id else ""
+            user = members.remove_member(session, actor.place, user_id, actor=actor.user,
+                                         keep_session=keep)
         except MemberError as exc:
             errors = exc.errors
         else:
