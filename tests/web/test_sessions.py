@@ -196,3 +196,34 @@ def test_signing_in_again_replaces_the_session(client, demo, session) -> None:  
     assert first
     _replay(client, first)
     assert not _signed_in(client)
+
+
+def test_an_operator_password_reset_ends_every_session(client, second, demo,  # noqa: F811
+                                                      cli_env: Settings) -> None:
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    second.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    result = CliRunner().invoke(cli_app, ["users", "set-password", email_for(Role.LEAD),
+                                          "--password", "set by the operator"])
+    assert result.exit_code == 0 and "2 sessions ended" in result.output, result.output
+    assert not _signed_in(client) and not _signed_in(second)
+    client.sign_in(email_for(Role.LEAD), "set by the operator")
+    result = CliRunner().invoke(cli_app, ["users", "activate", email_for(Role.LEAD)])
+    assert result.exit_code == 0 and _signed_in(client)
+
+
+def test_the_operator_sees_every_failed_sign_in(client, demo, cli_env: Settings) -> None:  # noqa: F811
+    client.post_form("/sign-in", {"email": "no-such-person@example.org", "password": "a guess at it"})
+    result = CliRunner().invoke(cli_app, ["users", "sign-ins", "--days", "1"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "no-such-person@example.org" in result.output, result.output
+
+
+def test_your_account_lists_where_you_are_signed_in(client, second, demo) -> None:  # noqa: F811
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    second.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    page = client.get("/account")
+    assert page.status_code == 200 and "(this browser)" in page.text
+    body = page.text[page.text.index("<tbody"):page.text.index("</tbody>")]
+    assert body.count("govuk-table__row") == 2  # both sessions, with the address they came from
+    done = client.post_form("/account/sign-out-elsewhere", token_from="/account")
+    assert done.status_code == 303
+    assert _signed_in(client) and not _signed_in(second)

@@ -107,11 +107,13 @@ def remove_role(
     previous = membership.role
     session.delete(membership)
     session.flush()
-    ended = sessions.end_all(session, user.id, sessions.Why.ROLE_REMOVED, keep=keep_session)
+    sessions.end_all(session, user.id, sessions.Why.ROLE_REMOVED, keep=keep_session)
+    # The place's audit log is not told how many sessions ended: that would say whether the
+    # person is signed in, which is not the place's business.
     audit.record(
         session, "role.removed", actor_id=actor.id if actor else None,
         actor_label=actor.email if actor else "command line", place_id=place.id,
-        subject=user.email, detail={"from": previous, "sessions_ended": ended},
+        subject=user.email, detail={"from": previous},
     )
     return True
 
