@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from joinedup.db.base import utcnow
 from joinedup.places.models import User, UserSession
@@ -90,7 +90,11 @@ def find_live(
     if not token:
         return None
     now = now or utcnow()
-    record = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+    # One query for the session and its user: this runs on every signed-in request.
+    record = session.scalar(
+        select(UserSession).options(joinedload(UserSession.user))
+        .where(UserSession.token_hash == token_hash(token))
+    )
     if record is None or record.ended_at is not None:
         return None
     if _aware(record.expires_at) <= now:
