@@ -206,3 +206,13 @@ def test_hostile_record_ids_round_trip_in_the_links_export(client: PageClient,
 def test_every_csv_route_is_not_cached(client: PageClient, hostile: Hostile) -> None:
     for path, response in _fetch_all(client, hostile):
         assert response.headers.get("cache-control") == "no-store", path
+
+
+def test_only_static_assets_may_be_cached(client: PageClient, hostile: Hostile) -> None:
+    _sign_in(client, Role.ANALYST)
+    chart = client.get(f"/places/{SLUG}/surveys/{hostile.readiness_id}/charts/components.svg")
+    assert chart.status_code == 200 and chart.headers["cache-control"] == "no-store"
+    page = client.get(f"/places/{SLUG}/insight/sources")
+    assert page.headers["cache-control"] == "no-store"
+    asset = client.get("/static/build/app.css")
+    assert asset.headers.get("cache-control") != "no-store"
