@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from joinedup.csvsafe import write_frame
 from joinedup.insight import cohorts as cohort_mod
 from joinedup.insight import demand, network, overlaps
 from joinedup.insight.context import PlaceContext
@@ -160,7 +161,11 @@ COUNT_COLUMNS = frozenset(
 
 
 def write_table(frame: pd.DataFrame, out: Path) -> None:
-    """CSV (suppressed counts written as *) or Parquet (suppressed counts null)."""
+    """CSV (suppressed counts written as *) or Parquet (suppressed counts null).
+
+    CSV goes through joinedup.csvsafe: names that start like a formula (a partner called
+    ``=HYPERLINK(...)``) are neutralised, numbers stay numbers.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
         frame.to_parquet(out, index=False)
@@ -169,4 +174,4 @@ def write_table(frame: pd.DataFrame, out: Path) -> None:
     for column in text.columns:
         fill = "*" if column in COUNT_COLUMNS else ""
         text[column] = text[column].where(text[column].notna(), fill)
-    text.to_csv(out, index=False)
+    write_frame(text, out)

@@ -17,7 +17,11 @@ __all__ = ["expired_sources", "purge_expired", "remove_source", "sources"]
 
 
 def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(
+    """Every source with its governance. A missing optional value (legal basis, agreement,
+    retention date) is None, never pandas' NaN or NaT: both of those count as true in a
+    template's ``if`` and NaT then breaks any date formatting, which took the Sources page
+    down for everyone once one source had no retention date."""
+    frame = con.execute(
         """
         SELECT name, partner, service, need, cost_item, legal_basis, dsa_reference,
                retain_until, file_name, ingested_at, n_rows, n_records, n_quarantined,
@@ -25,6 +29,7 @@ def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         FROM sources ORDER BY partner, service, name
         """
     ).df()
+    return frame.astype(object).where(frame.notna(), None)
 
 
 def expired_sources(con: duckdb.DuckDBPyConnection, today: date | None = None) -> list[str]:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from joinedup.csvsafe import SafeWriter
 from joinedup.places.models import Place
 from joinedup.surveys.answering import Checked, check_answer
 from joinedup.surveys.models import ResponseStatus, SurveyAnswer, SurveyResponse, SurveyRound
@@ -122,5 +123,5 @@ def template_csv(round_: SurveyRound) -> str:
         if q.type == "practice":
             header.append(f"{q.key}{NOTE_SUFFIX}")
     out = io.StringIO()
-    csv.writer(out).writerow(header)
+    SafeWriter(out).writeheader(header)
     return out.getvalue()

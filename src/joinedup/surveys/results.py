@@ -265,12 +265,17 @@ def invalidate(round_: SurveyRound) -> None:
 
 
 def to_csv(body: dict[str, Any], instrument_key: str) -> str:
-    """The round's results as CSV: the numbers of the tables, suppressed cells left empty."""
-    import csv
+    """The round's results as CSV: the numbers of the tables, suppressed cells left empty.
+
+    Written through joinedup.csvsafe, so that area, service and theme names cannot run as
+    formulas in a spreadsheet.
+    """
     import io
 
+    from joinedup.csvsafe import SafeWriter
+
     out = io.StringIO()
-    w = csv.writer(out)
+    w = SafeWriter(out)
 
     def est(e: dict[str, Any], key: str = "mean") -> list[Any]:
         if not e or not e.get("shown"):
@@ -278,7 +283,7 @@ def to_csv(body: dict[str, Any], instrument_key: str) -> str:
         return [_r(e.get(key)), _r(e.get("lci")), _r(e.get("uci"))]
 
     if instrument_key == "readiness":
-        w.writerow(["group", "line", "kind", "n", "ambition", "ambition_lci", "ambition_uci",
+        w.writeheader(["group", "line", "kind", "n", "ambition", "ambition_lci", "ambition_uci",
                     "practice", "practice_lci", "practice_uci", "band", "gap", "gap_lci",
                     "gap_uci"])
         for line in body.get("lines", []):
@@ -292,7 +297,7 @@ def to_csv(body: dict[str, Any], instrument_key: str) -> str:
                     w.writerow([f"{label}: {g}", key, "practice", e["n"], "", "", "",
                                 *est(e), e.get("band") or "", *est(group["gaps"][g][key])])
     else:
-        w.writerow(["group", "measure", "n", "weighted", "weighted_lci", "weighted_uci",
+        w.writeheader(["group", "measure", "n", "weighted", "weighted_lci", "weighted_uci",
                     "unweighted", "uk_adults"])
         for m in body.get("measures", []):
             nat = m["national"]["value"] if m.get("national") else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import secrets
 from collections.abc import Mapping, Sequence
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from joinedup.csvsafe import SafeWriter
 from joinedup.places.models import Place
 from joinedup.surveys import instrument as instruments
 from joinedup.surveys.instrument import Instrument, Option
@@ -99,10 +99,11 @@ def issue_links(session: Session, round_: SurveyRound, count: int) -> list[Surve
 
 
 def links_csv(round_: SurveyRound, base_url: str, links: Sequence[SurveyInvitation]) -> str:
-    """CSV of the links, one a row, ready for a mail merge."""
+    """CSV of the links, one a row, ready for a mail merge (the round's title is the lead's
+    own text, so it goes through joinedup.csvsafe like every CSV)."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["link", "round", "closes_on"])
+    writer = SafeWriter(out)
+    writer.writeheader(["link", "round", "closes_on"])
     for link in links:
         writer.writerow([f"{base_url.rstrip('/')}/s/{link.token}", round_.title,
                          round_.closes_on.isoformat()])

@@ -45,8 +45,10 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if self.https:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if "text/html" in response.headers.get("content-type", ""):
-            response.headers.setdefault("Cache-Control", "no-store")
+        # Nothing but the static assets may be kept by a browser or proxy: pages, CSV, charts
+        # and errors alike, so that no figure or name outlives the session on a shared device.
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 

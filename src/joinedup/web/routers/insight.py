@@ -83,8 +83,8 @@ def _audit(
     request: Request, session: Session, actor: Actor, action: str, subject: str, **detail: Any
 ) -> None:
     audit.record(
-        session, action, actor_id=actor.user.id, place_id=actor.place.id, subject=subject,
-        detail=detail, ip=client_ip(request),
+        session, action, actor_id=actor.user.id, actor_label=actor.user.email,
+        place_id=actor.place.id, subject=subject, detail=detail, ip=client_ip(request),
     )  # fmt: skip
     session.commit()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -118,9 +118,9 @@ def audit_log(
     request: Request,
     actor: Actor = Depends(requires(Capability.VIEW_AUDIT)),
     session: Session = Depends(get_db),
-    action: str | None = None,
+    action: str = "",
+    by: str = Query("", alias="actor"),
 ) -> Response:
-    events = audit.recent(session, place_id=actor.place.id, action=action or None, limit=300)
-    return render(
-        request, "places/audit.html", {"place": actor.place, "events": events, "action": action or ""}
-    )
+    entries = audit.search(session, place_id=actor.place.id, action=action, actor=by, limit=300)
+    return render(request, "places/audit.html",
+                  {"place": actor.place, "entries": entries, "action": action, "actor": by})

@@ -36,7 +36,7 @@ from joinedup.surveys.models import (
     SurveyRound,
     SurveyTheme,
 )
-from joinedup.web.authz import Actor, get_db, public, requires
+from joinedup.web.authz import Actor, client_ip, get_db, public, requires
 from joinedup.web.forms import FormErrors
 from joinedup.web.templating import render
 
@@ -697,6 +697,11 @@ def themes_page(request: Request, round_id: int,
     round_ = _round(session, actor, round_id)
     codebook = themes.ensure_codebook(session, round_)
     answers = themes.free_text_answers(session, round_)
+    # Residents' own words are person-level: each view is recorded, like insight's.
+    audit.record(session, "survey.view.free_text", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}", detail={"answers": len(answers)},
+                 ip=client_ip(request))
     session.commit()
     counts = {
         "all": len(answers),
