@@ -13,7 +13,8 @@ and by level, citizen voice by area, by service used, and themes):
    part of what the total leaves over, like a hidden group.
 3. While anything is hidden, more groups are hidden (the smallest shown group first) until
    what the total leaves over is safe: at least two groups, at least the minimum number of
-   people together (so the pooled figure is one the rule would publish anyway), and for each
+   people together (so the pooled figure is one the rule would publish anyway), enough
+   people that a small group's size could still be anything below the minimum, and for each
    small hidden group, the other hidden groups carry at least as much weight as it does, so
    the total alone leaves its figure free to lie anywhere on the scale. For weighted citizen
    figures the weight is the area's share of the weighted total, not its number of answers.
@@ -91,7 +92,12 @@ def _safe(table: Table, hidden: Iterable[str], min_size: int) -> bool:
     pool = _pool(table, hidden)
     if not pool:
         return True
-    if len(pool) < 2 or sum(n for n, _w in pool) < min_size:
+    people = sum(n for n, _w in pool)
+    if len(pool) < 2 or people < min_size:
+        return False
+    # Each hidden part holds at least one person, so the others' count caps each part's
+    # size: a small group's size must still be free to be anything below the minimum.
+    if people - (len(pool) - 1) < min_size - 1:
         return False
     total = sum(w for _n, w in pool)
     return all(total - w >= w for n, w in pool if n < min_size)
