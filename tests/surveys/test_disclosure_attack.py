@@ -234,6 +234,11 @@ def check_readiness(client: PageClient, session: Session, place: Place,
                 name = next((g for g in small if row[0] in (g, levels.get(g))), None)
                 if name is not None and any(any(ch.isdigit() for ch in c) for c in row[1:]):
                     problems.append(f"{page}: small group {name} has figures: {row}")
+    # The staff-beside-citizen page shows whole rounds only: no group may appear on it.
+    compare = client.get(f"/places/{place.slug}/surveys/compare")
+    assert compare.status_code == 200
+    problems += [f"comparison page names small group {g}" for g in small
+                 if levels.get(g, g) in compare.text]
     for chart in ("partners", "levels"):
         svg = client.get(f"{base}/charts/{chart}.svg").text
         problems += [f"chart {chart} draws small group {g}" for g in small
