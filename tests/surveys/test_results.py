@@ -77,3 +77,34 @@ def test_comparison_pairs_staff_and_citizen_views(session: Session, place: Place
     involving = body["rows"][0]
     assert involving["staff"][0]["name"] == "Engagement and democracy"
     assert involving["citizen"][0]["key"] == "involved" and involving["citizen"][0]["higher_is_worse"]
+
+
+def test_changing_the_minimum_group_size_changes_what_is_hidden(
+        session: Session, place: Place, readiness_round: SurveyRound) -> None:
+    _store(session, readiness_round, readiness_rows(place, 30, seed=8), datetime.now(UTC))
+    first = results.results(session, readiness_round)
+    counts = first["by_partner"]["counts"]
+    assert first["disclosure"]["min_group_size"] == 5
+    biggest = max(n for n in counts.values() if n is not None)
+    place.min_group_size = biggest + 1  # now every partner group is too small
+    body = results.results(session, readiness_round)
+    assert body["disclosure"]["min_group_size"] == biggest + 1
+    assert set(body["by_partner"]["hidden"]) == set(body["by_partner"]["groups"])
+    assert all(n is None for n in body["by_partner"]["counts"].values())
+
+
+def test_citizen_services_used_by_too_few_hide_their_share_of_residents(
+        session: Session, place: Place, voice_round: SurveyRound) -> None:
+    rows, _ = citizen_rows(200, seed=9, areas=["North", "South"])
+    for i, row in enumerate(rows):
+        used = [s for s in row["services_used"].split("|") if s not in ("police", "none")]
+        row["services_used"] = "|".join(used + (["police"] if i < 3 else [])) or "none"
+    _store(session, voice_round, rows, datetime.now(UTC))
+    body = results.results(session, voice_round)
+    police = next(s for s in body["services"] if s["service"] == "police")
+    assert police["suppressed"] and police["est"] is None
+    for m in body["measures"]:
+        cell = next(p for p in m["by_service"] if p["service"] == "police")
+        assert cell["n"] is None and cell["est"] is None
+    csv_rows = [r for r in results.to_csv(body, "citizen_voice").splitlines() if "Police" in r]
+    assert csv_rows and all(",," in r and ",3," not in r for r in csv_rows)

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from joinedup.places.models import Place
-from joinedup.surveys import scoring, themes, weighting
+from joinedup.surveys import disclosure, scoring, themes, weighting
 from joinedup.surveys.instrument import DONT_KNOW, MULTI_SEPARATOR, PREFER_NOT, Instrument
 from joinedup.surveys.models import ResponseStatus, SurveyAnswer, SurveyResponse, SurveyRound
 from joinedup.surveys.rounds import dynamic_options, instrument_of, previous_round
 
 #: Bump when the shape of the stored results changes, so old caches are recomputed.
-RESULTS_SCHEMA = 7
+RESULTS_SCHEMA = 8
 
 
 def answers_frame(session: Session, round_: SurveyRound) -> pd.DataFrame:
@@ -137,6 +137,23 @@ def _unweighted(ws: weighting.WeightedSample, column: str) -> weighting.Proporti
                                 float(r["uci"]), n)
 
 
+#: Each area's weight in each measure's figure: what the disclosure rule needs to protect
+#: a hidden area, and never stored (it would tell the attacker how much each area counts).
+_AREA_WEIGHTS = "_area_weights"
+
+
+def _area_weights(ws: weighting.WeightedSample, columns: list[str]
+                  ) -> dict[str, dict[str, float]]:
+    """Sum of the weights of each area's respondents behind each measure's weighted figure."""
+    data = ws.data.with_columns(pl.Series("_weight", ws.weights))
+    out: dict[str, dict[str, float]] = {}
+    for col in columns:
+        sums = (data.filter(pl.col(col).is_not_null()).group_by("area")
+                .agg(pl.col("_weight").sum()))
+        out[col.removeprefix("m_")] = {str(a): float(w) for a, w in sums.iter_rows()}
+    return out
+
+
 def _citizen(session: Session, round_: SurveyRound, place: Place,
              inst: Instrument) -> dict[str, Any]:
     answers = answers_frame(session, round_)
@@ -181,6 +198,8 @@ def _citizen(session: Session, round_: SurveyRound, place: Place,
     })
     dyn = dynamic_options(round_, place)
     by_area_ok = "area" in margins.totals
+    out[_AREA_WEIGHTS] = _area_weights(ws, [f"m_{q.key}" for q in inst.measures()]) \
+        if by_area_ok else {}
     for q in inst.measures():
         assert q.indicator is not None
         col = f"m_{q.key}"
@@ -230,6 +249,9 @@ def compute(session: Session, round_: SurveyRound,
     inst = instrument_of(round_)
     body = (_readiness(session, round_, place, inst, against) if inst.key == "readiness"
             else _citizen(session, round_, place, inst))
+    # The one door out: every breakdown passes the disclosure rule before it is stored, so
+    # no page, chart, CSV or report (for any role) can show what the rule hides.
+    disclosure.protect(body, inst.key, place.min_group_size, body.pop(_AREA_WEIGHTS, None))
     body["instrument"] = inst.ref
     body["schema"] = RESULTS_SCHEMA
     return body
@@ -238,9 +260,13 @@ def compute(session: Session, round_: SurveyRound,
 def results(session: Session, round_: SurveyRound, *, refresh: bool = False) -> dict[str, Any]:
     """The round's results, recomputed only when its answers or themes have changed."""
     cache = round_.results_cache
+    place = session.get(Place, round_.place_id)
+    assert place is not None
+    # A change of the place's minimum group size changes what may be shown.
     fresh = (
         cache is not None and cache.get("schema") == RESULTS_SCHEMA
         and round_.results_version == round_.answers_version
+        and (cache.get("disclosure") or {}).get("min_group_size") == place.min_group_size
     )
     if fresh and not refresh:
         assert cache is not None

@@ -681,8 +681,10 @@ def round_chart(round_id: int, name: str,
         raise HTTPException(status_code=404)
     body = results.results(session, round_)
     session.commit()
+    # Keyed on the minimum group size too: changing it changes which groups are drawn.
+    minimum = (body.get("disclosure") or {}).get("min_group_size")
     svg = charts.cached_svg(name, round_.id, round_.results_version,
-                            f"{round_.id}:{round_.results_version}", lambda: body)
+                            f"{round_.id}:{round_.results_version}:{minimum}", lambda: body)
     return Response(svg, media_type="image/svg+xml",
                     headers={"Cache-Control": "private, max-age=300"})
 
