@@ -1,6 +1,7 @@
-"""Cross-check of the weighting against R's survey package (rake(), svymean()).
+"""Cross-check of the weighting against R's survey package (rake(), calibrate(), svymean()).
 
-Needs Rscript with the survey package (Debian: r-base-core, r-cran-survey).
+Needs Rscript with the survey package and MASS, which calibrate() uses (Debian:
+r-base-core, r-cran-survey, r-cran-mass).
 """
 
 from __future__ import annotations
@@ -37,19 +38,45 @@ def _responses() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def r_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if shutil.which("Rscript") is None:
-        pytest.fail("Rscript is not installed: apt-get install r-base-core r-cran-survey")
-    out = tmp_path_factory.mktemp("rcheck")
-    subprocess.run(["Rscript", str(SCRIPT), str(DATA), str(out)], check=True,
-                   capture_output=True, timeout=120)
-    return pd.read_csv(out / "r_weights.csv"), pd.read_csv(out / "r_estimates.csv")
+def ours() -> weighting.WeightedSample:
+    # R's rake() does not cap the weights, so neither do we here.
+    return weighting.rake(_responses(), _margins(), trim_median_multiple=None)
 
 
 @pytest.fixture(scope="module")
-def ours() -> weighting.WeightedSample:
-    # R's rake() does not trim, so neither do we here.
-    return weighting.rake(_responses(), _margins(), trim_median_multiple=None)
+def ours_bounded() -> weighting.WeightedSample:
+    """The shipped data with the default cap of 8 × the median: plain raking puts five
+    weights above it, so bounded raking does the work (capping alone suffices here)."""
+    ws = weighting.rake(_responses(), _margins())
+    assert ws.capping is not None and ws.capping.capped > 0 and ws.capping.floored == 0
+    return ws
+
+
+@pytest.fixture(scope="module")
+def r_out(tmp_path_factory: pytest.TempPathFactory,
+          ours_bounded: weighting.WeightedSample) -> Path:
+    if shutil.which("Rscript") is None:
+        pytest.fail("Rscript is not installed: apt-get install r-base-core r-cran-survey "
+                    "r-cran-mass")
+    out = tmp_path_factory.mktemp("rcheck")
+    assert ours_bounded.capping is not None
+    # R gets the bound on g = weight / (N / n) that ours found for the cap, and solves the
+    # bounded raking itself: the weights, the cap and the estimates must all agree.
+    subprocess.run(["Rscript", str(SCRIPT), str(DATA), str(out),
+                    repr(ours_bounded.capping.upper)], check=True, capture_output=True,
+                   timeout=300)
+    return out
+
+
+@pytest.fixture(scope="module")
+def r_results(r_out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return pd.read_csv(r_out / "r_weights.csv"), pd.read_csv(r_out / "r_estimates.csv")
+
+
+@pytest.fixture(scope="module")
+def r_bounded(r_out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (pd.read_csv(r_out / "r_weights_bounded.csv"),
+            pd.read_csv(r_out / "r_estimates_bounded.csv"))
 
 
 def test_weights_match_r_to_one_in_a_million(
@@ -75,3 +102,32 @@ def test_standard_errors_match_r_to_one_in_ten_thousand(
     for group, est in checks:
         assert est.est == pytest.approx(r_est.loc[group, "est"], rel=1e-6), group
         assert est.se == pytest.approx(r_est.loc[group, "se"], rel=1e-4), group
+
+
+def test_bounded_weights_match_r_calibrate_and_keep_the_cap(
+    r_bounded: tuple[pd.DataFrame, pd.DataFrame], ours_bounded: weighting.WeightedSample
+) -> None:
+    r_weights, _ = r_bounded
+    mine = ours_bounded.data.select(["id", "weight"]).to_pandas()
+    mine["id"] = mine["id"].astype(int)
+    merged = r_weights.merge(mine, on="id", suffixes=("_r", "_py"))
+    assert len(merged) == len(r_weights) == 800
+    np.testing.assert_allclose(merged["weight_py"], merged["weight_r"], rtol=1e-6)
+    # R's own weights, from the same bound, keep the cap of 8 × their median and bite.
+    w = merged["weight_r"].to_numpy()
+    assert w.max() == pytest.approx(8 * np.median(w), rel=1e-6)
+    assert int(np.sum(w >= w.max() * (1 - 1e-6))) == ours_bounded.capping.capped  # type: ignore[union-attr]
+
+
+def test_bounded_estimates_and_standard_errors_match_r(
+    r_bounded: tuple[pd.DataFrame, pd.DataFrame], ours_bounded: weighting.WeightedSample
+) -> None:
+    _, r_est = r_bounded
+    r_est = r_est.set_index("group")
+    overall = weighting.proportion(ours_bounded, "ind")[0]
+    by_area = {p.group: p for p in weighting.proportion(ours_bounded, "ind", by="area")}
+    checks = [("all", overall)] + [(g, by_area[g]) for g in ("Northgate", "Riverside",
+                                                              "Southfields")]
+    for group, est in checks:
+        assert est.est == pytest.approx(r_est.loc[group, "est"], rel=1e-6), group
+        assert est.se == pytest.approx(r_est.loc[group, "se"], rel=1e-6), group

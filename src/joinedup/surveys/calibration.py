@@ -121,11 +121,18 @@ def bounded_raking(p: Patterns, lower: Bound, upper: Bound, *,
     Raises BoundsInfeasible when no weights within the bounds meet the margins (checked
     by a linear programme unless the caller `known_feasible` already).
     """
+    return _solve(p, lower, upper, known_feasible, None)[0]
+
+
+def _solve(p: Patterns, lower: Bound, upper: Bound, known_feasible: bool,
+           start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """g per pattern and the λ that gives it; `start` is a λ to begin from, the previous
+    solution's when a search moves the bounds a little."""
     if np.any(np.asarray(lower) >= np.asarray(upper)) or np.any(np.asarray(lower) < 0):
         raise ValueError("each lower bound must be at least 0 and below its upper bound")
     if not known_feasible and not feasible(p, lower, upper):
         raise BoundsInfeasible("no weights within the bounds meet the margins")
-    lam = np.zeros(p.x.shape[1])
+    lam = np.zeros(p.x.shape[1]) if start is None else start.copy()
     scale = np.maximum(np.abs(p.targets), 1.0)
 
     def dual(lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
@@ -133,28 +140,28 @@ def bounded_raking(p: Patterns, lower: Bound, upper: Bound, *,
         return float(p.d @ phi - lam @ p.targets), p.x.T @ (p.d * g) - p.targets, dg, g
 
     f, grad, dg, g = dual(lam)
-    mu = 1e-10
+    mu = 1e-8
     for _ in range(CAL_MAX_ITER):
         if np.all(np.abs(grad) <= CAL_TOL * scale):
-            return g
+            return g, lam
         hess = (p.x * (p.d * dg)[:, None]).T @ p.x
         ridge = mu * max(float(np.max(np.diag(hess))), 1.0)
         step = np.linalg.solve(hess + ridge * np.eye(len(lam)), -grad)
-        t = 1.0
-        slope = float(grad @ step)
-        while t > 1e-12:
+        t, slope = 1.0, float(grad @ step)
+        for _halving in range(20):
             f_new, grad_new, dg_new, g_new = dual(lam + t * step)
             if f_new <= f + 1e-4 * t * slope or np.all(np.abs(grad_new) <= CAL_TOL * scale):
                 break
             t /= 2
         else:
-            # Newton's direction found no descent (a level all at a bound): lean on the
-            # gradient more, as Levenberg–Marquardt does, and try again.
+            # No descent along Newton's direction (levels held at a bound leave the
+            # Hessian near singular): damp it towards the gradient, as Levenberg–Marquardt
+            # does, and try again.
             mu *= 100
             continue
         lam = lam + t * step
         f, grad, dg, g = f_new, grad_new, dg_new, g_new
-        mu = max(mu / 10, 1e-12)
+        mu = mu * 10 if t < 1 else max(mu / 10, 1e-12)
     raise BoundsInfeasible("bounded raking did not converge")
 
 
@@ -216,10 +223,12 @@ def cap_to_median_multiple(p: Patterns, multiple: float, g_unbounded: np.ndarray
     hi = float(np.max(g_unbounded))
     lo = smallest_upper(p) * (1 + 1e-6)
 
+    start: list[np.ndarray | None] = [None]
+
     def excess(upper: float) -> tuple[float, np.ndarray | None]:
         try:
             # Any U above the smallest feasible one is feasible too: no LP needed.
-            g = bounded_raking(p, 0.0, upper, known_feasible=True)
+            g, start[0] = _solve(p, 0.0, upper, True, start[0])
         except BoundsInfeasible:
             return math.inf, None
         return upper - multiple * median_of(g, p.n), g
@@ -328,11 +337,12 @@ def _cap_with_floor(p: Patterns, multiple: float, g_raked: np.ndarray) -> Capped
     a, b = _floor_range(p, multiple, chosen)
     a, b = a + 1e-6 * (b - a), b - 1e-6 * (b - a)
     found: dict[float, tuple[float, np.ndarray]] = {}
+    start: list[np.ndarray | None] = [None]
 
     def cost(t: float) -> float:
         lower = np.where(chosen, t, 0.0)
         try:
-            g = bounded_raking(p, lower, multiple * t, known_feasible=True)
+            g, start[0] = _solve(p, lower, multiple * t, True, start[0])
         except BoundsInfeasible:
             return math.inf
         found[t] = (_distance(p, g), g)
