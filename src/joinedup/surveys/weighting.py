@@ -161,6 +161,9 @@ class WeightedSample:
     cap_multiple: float | None = None
     notes: list[str] = field(default_factory=list)
     representation: list[Representation] = field(default_factory=list)
+    #: Each respondent's bounds (lower, upper) on g = weight / (N / n) when bounded raking
+    #: was used, as R's calibrate(bounds =) takes them; 0 means no lower bound.
+    g_bounds: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def trimmed(self) -> bool:
@@ -352,6 +355,7 @@ def rake(frame: pd.DataFrame | pl.DataFrame, margins: Margins, *,
     assert isinstance(raked_data, pl.DataFrame)
     w = raked_data.get_column("weight").to_numpy()
     capping: Capping | None = None
+    g_bounds: tuple[np.ndarray, np.ndarray] | None = None
     median = float(np.median(w))
     multiple = trim_median_multiple
     if multiple is not None and w.max() > multiple * median * (1 + CAP_SLACK):
@@ -380,6 +384,7 @@ def rake(frame: pd.DataFrame | pl.DataFrame, margins: Margins, *,
                 floored=int(at_floor.sum()),
                 floor=float(lower.max() / np.median(g)) if at_floor.any() else None,
             )
+            g_bounds = (lower, np.full(data.height, capped.upper))
             raked = _calibrated_sample(data, bounded, codes, [len(t) for t in targets])
             raked_data = raked.data
             assert isinstance(raked_data, pl.DataFrame)
@@ -390,7 +395,7 @@ def rake(frame: pd.DataFrame | pl.DataFrame, margins: Margins, *,
         sample=raked, data=raked_data, n_used=data.height, excluded=excluded,
         deff=float(check.deff or math.nan), ess=float(check.ess or math.nan),
         weight_min=float(w.min()), weight_max=float(w.max()),
-        capping=capping, cap_multiple=multiple, notes=notes,
+        capping=capping, cap_multiple=multiple, notes=notes, g_bounds=g_bounds,
         representation=representation(data, margins.totals),
     )
 
