@@ -32,6 +32,10 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 CAL_TOL = 1e-11
 CAL_MAX_ITER = 200
+#: Seconds the mixed-integer programmes may take: choosing the patterns under a floor needs
+#: only a good choice, not the best; the smallest cap stops with a proven range.
+MEDIAN_SET_SECONDS = 2.0
+SMALLEST_CAP_SECONDS = 5.0
 
 
 class BoundsInfeasible(ValueError):
@@ -202,12 +206,14 @@ class Capped:
 
 
 class CapUnreachable(ValueError):
-    """Bounded raking cannot keep the weights within the cap; `smallest` is the smallest
-    multiple of the median that any weighting could keep (inf when none)."""
+    """Bounded raking cannot keep the weights within the cap. The smallest multiple of the
+    median that any weighting could keep is at least `at_least` (proven) and at most
+    `smallest` (a weighting that keeps it was found); the two agree unless the search
+    ran out of time."""
 
-    def __init__(self, smallest: float) -> None:
-        super().__init__(f"the smallest cap that works is about {smallest:.3g}")
-        self.smallest = smallest
+    def __init__(self, bounds: tuple[float, float]) -> None:
+        self.at_least, self.smallest = bounds
+        super().__init__(f"the smallest cap that works is about {self.smallest:.3g}")
 
 
 def cap_to_median_multiple(p: Patterns, multiple: float, g_unbounded: np.ndarray) -> Capped:
@@ -264,7 +270,7 @@ def _median_set(p: Patterns, multiple: float, g_raked: np.ndarray) -> np.ndarray
     integrality[k:2 * k] = 1
     res = milp(-cost, constraints=LinearConstraint(np.array(rows), lo, hi),
                integrality=integrality, bounds=Bounds(np.zeros(nvar), upper),
-               options={"time_limit": 20.0})
+               options={"time_limit": MEDIAN_SET_SECONDS})
     if res.x is None:
         return None
     return np.asarray(res.x[k:2 * k] > 0.5)
@@ -367,14 +373,15 @@ def _cap_with_floor(p: Patterns, multiple: float, g_raked: np.ndarray) -> Capped
                   lower=np.where(chosen, best, 0.0))
 
 
-def smallest_median_multiple(p: Patterns) -> float:
+def smallest_median_multiple(p: Patterns) -> tuple[float, float]:
     """The smallest c for which some weighting meets the margins with every weight at
     most c × the median weight, among weightings that give respondents alike on every
     margin the same weight (as raking and every calibration do).
 
     A mixed-integer programme: with the median scaled to 1, pattern weights v ≤ c; the
     patterns chosen (z = 1) have v ≥ 1 and hold at least half the respondents, so the
-    median is at least 1; the margins hold up to a free scale s. Minimise c.
+    median is at least 1; the margins hold up to a free scale s. Minimise c. Returns the
+    proven lower bound and the best c found (equal when solved in time; inf when none).
     """
     k = len(p.d)
     nvar = 2 * k + 2  # v (k), z (k), s, c
@@ -394,7 +401,9 @@ def smallest_median_multiple(p: Patterns) -> float:
     upper[k:2 * k] = 1.0
     res = milp(cost, constraints=LinearConstraint(np.array(rows), lo, hi),
                integrality=integrality, bounds=Bounds(np.zeros(nvar), upper),
-               options={"time_limit": 20.0})
+               options={"time_limit": SMALLEST_CAP_SECONDS})
     if res.x is None:
-        return math.inf
-    return float(res.x[ci])
+        return math.inf, math.inf
+    found = float(res.x[ci])
+    bound = getattr(res, "mip_dual_bound", None)
+    return (found if res.status == 0 or bound is None else float(bound)), found

@@ -321,11 +321,13 @@ def _unreachable_note(multiple: float, exc: calibration.CapUnreachable,
     who = f"{count} of the {n:,} who answered" if count > 1 else f"1 of the {n:,} who answered"
     why = (f"The group that needs the largest weights is {label}: {share:.0%} of adults but "
            f"{who}.")
-    if exc.smallest > multiple:
+    if exc.at_least > multiple:
+        about = (f"about {exc.smallest:.1f}" if exc.smallest <= exc.at_least * 1.05 else
+                 f"between {exc.at_least:.1f} and {exc.smallest:.1f}")
         return (f"No weighting meets the population margins with every weight within "
-                f"{multiple:g} times the median weight: the smallest cap that works is about "
-                f"{exc.smallest:.1f} times the median. {why} The weights are not capped, so "
-                "the figures still match the population.")
+                f"{multiple:g} times the median weight: the smallest cap that works is {about} "
+                f"times the median. {why} The weights are not capped, so the figures still "
+                "match the population.")
     return (f"Raking with bounds did not find weights within {multiple:g} times the median "
             f"weight that meet the population margins, though some weighting could (the "
             f"smallest cap that works is about {exc.smallest:.1f} times the median). {why} "
