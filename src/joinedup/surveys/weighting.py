@@ -328,9 +328,11 @@ def _unreachable_note(multiple: float, exc: calibration.CapUnreachable,
                 f"{multiple:g} times the median weight: the smallest cap that works is {about} "
                 f"times the median. {why} The weights are not capped, so the figures still "
                 "match the population.")
+    could = ("though some weighting could" if exc.smallest <= multiple else
+             "and the search could not tell whether any weighting could")
     return (f"Raking with bounds did not find weights within {multiple:g} times the median "
-            f"weight that meet the population margins, though some weighting could (the "
-            f"smallest cap that works is about {exc.smallest:.1f} times the median). {why} "
+            f"weight that meet the population margins, {could} (the smallest cap that works "
+            f"is between {exc.at_least:.1f} and {exc.smallest:.1f} times the median). {why} "
             "The weights are not capped, so the figures still match the population.")
 
 
