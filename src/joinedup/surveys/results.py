@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from joinedup.places.models import Place
-from joinedup.surveys import disclosure, scoring, themes, weighting
+from joinedup.surveys import disclosure, representation, scoring, themes, weighting
 from joinedup.surveys.instrument import DONT_KNOW, MULTI_SEPARATOR, PREFER_NOT, Instrument
 from joinedup.surveys.models import ResponseStatus, SurveyAnswer, SurveyResponse, SurveyRound
 from joinedup.surveys.rounds import dynamic_options, instrument_of, previous_round
 
 #: Bump when the shape of the stored results changes, so old caches are recomputed.
-RESULTS_SCHEMA = 8
+RESULTS_SCHEMA = 9
 
 
 def answers_frame(session: Session, round_: SurveyRound) -> pd.DataFrame:
@@ -194,6 +194,9 @@ def _citizen(session: Session, round_: SurveyRound, place: Place,
     out.update({
         "n_weighted": ws.n_used, "excluded": ws.excluded, "deff": ws.deff, "ess": ws.ess,
         "weight_min": ws.weight_min, "weight_max": ws.weight_max, "trimmed": ws.trimmed,
+        "capping": jsonable(ws.capping), "cap_summary": weighting.cap_summary(ws),
+        "representation": jsonable(ws.representation),
+        "representation_sentence": representation.representation_sentence(ws.representation),
         "notes": ws.notes, "margins": margins.to_json(),
     })
     dyn = dynamic_options(round_, place)

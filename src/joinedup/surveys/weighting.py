@@ -1,9 +1,13 @@
-"""Weighted estimates for the citizen-voice survey: raking with svy, never hand-rolled.
+"""Weighted estimates for the citizen-voice survey: raking with svy.
 
-Respondents are raked to the place's population margins (age × sex, and area), extreme
-weights are trimmed inside svy's trim-and-rake cycle (so the last step is always a rake and
-the margins still hold), and every proportion comes from svy's Taylor linearisation, which
-accounts for the raking as R's survey package does (rake() then svyciprop()).
+Respondents are raked to the place's population margins (age × sex, and area) with svy.
+When a raked weight exceeds 8 × the median weight, the respondents are raked again with
+bounds on the weights (surveys/calibration.py: what R's calibrate(calfun = "raking",
+bounds =) does, which svy does not offer), so that no weight exceeds the cap and the
+margins still hold; when no weighting can do both, the margins win and the page says why.
+Every proportion comes from svy's Taylor linearisation, which accounts for the raking or
+the bounded calibration as R's survey package does (rake() or calibrate(), then
+svyciprop()).
 
 Respondents who preferred not to give a weighting variable cannot be raked; they are left
 out of the weighted estimates and counted in `excluded`, so the page can say so.
@@ -24,9 +28,15 @@ import pandas as pd
 import polars as pl
 import svy
 
+from joinedup.surveys import calibration
 from joinedup.surveys.instrument import PREFER_NOT
+from joinedup.surveys.representation import (
+    AGE_SEX,
+    Representation,
+    group_label,
+    representation,
+)
 
-AGE_SEX = "age_sex"
 AREA = "area"
 #: Survey age bands, each the union of ONS bands in the shipped estimates.
 AGE_BANDS: dict[str, tuple[str, ...]] = {
@@ -39,11 +49,12 @@ AGE_BANDS: dict[str, tuple[str, ...]] = {
     "75+": ("75-84", "85+"),
 }
 SEXES = ("female", "male")
-#: No weight may exceed this multiple of the median weight after trimming.
+#: No weight may exceed this multiple of the median weight, where a weighting allows it.
 DEFAULT_TRIM_MEDIAN_MULTIPLE = 8.0
 RAKE_TOL = 1e-6
 RAKE_MAX_ITER = 500
-TRIM_MAX_CYCLES = 100
+#: Relative slack in comparing a weight with the cap (rounding, not policy).
+CAP_SLACK = 1e-9
 
 
 class WeightingError(ValueError):
@@ -116,6 +127,23 @@ class Margins:
         return {k: dict(v) for k, v in self.totals.items()}
 
 
+@dataclass(frozen=True)
+class Capping:
+    """What the cap did: how many weights it held at the cap, and how far the largest
+    raked weight (as a multiple of the median) was brought down."""
+
+    multiple: float
+    capped: int
+    largest_before: float
+    #: The bound on g = weight / mean weight that bounded raking used (R's `bounds`).
+    upper: float
+    #: Respondents held up at a floor so that the median could not fall with the cap
+    #: (only when capping the largest weights alone could not keep it), and that floor
+    #: as a multiple of the median weight.
+    floored: int = 0
+    floor: float | None = None
+
+
 @dataclass
 class WeightedSample:
     """A raked svy sample and the facts a reader needs to trust it."""
@@ -128,8 +156,19 @@ class WeightedSample:
     ess: float
     weight_min: float
     weight_max: float
-    trimmed: bool
+    #: Set only when the cap bit: some raked weight exceeded it and bounded raking held it.
+    capping: Capping | None = None
+    cap_multiple: float | None = None
     notes: list[str] = field(default_factory=list)
+    representation: list[Representation] = field(default_factory=list)
+    #: Each respondent's bounds (lower, upper) on g = weight / (N / n) when bounded raking
+    #: was used, as R's calibrate(bounds =) takes them; 0 means no lower bound.
+    g_bounds: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def trimmed(self) -> bool:
+        """Whether any weight was capped (not merely whether a cap was asked for)."""
+        return self.capping is not None and self.capping.capped > 0
 
     @property
     def weights(self) -> np.ndarray:
@@ -215,10 +254,94 @@ def _reachable(data: pl.DataFrame, margins: Margins) -> tuple[dict[str, dict[str
     return out, notes
 
 
+def cap_summary(ws: WeightedSample) -> str:
+    """What the cap did to the weights, for the page: capped (how many, from how high),
+    not needed, or not possible."""
+    c, multiple = ws.capping, ws.cap_multiple
+    if c is not None and c.capped:
+        were = "weight was" if c.capped == 1 else "weights were"
+        text = (f"{c.capped:,} {were} capped at {c.multiple:g} times the median weight (the "
+                f"largest had been {c.largest_before:.1f} times the median)")
+        if c.floored and c.floor is not None:
+            text += (f", and {c.floored:,} raised to {c.floor:.2f} times the median so that "
+                     "the median stays up")
+        return text
+    if multiple is None:
+        return "not capped"
+    median = float(np.median(ws.weights))
+    if ws.weight_max <= multiple * median * (1 + CAP_SLACK):
+        return f"none above {multiple:g} times the median weight, so none capped"
+    return f"not capped, though above {multiple:g} times the median weight (see the note above)"
+
+
+def _codes(data: pl.DataFrame, reachable: Mapping[str, Mapping[str, float]]
+           ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each respondent's level index on every margin, and each margin's totals."""
+    codes, targets = [], []
+    for var, totals in reachable.items():
+        index = {level: i for i, level in enumerate(totals)}
+        codes.append(data.get_column(var).cast(pl.Utf8)
+                     .replace_strict(index, return_dtype=pl.Int64).to_numpy())
+        targets.append(np.array(list(totals.values()), dtype=float))
+    return codes, targets
+
+
+def _calibrated_sample(data: pl.DataFrame, weights: np.ndarray,
+                       codes: Sequence[np.ndarray], sizes: Sequence[int]) -> svy.Sample:
+    """A svy sample with the bounded weights, recorded as a calibration on the margins'
+    indicators, so that svy's Taylor variance takes residuals on them, as R's
+    calibrate() does (its variance does not depend on the calibration function)."""
+    aux: list[pl.Series] = []
+    for m, (c, k) in enumerate(zip(codes, sizes, strict=True)):
+        # All levels of the first margin, all but one of the others: the same span as
+        # R's model matrix (intercept + k - 1 dummies each), without a singular column.
+        for j in range(0 if m == 0 else 1, k):
+            aux.append(pl.Series(f"_cal_{m}_{j}", (c == j).astype(np.float64)))
+    data = data.with_columns([pl.Series("weight", weights), *aux])
+    design = svy.Design(wgt="weight", wgt_adjustment=svy.WgtAdjustment(
+        kind="calibration", prev_wgt="base_wgt", new_wgt="weight",
+        aux=tuple(s.name for s in aux)))
+    return svy.Sample(data, design)
+
+
+def _unreachable_note(multiple: float, exc: calibration.CapUnreachable,
+                      data: pl.DataFrame, reachable: Mapping[str, Mapping[str, float]]) -> str:
+    """Why the cap cannot hold, with the group that most needs large weights."""
+    n = data.height
+    worst: tuple[float, str, int, float] | None = None
+    for var, totals in reachable.items():
+        grand = sum(totals.values())
+        counts = dict(data.get_column(var).cast(pl.Utf8).value_counts().iter_rows())
+        for level, total in totals.items():
+            ratio = (total / grand) / (counts[level] / n)
+            if worst is None or ratio > worst[0]:
+                worst = (ratio, group_label(var, level), int(counts[level]), total / grand)
+    assert worst is not None
+    _, label, count, share = worst
+    who = f"{count} of the {n:,} who answered" if count > 1 else f"1 of the {n:,} who answered"
+    why = (f"The group that needs the largest weights is {label}: {share:.0%} of adults but "
+           f"{who}.")
+    if exc.at_least > multiple:
+        about = (f"about {exc.smallest:.1f}" if exc.smallest <= exc.at_least * 1.05 else
+                 f"between {exc.at_least:.1f} and {exc.smallest:.1f}")
+        return (f"No weighting meets the population margins with every weight within "
+                f"{multiple:g} times the median weight: the smallest cap that works is {about} "
+                f"times the median. {why} The weights are not capped, so the figures still "
+                "match the population.")
+    could = ("though some weighting could" if exc.smallest <= multiple else
+             "and the search could not tell whether any weighting could")
+    return (f"Raking with bounds did not find weights within {multiple:g} times the median "
+            f"weight that meet the population margins, {could} (the smallest cap that works "
+            f"is between {exc.at_least:.1f} and {exc.smallest:.1f} times the median). {why} "
+            "The weights are not capped, so the figures still match the population.")
+
+
 def rake(frame: pd.DataFrame | pl.DataFrame, margins: Margins, *,
          trim_median_multiple: float | None = DEFAULT_TRIM_MEDIAN_MULTIPLE) -> WeightedSample:
-    """Rake the respondents to `margins` with svy, trimming weights above a multiple of the
-    median inside svy's trim-and-rake cycle. Pass None to rake without trimming."""
+    """Rake the respondents to `margins` with svy; when a weight then exceeds
+    `trim_median_multiple` × the median weight, rake with bounds instead (see
+    surveys/calibration.py) so that none does and the margins still hold. Pass None to rake
+    without a cap."""
     data, excluded, notes = prepare(frame, margins)
     if data.height == 0:
         raise WeightingError("no respondent gave all of the weighting variables")
@@ -226,44 +349,58 @@ def rake(frame: pd.DataFrame | pl.DataFrame, margins: Margins, *,
     controls = cast(Any, reachable)  # svy's ControlsType is invariant in its key type
     notes += reach_notes
     sample = svy.Sample(data, svy.Design(wgt="base_wgt"))
-    raked = None
-    trimmed = False
-    if trim_median_multiple is not None:
-        trimming = svy.TrimConfig(upper=svy.Threshold("median", trim_median_multiple),
-                                  max_iter=TRIM_MAX_CYCLES)
-        try:
-            raked = sample.weighting.rake(
-                controls=controls, wgt_name="weight", tol=RAKE_TOL, max_iter=RAKE_MAX_ITER,
-                trimming=trimming,
-            )
-            trimmed = True
-        except svy.SvyError:
-            # The cap and the margins cannot both hold: some group is so under-represented
-            # that meeting its margin needs weights above the cap. The margins win, since
-            # trimming them away would bring back the bias weighting exists to remove.
-            notes.append(
-                f"Weights could not be capped at {trim_median_multiple:g} times the median "
-                "without missing the population margins, so they are not trimmed."
-            )
-    if raked is None:
-        try:
-            raked = sample.weighting.rake(
-                controls=controls, wgt_name="weight", tol=RAKE_TOL, max_iter=RAKE_MAX_ITER,
-            )
-        except svy.SvyError as exc:
-            raise WeightingError(
-                f"the weights could not be made to fit the margins: {exc}"
-            ) from exc
-    check = raked.check().weights
-    assert check is not None
+    try:
+        raked = sample.weighting.rake(
+            controls=controls, wgt_name="weight", tol=RAKE_TOL, max_iter=RAKE_MAX_ITER,
+        )
+    except svy.SvyError as exc:
+        raise WeightingError(f"the weights could not be made to fit the margins: {exc}") from exc
     raked_data = raked.data
     assert isinstance(raked_data, pl.DataFrame)
     w = raked_data.get_column("weight").to_numpy()
+    capping: Capping | None = None
+    g_bounds: tuple[np.ndarray, np.ndarray] | None = None
+    median = float(np.median(w))
+    multiple = trim_median_multiple
+    if multiple is not None and w.max() > multiple * median * (1 + CAP_SLACK):
+        codes, targets = _codes(data, reachable)
+        # Starting weights d = N / n, the mean weight, so that g = w / d is the weight
+        # relative to the mean, R's calibrate() needs no rescaling, and the cap on the
+        # median becomes a bound on g (see calibration.cap_to_median_multiple).
+        mean = float(targets[0].sum()) / data.height
+        patterns = calibration.Patterns.of(codes, targets, np.full(data.height, mean))
+        g_raked = np.zeros(len(patterns.d))
+        g_raked[patterns.inverse] = w / mean
+        try:
+            capped = calibration.cap_to_median_multiple(patterns, multiple, g_raked)
+        except calibration.CapUnreachable as exc:
+            notes.append(_unreachable_note(multiple, exc, data, reachable))
+        else:
+            g = capped.g[patterns.inverse]
+            bounded = g * mean
+            lower = np.broadcast_to(np.asarray(capped.lower, dtype=float),
+                                    capped.g.shape)[patterns.inverse]
+            at_floor = (lower > 0) & (g <= lower * (1 + CAP_SLACK))
+            capping = Capping(
+                multiple=multiple, upper=capped.upper,
+                capped=int(np.sum(g >= capped.upper * (1 - CAP_SLACK))),
+                largest_before=float(w.max() / median),
+                floored=int(at_floor.sum()),
+                floor=float(lower.max() / np.median(g)) if at_floor.any() else None,
+            )
+            g_bounds = (lower, np.full(data.height, capped.upper))
+            raked = _calibrated_sample(data, bounded, codes, [len(t) for t in targets])
+            raked_data = raked.data
+            assert isinstance(raked_data, pl.DataFrame)
+            w = bounded
+    check = raked.check().weights
+    assert check is not None
     return WeightedSample(
         sample=raked, data=raked_data, n_used=data.height, excluded=excluded,
         deff=float(check.deff or math.nan), ess=float(check.ess or math.nan),
         weight_min=float(w.min()), weight_max=float(w.max()),
-        trimmed=trimmed, notes=notes,
+        capping=capping, cap_multiple=multiple, notes=notes, g_bounds=g_bounds,
+        representation=representation(data, margins.totals),
     )
 
 
