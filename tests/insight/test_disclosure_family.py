@@ -26,7 +26,11 @@ RULE = DisclosureRule()
 
 
 def attacker_ranges(
-    counts: list[int], lines: list[Line], cells: list[int | None], totals: list[int | None], rule: DisclosureRule
+    counts: list[int],
+    lines: list[Line],
+    cells: list[int | None],
+    totals: list[int | None],
+    rule: DisclosureRule,
 ) -> dict[int, tuple[float, float]]:
     """Range of every hidden cell from what is published (cells, totals) and the method."""
     hidden = [i for i, v in enumerate(cells) if v is None]
