@@ -68,3 +68,20 @@ def test_lead_cannot_change_settings(client, session) -> None:
     session.commit()
     client.sign_in(lead.email)
     assert client.get("/places/testville/settings").status_code == 403
+
+
+def test_settings_cannot_turn_disclosure_control_off(client, session) -> None:
+    # Seen: a rounding base of 1 with a threshold of 1 was accepted, publishing exact counts.
+    place = make_place(session)
+    admin = make_user(session, place, Role.ADMIN)
+    session.commit()
+    client.sign_in(admin.email)
+    response = client.post_form("/places/testville/settings", {
+        "adult_population": "", "disclosure_threshold": "1", "disclosure_rounding": "1",
+        "min_group_size": "1"}, token_from="/places/testville/settings")
+    assert response.status_code == 400
+    for field in ("disclosure_threshold", "disclosure_rounding", "min_group_size"):
+        assert f'href="#{field}"' in response.text
+    session.expire_all()
+    saved = session.scalar(select(Place).where(Place.slug == "testville"))
+    assert (saved.disclosure_threshold, saved.disclosure_rounding) == (8, 5)

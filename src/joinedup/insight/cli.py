@@ -197,9 +197,15 @@ def insight(
     console.print(f"  {ctx.rule.describe()}")
 
 
-def _export(name: str, place: str, out: Path, unrounded: bool) -> None:
+def _export(name: str, place: str, out: Path, unrounded: bool, year: str | None = None) -> None:
     from joinedup.insight import export as export_mod
     from joinedup.insight.context import place_context
+    from joinedup.insight.periods import PeriodError, parse_year
+
+    try:
+        chosen = parse_year(year) if year else None
+    except PeriodError as exc:
+        raise UserError(str(exc)) from exc
 
     ctx = place_context(place)
     person_level = name == "links"
@@ -209,7 +215,7 @@ def _export(name: str, place: str, out: Path, unrounded: bool) -> None:
             required=True,
         )  # fmt: skip
     with _store(place) as con:
-        frame = export_mod.build(name, con, ctx, controlled=not unrounded)
+        frame = export_mod.build(name, con, ctx, controlled=not unrounded, year=chosen)
     export_mod.write_table(frame, out)
     console.print(f"Wrote {len(frame):,} rows to {out}")
 
@@ -227,8 +233,12 @@ def _aggregate_command(name: str, help_text: str) -> None:
         unrounded: Annotated[
             bool, typer.Option(help="Exact counts, no disclosure control (audited)")
         ] = False,
+        year: Annotated[
+            str | None,
+            typer.Option(help="Financial year for costs and demand, like 2024-25 (default: the newest)"),
+        ] = None,
     ) -> None:
-        _export(name, place, out, unrounded)
+        _export(name, place, out, unrounded, year)
 
     command.__doc__ = help_text
     export_app.command(name)(command)

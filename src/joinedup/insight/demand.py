@@ -40,6 +40,9 @@ class DemandError(ValueError):
 
 @dataclass(frozen=True)
 class Period:
+    """Events from ``start`` to ``end`` inclusive. Only analysts' own tools choose any dates:
+    what leaves the analyst role uses whole financial years (:mod:`joinedup.insight.periods`)."""
+
     start: date | None = None
     end: date | None = None
 
@@ -155,7 +158,8 @@ def demand_by_service(
         f"""
         SELECT partner, service, count(DISTINCT person_id) AS persons, count(*) AS events,
                count(*) / count(DISTINCT person_id) AS events_per_person,
-               sum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS uncosted_events
+               sum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS uncosted_events,
+               max(cost) AS max_unit_cost
         FROM ({sql}) GROUP BY partner, service ORDER BY cost DESC NULLS LAST, service
         """,  # noqa: S608
         params,
@@ -174,11 +178,16 @@ def cohort_partner_costs(
     frames = []
     everyone = Cohort("all", "All persons", (), 1, True)
     for cohort in [everyone, *(selected if selected is not None else cohorts(con))]:
-        members_sql, member_params = cohort_members_sql(cohort)
+        member_params: list[object]
+        if cohort is everyone:  # every linked person, needs recorded or not
+            members_sql, member_params = "SELECT person_id FROM person_links", []
+        else:
+            members_sql, member_params = cohort_members_sql(cohort)
         frame = con.execute(
             f"""
             SELECT ? AS cohort, ? AS label, partner, count(DISTINCT person_id) AS persons,
-                   count(*) AS events, coalesce(sum(cost), 0) AS cost
+                   count(*) AS events, coalesce(sum(cost), 0) AS cost,
+                   max(cost) AS max_unit_cost
             FROM ({events_sql}) e
             WHERE person_id IN ({members_sql})
             GROUP BY partner ORDER BY partner

@@ -14,9 +14,11 @@ import pandas as pd
 
 from joinedup.csvsafe import write_frame
 from joinedup.insight import cohorts as cohort_mod
+from joinedup.insight import controlled as families
 from joinedup.insight import demand, network, overlaps
 from joinedup.insight.context import PlaceContext
-from joinedup.insight.disclosure import control_counts, control_money, control_vector
+from joinedup.insight.disclosure import control_counts, control_money
+from joinedup.insight.periods import FinancialYear, available_years
 
 __all__ = [
     "TABLES",
@@ -45,7 +47,9 @@ def links_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def cohorts_table(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True) -> pd.DataFrame:
     frame = cohort_mod.prevalence(con, ctx.adult_population)
     if controlled:
-        frame["persons"] = control_counts(frame["persons"].tolist(), ctx.rule)
+        # Cohorts are sums of combinations of needs: controlled with them, as one family.
+        figures = families.need_figures(con, ctx)
+        frame["persons"] = pd.Series([figures.cohorts.get(str(c)) for c in frame["cohort"]], dtype=object)
         frame["per_1000_adults"] = [
             round(1000 * p / ctx.adult_population, 2) if p is not None and ctx.adult_population
             else None
@@ -57,13 +61,20 @@ def cohorts_table(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled:
 def overlaps_table(
     con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True, kind: str = "need"
 ) -> pd.DataFrame:
-    frame = overlaps.need_combinations(con) if kind == "need" else overlaps.service_combinations(con)
-    if controlled and not frame.empty:
-        counts, total = control_vector(frame["persons"].tolist(), ctx.rule)
-        frame["persons"] = pd.Series(counts, dtype=object)
-        frame["n_items"] = frame["n_items"].astype(object)
-        frame.loc[len(frame)] = ["Total", None, total]
-    return frame
+    if controlled:
+        figures = controlled_figures(con, ctx, kind)
+        return figures.combinations.copy()
+    return overlaps.need_combinations(con) if kind == "need" else overlaps.service_combinations(con)
+
+
+def controlled_figures(
+    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, kind: str
+) -> families.NeedFigures | families.ServiceFigures:
+    return families.need_figures(con, ctx) if kind == "need" else families.service_figures(con, ctx)
+
+
+def _period(year: FinancialYear | None) -> demand.Period:
+    return demand.Period(year.start, year.end) if year else demand.Period()
 
 
 def costs_table(
@@ -71,28 +82,30 @@ def costs_table(
     ctx: PlaceContext,
     controlled: bool = True,
     price_year: str = demand.DEFAULT_PRICE_YEAR,
-    period: demand.Period | None = None,
+    year: FinancialYear | None = None,
 ) -> pd.DataFrame:
-    frame = demand.cohort_partner_costs(con, price_year, period)
+    """Cohort × partner: persons, events and cost in a financial year (all years for analysts'
+    own uncontrolled tables only)."""
+    frame = demand.cohort_partner_costs(con, price_year, _period(year))
     frame["price_year"] = price_year
+    frame["financial_year"] = year.label if year else "all"
     if controlled and not frame.empty:
-        _control_cost_events_persons(frame, ctx)
-    return frame
-
-
-def _control_cost_events_persons(frame: pd.DataFrame, ctx: PlaceContext) -> list[bool]:
-    """Control a frame's cost, events and persons columns in place; returns which rows
-    stand for too few persons to show (their cost and events are hidden)."""
-    small = [ctx.rule.is_small(int(p)) for p in frame["persons"]]
-    frame["cost"] = [
-        control_money(c, p, ctx.rule) if c == c else None  # c != c: no cost known (NaN)
-        for c, p in zip(frame["cost"], frame["persons"], strict=True)
-    ]
-    frame["events"] = [
-        None if s else ctx.rule.round(int(e)) for s, e in zip(small, frame["events"], strict=True)
-    ]
-    frame["persons"] = control_counts(frame["persons"].tolist(), ctx.rule)
-    return small
+        rule = ctx.rule
+        _demand, partner_totals = families.controlled_demand(con, ctx, price_year, _period(year))
+        everyone = frame["cohort"] == "all"
+        small = [rule.is_small(int(p)) for p in frame["persons"]]
+        frame["events"] = [
+            partner_totals.get(str(pt), {}).get("events") if all_ else (None if s else rule.round(int(e)))
+            for all_, pt, s, e in zip(everyone, frame["partner"], small, frame["events"], strict=True)
+        ]
+        frame["cost"] = [
+            partner_totals.get(str(pt), {}).get("cost") if all_
+            else control_money(c, p, rule, u if u == u else 1.0)
+            for all_, pt, c, p, u in zip(everyone, frame["partner"], frame["cost"], frame["persons"],
+                                         frame["max_unit_cost"], strict=True)
+        ]  # fmt: skip
+        frame["persons"] = pd.Series(control_counts(frame["persons"].tolist(), rule), dtype=object)
+    return frame.drop(columns=["max_unit_cost"])
 
 
 def demand_table(
@@ -100,30 +113,29 @@ def demand_table(
     ctx: PlaceContext,
     controlled: bool = True,
     price_year: str = demand.DEFAULT_PRICE_YEAR,
-    period: demand.Period | None = None,
+    year: FinancialYear | None = None,
 ) -> pd.DataFrame:
-    """Per service: persons, events, events per person and cost over the period."""
-    frame = demand.demand_by_service(con, price_year, period)
+    """Per service: persons, events, events per person and cost in a financial year."""
+    if controlled:
+        frame, _totals = families.controlled_demand(con, ctx, price_year, _period(year))
+    else:
+        frame = demand.demand_by_service(con, price_year, _period(year)).drop(columns=["max_unit_cost"])
     frame["price_year"] = price_year
-    if controlled and not frame.empty:
-        small = _control_cost_events_persons(frame, ctx)
-        # Events per person from the controlled counts, so it reveals nothing they do not.
-        frame["events_per_person"] = [
-            round(e / p, 2) if e is not None and p else None
-            for e, p in zip(frame["events"], frame["persons"], strict=True)
-        ]
-        frame["uncosted_events"] = [
-            None if s else ctx.rule.round(int(u))
-            for s, u in zip(small, frame["uncosted_events"], strict=True)
-        ]
+    frame["financial_year"] = year.label if year else "all"
     return frame
 
 
 def network_table(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True) -> pd.DataFrame:
     frame = network.service_network(con, ctx.collaborating_partners)
     if controlled and not frame.empty:
-        for column in ("shared", "caseload_a", "caseload_b"):
-            frame[column] = control_counts(frame[column].tolist(), ctx.rule)
+        # Caseloads and shared persons are sums of combinations of services: one family.
+        figures = families.service_figures(con, ctx)
+        frame["shared"] = pd.Series([
+            figures.shared.get(frozenset((a, b)))
+            for a, b in zip(frame["source_a"], frame["source_b"], strict=True)
+        ], dtype=object)
+        frame["caseload_a"] = pd.Series([figures.caseload.get(a) for a in frame["source_a"]], dtype=object)
+        frame["caseload_b"] = pd.Series([figures.caseload.get(b) for b in frame["source_b"]], dtype=object)
         # Shares from controlled counts, so they reveal nothing the counts do not.
         frame["share_of_a"] = [
             round(s / a, 3) if s is not None and a else None
@@ -137,8 +149,17 @@ def network_table(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled:
 
 
 def build(
-    name: str, con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True
+    name: str,
+    con: duckdb.DuckDBPyConnection,
+    ctx: PlaceContext,
+    controlled: bool = True,
+    year: FinancialYear | None = None,
 ) -> pd.DataFrame:
+    """A table by name; ``year`` applies to costs and demand. Controlled figures are only
+    ever for one financial year (the newest, unless another is chosen)."""
+    if controlled and year is None and name in {"costs", "demand"}:
+        years = available_years(con)
+        year = years[0] if years else None
     if name == "links":
         return links_table(con)
     if name == "cohorts":
@@ -146,9 +167,9 @@ def build(
     if name == "overlaps":
         return overlaps_table(con, ctx, controlled)
     if name == "costs":
-        return costs_table(con, ctx, controlled)
+        return costs_table(con, ctx, controlled, year=year)
     if name == "demand":
-        return demand_table(con, ctx, controlled)
+        return demand_table(con, ctx, controlled, year=year)
     if name == "network":
         return network_table(con, ctx, controlled)
     raise ValueError(f"unknown table {name!r} (choose from {', '.join(TABLES)})")

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from joinedup import audit
+from joinedup.insight.disclosure_rule import MIN_ROUNDING, MIN_THRESHOLD
 from joinedup.places.models import Place, User
+
+MIN_GROUP_SIZE = 3  # a survey group of 1 or 2 is never shown
+FLOORS = {"threshold": MIN_THRESHOLD, "rounding": MIN_ROUNDING, "group": MIN_GROUP_SIZE}
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,13 @@ def parse_settings(form: dict[str, str]) -> tuple[PlaceSettings | None, dict[str
     errors: dict[str, str] = {}
     population = _whole(form.get("adult_population", ""), "adult_population",
                         "the adult population", errors, low=1, high=100_000_000, optional=True)
+    # Never weaker than the floor: a rule of 1 and 1 would turn control off for everyone.
     threshold = _whole(form.get("disclosure_threshold", ""), "disclosure_threshold",
-                       "the smallest count shown", errors, low=1, high=100)
+                       "the smallest count shown", errors, low=MIN_THRESHOLD, high=100)
     rounding = _whole(form.get("disclosure_rounding", ""), "disclosure_rounding",
-                      "the rounding base", errors, low=1, high=100)
+                      "the rounding base", errors, low=MIN_ROUNDING, high=100)
     group = _whole(form.get("min_group_size", ""), "min_group_size",
-                   "the smallest survey group shown", errors, low=1, high=100)
+                   "the smallest survey group shown", errors, low=MIN_GROUP_SIZE, high=100)
     if errors:
         return None, errors
     assert threshold is not None and rounding is not None and group is not None

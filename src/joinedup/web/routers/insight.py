@@ -25,12 +25,14 @@ from starlette.datastructures import UploadFile
 from joinedup import audit
 from joinedup.insight import charts, demand, export
 from joinedup.insight import cohorts as cohort_mod
+from joinedup.insight import controlled as families
 from joinedup.insight.context import PlaceContext, place_context
-from joinedup.insight.disclosure import SUPPRESSED, control_counts
+from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.governance import sources as list_sources
 from joinedup.insight.ingest import IngestError, ingest_with_mapping
 from joinedup.insight.link import LinkError
 from joinedup.insight.mapping import MappingError, parse_mapping
+from joinedup.insight.periods import FinancialYear, available_years, parse_year
 from joinedup.insight.pipeline import explain_dir, store_options
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.runs import RunBusy, run_status, start_link_run
@@ -54,6 +56,7 @@ EXPLANATIONS = {
 CHARTS = ("cohorts", "overlaps", "costs", "network")
 UPLOAD_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".parquet"}
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+ANALYSTS_ONLY = "Shown to analysts"
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -128,7 +131,7 @@ _SHORT_COHORTS = {
 }  # fmt: skip
 
 
-def _cost_matrix(costs: pd.DataFrame) -> dict[str, Any]:
+def _cost_matrix(costs: pd.DataFrame, year: str) -> dict[str, Any]:
     """Cohort × partner: who bears each cohort's cost (controlled costs; * where suppressed)."""
     cohorts = list(dict.fromkeys(costs["cohort"]))
     labels = {
@@ -143,53 +146,52 @@ def _cost_matrix(costs: pd.DataFrame) -> dict[str, Any]:
             cells.append(_cell(match["cost"].iloc[0] if len(match) else 0.0, "money"))
         rows.append(cells)
     return {"head": head, "rows": rows, "firstCellIsHeader": True,
-            "caption": f"Cost of each cohort's events by the partner who bears it "
+            "caption": f"Cost of each cohort's events in {year} by the partner who bears it "
                        f"({demand.DEFAULT_PRICE_YEAR} prices; SMD is severe multiple "
                        f"disadvantage)",
             "captionClasses": "govuk-table__caption--s"}  # fmt: skip
 
 
-def _count(value: int, ctx: PlaceContext) -> str:
-    (shown,) = control_counts([int(value)], ctx.rule)
-    return SUPPRESSED if shown is None else f"{shown:,}"
-
-
 # --- dashboard ----------------------------------------------------------------------------
 
 
-def _period(request: Request) -> tuple[demand.Period, dict[str, str], FormErrors]:
-    """The dashboard's period (?from=YYYY-MM-DD&to=YYYY-MM-DD) for demand and costs."""
-    from datetime import date
+def _year(
+    request: Request, con: duckdb.DuckDBPyConnection
+) -> tuple[FinancialYear | None, list[str], FormErrors]:
+    """The financial year for demand and cost (?year=2024-25); the newest by default.
 
+    Only whole financial years can be chosen, so that no two published periods can be
+    subtracted to reveal a hidden figure (see joinedup.insight.periods)."""
     errors = FormErrors()
-    values = {k: request.query_params.get(k, "").strip() for k in ("from", "to")}
-    parsed: dict[str, date | None] = {}
-    for key, value in values.items():
-        try:
-            parsed[key] = date.fromisoformat(value) if value else None
-        except ValueError:
-            errors.add(f"period-{key}", "Enter the date as YYYY-MM-DD, for example 2024-04-01")
-            parsed[key] = None
-    return demand.Period(parsed["from"], parsed["to"]), values, errors
+    years = available_years(con)
+    labels = [y.label for y in years]
+    raw = request.query_params.get("year", "").strip()
+    if raw and raw not in labels:
+        errors.add("year", f"Choose one of the financial years with data: {', '.join(labels)}")
+    chosen = parse_year(raw) if raw in labels else (years[0] if years else None)
+    return chosen, labels, errors
 
 
 @router.get(BASE, response_class=HTMLResponse)
 def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
     slug = actor.place.slug
-    period, period_values, period_errors = _period(request)
     context: dict[str, Any] = {"place": actor.place, "has_data": False,
-                               "explanations": EXPLANATIONS, "period": period_values,
-                               "period_errors": period_errors}  # fmt: skip
+                               "explanations": EXPLANATIONS, "years": [], "year": None,
+                               "period_errors": FormErrors()}  # fmt: skip
     if _has_store(request, slug):
         ctx = _ctx(request, actor)
         with _store(request, slug) as con:
             h = headline(con, ctx)
-            if h.persons:
+            year, years, period_errors = _year(request, con)
+            label = year.label if year else None
+            context.update(years=years, year=label, period_errors=period_errors,
+                           year_items=[{"value": y, "text": y, "selected": y == label} for y in years])
+            services = families.service_figures(con, ctx) if h.persons else None
+            if h.persons and services is not None:
                 cohorts_frame = export.cohorts_table(con, ctx)
                 overlaps_frame = export.overlaps_table(con, ctx)
-                services_frame = export.overlaps_table(con, ctx, kind="service")
-                costs_frame = export.costs_table(con, ctx, period=period)
-                demand_frame = export.demand_table(con, ctx, period=period)
+                costs_frame = export.costs_table(con, ctx, year=year)
+                demand_frame = export.demand_table(con, ctx, year=year)
                 network_frame = _network_with_flags(export.network_table(con, ctx))
                 context.update(
                     has_data=True,
@@ -201,16 +203,16 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
                     overlaps=_table(_readable(overlaps_frame.head(25)), [
                         ("combination", "Needs", "text"), ("persons", "Persons", "count"),
                     ], "Persons by combination of needs"),
-                    service_overlaps=_table(services_frame.head(15), [
+                    service_overlaps=_table(services.combinations.head(15), [
                         ("combination", "Services", "text"), ("persons", "Persons", "count"),
                     ], "Persons by combination of services"),
-                    costs=_cost_matrix(costs_frame),
+                    costs=_cost_matrix(costs_frame, year.label if year else ""),
                     demand=_table(demand_frame, [
                         ("service", "Service", "text"), ("partner", "Partner", "text"),
                         ("persons", "Persons", "count"), ("events", "Events", "count"),
                         ("events_per_person", "Events per person", "rate"),
                         ("cost", f"Cost ({demand.DEFAULT_PRICE_YEAR} prices)", "money"),
-                    ], "Demand on each service"),
+                    ], f"Demand on each service in {year.label if year else 'no year'}"),
                     network=_table(network_frame.head(30), [
                         ("service_a", "Service", "text"), ("service_b", "Shares with", "text"),
                         ("shared", "Persons shared", "count"),
@@ -223,19 +225,25 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
                         for r in network_frame.itertuples() if r.ships_in_the_night
                     ][:10],
                 )  # fmt: skip
+            # Records are events across every year: a sum the year tables would subtract from,
+            # so only those who work with the records see the exact figure.
             context.update(
                 headline=h,
                 figures={
-                    "records": _count(h.records, ctx),
-                    "persons": _count(h.persons, ctx),
-                    "two": _count(h.known_to_two_or_more, ctx),
-                    "three": _count(h.known_to_three_or_more, ctx),
+                    "records": f"{h.records:,}" if actor.can(Capability.RUN_INSIGHT) else None,
+                    "persons": _shown_count(services.persons if services else 0),
+                    "two": _shown_count(services.two_or_more if services else 0),
+                    "three": _shown_count(services.three_or_more if services else 0),
                 },
                 rule=ctx.rule.describe(),
                 last_run=h.last_run,
                 explained=explain_dir(_settings(request), slug).exists(),
             )
     return render(request, "insight/dashboard.html", context)
+
+
+def _shown_count(value: int | None) -> str:
+    return SUPPRESSED if value is None else f"{value:,}"
 
 
 def _network_with_flags(frame: pd.DataFrame) -> pd.DataFrame:
@@ -255,7 +263,8 @@ def chart(request: Request, name: str, actor: Actor = Depends(requires(Capabilit
         elif name == "overlaps":
             spec = charts.upset_chart(export.overlaps_table(con, ctx))
         elif name == "costs":
-            spec = charts.costs_chart(export.costs_table(con, ctx))
+            year, _labels, _errors = _year(request, con)
+            spec = charts.costs_chart(export.costs_table(con, ctx, year=year))
         else:
             spec = charts.network_chart(export.network_table(con, ctx))
     return Response(
@@ -279,7 +288,10 @@ def export_csv(
         _audit(request, session, actor, "insight.export.links", f"place:{actor.place.slug}")
     ctx = _ctx(request, actor)
     with _store(request, actor.place.slug) as con:
-        frame = export.build(name, con, ctx, controlled=True)
+        year, _labels, errors = _year(request, con)
+        if errors:
+            raise HTTPException(status_code=404)
+        frame = export.build(name, con, ctx, controlled=True, year=year)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{name}.csv"
         export.write_table(frame, out)
@@ -297,16 +309,15 @@ def export_csv(
 def sources_page(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
     rows: list[dict[str, Any]] = []
     if _has_store(request, actor.place.slug):
-        ctx = _ctx(request, actor)
         with _store(request, actor.place.slug) as con:
             frame = list_sources(con)
         person_level = actor.can(Capability.VIEW_PERSON_LEVEL)
         for record in frame.to_dict("records"):
             r = {str(k): v for k, v in record.items()}
-            r["records_shown"] = f"{r['n_records']:,}" if person_level else _count(r["n_records"], ctx)
-            r["quarantined_shown"] = (
-                f"{r['n_quarantined']:,}" if person_level else _count(r["n_quarantined"], ctx)
-            )
+            # A source's records are its events over every year, a total that the year tables
+            # would subtract from; only those who work with the records see these counts.
+            r["records_shown"] = f"{r['n_records']:,}" if person_level else ANALYSTS_ONLY
+            r["quarantined_shown"] = f"{r['n_quarantined']:,}" if person_level else ANALYSTS_ONLY
             rows.append(r)
     return render(request, "insight/sources.html", {"place": actor.place, "sources": rows})
 

@@ -14,7 +14,7 @@ from joinedup.collaborations.models import Status
 from joinedup.places.models import User
 from joinedup.places.roles import Capability
 from joinedup.places.service import places_for
-from joinedup.places.settings import apply_settings, parse_settings
+from joinedup.places.settings import FLOORS, apply_settings, parse_settings
 from joinedup.surveys.rounds import is_open, rounds_for_place
 from joinedup.web.authz import Actor, get_db, public, requires, signed_in
 from joinedup.web.forms import FormErrors
@@ -85,7 +85,8 @@ def settings_page(request: Request, actor: Actor = Depends(requires(Capability.E
     return render(
         request,
         "places/settings.html",
-        {"place": p, "values": values, "errors": FormErrors(), "saved": "saved" in request.query_params},
+        {"place": p, "values": values, "errors": FormErrors(), "saved": "saved" in request.query_params,
+         "floors": FLOORS},
     )
 
 
@@ -104,7 +105,7 @@ async def settings_submit(
         return render(
             request,
             "places/settings.html",
-            {"place": actor.place, "values": form, "errors": errors, "saved": False},
+            {"place": actor.place, "values": form, "errors": errors, "saved": False, "floors": FLOORS},
             status_code=400,
         )
     # actor was loaded in this request's session (FastAPI shares get_db within a request).

@@ -1,0 +1,214 @@
+"""Disclosure control of a family of related figures, designed against an adversary.
+
+A *family* is a vector of disjoint cells (for example the persons in each exclusive
+combination of needs) and a set of *lines*: subsets of the cells whose totals are also
+published (the table total, each cohort, each service's caseload, each pair of services).
+A viewer who sees every table of the family can subtract: a total minus its shown parts is
+the sum of its hidden parts. Protecting each table on its own is not enough, so the family
+is protected as one:
+
+1. Primary suppression hides every small cell (1 .. threshold-1 by default).
+2. Each line whose total is shown must hide *enough*: at least two cells, holding between
+   them at least ``(threshold - 1) + (hidden cells - 1)`` – so that any one hidden cell could
+   still be as large as the largest small count. Otherwise the smallest shown non-zero cell
+   of the line is hidden too; if none is left, the line's total is hidden.
+3. Totals are published as the sum of their shown, rounded parts plus the rounded sum of
+   their hidden parts. A total therefore tells a viewer nothing about a shown part beyond
+   its own rounding, and about the hidden parts only their rounded sum.
+4. An audit then plays the attacker with linear programming over everything published
+   (:func:`narrowest`): if any primarily suppressed cell could be narrowed to less than the
+   whole 1 .. threshold-1, more cells are hidden until none can be.
+
+This is the classic cell-suppression problem of statistical disclosure control (as solved
+by tau-argus's "hypercube" and optimal methods); step 4 is the audit those methods run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog
+
+from joinedup.insight.disclosure_rule import DisclosureRule
+
+__all__ = ["ControlledFamily", "Line", "control_family", "narrowest"]
+
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Line:
+    """Cells whose total is published, with a name for messages and tests."""
+
+    cells: tuple[int, ...]
+    name: str = ""
+
+
+@dataclass
+class ControlledFamily:
+    cells: list[int | None]  # published cell values; None where hidden
+    totals: list[int | None]  # published line totals; None where hidden
+    primary: list[bool]  # hidden because small (the cells the rule promises to protect)
+    hidden: list[bool]  # hidden for any reason
+    small_totals: list[bool]  # totals hidden because they were small themselves
+
+
+def _mass_is_enough(masses: Sequence[int], rule: DisclosureRule) -> bool:
+    return len(masses) >= 2 and sum(masses) >= (rule.threshold - 1) + (len(masses) - 1)
+
+
+def _published(
+    counts: Sequence[int], lines: Sequence[Line], rule: DisclosureRule, hidden: list[bool],
+    total_hidden: list[bool],
+) -> tuple[list[int | None], list[int | None]]:
+    cells: list[int | None] = [None if h else rule.round(int(c)) for h, c in zip(hidden, counts, strict=True)]
+    totals: list[int | None] = []
+    for line, off in zip(lines, total_hidden, strict=True):
+        if off:
+            totals.append(None)
+            continue
+        shown = sum(int(cells[i] or 0) for i in line.cells if not hidden[i])
+        mass = sum(int(counts[i]) for i in line.cells if hidden[i])
+        totals.append(shown + (rule.round(mass) if mass else 0))
+    return cells, totals
+
+
+def _hide_more(
+    counts: Sequence[int], lines: Sequence[Line], rule: DisclosureRule, hidden: list[bool],
+    total_hidden: list[bool],
+) -> bool:
+    """Step 2 over every line; True if anything was hidden."""
+    changed = False
+    for li, line in enumerate(lines):
+        if total_hidden[li]:
+            continue
+        masses = [int(counts[i]) for i in line.cells if hidden[i]]
+        if not masses or _mass_is_enough(masses, rule):
+            continue
+        candidates = [i for i in line.cells if not hidden[i] and int(counts[i]) > 0]
+        if candidates:
+            hidden[min(candidates, key=lambda i: (int(counts[i]), i))] = True
+        else:
+            total_hidden[li] = True
+        changed = True
+    return changed
+
+
+def _constraints(
+    published: ControlledFamily, lines: Sequence[Line], rule: DisclosureRule, hidden_ids: list[int]
+) -> tuple[np.ndarray | None, np.ndarray | None, list[int]]:
+    """What a viewer knows of the hidden cells, as A x <= b, and the line of each row.
+
+    A hidden total tells a viewer nothing they can rely on: it may be small, or hidden to
+    protect another. (That a small total is 1 .. threshold-1 is what the rule publishes.)"""
+    col = {cell: k for k, cell in enumerate(hidden_ids)}
+    half = rule.rounding / 2
+    rows: list[np.ndarray] = []
+    upper: list[float] = []
+    row_line: list[int] = []
+    for li, (line, total) in enumerate(zip(lines, published.totals, strict=True)):
+        members = [col[i] for i in line.cells if i in col]
+        if not members:
+            continue
+        vector = np.zeros(len(hidden_ids))
+        vector[members] = 1.0
+        if total is not None:
+            mass = total - sum(int(published.cells[i] or 0) for i in line.cells if i not in col)
+            rows.extend([vector, -vector])
+            upper.extend([mass + half, -(mass - half)])
+            row_line.extend([li, li])
+    if not rows:
+        return None, None, []
+    return np.array(rows), np.array(upper), row_line
+
+
+def _audit(
+    published: ControlledFamily, lines: Sequence[Line], rule: DisclosureRule
+) -> tuple[dict[int, tuple[float, float]], dict[int, set[int]]]:
+    """Range of each primarily suppressed cell, and for narrowed ones the lines that bind."""
+    hidden_ids = [i for i, h in enumerate(published.hidden) if h]
+    if not hidden_ids:
+        return {}, {}
+    a_ub, b_ub, row_line = _constraints(published, lines, rule, hidden_ids)
+    col = {cell: k for k, cell in enumerate(hidden_ids)}
+    bounds = [(1, None)] * len(hidden_ids)
+    ranges: dict[int, tuple[float, float]] = {}
+    binding: dict[int, set[int]] = {}
+    for cell in (i for i in hidden_ids if published.primary[i]):
+        objective = np.zeros(len(hidden_ids))
+        objective[col[cell]] = 1.0
+        lo, hi = 1.0, float("inf")
+        culprits: set[int] = set()
+        for sign in (1.0, -1.0):
+            res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
+            if res.status != 0:  # 3: unbounded, so nothing to learn on this side
+                continue
+            value = float(sign * res.fun)
+            narrowed = value > 1 + _EPS if sign > 0 else value < rule.threshold - 1 - _EPS
+            if sign > 0:
+                lo = value
+            else:
+                hi = value
+            if narrowed and a_ub is not None:
+                duals = np.asarray(res.ineqlin.marginals)
+                culprits |= {row_line[r] for r in np.flatnonzero(np.abs(duals) > _EPS)}
+        ranges[cell] = (lo, hi)
+        if culprits:
+            binding[cell] = culprits
+    return ranges, binding
+
+
+def narrowest(
+    published: ControlledFamily, lines: Sequence[Line], rule: DisclosureRule
+) -> dict[int, tuple[float, float]]:
+    """The attacker: for every primarily suppressed cell, the smallest and largest value it
+    could take given everything published (and the method, which is public).
+
+    Unknowns are the hidden cells (each at least 1). A line with a shown total fixes the sum
+    of its hidden cells to within half a rounding base of (total - its shown parts); a line
+    whose total is hidden says nothing.
+    """
+    return _audit(published, lines, rule)[0]
+
+
+def control_family(
+    counts: Sequence[int],
+    lines: Sequence[Line],
+    rule: DisclosureRule,
+    primary: Sequence[bool] | None = None,
+    *,
+    audit: bool = True,
+) -> ControlledFamily:
+    """Control a family of cells and line totals (see the module's docstring).
+
+    ``primary`` marks the cells to protect; by default the small ones. (For events, the
+    cells of services with too few persons.)
+    """
+    counts = [int(c) for c in counts]
+    first = list(primary) if primary is not None else [rule.is_small(c) for c in counts]
+    hidden = list(first)
+    small_totals = [rule.is_small(sum(counts[i] for i in line.cells)) for line in lines]
+    total_hidden = list(small_totals)
+    for _ in range(4 * (len(counts) + len(lines)) + 4):
+        while _hide_more(counts, lines, rule, hidden, total_hidden):
+            pass
+        cells, totals = _published(counts, lines, rule, hidden, total_hidden)
+        result = ControlledFamily(cells, totals, first, hidden, small_totals)
+        if not audit:
+            return result
+        _ranges, binding = _audit(result, lines, rule)
+        if not binding:
+            return result
+        # The lines whose totals pin a hidden cell down: hide the smallest of those totals
+        # (a pair's shared persons before a caseload, a caseload before the grand total).
+        before = sum(total_hidden)
+        for culprits in binding.values():
+            open_lines = [li for li in culprits if not total_hidden[li]]
+            if open_lines:
+                smallest = min(open_lines, key=lambda li: (sum(counts[i] for i in lines[li].cells), li))
+                total_hidden[smallest] = True
+        if sum(total_hidden) == before:  # pragma: no cover - a binding line always has a total
+            raise RuntimeError("disclosure control could not protect a hidden cell")
+    raise RuntimeError("disclosure control did not settle")  # pragma: no cover - bounded above

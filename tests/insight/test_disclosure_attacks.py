@@ -1,0 +1,362 @@
+"""The attacker of issue 7: everything a viewer can see, differenced, divided and subtracted.
+
+For an adversarial place built to tempt each attack (a service with three persons in one
+year and forty the year before, a combination of needs held by one person, cohorts nested
+inside each other) and for a linked synthetic place, a viewer collects every period's
+dashboard and every export, then:
+
+- asks for an arbitrary period (differencing two ranges needs one);
+- divides every cost by its (public) unit cost;
+- subtracts every published total from its published parts, jointly, by linear programming.
+
+It fails if a hidden small count can be narrowed to less than the whole of 1 .. 7, or a
+rounded count to less than the ± 2 that rounding to 5 publishes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from joinedup.config import Settings
+from joinedup.insight import demand
+from joinedup.insight.cohorts import cohorts
+from joinedup.insight.link import link_place
+from joinedup.insight.periods import parse_year
+from joinedup.insight.pipeline import ingest_directory
+from joinedup.insight.reference_data import seed_reference
+from joinedup.insight.store import connect
+from joinedup.places.roles import Role
+from joinedup.synth.insight import generate_place
+from tests.support.attacker import Attacker
+from tests.support.client import PageClient
+from tests.support.demo_like import DEMO_PASSWORD, DemoLike, demo, email_for  # noqa: F401
+
+SLUG = "northbrook"
+BASE = f"/places/{SLUG}/insight"
+THRESHOLD, HALF = 8, 2.5
+EPS = 1e-6
+
+# --- an adversarial place ------------------------------------------------------------------
+
+# source: partner, service, need, cost item
+SOURCES = {
+    "housing": ("Smallton Council", "Housing Options", "homelessness", "HO3.0.2"),
+    "outreach": ("Smallton Council", "Rough Sleeper Outreach", "homelessness", "HO5.0"),
+    "ed": ("Smallton NHS Trust", "Emergency Department", "physical_health", "HE4.0"),
+    "custody": ("Smallton Police", "Police Custody", "offending", "HO3.0"),
+    "recovery": ("Smallton Recovery", "Drug and Alcohol Service", "substance_misuse", "HE2.0"),
+}
+# persons: (how many, sources they are known to, financial year of their events, events each)
+PEOPLE = [
+    (200, ("ed",), 2024, 2),
+    (60, ("housing",), 2024, 1),
+    (3, ("outreach",), 2024, 4),  # three persons in 2024-25 ...
+    (40, ("outreach",), 2023, 1),  # ... forty the year before: the year pair to difference
+    (1, ("housing", "custody", "recovery"), 2024, 1),  # one person with all three SMD needs
+    (2, ("custody", "recovery"), 2024, 3),
+    (25, ("custody",), 2024, 1),
+    (9, ("ed", "housing"), 2023, 1),
+    (5, ("recovery",), 2023, 2),
+    (12, ("ed", "custody"), 2024, 1),
+]
+
+
+def build_adversarial(path: Path) -> None:
+    con = connect(path, memory_limit="500MB", threads=1)
+    seed_reference(con)
+    for name, (partner, service, need, cost) in SOURCES.items():
+        con.execute(
+            "INSERT INTO sources (name, partner, service, need, cost_item, legal_basis, dsa_reference, "
+            "retain_until, ingested_at) VALUES (?, ?, ?, ?, ?, 'UK GDPR 6(1)(e)', 'DSA-1', "
+            "DATE '2030-03-31', now())",
+            [name, partner, service, need, cost],
+        )
+    person = 0
+    for count, sources, year, events in PEOPLE:
+        for _ in range(count):
+            person += 1
+            pid = f"P{person:05d}"
+            for source in sources:
+                for e in range(events):
+                    rid = f"{source}-{pid}-{e}"
+                    day = date(year, 5 + e, 1 + person % 27)
+                    con.execute(
+                        "INSERT INTO records (source, record_id, event_date, need, cost_item) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [source, rid, day, SOURCES[source][2], SOURCES[source][3]],
+                    )
+                    con.execute("INSERT INTO person_links VALUES (?, ?, ?)", [source, rid, pid])
+    con.execute(
+        "INSERT INTO link_runs (run_id, started_at, finished_at, status) VALUES (1, now(), now(), 'done')"
+    )
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def synthetic_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A linked synthetic Northbrook (the demo's generator, smaller), built once."""
+    root = tmp_path_factory.mktemp("attack-synthetic")
+    generate_place(500, root / "extracts", seed=7)
+    con = connect(root / "place.duckdb", memory_limit="1GB", threads=2)
+    seed_reference(con)
+    ingest_directory(con, root / "extracts")
+    link_place(con, work_dir=root / "work", explain_dir=root / "explain")
+    con.close()
+    return root / "place.duckdb"
+
+
+@pytest.fixture(params=["adversarial", "synthetic"])
+def place_store(
+    request: pytest.FixtureRequest, settings: Settings, demo: DemoLike,  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[Path]:
+    target = Path(settings.insight_dir) / f"{SLUG}.duckdb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if request.param == "adversarial":
+        build_adversarial(target)
+    else:
+        shutil.copy(request.getfixturevalue("synthetic_store"), target)
+    yield target
+
+
+# --- what a viewer sees ----------------------------------------------------------------------
+
+
+def _number(text: str | None) -> float | None:
+    text = (text or "").strip().replace(",", "").replace("£", "").lstrip("'")
+    if text in {"*", "", "–"}:
+        return None
+    return float(text)
+
+
+def _csv(client: PageClient, name: str, query: str = "") -> list[dict[str, str]]:
+    response = client.get(f"{BASE}/export/{name}.csv{query}")
+    assert response.status_code == 200, (name, query, response.status_code)
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def _html_table(page: str, caption: str) -> list[list[str]]:
+    match = re.search(re.escape(caption) + r".*?</caption>(.*?)</table>", page, re.S)
+    assert match, caption
+    body = match.group(1).split("<tbody", 1)[1]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)]
+            for r in rows]  # fmt: skip
+
+
+def _summary(page: str, key: str) -> float | None:
+    match = re.search(re.escape(key) + r"\s*</dt>\s*<dd[^>]*>\s*([^<]*?)\s*</dd>", page, re.S)
+    assert match, key
+    return _number(match.group(1))
+
+
+@dataclass
+class Verdict:
+    tried: int = 0
+    leaks: list[str] = field(default_factory=list)
+
+    def small(self, att: Attacker, name: str, truth: int) -> None:
+        """A hidden small count must still be anywhere in 1 .. THRESHOLD-1."""
+        self.tried += 1
+        lo, hi = att.range(name)
+        if lo > 1 + EPS or hi < THRESHOLD - 1 - EPS:
+            self.leaks.append(f"{name} (truly {truth}) narrowed to {lo:.2f}..{hi:.2f}")
+
+    def rounded(self, att: Attacker, name: str, shown: float) -> None:
+        """A count shown rounded to 5 must still be anywhere within ± 2 of the figure."""
+        self.tried += 1
+        lo, hi = att.range(name)
+        if lo > max(0.0, shown - 2) + EPS or hi < shown + 2 - EPS:
+            self.leaks.append(f"{name} shown as {shown:g} narrowed to {lo:.2f}..{hi:.2f}")
+
+
+def _line(att: Attacker, members: list[str], values: dict[str, float | None], total: float | None) -> None:
+    """A published total: bounds the sum of its parts, and (by the method) of its hidden ones."""
+    if total is None:
+        return
+    att.between([(m, 1.0) for m in members], total - HALF, total + HALF)
+    hidden = [m for m in members if values.get(m, 0.0) is None]
+    if hidden and all(m in values for m in members):
+        rest = total - sum(float(values[m] or 0.0) for m in members if values[m] is not None)
+        att.between([(m, 1.0) for m in hidden], rest - HALF, rest + HALF)
+    assert att.feasible(), f"a published total of {total} contradicts its parts {members[:4]}"
+
+
+def attack_needs(client: PageClient, con: duckdb.DuckDBPyConnection, verdict: Verdict) -> None:
+    truth = dict(con.execute(
+        "SELECT combination, count(*) FROM (SELECT person_id, "
+        "string_agg(DISTINCT r.need, ' + ' ORDER BY r.need) AS combination "
+        "FROM person_links l JOIN records r USING (source, record_id) "
+        "WHERE r.need IS NOT NULL GROUP BY person_id) GROUP BY combination"
+    ).fetchall())  # fmt: skip
+    rows = _csv(client, "overlaps")
+    att = Attacker(HALF)
+    values = {f"need:{r['combination']}": _number(r["persons"]) for r in rows if r["combination"] != "Total"}
+    for name, value in values.items():
+        att.shown(name, value)
+    total = next(_number(r["persons"]) for r in rows if r["combination"] == "Total")
+    _line(att, list(values), values, total)
+    published = {r["cohort"]: _number(r["persons"]) for r in _csv(client, "cohorts")}
+    for cohort in cohorts(con):
+        pool = set(cohort.needs)
+        members = [n for n in values if len((set(n[5:].split(" + ")) & pool) if pool else
+                                             set(n[5:].split(" + "))) >= cohort.min_needs]  # fmt: skip
+        _line(att, members, values, published[cohort.name])
+    for name, value in values.items():
+        real = truth[name[5:]]
+        if value is None and 0 < real < THRESHOLD:
+            verdict.small(att, name, real)
+        elif value is not None:
+            verdict.rounded(att, name, value)
+
+
+def attack_services(
+    client: PageClient, con: duckdb.DuckDBPyConnection, page: str, verdict: Verdict
+) -> None:
+    sets = con.execute(
+        "SELECT string_agg(DISTINCT l.source, '+' ORDER BY l.source) AS s, count(*) FROM "
+        "(SELECT DISTINCT person_id, source FROM person_links) l GROUP BY person_id"
+    ).fetchall()
+    truth: dict[str, int] = {}
+    for s, _n in sets:
+        truth[s] = truth.get(s, 0) + 1
+    service_of = dict(con.execute("SELECT name, service FROM sources").fetchall())
+    source_of = {v: k for k, v in service_of.items()}
+    every = sorted(service_of)
+    combos = ["+".join(c for i, c in enumerate(every) if mask >> i & 1) for mask in range(1, 2 ** len(every))]
+    att = Attacker(HALF)
+    values: dict[str, float | None] = {}
+    for combo, count in _html_table(page, "Persons by combination of services"):
+        if combo == "Total":
+            continue
+        key = "+".join(sorted(source_of[s] for s in combo.split(" + ")))
+        values[key] = _number(count)
+        att.shown(key, values[key])
+    for combo in combos:
+        att.var(combo)
+
+    def members(test: object) -> list[str]:
+        return [c for c in combos if test(set(c.split("+")))]  # type: ignore[operator]
+
+    # Only the largest combinations are on the page: lines over the others bound only sums.
+    everything = values
+    _line(att, combos, everything, _summary(page, "Persons"))
+    _line(att, members(lambda s: len(s) >= 2), everything, _summary(page, "Known to 2 or more services"))
+    _line(att, members(lambda s: len(s) >= 3), everything, _summary(page, "Known to 3 or more services"))
+    for row in _csv(client, "network"):
+        a, b = row["source_a"], row["source_b"]
+        _line(att, members(lambda s, a=a, b=b: {a, b} <= s), everything, _number(row["shared"]))
+        _line(att, members(lambda s, a=a: a in s), everything, _number(row["caseload_a"]))
+        _line(att, members(lambda s, b=b: b in s), everything, _number(row["caseload_b"]))
+    for key, value in values.items():
+        if value is None and 0 < truth.get(key, 0) < THRESHOLD:
+            verdict.small(att, key, truth[key])
+        elif value is not None:
+            verdict.rounded(att, key, value)
+
+
+def attack_year(client: PageClient, con: duckdb.DuckDBPyConnection, year: str, verdict: Verdict) -> None:
+    fy = parse_year(year)
+    period = demand.Period(fy.start, fy.end)
+    truth = demand.demand_by_service(con, demand.DEFAULT_PRICE_YEAR, period)
+    # The attacker knows each service's unit cost: they are published reference figures.
+    price = {
+        r.service: float(r.max_unit_cost) for r in truth.itertuples() if r.max_unit_cost == r.max_unit_cost
+    }
+    rows = _csv(client, "demand", f"?year={year}")
+    assert {r["financial_year"] for r in rows} == {year}
+    att = Attacker(HALF)
+    events = {f"events:{r['service']}": _number(r["events"]) for r in rows}
+    partner_of = {f"events:{r['service']}": r["partner"] for r in rows}
+    for r in rows:
+        name = f"events:{r['service']}"
+        att.shown(name, events[name])
+        persons = _number(r["persons"])
+        att.shown(f"persons:{r['service']}", persons)
+        att.between([(f"persons:{r['service']}", 1.0), (name, -1.0)], -1e9, 0.0)  # persons <= events
+        cost = _number(r["cost"])
+        if cost is not None and r["service"] in price:  # the cost-division attack
+            p = price[r["service"]]
+            att.between([(name, p)], cost - HALF * p - 50, cost + HALF * p + 50)  # then to £100
+    for r in _csv(client, "costs", f"?year={year}"):
+        if r["cohort"] != "all":
+            continue
+        members = [n for n, p in partner_of.items() if p == r["partner"]]
+        _line(att, members, events, _number(r["events"]))
+        cost = _number(r["cost"])
+        hidden = [m for m in members if events[m] is None]
+        if cost is not None and hidden and all(m[7:] in price for m in members):
+            shown_cost = sum(
+                float(_number(x["cost"]) or 0) for x in rows
+                if x["partner"] == r["partner"] and _number(x["events"]) is not None
+            )  # fmt: skip
+            top = max(price[m[7:]] for m in hidden)
+            att.between([(m, price[m[7:]]) for m in hidden], cost - shown_cost - HALF * top,
+                        cost - shown_cost + HALF * top)  # fmt: skip
+    real = {f"events:{r.service}": (int(r.persons), int(r.events)) for r in truth.itertuples()}
+    for name, value in events.items():
+        persons, n_events = real[name]
+        if value is None and 0 < persons < THRESHOLD:
+            verdict.small(att, name, n_events)
+            verdict.small(att, f"persons:{name[7:]}", persons)
+        elif value is not None:
+            verdict.rounded(att, name, value)
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+def _viewer(client: PageClient) -> PageClient:
+    client.sign_in(email_for(Role.VIEWER), DEMO_PASSWORD)
+    return client
+
+
+def test_a_viewer_cannot_choose_a_period_only_whole_financial_years(
+    client: PageClient, place_store: Path
+) -> None:
+    viewer = _viewer(client)
+    page = viewer.get(BASE).text
+    years = re.findall(r'<option value="(\d{4}-\d{2})"', page)
+    assert years and len(set(years)) == len(years)
+    assert all(parse_year(y).label == y for y in years)
+    assert 'name="from"' not in page and 'name="to"' not in page
+    # A month asked for directly is ignored: the figures are the whole year's.
+    whole = viewer.get(f"{BASE}/export/demand.csv?year={years[0]}").text
+    month = viewer.get(f"{BASE}/export/demand.csv?year={years[0]}&from=2024-05-01&to=2024-05-31").text
+    assert month == whole
+    assert viewer.get(f"{BASE}/export/demand.csv?year=2024-05").status_code == 404
+    # No figure across every year sits beside the year tables for a viewer.
+    assert "Records</dt>" not in page
+    sources = viewer.get(f"{BASE}/sources").text
+    assert "Shown to analysts" in sources
+
+
+def test_nothing_a_viewer_sees_narrows_a_hidden_or_rounded_count(
+    client: PageClient, place_store: Path, tmp_path: Path
+) -> None:
+    viewer = _viewer(client)
+    page = viewer.get(BASE).text
+    years = re.findall(r'<option value="(\d{4}-\d{2})"', page)
+    verdict = Verdict()
+    # The truth, read from a copy: the app holds the store itself open.
+    shutil.copy(place_store, tmp_path / "truth.duckdb")
+    con = duckdb.connect(str(tmp_path / "truth.duckdb"), read_only=True)
+    try:
+        attack_needs(viewer, con, verdict)
+        attack_services(viewer, con, page, verdict)
+        for year in years:
+            attack_year(viewer, con, year, verdict)
+    finally:
+        con.close()
+    assert verdict.tried > 20, "the attack must have something to attack"
+    assert not verdict.leaks, "\n".join(verdict.leaks)
