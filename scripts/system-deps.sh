@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite needs: Chromium (browser tier), a Java runtime (Apache
-# Spark tier) and R with the survey package (weighting cross-check). Installed when missing
+# Spark tier) and R with the survey and MASS packages (weighting cross-check). Installed when missing
 # and we are root; otherwise we say exactly what to install and stop.
 set -euo pipefail
 
@@ -8,10 +8,12 @@ need=()
 # Fonts too: without recommends, Chromium would have none to draw text in screenshots.
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium fonts-liberation fonts-dejavu-core)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+# survey's calibrate() with bounds needs MASS, which Debian packages separately.
 if ! command -v Rscript >/dev/null 2>&1; then
-  need+=(r-base-core r-cran-survey)
-elif ! Rscript -e 'quit(status = !requireNamespace("survey", quietly = TRUE))' >/dev/null 2>&1; then
-  need+=(r-cran-survey)
+  need+=(r-base-core r-cran-survey r-cran-mass)
+else
+  Rscript -e 'quit(status = !requireNamespace("survey", quietly = TRUE))' >/dev/null 2>&1 || need+=(r-cran-survey)
+  Rscript -e 'quit(status = !requireNamespace("MASS", quietly = TRUE))' >/dev/null 2>&1 || need+=(r-cran-mass)
 fi
 
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -79,7 +79,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeou
 @contextmanager
 def running_server(
     directory: Path, *, seed: Seed | None = seed_demo_like, workers: int = 1,
-    env: dict[str, str] | None = None, timeout: float = 30.0,
+    env: dict[str, str] | None = None, timeout: float = 120.0,
 ) -> Iterator[RunningServer]:
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "joinedup.sqlite3"
