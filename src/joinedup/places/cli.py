@@ -241,7 +241,8 @@ def users_sign_ins(
     with user_errors(), session_scope() as session:
         table = Table()
         for col in ("When (UTC)", "Email address typed", "What happened", "From address"):
-            table.add_column(col, overflow="fold")  # never cut an address short
+            # Never cut an address short, nor fold it: it must read (and be found) whole.
+            table.add_column(col, no_wrap=True, overflow="ignore")
         for event in throttle.all_recent_attempts(session, days=days, limit=1000):
             what = "wrong password" if event.action == throttle.FAILED else "slowed down"
             table.add_row(event.at.strftime("%Y-%m-%d %H:%M:%S"), event.subject, what, event.ip)
