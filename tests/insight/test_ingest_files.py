@@ -133,7 +133,9 @@ def test_a_ragged_row_is_quarantined_and_the_rest_goes_in(
     report = ingest_file(store, write_csv(tmp_path / "housing.csv", rows), mapping_path)
     assert (report.rows, report.quarantined) == (25, 1)
     row = at + 2
-    assert _quarantine(store)[row] == f"row {row} has {len(ragged)} fields; the header has 7"
+    reason = f"wrong number of fields (row {row} has {len(ragged)} fields; the header has 7)"
+    assert _quarantine(store)[row] == reason
+    assert report.quarantine_reasons == {"wrong number of fields": 1}
     # No column shifted: every record still has its own name and date of birth.
     got = store.execute("SELECT forename_raw, date_of_birth FROM records WHERE record_id = 'H1'").fetchone()
     assert got is not None and got[0] == "Bill" and str(got[1]) == "1980-02-01"
@@ -218,3 +220,46 @@ def test_excel_serial_dates_in_a_csv_date_column(
     got = store.execute("SELECT date_of_birth, event_date FROM records WHERE record_id = 'S1'").fetchone()
     assert got is not None and (str(got[0]), str(got[1])) == ("1980-01-01", "2024-01-01")
 
+
+
+def test_excel_serial_dates_of_a_1904_workbook_count_from_1904(
+    store: duckdb.DuckDBPyConnection, tmp_path: Path, mapping_path: Path
+) -> None:
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    book = Workbook()
+    book.epoch = CALENDAR_MAC_1904
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    sheet.append(["S1", "Ann", "Serial", 27759, "M1 1AA", "", ""])
+    book.save(tmp_path / "housing.xlsx")
+    ingest_file(store, tmp_path / "housing.xlsx", mapping_path)
+    got = store.execute("SELECT date_of_birth FROM records").fetchone()
+    assert got is not None and str(got[0]) == "1980-01-01"  # 27,759 days after 1 January 1904
+
+
+def test_empty_fields_after_the_last_column_are_not_a_ragged_row(
+    store: duckdb.DuckDBPyConnection, tmp_path: Path, mapping_path: Path
+) -> None:
+    rows = [HEADER, [*ROWS[1], "", ""], *ROWS[2:]]
+    report = ingest_file(store, write_csv(tmp_path / "housing.csv", rows), mapping_path)
+    assert (report.records, report.quarantined) == (4, 0)
+
+
+def test_xlsx_rows_keep_their_sheet_row_numbers_across_blank_rows(
+    store: duckdb.DuckDBPyConnection, tmp_path: Path, mapping_path: Path
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    sheet.append(ROWS[1])
+    sheet.append(["H9", "", "", "", "", "", ""])  # row 3: nothing to link on
+    for number, row in ((6, ROWS[2]), (9, ["H9", "Dup", "Row", "01/02/1980", "M1 1AA", "", ""])):
+        for column, value in enumerate(row, start=1):
+            sheet.cell(row=number, column=column, value=value)
+    book.save(tmp_path / "housing.xlsx")
+    ingest_file(store, tmp_path / "housing.xlsx", mapping_path)
+    assert store.execute("SELECT row_number FROM records ORDER BY 1").fetchall() == [(2,), (6,)]
+    assert set(_quarantine(store)) == {3, 9}

@@ -189,7 +189,12 @@ def _dates(
             f"{expected}: {int(bad.sum()):,} of {int(present.sum()):,} values fail, "
             f"e.g. {series[bad].iloc[0]!r} in row {example_row}"
         )
-    mix = nz.day_month_mix(series.dropna().unique(), fmt)
+    # Only a column with values that fail the format but read with day and month swapped
+    # can be a mix; looking for one costs nothing on a clean column.
+    swapped = nz.swapped_format(fmt) if fmt else None
+    mix = None
+    if swapped and any(_matches(v, swapped) for v in series[bad].unique()):
+        mix = nz.day_month_mix(series.dropna().unique(), fmt)
     if mix is not None and fmt is not None:
         day_first = fmt.index("%d") < fmt.index("%m")
         other = "month-first" if day_first else "day-first"
@@ -215,10 +220,11 @@ def _dates(
             f"values that could be either, and {int(cleaned.isin(list(mix.other_way)).sum()):,} "
             f"written {other}, were set aside"
         )
-    read_serial = _map_fast(series, _is_number).eq(True) & values.notna()
-    if fmt is not None and read_serial.any():
-        # A format made of digits only (%Y%m%d) reads such values itself; they are not serials.
-        read_serial &= ~_map_fast(series, lambda v: _matches(v, fmt)).eq(True)
+    # Whole numbers read as dates were Excel day numbers, unless the format itself is made of
+    # digits only (%Y%m%d) and read them.
+    serials = [v for v in series.dropna().unique()
+               if _is_number(v) and not (fmt and _matches(v, fmt))]  # fmt: skip
+    read_serial = series.isin(serials) & values.notna() if serials else pd.Series(False, index=series.index)
     if read_serial.any():
         first = int(read_serial.to_numpy().argmax())
         report.notes.append(
@@ -235,8 +241,11 @@ def _is_number(value: object) -> bool:
 
 
 def _matches(value: object, fmt: str) -> bool:
+    text = nz.clean_text(value)
+    if text is None:
+        return False
     try:
-        datetime.strptime(str(value).strip(), fmt)
+        datetime.strptime(text, fmt)
     except ValueError:
         return False
     return True
@@ -339,7 +348,7 @@ def prepare_extract(
     report.quarantined = len(quarantine)
     for rs in reasons[quarantined]:
         for reason in rs:
-            report.quarantine_reasons[_reason_kind(reason)] += 1
+            report.quarantine_reasons[reason.split(" (")[0]] += 1
     report.warnings = int(records["warnings"].notna().sum())
     for text in records["warnings"].dropna():
         for part in str(text).split("; "):
@@ -352,18 +361,6 @@ def prepare_extract(
             f"source {source!r} was not changed"
         )
     return PreparedExtract(records=records, quarantine=quarantine, report=report)
-
-
-def _reason_kind(reason: str) -> str:
-    """The kind of a quarantine reason, for the report's counts ('row 7 has 12 fields; ...'
-    counts as 'wrong number of fields')."""
-    if "fields; the header has" in reason:
-        return "wrong number of fields"
-    if "NUL byte" in reason:
-        return "NUL byte in a value"
-    if "UTF-8" in reason:
-        return "a different encoding from the rest of the file"
-    return reason.split(" (")[0]
 
 
 def _quarantine_reasons(out: pd.DataFrame, extract: Extract, mapping: Mapping) -> pd.Series:

@@ -172,17 +172,23 @@ def _as_written(value: str) -> str:
     return value.encode("utf-8", errors="surrogateescape").decode("cp1252", errors="replace")
 
 
+# Reasons read "<kind> (<detail>)", as ingest's own do, so the report counts them by kind.
+RAGGED = "wrong number of fields"
+NUL = "NUL byte in a value"
+NOT_UTF8 = "not UTF-8 like the rest of the file"
+LOOKS_UTF8 = "UTF-8 in a Windows-1252 file"
+
+
 def _row_problem(row: list[str], header: list[str], number: int, mode: str) -> str | None:
     for name, value in zip(header, row, strict=False):
         if "\x00" in value:
-            return (f"row {number}: column {name!r} holds a NUL byte (character 0), so its "
-                    "value would be cut short; the export is damaged here")  # fmt: skip
+            return (f"{NUL} (row {number}, column {name!r}: the value would be cut short at "
+                    "it; the export is damaged here)")  # fmt: skip
         if mode == "utf-8-mixed" and (byte := _not_utf8(value)):
-            return (f"row {number} is not UTF-8 like the rest of the file: {byte} in column "
-                    f"{name!r}")  # fmt: skip
+            return f"{NOT_UTF8} (row {number}: {byte} in column {name!r})"
         if mode == "cp1252" and (fixed := _looks_utf8(value)):
-            return (f"row {number} looks like UTF-8 while the rest of the file is "
-                    f"Windows-1252: column {name!r} would be {fixed!r}")  # fmt: skip
+            return (f"{LOOKS_UTF8} (row {number}: column {name!r} would be {fixed!r}, while the "
+                    "rest of the file is Windows-1252)")  # fmt: skip
     return None
 
 
@@ -216,9 +222,9 @@ def _read_csv(path: Path, limits: Limits, check_header: HeaderCheck | None) -> E
         delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = ","
-    # A cell longer than the limit is refused below; one character more lets the reader
-    # finish the cell and say which row it is on.
-    csv.field_size_limit(limits.max_cell_chars + 1)
+    # A cell longer than the limit is refused below. The csv module's own limit is global to
+    # the process, so it is only ever raised (never lowered under another reader's feet).
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_cell_chars + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     number = 0
@@ -231,8 +237,8 @@ def _read_csv(path: Path, limits: Limits, check_header: HeaderCheck | None) -> E
     try:
         for row in reader:
             number += 1
-            if not any(cell.strip() for cell in row):
-                continue
+            if not "".join(row).strip():
+                continue  # a blank line, or separators only: no data to account for
             if header is None:
                 header = [cell.strip() for cell in row]
                 _check_width(header, limits, path.name)
@@ -249,9 +255,11 @@ def _read_csv(path: Path, limits: Limits, check_header: HeaderCheck | None) -> E
                         f"has a value longer than {limits.max_cell_chars:,} characters (an "
                         "unmatched quote mark often does this)", limits.max_cell_chars,
                         "ingest_max_cell_chars"))  # fmt: skip
+            if len(row) > width and not any(cell.strip() for cell in row[width:]):
+                row = row[:width]  # empty fields after the last column carry nothing
             problem: str | None = None
             if len(row) != width:
-                problem = f"row {number} has {len(row)} fields; the header has {width}"
+                problem = f"{RAGGED} (row {number} has {len(row)} fields; the header has {width})"
             elif check_values:
                 problem = _row_problem(row, header, number, decoded.mode)
             if problem:
@@ -274,7 +282,7 @@ def _read_csv(path: Path, limits: Limits, check_header: HeaderCheck | None) -> E
         raise ReadError(f"{path.name}: cannot be read as CSV (row {number + 1}: {message})") from exc
     if header is None:
         raise ReadError(f"{path.name}: the file is empty")
-    ragged = sum(1 for p in problems.values() if "fields; the header has" in p)
+    ragged = sum(1 for p in problems.values() if p.startswith(RAGGED))
     if rows and ragged > MAX_RAGGED_SHARE * len(rows):
         raise ReadError(
             f"{path.name}: {ragged:,} of {len(rows):,} rows have a different number of fields "
