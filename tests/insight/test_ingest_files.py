@@ -263,3 +263,12 @@ def test_xlsx_rows_keep_their_sheet_row_numbers_across_blank_rows(
     ingest_file(store, tmp_path / "housing.xlsx", mapping_path)
     assert store.execute("SELECT row_number FROM records ORDER BY 1").fetchall() == [(2,), (6,)]
     assert set(_quarantine(store)) == {3, 9}
+
+
+def test_the_reports_notes_are_kept_with_the_source(
+    store: duckdb.DuckDBPyConnection, tmp_path: Path, mapping_path: Path
+) -> None:
+    rows = [HEADER, ["S1", "Ann", "Serial", "29221", "M1 1AA", "", ""], *ROWS[1:]]
+    report = ingest_file(store, write_csv(tmp_path / "housing.csv", rows), mapping_path)
+    (notes,) = store.execute("SELECT notes FROM sources").fetchone() or (None,)
+    assert report.notes and notes == "\n".join(report.notes)

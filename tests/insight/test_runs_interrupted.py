@@ -84,3 +84,26 @@ def test_the_runs_pages_show_an_interrupted_run_as_failed(
     assert "failed (interrupted" in page.text and ">running<" not in page.text
     status = run_status(settings, "northbrook", 1)
     assert status is not None and status["status"] == "failed"
+
+
+def test_a_store_made_before_gains_the_new_columns(tmp_path: Path) -> None:
+    from joinedup.insight import store as store_mod
+
+    old = store_mod._SCHEMA.split("-- Stores made before")[0]
+    old = old.replace(",\n    notes VARCHAR\n", "\n").replace(
+        ",\n    pid INTEGER,\n    host VARCHAR,\n    process_start VARCHAR\n", "\n"
+    )
+    assert "notes" not in old and "pid" not in old
+    path = tmp_path / "old.duckdb"
+    raw = duckdb.connect(str(path))
+    raw.execute(old)
+    raw.close()
+    con = connect(path, memory_limit="200MB", threads=1)
+    try:
+        run_id = start_run(con, "duckdb", 0.9, 1)
+        pid = con.execute("SELECT pid FROM link_runs WHERE run_id = ?", [run_id]).fetchone()
+        assert pid == (os.getpid(),)
+        assert ("notes",) in con.execute("SELECT column_name FROM duckdb_columns() "
+                                         "WHERE table_name = 'sources'").fetchall()
+    finally:
+        con.close()

@@ -494,13 +494,17 @@ def write_extract(
         con.execute("DELETE FROM quarantine WHERE source = ?", [report.source])
         con.execute("DELETE FROM sources WHERE name = ?", [report.source])
         con.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sources (name, partner, service, need, cost_item, legal_basis, "
+            "dsa_reference, retain_until, file_name, content_hash, mapping_text, ingested_at, "
+            "n_rows, n_records, n_quarantined, n_warnings, notes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 report.source, mapping.partner, mapping.service,
                 nz.normalise_need(mapping.need) if mapping.need else None, mapping.cost_item,
                 mapping.legal_basis, mapping.dsa_reference, mapping.retain_until,
                 report.file_name, digest, mapping.text, datetime.now(),
                 report.rows, report.records, report.quarantined, report.warnings,
+                "\n".join(report.notes) or None,  # one note a line, for the source's page
             ],
         )  # fmt: skip
         columns = ", ".join(name for name, _ in RECORD_COLUMNS)

@@ -323,10 +323,10 @@ def check_archive(path: Path, limits: Limits) -> None:
 
 
 def _read_xlsx(path: Path, sheet: str | None, limits: Limits, check_header: HeaderCheck | None) -> Extract:
+    check_archive(path, limits)  # before openpyxl is even imported
     from openpyxl import load_workbook
     from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-    check_archive(path, limits)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a bad workbook

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS sources (
     n_rows INTEGER,
     n_records INTEGER,
     n_quarantined INTEGER,
-    n_warnings INTEGER
+    n_warnings INTEGER,
+    notes VARCHAR
 );
 CREATE TABLE IF NOT EXISTS records (
     {", ".join(f"{name} {kind}" for name, kind in RECORD_COLUMNS)},
@@ -115,7 +116,9 @@ CREATE TABLE IF NOT EXISTS link_runs (
     host VARCHAR,
     process_start VARCHAR
 );
--- Stores made before runs recorded their process gain the columns.
+-- Stores made before these columns existed gain them: the ingest report's notes on a
+-- source, and the process that runs a linkage run.
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS notes VARCHAR;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS pid INTEGER;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS process_start VARCHAR;
