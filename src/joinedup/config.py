@@ -41,6 +41,19 @@ class Settings(BaseSettings):
     login_max_delay: int = Field(900, description="Longest wait in seconds between retries")
     duckdb_memory_limit: str = Field("2GB", description="Memory cap for DuckDB insight work")
     duckdb_threads: int = Field(2, description="Threads DuckDB may use")
+    ingest_max_upload_mb: int = Field(200, description="Largest extract the upload page accepts (MB)")
+    ingest_max_unpacked_mb: int = Field(
+        1000, description="Largest size an XLSX or Parquet extract may unpack to (MB)"
+    )
+    ingest_max_compression_ratio: float = Field(
+        100.0, description="Largest unpacked-to-packed size ratio of an XLSX (zip bombs exceed it)"
+    )
+    ingest_max_rows: int = Field(2_000_000, description="Most data rows one extract may have")
+    ingest_max_columns: int = Field(500, description="Most columns one extract may have")
+    ingest_max_cell_chars: int = Field(32_767, description="Longest value one cell may hold (characters)")
+    ingest_max_concurrent: int = Field(
+        2, description="Uploads checked at once by one server process; more wait their turn"
+    )
     host: str = Field("127.0.0.1", description="Address `joinedup serve` binds")
     port: int = Field(8000, description="Port `joinedup serve` binds")
 

@@ -173,3 +173,26 @@ def test_blanks() -> None:
     for blank in ["", " ", "NULL", "n/a", "Unknown", float("nan"), None]:
         assert nz.is_blank(blank)
     assert not nz.is_blank("0")
+
+
+def test_excel_serial_dates_and_what_is_not_one() -> None:
+    excel_serial_date, normalise_date, InvalidValue = nz.excel_serial_date, nz.normalise_date, nz.InvalidValue
+    assert excel_serial_date("29221") == date(1980, 1, 1)
+    assert excel_serial_date("45292.75") == date(2024, 1, 1)
+    assert excel_serial_date("2101") == date(1905, 10, 1)
+    assert excel_serial_date("73051") is None and excel_serial_date("12 3") is None
+    with pytest.raises(InvalidValue, match="a year, not a whole date"):
+        normalise_date("1980", "%d/%m/%Y")
+    with pytest.raises(InvalidValue, match="a number, not a date"):
+        normalise_date("45", "%d/%m/%Y")
+    assert normalise_date("19800102", "%Y%m%d") == date(1980, 1, 2)  # the format comes first
+
+
+def test_day_month_mix_needs_values_valid_only_the_other_way() -> None:
+    day_month_mix = nz.day_month_mix
+    assert day_month_mix(["13/01/1980", "05/06/1980"], "%d/%m/%Y") is None
+    assert day_month_mix(["01/13/1980"], "%Y-%m-%d") is None
+    mix = day_month_mix(["13/01/1980", "01/13/1980", "05/06/1980", "07/07/1980"], "%d/%m/%Y")
+    assert mix is not None
+    assert mix.as_format == "13/01/1980" and mix.other_way == {"01/13/1980"}
+    assert set(mix.ambiguous) == {"05/06/1980"}

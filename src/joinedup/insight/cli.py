@@ -88,13 +88,17 @@ def ingest(
     """Ingest a partner extract into a place, whole or not at all."""
     from joinedup.insight.context import place_context
     from joinedup.insight.ingest import IngestError, ingest_file
+    from joinedup.insight.readers import Limits
 
+    limits = Limits.from_settings(get_settings())
     with _store(place, must_exist=False) as con:
         try:
-            report = ingest_file(con, file, mapping, source=source)
+            report = ingest_file(con, file, mapping, source=source, limits=limits)
         except IngestError as exc:
             raise UserError(str(exc)) from exc
     console.print(report.summary())
+    for note in report.notes:
+        console.print(f"  note: {note}", markup=False)
     for reason, n in sorted(report.quarantine_reasons.items()):
         console.print(f"  quarantined, {reason}: {n:,}")
     for kind, n in sorted(report.warning_kinds.items()):

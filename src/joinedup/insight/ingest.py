@@ -22,16 +22,19 @@ import pandas as pd
 
 from joinedup.insight import normalise as nz
 from joinedup.insight.mapping import DATE_FIELDS, ColumnSpec, Mapping, MappingError, load_mapping
-from joinedup.insight.readers import ReadError, read_extract
+from joinedup.insight.readers import Extract, Limits, ReadError, read_extract
 from joinedup.insight.store import RECORD_COLUMNS, one, transaction
 
-__all__ = ["IngestError", "IngestReport", "ingest_file", "prepare_extract"]
+__all__ = ["IngestError", "IngestReport", "ingest_file", "ingest_with_mapping", "prepare_extract",
+           "resolve_columns"]
 
 # Above this share of rows with a repeated record_id, the mapping has surely named the
 # wrong column; quarantining most of the file would hide that mistake.
 MAX_DUPLICATE_SHARE = 0.5
 # Above this share of unparseable dates, the mapping's format is wrong for the column.
 MAX_BAD_DATE_SHARE = 0.5
+# Above this share of rows without a record_id, the mapping has named the wrong column.
+MAX_BLANK_ID_SHARE = 0.5
 
 _NORMALISERS: dict[str, Callable[[object], object]] = {
     "postcode": nz.normalise_postcode,
@@ -64,6 +67,9 @@ class IngestReport:
     replaced: bool = False
     quarantine_reasons: Counter[str] = field(default_factory=Counter)
     warning_kinds: Counter[str] = field(default_factory=Counter)
+    # What ingest decided about the file as a whole (its encoding, a column's dates read as
+    # Excel day numbers, a column mixing day-first and month-first dates), in plain words.
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.unchanged:
@@ -87,6 +93,7 @@ class IngestReport:
             "replaced": self.replaced,
             "quarantine_reasons": dict(self.quarantine_reasons),
             "warning_kinds": dict(self.warning_kinds),
+            "notes": list(self.notes),
         }
 
 
@@ -119,18 +126,35 @@ def _map_fast(series: pd.Series, fn: Callable[[object], object]) -> pd.Series:
     return series.map(values)
 
 
-def _find_column(frame: pd.DataFrame, spec: ColumnSpec, mapping: Mapping, file_name: str) -> str:
-    if spec.column in frame.columns:
-        return spec.column
-    # Forgive case and surrounding spaces, which partners change between extracts.
-    folded = {c.strip().lower(): c for c in frame.columns}
-    if spec.column.strip().lower() in folded:
-        return folded[spec.column.strip().lower()]
-    shown = ", ".join(repr(c) for c in list(frame.columns)[:12])
-    raise IngestError(
-        f"{mapping.where(spec)}: column {spec.column!r} for {spec.field} is not in "
-        f"{file_name} (its columns are {shown})"
-    )
+def resolve_columns(header: list[str], mapping: Mapping, file_name: str) -> dict[str, str]:
+    """The header name feeding each of the mapping's fields; refuses a missing column, or a
+    column that appears more than once (which of them would feed the field is not clear)."""
+    counts = Counter(header)
+    folded: dict[str, list[str]] = {}
+    for name in header:
+        folded.setdefault(name.strip().lower(), []).append(name)
+    shown = ", ".join(repr(c) for c in header[:12])
+    columns: dict[str, str] = {}
+    for spec in mapping.columns:
+        if spec.column in counts:
+            chosen = [spec.column] * counts[spec.column]
+        else:
+            # Forgive case and surrounding spaces, which partners change between extracts.
+            chosen = folded.get(spec.column.strip().lower(), [])
+        if not chosen:
+            raise IngestError(
+                f"{mapping.where(spec)}: column {spec.column!r} for {spec.field} is not in "
+                f"{file_name} (its columns are {shown})"
+            )
+        if len(chosen) > 1:
+            positions = [i for i, name in enumerate(header, start=1) if name in set(chosen)]
+            raise IngestError(
+                f"{file_name}: column {chosen[0]!r} appears {len(chosen)} times in the header "
+                f"(columns {', '.join(str(p) for p in positions)}), so it is not clear which "
+                f"feeds {spec.field}: give each column its own name"
+            )
+        columns[spec.field] = chosen[0]
+    return columns
 
 
 def source_name_for(mapping: Mapping, mapping_path: Path | None, name: str | None) -> str:
@@ -142,11 +166,101 @@ def source_name_for(mapping: Mapping, mapping_path: Path | None, name: str | Non
     return chosen
 
 
-def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_name: str) -> PreparedExtract:
+def _dates(
+    series: pd.Series, spec: ColumnSpec, mapping: Mapping, extract: Extract, report: IngestReport,
+    row_numbers: pd.Series,
+) -> tuple[pd.Series, pd.Series]:
+    """A date column's values and problems: the mapping's format, ISO 8601 or Excel day
+    numbers; a column mixing day-first and month-first dates has its ambiguous values set
+    aside, with a note in the report."""
+    date_field, fmt = spec.field, spec.format
+
+    def parse(value: object) -> object:
+        return nz.normalise_date(value, fmt, date1904=extract.date1904)
+
+    values, problems = _map_unique(series, parse, date_field)
+    present = _map_fast(series, lambda v: not nz.is_blank(v)).eq(True)
+    bad = problems.notna() & present
+    if present.sum() and bad.sum() / present.sum() > MAX_BAD_DATE_SHARE:
+        example_row = int(row_numbers[bad].iloc[0])
+        expected = f"the format {fmt!r}" if fmt else "ISO 8601 (give a format)"
+        raise IngestError(
+            f"{mapping.where(spec)}: {date_field} column {spec.column!r} does not match "
+            f"{expected}: {int(bad.sum()):,} of {int(present.sum()):,} values fail, "
+            f"e.g. {series[bad].iloc[0]!r} in row {example_row}"
+        )
+    # Only a column with values that fail the format but read with day and month swapped
+    # can be a mix; looking for one costs nothing on a clean column.
+    swapped = nz.swapped_format(fmt) if fmt else None
+    mix = None
+    if swapped and any(_matches(v, swapped) for v in series[bad].unique()):
+        mix = nz.day_month_mix(series.dropna().unique(), fmt)
+    if mix is not None and fmt is not None:
+        day_first = fmt.index("%d") < fmt.index("%m")
+        other = "month-first" if day_first else "day-first"
+        example = next(iter(sorted(mix.other_way)))
+        evidence = f"{mix.as_format!r} and {example!r}" if mix.as_format else f"{example!r}"
+        reasons: dict[object, str] = {
+            text: f"{date_field}: {text!r} could be {a.day} {a:%B %Y} or {b.day} {b:%B %Y}: "
+            f"column {spec.column!r} has dates written both day-first and month-first "
+            f"(e.g. {evidence})"
+            for text, (a, b) in mix.ambiguous.items()
+        }
+        reasons.update({
+            text: f"{date_field}: {text!r} is written {other}, unlike the format {fmt}"
+            for text in mix.other_way
+        })  # fmt: skip
+        cleaned = _map_fast(series, nz.clean_text)
+        hit = cleaned.isin(list(reasons))
+        values = values.where(~hit, None)
+        problems = problems.where(~hit, cleaned.map(reasons))
+        report.notes.append(
+            f"{date_field} column {spec.column!r} has dates written both day-first and "
+            f"month-first (e.g. {evidence}): {int(cleaned.isin(list(mix.ambiguous)).sum()):,} "
+            f"values that could be either, and {int(cleaned.isin(list(mix.other_way)).sum()):,} "
+            f"written {other}, were set aside"
+        )
+    # Whole numbers read as dates were Excel day numbers, unless the format itself is made of
+    # digits only (%Y%m%d) and read them.
+    serials = [v for v in series.dropna().unique()
+               if _is_number(v) and not (fmt and _matches(v, fmt))]  # fmt: skip
+    read_serial = series.isin(serials) & values.notna() if serials else pd.Series(False, index=series.index)
+    if read_serial.any():
+        first = int(read_serial.to_numpy().argmax())
+        report.notes.append(
+            f"{date_field} column {spec.column!r}: {int(read_serial.sum()):,} values were Excel "
+            f"day numbers and were read as dates (e.g. {series.iloc[first]!r} in row "
+            f"{int(row_numbers.iloc[first])} is {values.iloc[first]})"
+        )
+    return values, problems
+
+
+def _is_number(value: object) -> bool:
+    text = nz.clean_text(value)
+    return text is not None and text.replace(".", "", 1).isdigit()
+
+
+def _matches(value: object, fmt: str) -> bool:
+    text = nz.clean_text(value)
+    if text is None:
+        return False
+    try:
+        datetime.strptime(text, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def prepare_extract(
+    extract: Extract, mapping: Mapping, source: str, file_name: str,
+    columns: dict[str, str] | None = None,
+) -> PreparedExtract:  # fmt: skip
     """Validate and normalise an extract in memory; raise IngestError if it is unusable."""
-    report = IngestReport(source=source, file_name=file_name, rows=len(frame))
+    frame = extract.frame
     n = len(frame)
-    columns = {spec.field: _find_column(frame, spec, mapping, file_name) for spec in mapping.columns}
+    report = IngestReport(source=source, file_name=file_name, rows=n, notes=list(extract.notes))
+    if columns is None:
+        columns = resolve_columns(list(frame.columns), mapping, file_name)
     out = pd.DataFrame(index=frame.index)
     warnings: list[pd.Series] = []
 
@@ -154,7 +268,7 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
         return _map_fast(frame[columns[field_name]], nz.clean_text)
 
     out["source"] = source
-    out["row_number"] = pd.RangeIndex(2, n + 2)  # spreadsheet rows: the header is row 1
+    out["row_number"] = pd.Series(extract.row_numbers, index=frame.index, dtype="int64")
     out["record_id"] = raw("record_id")
 
     # Names: keep what the partner wrote; split a full name only where parts are missing.
@@ -182,24 +296,9 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
         if spec is None:
             out[date_field] = None
             continue
-        series = frame[columns[date_field]]
-        fmt = spec.format
-
-        def parse(value: object, fmt: str | None = fmt) -> object:
-            return nz.normalise_date(value, fmt)
-
-        values, problems = _map_unique(series, parse, date_field)
-        present = _map_fast(series, lambda v: not nz.is_blank(v)).eq(True)
-        bad = problems.notna() & present
-        if present.sum() and bad.sum() / present.sum() > MAX_BAD_DATE_SHARE:
-            example_row = int(out.loc[bad, "row_number"].iloc[0])
-            example = series[bad].iloc[0]
-            expected = f"the format {fmt!r}" if fmt else "ISO 8601 (give a format)"
-            raise IngestError(
-                f"{mapping.where(spec)}: {date_field} column {spec.column!r} does not match "
-                f"{expected}: {int(bad.sum()):,} of {int(present.sum()):,} values fail, "
-                f"e.g. {example!r} in row {example_row}"
-            )
+        values, problems = _dates(
+            frame[columns[date_field]], spec, mapping, extract, report, out["row_number"]
+        )
         out[date_field] = values
         warnings.append(problems)
 
@@ -224,15 +323,69 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
     else:
         out["warnings"] = None
 
-    # --- quarantine: rows that cannot be used at all ---------------------------------------
-    reasons: pd.Series = pd.Series([[] for _ in range(n)], index=frame.index, dtype=object)
-    no_id = out["record_id"].isna()
+    reasons = _quarantine_reasons(out, extract, mapping)
+    quarantined = reasons.map(bool)
+
+    def raw_row(position: int) -> str:
+        if position in extract.raw_rows:
+            return json.dumps(extract.raw_rows[position], default=str)
+        row = frame.iloc[position]
+        return json.dumps({k: v for k, v in row.items() if v not in (None, "")}, default=str)
+
+    quarantine = pd.DataFrame(
+        {
+            "source": source,
+            "row_number": out.loc[quarantined, "row_number"],
+            "record_id": out.loc[quarantined, "record_id"],
+            "reasons": reasons[quarantined].map("; ".join),
+            "raw": pd.Series([raw_row(int(p)) for p in quarantined.to_numpy().nonzero()[0]],
+                             index=out.index[quarantined], dtype=object),
+        }
+    )
+    records = out.loc[~quarantined, [name for name, _ in RECORD_COLUMNS]]
+
+    report.records = len(records)
+    report.quarantined = len(quarantine)
+    for rs in reasons[quarantined]:
+        for reason in rs:
+            report.quarantine_reasons[reason.split(" (")[0]] += 1
+    report.warnings = int(records["warnings"].notna().sum())
+    for text in records["warnings"].dropna():
+        for part in str(text).split("; "):
+            report.warning_kinds[part.split(":")[0]] += 1
+    assert report.records + report.quarantined == report.rows  # every row accounted for
+    if report.records == 0:
+        common = ", ".join(f"{k}: {v:,}" for k, v in report.quarantine_reasons.most_common(3))
+        raise IngestError(
+            f"{file_name}: none of its {report.rows:,} rows can be used ({common}), so the "
+            f"source {source!r} was not changed"
+        )
+    return PreparedExtract(records=records, quarantine=quarantine, report=report)
+
+
+def _quarantine_reasons(out: pd.DataFrame, extract: Extract, mapping: Mapping) -> pd.Series:
+    """Each row's reasons for quarantine (an empty list for a usable row)."""
+    n = len(out)
+    reasons: pd.Series = pd.Series([[] for _ in range(n)], index=out.index, dtype=object)
+    unreadable = pd.Series(False, index=out.index)
+    for position, problem in extract.problems.items():
+        index = out.index[position]
+        reasons[index].append(problem)
+        unreadable[index] = True
+    readable = int((~unreadable).sum())
+    no_id = out["record_id"].isna() & ~unreadable
+    spec = mapping.spec("record_id")
+    assert spec is not None
+    if readable and no_id.sum() / readable > MAX_BLANK_ID_SHARE:
+        raise IngestError(
+            f"{mapping.where(spec)}: record_id column {spec.column!r} is blank in "
+            f"{int(no_id.sum()):,} of {readable:,} rows, so the rows cannot be told apart: "
+            "is it the right column?"
+        )
     for i in out.index[no_id]:
         reasons[i].append("no record_id")
     dup = out["record_id"].notna() & out["record_id"].duplicated(keep="first")
     if n and dup.sum() / n > MAX_DUPLICATE_SHARE:
-        spec = mapping.spec("record_id")
-        assert spec is not None
         raise IngestError(
             f"{mapping.where(spec)}: record_id column {spec.column!r} does not identify rows: "
             f"{int(dup.sum()):,} of {n:,} rows repeat an earlier record_id"
@@ -252,44 +405,13 @@ def prepare_extract(frame: pd.DataFrame, mapping: Mapping, source: str, file_nam
         | out["address_line"].notna()
     )
     has_id = out["nhs_number"].notna() | out["ni_number"].notna()
-    unlinkable = ~((has_name & has_anchor) | has_id)
+    unlinkable = ~((has_name & has_anchor) | has_id) & ~unreadable
     for i in out.index[unlinkable]:
         reasons[i].append(
             "nothing to link on (needs a name with a date of birth, postcode or address, "
             "or a valid NHS or National Insurance number)"
         )
-    quarantined = reasons.map(bool)
-
-    raw_json = (
-        frame.loc[quarantined].apply(
-            lambda r: json.dumps({k: v for k, v in r.items() if v not in (None, "")}, default=str),
-            axis=1,
-        )
-        if quarantined.any()
-        else pd.Series(dtype=object)
-    )
-    quarantine = pd.DataFrame(
-        {
-            "source": source,
-            "row_number": out.loc[quarantined, "row_number"],
-            "record_id": out.loc[quarantined, "record_id"],
-            "reasons": reasons[quarantined].map("; ".join),
-            "raw": raw_json,
-        }
-    )
-    records = out.loc[~quarantined, [name for name, _ in RECORD_COLUMNS]]
-
-    report.records = len(records)
-    report.quarantined = len(quarantine)
-    for rs in reasons[quarantined]:
-        for reason in rs:
-            report.quarantine_reasons[reason.split(" (")[0]] += 1
-    report.warnings = int(records["warnings"].notna().sum())
-    for text in records["warnings"].dropna():
-        for part in str(text).split("; "):
-            report.warning_kinds[part.split(":")[0]] += 1
-    assert report.records + report.quarantined == report.rows  # every row accounted for
-    return PreparedExtract(records=records, quarantine=quarantine, report=report)
+    return reasons
 
 
 def ingest_file(
@@ -298,13 +420,16 @@ def ingest_file(
     mapping_path: Path,
     *,
     source: str | None = None,
+    limits: Limits | None = None,
 ) -> IngestReport:
     """Ingest one extract with its mapping. Raises IngestError and changes nothing on failure."""
     try:
         mapping = load_mapping(mapping_path)
     except MappingError as exc:
         raise IngestError(str(exc)) from exc
-    return ingest_with_mapping(con, path, mapping, source=source, mapping_path=mapping_path)
+    return ingest_with_mapping(
+        con, path, mapping, source=source, mapping_path=mapping_path, limits=limits
+    )
 
 
 def ingest_with_mapping(
@@ -315,7 +440,9 @@ def ingest_with_mapping(
     source: str | None = None,
     mapping_path: Path | None = None,
     file_name: str | None = None,
+    limits: Limits | None = None,
 ) -> IngestReport:
+    """Ingest one extract with a parsed mapping, within ``limits`` (the defaults if None)."""
     name = source_name_for(mapping, mapping_path, source)
     display = file_name or path.name
     try:
@@ -338,11 +465,17 @@ def ingest_with_mapping(
             quarantined=held[3],
             unchanged=True,
         )
+    resolved: dict[str, str] = {}
+
+    def check_header(header: list[str]) -> None:
+        # Before any row is read: a wrong file or mapping costs milliseconds, not minutes.
+        resolved.update(resolve_columns(header, mapping, display))
+
     try:
-        frame = read_extract(path, mapping.sheet)
+        extract = read_extract(path, mapping.sheet, limits=limits, check_header=check_header)
     except ReadError as exc:
-        raise IngestError(str(exc)) from exc
-    prepared = prepare_extract(frame, mapping, name, display)
+        raise IngestError(str(exc).replace(path.name, display, 1)) from exc
+    prepared = prepare_extract(extract, mapping, name, display, resolved)
     report = prepared.report
     report.replaced = held is not None
     write_extract(con, prepared, mapping, digest)
@@ -361,13 +494,17 @@ def write_extract(
         con.execute("DELETE FROM quarantine WHERE source = ?", [report.source])
         con.execute("DELETE FROM sources WHERE name = ?", [report.source])
         con.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sources (name, partner, service, need, cost_item, legal_basis, "
+            "dsa_reference, retain_until, file_name, content_hash, mapping_text, ingested_at, "
+            "n_rows, n_records, n_quarantined, n_warnings, notes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 report.source, mapping.partner, mapping.service,
                 nz.normalise_need(mapping.need) if mapping.need else None, mapping.cost_item,
                 mapping.legal_basis, mapping.dsa_reference, mapping.retain_until,
                 report.file_name, digest, mapping.text, datetime.now(),
                 report.rows, report.records, report.quarantined, report.warnings,
+                "\n".join(report.notes) or None,  # one note a line, for the source's page
             ],
         )  # fmt: skip
         columns = ", ".join(name for name, _ in RECORD_COLUMNS)

@@ -24,6 +24,7 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 from nicknames import NickNamer
 
 from joinedup.insight import model as link_model
+from joinedup.insight import processes
 from joinedup.insight.persons import PersonChanges, assign_person_ids
 from joinedup.insight.store import one
 
@@ -195,10 +196,11 @@ def check_governance(con: duckdb.DuckDBPyConnection) -> None:
 
 def start_run(con: duckdb.DuckDBPyConnection, backend: str, threshold: float, seed: int) -> int:
     (run_id,) = one(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM link_runs")) or (1,)
+    pid, host, process_start = processes.current()  # so a run whose process dies is seen
     con.execute(
-        "INSERT INTO link_runs (run_id, started_at, backend, status, stage, threshold, seed) "
-        "VALUES (?, ?, ?, 'running', 'checking sources', ?, ?)",
-        [run_id, datetime.now(), backend, threshold, seed],
+        "INSERT INTO link_runs (run_id, started_at, backend, status, stage, threshold, seed, "
+        "pid, host, process_start) VALUES (?, ?, ?, 'running', 'checking sources', ?, ?, ?, ?, ?)",
+        [run_id, datetime.now(), backend, threshold, seed, pid, host, process_start],
     )
     return int(run_id)
 

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 __all__ = [
+    "DayMonthMix",
+    "day_month_mix",
+    "swapped_format",
     "InvalidValue",
     "clean_text",
+    "excel_serial_date",
     "is_blank",
     "normalise_date",
     "normalise_email",
@@ -166,10 +172,31 @@ def normalise_phone(value: object) -> str | None:
 # --- Dates ----------------------------------------------------------------------------------
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+
+# Excel stores a date as a day number; a date column that was never formatted as dates
+# shows those numbers. Numbers from 2101 to 73050 (1 October 1905 to 31 December 2099 in
+# the 1900 date system) are read as dates. Below that, 1900 to 2100 are more likely a year
+# alone, and smaller numbers an age or a count, so they are set aside with a reason instead.
+EXCEL_SERIAL_MIN = 2101
+EXCEL_SERIAL_MAX = 73050
+_EXCEL_1900 = date(1899, 12, 30)  # day 60 is Excel's 29 February 1900; from 61 on this holds
+_EXCEL_1904 = date(1904, 1, 1)
 
 
-def normalise_date(value: object, fmt: str | None = None) -> date | None:
-    """Parse with the mapping's format, falling back to ISO 8601 (as spreadsheets write)."""
+def excel_serial_date(text: str, *, date1904: bool = False) -> date | None:
+    """The date an Excel day number stands for, or None if the text is not one."""
+    if not _NUMBER.match(text):
+        return None
+    days = int(float(text))
+    if not EXCEL_SERIAL_MIN <= days <= EXCEL_SERIAL_MAX:
+        return None
+    return (_EXCEL_1904 if date1904 else _EXCEL_1900) + timedelta(days=days)
+
+
+def normalise_date(value: object, fmt: str | None = None, *, date1904: bool = False) -> date | None:
+    """Parse with the mapping's format, falling back to ISO 8601 (as spreadsheets write) and
+    to Excel day numbers (see EXCEL_SERIAL_MIN)."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -187,8 +214,65 @@ def normalise_date(value: object, fmt: str | None = None) -> date | None:
             return date.fromisoformat(text[:10])
         except ValueError:
             pass
+    if _NUMBER.match(text):
+        serial = excel_serial_date(text, date1904=date1904)
+        if serial is not None:
+            return serial
+        if 1900 <= float(text) <= 2100:
+            raise InvalidValue(f"date {text!r} is a year, not a whole date")
+        raise InvalidValue(
+            f"date {text!r} is a number, not a date (Excel day numbers from "
+            f"{EXCEL_SERIAL_MIN} to {EXCEL_SERIAL_MAX} are read as dates)"
+        )
     expected = f" in the format {fmt}" if fmt else " (ISO 8601)"
     raise InvalidValue(f"date {text!r} is not a date{expected}")
+
+
+def swapped_format(fmt: str) -> str | None:
+    """The format with day and month swapped ('%d/%m/%Y' -> '%m/%d/%Y'), if it has both."""
+    if "%d" not in fmt or "%m" not in fmt:
+        return None
+    return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+@dataclass(frozen=True)
+class DayMonthMix:
+    """A date column written both day-first and month-first (evidence: values that are
+    valid only one way, and values valid only the other way)."""
+
+    as_format: str | None  # a value valid only as the mapping's format reads it
+    other_way: frozenset[str]  # values valid only with day and month swapped
+    ambiguous: dict[str, tuple[date, date]]  # values that are two different dates
+
+
+def day_month_mix(values: Iterable[object], fmt: str | None) -> DayMonthMix | None:
+    """None unless some values of the column are valid only with day and month swapped."""
+    swapped = swapped_format(fmt) if fmt else None
+    if fmt is None or swapped is None:
+        return None
+    as_format: str | None = None
+    other_way: set[str] = set()
+    ambiguous: dict[str, tuple[date, date]] = {}
+    for value in values:
+        text = clean_text(value)
+        if text is None:
+            continue
+        readings: list[date | None] = []
+        for f in (fmt, swapped):
+            try:
+                readings.append(datetime.strptime(text, f).date())
+            except ValueError:
+                readings.append(None)
+        first, second = readings
+        if first is not None and second is None:
+            as_format = as_format or text
+        elif first is None and second is not None:
+            other_way.add(text)
+        elif first is not None and second is not None and first != second:
+            ambiguous[text] = (first, second)
+    if not other_way:
+        return None
+    return DayMonthMix(as_format=as_format, other_way=frozenset(other_way), ambiguous=ambiguous)
 
 
 # --- Sex ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ the progress is visible without JavaScript.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from joinedup.insight.link import LinkError, check_governance, start_run
 from joinedup.insight.pipeline import link_with_settings, store_options
-from joinedup.insight.store import one, open_store
+from joinedup.insight.store import INTERRUPTED, one, open_store
 
 __all__ = ["RunBusy", "run_status", "start_link_run"]
 
@@ -22,7 +23,8 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _active: dict[str, int] = {}
 
-# A run still 'running' after this long was interrupted (the server stopped mid-run).
+# A run still 'running' after this long, that recorded no process to check, was
+# interrupted (the server stopped mid-run).
 STALE_AFTER = timedelta(hours=2)
 
 
@@ -57,10 +59,12 @@ def start_link_run(settings: Any, slug: str, *, seed: int = 42, wait: bool = Fal
             (n,) = one(con.execute("SELECT count(*) FROM records")) or (0,)
             if n < 2:
                 raise LinkError("there are fewer than two records to link: upload extracts first")
+            # Runs of this host whose process has gone were failed when the store opened;
+            # runs that recorded no process (older ones) or ran elsewhere fall back to age.
             con.execute(
-                "UPDATE link_runs SET status = 'failed', message = 'interrupted' "
-                "WHERE status = 'running' AND started_at < ?",
-                [datetime.now() - STALE_AFTER],
+                "UPDATE link_runs SET status = 'failed', message = ? "
+                "WHERE status = 'running' AND started_at < ? AND (pid IS NULL OR host <> ?)",
+                [INTERRUPTED, datetime.now() - STALE_AFTER, socket.gethostname()],
             )
             run_id = start_run(con, "duckdb", DEFAULT_THRESHOLD, seed)
         _active[slug] = run_id
@@ -78,7 +82,7 @@ def run_status(settings: Any, slug: str, run_id: int) -> dict[str, Any] | None:
         row = one(
             con.execute(
                 "SELECT run_id, started_at, finished_at, status, stage, message, n_records, "
-                "n_comparisons, n_persons, n_merges, n_splits, timings FROM link_runs "
+                "n_comparisons, n_persons, n_merges, n_splits, timings, pid FROM link_runs "
                 "WHERE run_id = ?",
                 [run_id],
             )
@@ -86,12 +90,14 @@ def run_status(settings: Any, slug: str, run_id: int) -> dict[str, Any] | None:
     if row is None:
         return None
     keys = ["run_id", "started_at", "finished_at", "status", "stage", "message", "n_records",
-            "n_comparisons", "n_persons", "n_merges", "n_splits", "timings"]  # fmt: skip
+            "n_comparisons", "n_persons", "n_merges", "n_splits", "timings", "pid"]  # fmt: skip
     status = dict(zip(keys, row, strict=True))
-    if status["status"] == "running" and slug not in _active:
-        # Started by another process (the CLI) or interrupted; say so rather than spin.
+    pid = status.pop("pid")
+    if status["status"] == "running" and slug not in _active and pid is None:
+        # A run that recorded no process (made before runs did) cannot be checked; after
+        # this long it was surely interrupted. Runs that did were checked on opening.
         started = status["started_at"]
         if started and datetime.now() - started > STALE_AFTER:
             status["status"] = "failed"
-            status["message"] = "interrupted"
+            status["message"] = INTERRUPTED
     return status

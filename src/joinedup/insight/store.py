@@ -9,12 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-__all__ = ["RECORD_COLUMNS", "connect", "insight_path", "one", "open_store", "transaction"]
+from joinedup.insight import processes
+
+__all__ = [
+    "INTERRUPTED", "RECORD_COLUMNS", "connect", "fail_interrupted_runs", "insight_path", "one",
+    "open_store", "transaction",
+]  # fmt: skip
 
 # The columns of `records`, in order. Raw names are kept beside normalised ones because
 # the analyst reading a person's records wants to see what the partner wrote.
@@ -60,7 +66,8 @@ CREATE TABLE IF NOT EXISTS sources (
     n_rows INTEGER,
     n_records INTEGER,
     n_quarantined INTEGER,
-    n_warnings INTEGER
+    n_warnings INTEGER,
+    notes VARCHAR
 );
 CREATE TABLE IF NOT EXISTS records (
     {", ".join(f"{name} {kind}" for name, kind in RECORD_COLUMNS)},
@@ -104,8 +111,17 @@ CREATE TABLE IF NOT EXISTS link_runs (
     threshold DOUBLE,
     seed INTEGER,
     model_json VARCHAR,
-    timings VARCHAR
+    timings VARCHAR,
+    pid INTEGER,
+    host VARCHAR,
+    process_start VARCHAR
 );
+-- Stores made before these columns existed gain them: the ingest report's notes on a
+-- source, and the process that runs a linkage run.
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS notes VARCHAR;
+ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS pid INTEGER;
+ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS host VARCHAR;
+ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS process_start VARCHAR;
 CREATE TABLE IF NOT EXISTS link_pairs (
     run_id INTEGER,
     unique_id_l VARCHAR,
@@ -142,6 +158,8 @@ CREATE TABLE IF NOT EXISTS settings (
 );
 """
 
+INTERRUPTED = "interrupted: the process running it stopped before it finished"
+
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9\-_]{0,62}$")
 
 
@@ -162,7 +180,24 @@ def connect(path: Path, *, memory_limit: str = "2GB", threads: int = 2) -> duckd
     spill = path.parent / "tmp"
     con.execute(f"SET temp_directory = '{spill.as_posix()}'")
     con.execute(_SCHEMA)
+    fail_interrupted_runs(con)
     return con
+
+
+def fail_interrupted_runs(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Mark failed every run still 'running' whose process has gone (killed, crashed or
+    restarted mid-way), so that no run stays 'running' for good. Returns their ids."""
+    running = con.execute(
+        "SELECT run_id, pid, host, process_start FROM link_runs "
+        "WHERE status = 'running' AND pid IS NOT NULL"
+    ).fetchall()
+    gone = [run_id for run_id, pid, host, start in running if processes.is_gone(pid, host, start)]
+    for run_id in gone:
+        con.execute(
+            "UPDATE link_runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
+            [datetime.now(), INTERRUPTED, run_id],
+        )
+    return gone
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import duckdb
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -29,11 +30,12 @@ from joinedup.insight import controlled as families
 from joinedup.insight.context import PlaceContext, place_context
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.governance import sources as list_sources
-from joinedup.insight.ingest import IngestError, ingest_with_mapping
+from joinedup.insight.ingest import IngestError, IngestReport, ingest_with_mapping
 from joinedup.insight.link import LinkError
 from joinedup.insight.mapping import MappingError, parse_mapping
 from joinedup.insight.periods import FinancialYear, available_years, parse_year
 from joinedup.insight.pipeline import explain_dir, store_options
+from joinedup.insight.readers import Limits
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.runs import RunBusy, run_status, start_link_run
 from joinedup.insight.store import insight_path, open_store
@@ -324,9 +326,13 @@ def sources_page(request: Request, actor: Actor = Depends(requires(Capability.VI
 
 def _upload_form(request: Request, actor: Actor, errors: FormErrors, values: dict[str, str],
                  status: int = 200) -> Response:  # fmt: skip
+    settings = _settings(request)
+    limits = {"upload_mb": settings.ingest_max_upload_mb, "rows": settings.ingest_max_rows,
+              "columns": settings.ingest_max_columns, "cell_chars": settings.ingest_max_cell_chars}
     return render(
         request, "insight/upload.html",
-        {"place": actor.place, "errors": errors, "values": values}, status_code=status,
+        {"place": actor.place, "errors": errors, "values": values, "limits": limits},
+        status_code=status,
     )  # fmt: skip
 
 
@@ -354,7 +360,7 @@ async def upload_submit(
         errors.add("extract", "The extract must be a CSV, XLSX or Parquet file")
     mapping_name = "mapping"
     if isinstance(mapping_file, UploadFile) and mapping_file.filename:
-        raw = await mapping_file.read()
+        raw = await mapping_file.read(2**20)
         try:
             mapping_text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -374,22 +380,47 @@ async def upload_submit(
     except MappingError as exc:
         errors.add("mapping_file", str(exc))
         return _upload_form(request, actor, errors, values, 400)
-    body = await extract.read(MAX_UPLOAD_BYTES + 1)
-    if len(body) > MAX_UPLOAD_BYTES:
-        errors.add("extract", "The extract is larger than 200 MB; use the command line")
+    settings = _settings(request)
+    max_bytes = settings.ingest_max_upload_mb * 2**20
+    too_big = (f"The extract is larger than {settings.ingest_max_upload_mb:,} MB, the limit for "
+               "uploads (setting JOINEDUP_INGEST_MAX_UPLOAD_MB); ingest it with the command line")
+    if extract.size is not None and extract.size > max_bytes:
+        errors.add("extract", too_big)
         return _upload_form(request, actor, errors, values, 400)
     suffix = Path(extract.filename).suffix.lower()
+    file_name = Path(extract.filename).name
+    slug = actor.place.slug
+    limits = Limits.from_settings(settings)
+    # Uploads are checked in worker threads, a few at a time, so that the server keeps
+    # answering everyone else while one is read (issue 7: a zip bomb froze it for 38 s).
+    limiter = getattr(request.app.state, "ingest_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(max(1, settings.ingest_max_concurrent))
+        request.app.state.ingest_limiter = limiter
+
+    def check_and_ingest(path: Path) -> IngestReport | None:
+        with path.open("wb") as out:  # the upload is spooled on disk; copy it in chunks
+            copied = 0
+            while chunk := extract.file.read(2**20):
+                copied += len(chunk)
+                if copied > max_bytes:
+                    return None
+                out.write(chunk)
+        with _store(request, slug) as con:
+            return ingest_with_mapping(con, path, mapping, source=source, file_name=file_name,
+                                       limits=limits)  # fmt: skip
+
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"extract{suffix}"
-        path.write_bytes(body)
         try:
-            with _store(request, actor.place.slug) as con:
-                report = ingest_with_mapping(
-                    con, path, mapping, source=source, file_name=Path(extract.filename).name
-                )
+            report = await anyio.to_thread.run_sync(
+                check_and_ingest, Path(tmp) / f"extract{suffix}", limiter=limiter
+            )
         except IngestError as exc:
             errors.add("extract", str(exc))
             return _upload_form(request, actor, errors, values, 400)
+    if report is None:
+        errors.add("extract", too_big)
+        return _upload_form(request, actor, errors, values, 400)
     _audit(request, session, actor, "insight.upload", f"source:{report.source}",
            **report.as_dict())  # fmt: skip
     return RedirectResponse(
