@@ -36,7 +36,7 @@ from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.store import connect
 from joinedup.places.roles import Role
-from joinedup.synth.insight import generate_place
+from joinedup.synth.insight import generate_place, load_demo_insight
 from tests.support.attacker import Attacker
 from tests.support.client import PageClient
 from tests.support.demo_like import DEMO_PASSWORD, DemoLike, demo, email_for  # noqa: F401
@@ -115,7 +115,15 @@ def synthetic_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "place.duckdb"
 
 
-@pytest.fixture(params=["adversarial", "synthetic"])
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo place's own insight (2,500 people, seed 2025), as `make demo` builds it."""
+    root = tmp_path_factory.mktemp("attack-demo")
+    load_demo_insight(SLUG, Settings(data_dir=root))
+    return root / "insight" / f"{SLUG}.duckdb"
+
+
+@pytest.fixture(params=["adversarial", "synthetic", pytest.param("demo", marks=pytest.mark.slow)])
 def place_store(
     request: pytest.FixtureRequest, settings: Settings, demo: DemoLike,  # noqa: F811
     tmp_path: Path,
@@ -125,7 +133,7 @@ def place_store(
     if request.param == "adversarial":
         build_adversarial(target)
     else:
-        shutil.copy(request.getfixturevalue("synthetic_store"), target)
+        shutil.copy(request.getfixturevalue(f"{request.param}_store"), target)
     yield target
 
 

@@ -57,7 +57,6 @@ EXPLANATIONS = {
 }
 CHARTS = ("cohorts", "overlaps", "costs", "network")
 UPLOAD_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".parquet"}
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 ANALYSTS_ONLY = "Shown to analysts"
 
 
