@@ -23,14 +23,14 @@ import duckdb
 import pandas as pd
 
 from joinedup.insight import cohorts as cohort_mod
-from joinedup.insight import demand
-from joinedup.insight.analysis import person_needs_sql, person_services_sql
+from joinedup.insight import demand, overlaps
+from joinedup.insight.analysis import person_services_sql
 from joinedup.insight.context import PlaceContext
 from joinedup.insight.disclosure import Line, control_counts, control_family
 
 __all__ = ["NeedFigures", "ServiceFigures", "controlled_demand", "need_figures", "service_figures"]
 
-SEPARATOR = " + "
+SEPARATOR = overlaps.SEPARATOR
 T = TypeVar("T")
 
 # Controlling a family audits it with linear programmes (a few seconds for a large place), so
@@ -94,15 +94,7 @@ def need_figures(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> NeedFigur
 
 
 def _need_figures(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> NeedFigures:
-    frame = con.execute(
-        f"""
-        SELECT combination, n_items, count(*) AS persons FROM (
-            SELECT person_id, string_agg(need, '{SEPARATOR}' ORDER BY need) AS combination,
-                   count(*) AS n_items
-            FROM ({person_needs_sql}) GROUP BY person_id
-        ) GROUP BY combination, n_items ORDER BY persons DESC, combination
-        """  # noqa: S608
-    ).df()
+    frame = overlaps.need_combinations(con)
     sets = [set(str(c).split(SEPARATOR)) for c in frame["combination"]]
     defined = cohort_mod.cohorts(con)
     lines = [Line(tuple(range(len(sets))), "total")]

@@ -239,14 +239,13 @@ def users_sign_ins(
     from joinedup.places import throttle
 
     with user_errors(), session_scope() as session:
-        table = Table()
-        for col in ("When (UTC)", "Email address typed", "What happened", "From address"):
-            # Never cut an address short, nor fold it: it must read (and be found) whole.
-            table.add_column(col, no_wrap=True, overflow="ignore")
+        # One line per attempt, tab-separated, never wrapped or cut: an email address typed by
+        # an attacker must read (and be found with grep) whole, however narrow the terminal.
+        lines = ["When (UTC)\tEmail address typed\tWhat happened\tFrom address"]
         for event in throttle.all_recent_attempts(session, days=days, limit=1000):
             what = "wrong password" if event.action == throttle.FAILED else "slowed down"
-            table.add_row(event.at.strftime("%Y-%m-%d %H:%M:%S"), event.subject, what, event.ip)
-        console.print(table)
+            lines.append(f"{event.at:%Y-%m-%d %H:%M:%S}\t{event.subject}\t{what}\t{event.ip}")
+        console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
 
 def _sessions(count: int) -> str:
