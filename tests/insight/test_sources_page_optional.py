@@ -82,3 +82,20 @@ def test_sources_page_with_every_value_recorded(
     page = client.get(BASE + "/sources")
     assert page.status_code == 200 and "Not recorded" not in page.text
     assert "31 March 2027" in page.text and "DSA-2025-014" in page.text
+
+
+def test_the_source_page_shows_what_the_ingest_noticed(
+    client: PageClient, settings: Settings, demo: DemoLike, tmp_path: Path  # noqa: F811
+) -> None:
+    # Dates written both day-first and month-first: the ingest says so in a note.
+    rows = [*ROWS, ["H5", "Eve", "Ray", "05/06/1980", "", "", "12/31/2024"]]
+    con = connect(Path(settings.insight_dir) / f"{SLUG}.duckdb", memory_limit="500MB", threads=1)
+    try:
+        report = ingest_file(con, write_csv(tmp_path / "housing.csv", rows), _bare_mapping(tmp_path, ()))
+    finally:
+        con.close()
+    assert report.notes
+    client.sign_in(email_for(Role.ANALYST), DEMO_PASSWORD)
+    page = client.get(BASE + "/sources/housing")
+    assert page.status_code == 200 and "What the ingest noticed" in page.text
+    assert report.notes[0].split("(")[0].strip().replace("'", "&#39;") in page.text

@@ -25,7 +25,7 @@ def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """
         SELECT name, partner, service, need, cost_item, legal_basis, dsa_reference,
                retain_until, file_name, ingested_at, n_rows, n_records, n_quarantined,
-               n_warnings
+               n_warnings, notes
         FROM sources ORDER BY partner, service, name
         """
     ).df()
