@@ -46,6 +46,11 @@ PAGES: list[tuple[str, Role | None, str, int]] = [
     ("users-add", Role.ADMIN, P + "/users/add", 200),
     ("users-role", Role.ADMIN, P + "/users/{viewer}/role", 200),
     ("users-remove", Role.ADMIN, P + "/users/{viewer}/remove", 200),
+    ("users-sign-ins", Role.ADMIN, P + "/users/sign-ins", 200),
+    ("settings", Role.ADMIN, P + "/settings", 200),
+    ("account", Role.LEAD, "/account", 200),
+    ("account-password", Role.LEAD, "/account/password", 200),
+    ("account-invitations", Role.LEAD, "/account/invitations", 200),
     ("error-403", Role.VIEWER, C + "/edit/questions", 403),
     ("error-404", Role.LEAD, "/no/such/page", 404),
 ]
@@ -91,6 +96,8 @@ ERROR_PAGES: list[tuple[str, Role, str, dict[str, str], str]] = [
     ("error-risks", Role.LEAD, C + "/edit/risks", {"#risks-2-description": "Only a description"}, "Save"),
     ("error-users-add", Role.ADMIN, P + "/users/add", {"#email": "not an email"}, "Add user"),
     ("error-sign-in", Role.LEAD, "/sign-in", {}, "Sign in"),
+    ("error-settings", Role.ADMIN, P + "/settings", {"#disclosure_threshold": "1"}, "Save settings"),
+    ("error-password", Role.LEAD, "/account/password", {}, "Change password"),
 ]
 
 
