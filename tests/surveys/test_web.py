@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
 from sqlalchemy.orm import Session
 
 from joinedup.places.models import Place
@@ -257,3 +258,41 @@ def test_empty_rounds_have_results_pages_that_say_so(client: PageClient, session
                       (voice_round.id, "measures"), (voice_round.id, "themes")):
         assert client.get(f"{base}/{rid}/charts/{name}.svg").status_code == 200
     assert client.get(f"{base}/compare").status_code == 200
+
+
+def test_the_server_answers_others_while_answers_are_imported(
+        client: PageClient, session: Session, place: Place, voice_round: SurveyRound,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 7, section 3: the import is held until another request has been answered. Were
+    it run on the server's event loop, nothing else could be answered and the hold would
+    time out."""
+    import threading
+
+    from joinedup.surveys import importing
+
+    lead = make_user(session, place, Role.LEAD)
+    session.commit()
+    client.sign_in(lead.email)
+    url = f"/places/testville/surveys/{voice_round.id}/import"
+    checking, answered = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+    real = importing.import_csv
+
+    def held(*args: object, **kwargs: object) -> object:
+        checking.set()
+        seen["answered while importing"] = answered.wait(timeout=30)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importing, "import_csv", held)
+    token = client.csrf(url)
+    outcome: dict[str, object] = {}
+    csv_text = "services_used,dignity,age_band,sex,area\ngp,always,25-34,female,North\n"
+    upload = threading.Thread(target=lambda: outcome.update(r=client.post(
+        url, data={"csrf_token": token}, files={"file": ("a.csv", csv_text.encode(), "text/csv")})))
+    upload.start()
+    assert checking.wait(timeout=30), "the import never started"
+    if client.get("/sign-in").status_code in {200, 303}:
+        answered.set()
+    upload.join(timeout=60)
+    assert seen == {"answered while importing": True}
+    assert getattr(outcome["r"], "status_code", None) == 200

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from joinedup import audit
 from joinedup.places.models import Place
@@ -520,7 +521,9 @@ async def round_import(request: Request, round_id: int,
                       status_code=400)
     place = session.get(Place, actor.place.id)
     assert place is not None
-    report = importing.import_csv(session, round_, place, text)
+    # Checked and stored in a worker thread, so that a large file never stops the server
+    # answering everyone else (the session is used by one thread at a time).
+    report = await run_in_threadpool(importing.import_csv, session, round_, place, text)
     audit.record(session, "survey.responses_imported", actor_id=actor.user.id,
                  actor_label=actor.user.email, place_id=actor.place.id,
                  subject=f"round {round_.id}",
