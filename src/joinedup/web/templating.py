@@ -43,12 +43,19 @@ def _thousands(value: float | int | None) -> str:
     return f"{int(value):,}"
 
 
+def _missing(value: Any) -> bool:
+    """None, and pandas' NaT and NaN, which are 'true' in a template but hold no date."""
+    return value is None or value != value  # NaT and NaN are not equal to themselves
+
+
 def _date(value: Any) -> str:
-    return value.strftime("%-d %B %Y") if value else ""
+    return "" if _missing(value) or not value else value.strftime("%-d %B %Y")
 
 
 def _datetime(value: Any) -> str:
-    return value.strftime("%-d %B %Y at %-I:%M%p").replace("AM", "am").replace("PM", "pm") if value else ""
+    if _missing(value) or not value:
+        return ""
+    return value.strftime("%-d %B %Y at %-I:%M%p").replace("AM", "am").replace("PM", "pm")
 
 
 env.filters["thousands"] = _thousands
