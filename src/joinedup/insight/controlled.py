@@ -154,7 +154,7 @@ def controlled_demand(
     ctx: PlaceContext,
     price_year: str,
     period: demand.Period,
-) -> tuple[pd.DataFrame, dict[str, dict[str, float | int | None]]]:
+) -> tuple[pd.DataFrame, dict[str, dict[str, float | int | bool | None]]]:
     """Demand per service in a period, controlled, and each partner's controlled totals
     (events, cost) as they must appear wherever a partner's whole demand is shown."""
     rule = ctx.rule
@@ -181,7 +181,7 @@ def controlled_demand(
         round(e / p, 2) if e is not None and p else None
         for e, p in zip(out["events"], out["persons"], strict=True)
     ]
-    totals: dict[str, dict[str, float | int | None]] = {}
+    totals: dict[str, dict[str, float | int | bool | None]] = {}
     for line, events_total in zip(lines, family.totals, strict=True):
         rows = list(line.cells)
         shown_cost = sum(float(out["cost"].iloc[i] or 0.0) for i in rows)
@@ -189,5 +189,6 @@ def controlled_demand(
         # be a second equation in the hidden services' events (at different unit costs), and
         # two equations solve two unknowns. Otherwise it is the sum of its services' costs.
         hidden_any = any(family.hidden[i] for i in rows)
-        totals[line.name] = {"events": events_total, "cost": None if hidden_any else shown_cost}
+        totals[line.name] = {"events": events_total, "cost": None if hidden_any else shown_cost,
+                             "hidden_parts": hidden_any}
     return out.drop(columns=["max_unit_cost"]), totals

@@ -104,7 +104,13 @@ def costs_table(
             for all_, pt, c, p, u in zip(everyone, frame["partner"], frame["cost"], frame["persons"],
                                          frame["max_unit_cost"], strict=True)
         ]  # fmt: skip
-        frame["persons"] = pd.Series(control_counts(frame["persons"].tolist(), rule), dtype=object)
+        persons = control_counts(frame["persons"].tolist(), rule)
+        # A partner's persons bound its services' from above and below (Σ ≥ partner ≥ each):
+        # with one of its services hidden, the partner's own count is hidden too.
+        frame["persons"] = pd.Series([
+            None if all_ and partner_totals.get(str(pt), {}).get("hidden_parts") else p
+            for all_, pt, p in zip(everyone, frame["partner"], persons, strict=True)
+        ], dtype=object)
     return frame.drop(columns=["max_unit_cost"])
 
 
