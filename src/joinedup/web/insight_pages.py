@@ -1,0 +1,88 @@
+"""What the insight pages share: the place's store and context, the audit, and how a
+figure is written in a GOV.UK table. Used by the insight routers only; no business logic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from joinedup import audit
+from joinedup.insight.context import PlaceContext, place_context
+from joinedup.insight.disclosure import SUPPRESSED
+from joinedup.insight.pipeline import store_options
+from joinedup.insight.reference_data import seed_reference
+from joinedup.insight.store import insight_path, open_store
+from joinedup.web.authz import Actor, client_ip
+
+BASE = "/places/{place}/insight"
+EXPLANATIONS = {
+    "match_weights": "Match weights of the model",
+    "m_u_parameters": "m and u probabilities",
+    "waterfall": "Waterfall charts for example pairs",
+    "comparison_viewer": "Comparison viewer",
+    "cluster_studio": "Cluster studio",
+}
+
+
+def settings_of(request: Request) -> Any:
+    return request.app.state.settings
+
+
+@contextmanager
+def store(request: Request, slug: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    settings = settings_of(request)
+    with open_store(Path(settings.insight_dir), slug, **store_options(settings)) as con:
+        seed_reference(con)
+        yield con
+
+
+def has_store(request: Request, slug: str) -> bool:
+    return insight_path(Path(settings_of(request).insight_dir), slug).exists()
+
+
+def place_ctx(request: Request, actor: Actor) -> PlaceContext:
+    return place_context(actor.place.slug, settings_of(request))
+
+
+def record_action(
+    request: Request, session: Session, actor: Actor, action: str, subject: str, **detail: Any
+) -> None:
+    audit.record(
+        session, action, actor_id=actor.user.id, actor_label=actor.user.email,
+        place_id=actor.place.id, subject=subject, detail=detail, ip=client_ip(request),
+    )  # fmt: skip
+    session.commit()
+
+
+def cell(value: Any, kind: str = "text") -> dict[str, Any]:
+    if kind == "reference" and (value is None or (isinstance(value, float) and pd.isna(value))):
+        return {"text": "–", "format": "numeric"}  # no national figure, not a suppressed one
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return {"text": SUPPRESSED if kind in {"count", "money", "rate"} else "–",
+                "format": "numeric" if kind != "text" else ""}  # fmt: skip
+    if kind == "reference":
+        return {"text": f"{float(value):,.2f}", "format": "numeric"}
+    if kind == "count":
+        return {"text": f"{int(value):,}", "format": "numeric"}
+    if kind == "money":
+        return {"text": f"£{float(value):,.0f}", "format": "numeric"}
+    if kind == "rate":
+        return {"text": f"{float(value):,.2f}", "format": "numeric"}
+    if kind == "share":
+        return {"text": f"{100 * float(value):.0f}%", "format": "numeric"}
+    return {"text": str(value)}
+
+
+def table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "") -> dict[str, Any]:
+    """govukTable parameters: columns are (field, heading, kind)."""
+    head = [{"text": h, "format": "numeric" if k != "text" else ""} for _c, h, k in columns]
+    rows = [[cell(row.get(c), k) for c, _h, k in columns] for row in frame.to_dict("records")]
+    return {"head": head, "rows": rows, "firstCellIsHeader": True, "caption": caption,
+            "captionClasses": "govuk-table__caption--s"}  # fmt: skip

@@ -1,0 +1,226 @@
+"""Insight figures: the dashboard, its charts and its CSV exports.
+
+Everything here leaves the analyst role, so every figure comes through disclosure control
+(joinedup.insight.export and joinedup.insight.controlled), for whole financial years only.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from joinedup.insight import charts, demand, export
+from joinedup.insight import controlled as families
+from joinedup.insight.disclosure import SUPPRESSED
+from joinedup.insight.periods import FinancialYear, available_years, parse_year
+from joinedup.insight.pipeline import explain_dir
+from joinedup.insight.summary import headline
+from joinedup.places.roles import Capability
+from joinedup.web.authz import Actor, get_db, requires
+from joinedup.web.forms import FormErrors
+from joinedup.web.insight_pages import (
+    BASE,
+    EXPLANATIONS,
+    cell,
+    has_store,
+    place_ctx,
+    record_action,
+    settings_of,
+    store,
+    table,
+)
+from joinedup.web.templating import render
+
+router = APIRouter()
+
+CHARTS = ("cohorts", "overlaps", "costs", "network")
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Needs as words: 'substance_misuse + offending' → 'substance misuse + offending'."""
+    frame = frame.copy()
+    frame["combination"] = frame["combination"].astype(str).str.replace("_", " ")
+    return frame
+
+
+_SHORT_COHORTS = {
+    "all": "All persons", "smd2": "SMD (2 or 3)", "smd3": "SMD (all 3)", "any2": "2+ needs",
+}  # fmt: skip
+
+
+def _cost_matrix(costs: pd.DataFrame, year: str) -> dict[str, Any]:
+    """Cohort × partner: who bears each cohort's cost (controlled costs; * where suppressed)."""
+    cohorts = list(dict.fromkeys(costs["cohort"]))
+    labels = {
+        c: _SHORT_COHORTS.get(c, str(lbl)) for c, lbl in zip(costs["cohort"], costs["label"], strict=True)
+    }
+    head = [{"text": "Borne by"}] + [{"text": labels[c], "format": "numeric"} for c in cohorts]
+    rows = []
+    for partner in sorted(set(costs["partner"])):
+        cells: list[dict[str, Any]] = [{"text": partner}]
+        for cohort in cohorts:
+            match = costs[(costs["partner"] == partner) & (costs["cohort"] == cohort)]
+            cells.append(cell(match["cost"].iloc[0] if len(match) else 0.0, "money"))
+        rows.append(cells)
+    return {"head": head, "rows": rows, "firstCellIsHeader": True,
+            "caption": f"Cost of each cohort's events in {year} by the partner who bears it "
+                       f"({demand.DEFAULT_PRICE_YEAR} prices; SMD is severe multiple "
+                       f"disadvantage)",
+            "captionClasses": "govuk-table__caption--s"}  # fmt: skip
+
+
+# --- dashboard ----------------------------------------------------------------------------
+
+
+def _year(
+    request: Request, con: duckdb.DuckDBPyConnection
+) -> tuple[FinancialYear | None, list[str], FormErrors]:
+    """The financial year for demand and cost (?year=2024-25); the newest by default.
+
+    Only whole financial years can be chosen, so that no two published periods can be
+    subtracted to reveal a hidden figure (see joinedup.insight.periods)."""
+    errors = FormErrors()
+    years = available_years(con)
+    labels = [y.label for y in years]
+    raw = request.query_params.get("year", "").strip()
+    if raw and raw not in labels:
+        errors.add("year", f"Choose one of the financial years with data: {', '.join(labels)}")
+    chosen = parse_year(raw) if raw in labels else (years[0] if years else None)
+    return chosen, labels, errors
+
+
+@router.get(BASE, response_class=HTMLResponse)
+def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
+    slug = actor.place.slug
+    context: dict[str, Any] = {"place": actor.place, "has_data": False,
+                               "explanations": EXPLANATIONS, "years": [], "year": None,
+                               "period_errors": FormErrors()}  # fmt: skip
+    if has_store(request, slug):
+        ctx = place_ctx(request, actor)
+        with store(request, slug) as con:
+            h = headline(con, ctx)
+            year, years, period_errors = _year(request, con)
+            label = year.label if year else None
+            context.update(years=years, year=label, period_errors=period_errors,
+                           year_items=[{"value": y, "text": y, "selected": y == label} for y in years])
+            services = families.service_figures(con, ctx) if h.persons else None
+            if h.persons and services is not None:
+                cohorts_frame = export.cohorts_table(con, ctx)
+                overlaps_frame = export.overlaps_table(con, ctx)
+                costs_frame = export.costs_table(con, ctx, year=year)
+                demand_frame = export.demand_table(con, ctx, year=year)
+                network_frame = _network_with_flags(export.network_table(con, ctx))
+                context.update(
+                    has_data=True,
+                    cohorts=table(cohorts_frame, [
+                        ("label", "Cohort", "text"), ("persons", "Persons", "count"),
+                        ("per_1000_adults", "Per 1,000 adults", "rate"),
+                        ("national_per_1000", "England per 1,000 (Hard Edges)", "reference"),
+                    ], "Persons in each cohort"),
+                    overlaps=table(_readable(overlaps_frame.head(25)), [
+                        ("combination", "Needs", "text"), ("persons", "Persons", "count"),
+                    ], "Persons by combination of needs"),
+                    service_overlaps=table(services.combinations.head(15), [
+                        ("combination", "Services", "text"), ("persons", "Persons", "count"),
+                    ], "Persons by combination of services"),
+                    costs=_cost_matrix(costs_frame, year.label if year else ""),
+                    demand=table(demand_frame, [
+                        ("service", "Service", "text"), ("partner", "Partner", "text"),
+                        ("persons", "Persons", "count"), ("events", "Events", "count"),
+                        ("events_per_person", "Events per person", "rate"),
+                        ("cost", f"Cost ({demand.DEFAULT_PRICE_YEAR} prices)", "money"),
+                    ], f"Demand on each service in {year.label if year else 'no year'}"),
+                    network=table(network_frame.head(30), [
+                        ("service_a", "Service", "text"), ("service_b", "Shares with", "text"),
+                        ("shared", "Persons shared", "count"),
+                        ("share_of_a", "Share of first", "share"),
+                        ("share_of_b", "Share of second", "share"),
+                        ("flag", "Ships in the night", "text"),
+                    ], "Persons shared by pairs of services") if not network_frame.empty else None,
+                    ships=[
+                        f"{r.service_a} and {r.service_b}"
+                        for r in network_frame.itertuples() if r.ships_in_the_night
+                    ][:10],
+                )  # fmt: skip
+            # Records are events across every year: a sum the year tables would subtract from,
+            # so only those who work with the records see the exact figure.
+            context.update(
+                headline=h,
+                figures={
+                    "records": f"{h.records:,}" if actor.can(Capability.RUN_INSIGHT) else None,
+                    "persons": _shown_count(services.persons if services else 0),
+                    "two": _shown_count(services.two_or_more if services else 0),
+                    "three": _shown_count(services.three_or_more if services else 0),
+                },
+                rule=ctx.rule.describe(),
+                last_run=h.last_run,
+                explained=explain_dir(settings_of(request), slug).exists(),
+            )
+    return render(request, "insight/dashboard.html", context)
+
+
+def _shown_count(value: int | None) -> str:
+    return SUPPRESSED if value is None else f"{value:,}"
+
+
+def _network_with_flags(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["flag"] = ["Yes" if f else "" for f in frame.get("ships_in_the_night", [])]
+    return frame
+
+
+@router.get(BASE + "/charts/{name}.svg")
+def chart(request: Request, name: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
+    if name not in CHARTS or not has_store(request, actor.place.slug):
+        raise HTTPException(status_code=404)
+    ctx = place_ctx(request, actor)
+    with store(request, actor.place.slug) as con:
+        if name == "cohorts":
+            spec = charts.cohorts_chart(export.cohorts_table(con, ctx))
+        elif name == "overlaps":
+            spec = charts.upset_chart(export.overlaps_table(con, ctx))
+        elif name == "costs":
+            year, _labels, _errors = _year(request, con)
+            spec = charts.costs_chart(export.costs_table(con, ctx, year=year))
+        else:
+            spec = charts.network_chart(export.network_table(con, ctx))
+    return Response(
+        charts.to_svg(spec), media_type="image/svg+xml",
+        headers={"Cache-Control": "private, no-store"},
+    )  # fmt: skip
+
+
+@router.get(BASE + "/export/{name}.csv")
+def export_csv(
+    request: Request,
+    name: str,
+    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    session: Session = Depends(get_db),
+) -> Response:
+    if name not in export.TABLES or not has_store(request, actor.place.slug):
+        raise HTTPException(status_code=404)
+    if name == "links":
+        if not actor.can(Capability.VIEW_PERSON_LEVEL):
+            raise HTTPException(status_code=403)
+        record_action(request, session, actor, "insight.export.links", f"place:{actor.place.slug}")
+    ctx = place_ctx(request, actor)
+    with store(request, actor.place.slug) as con:
+        year, _labels, errors = _year(request, con)
+        if errors:
+            raise HTTPException(status_code=404)
+        frame = export.build(name, con, ctx, controlled=True, year=year)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{name}.csv"
+        export.write_table(frame, out)
+        body = out.read_bytes()
+    return Response(
+        body, media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{actor.place.slug}-{name}.csv"'},
+    )  # fmt: skip
