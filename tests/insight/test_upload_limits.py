@@ -52,7 +52,7 @@ def test_the_server_answers_others_while_an_upload_is_checked(
         seen["answered while checking"] = answered.wait(timeout=30)
         raise IngestError("held by the test")
 
-    monkeypatch.setattr("joinedup.web.routers.insight.ingest_with_mapping", slow_check)
+    monkeypatch.setattr("joinedup.web.routers.insight_sources.ingest_with_mapping", slow_check)
     token = analyst.csrf(UPLOAD)
     outcome: dict[str, Any] = {}
     upload = threading.Thread(target=lambda: outcome.update(r=_post(analyst, token, ("h.csv", CSV))))

@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter
 
-from joinedup.web.routers import accounts, collaborations, insight, insight_figures, places, surveys, users
+from joinedup.web.routers import (
+    accounts,
+    collaborations,
+    insight_cohorts,
+    insight_figures,
+    insight_persons,
+    insight_runs,
+    insight_sources,
+    places,
+    surveys,
+    users,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     accounts.router,
@@ -10,6 +21,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     collaborations.router,
     users.router,
     insight_figures.router,
-    insight.router,
+    insight_sources.router,
+    insight_runs.router,
+    insight_persons.router,
+    insight_cohorts.router,
     surveys.router,
 )

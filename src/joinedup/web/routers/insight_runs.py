@@ -1,0 +1,118 @@
+"""Linkage runs: starting one, its visible progress, the list of runs, and Splink's
+explanations of the model (person-level, analysts only, each view audited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from joinedup.insight.link import LinkError
+from joinedup.insight.pipeline import explain_dir
+from joinedup.insight.runs import RunBusy, run_status, start_link_run
+from joinedup.places.roles import Capability
+from joinedup.web.authz import Actor, get_db, requires
+from joinedup.web.insight_pages import (
+    BASE,
+    EXPLANATIONS,
+    has_store,
+    record_action,
+    settings_of,
+    store,
+)
+from joinedup.web.templating import render
+
+router = APIRouter()
+
+
+
+# --- linkage runs -------------------------------------------------------------------------
+
+
+@router.post(BASE + "/link")
+async def link_submit(
+    request: Request,
+    actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
+    session: Session = Depends(get_db),
+) -> Response:
+    slug = actor.place.slug
+    try:
+        run_id = start_link_run(settings_of(request), slug)
+    except RunBusy as busy:
+        run_id = busy.run_id
+    except LinkError as exc:
+        request.session["insight_flash"] = str(exc)
+        return RedirectResponse(f"/places/{slug}/insight/runs", status_code=303)
+    record_action(request, session, actor, "insight.link", f"place:{slug}", run_id=run_id)
+    return RedirectResponse(f"/places/{slug}/insight/runs/{run_id}", status_code=303)
+
+
+@router.get(BASE + "/runs", response_class=HTMLResponse)
+def runs_page(request: Request, actor: Actor = Depends(requires(Capability.RUN_INSIGHT))) -> Response:
+    runs: list[Any] = []
+    if has_store(request, actor.place.slug):
+        with store(request, actor.place.slug) as con:
+            runs = con.execute(
+                "SELECT run_id, started_at, status, stage, n_records, n_persons, message "
+                "FROM link_runs ORDER BY run_id DESC LIMIT 20"
+            ).fetchall()
+    return render(request, "insight/runs.html", {
+        "place": actor.place, "runs": runs, "flash": request.session.pop("insight_flash", None),
+    })  # fmt: skip
+
+
+STAGES = (
+    "checking sources", "preparing records", "training the model", "scoring pairs of records",
+    "clustering pairs into persons", "writing Splink's explanations", "assigning person ids",
+    "finished",
+)  # fmt: skip
+
+
+@router.get(BASE + "/runs/{run_id}", response_class=HTMLResponse)
+def run_page(
+    request: Request, run_id: int, actor: Actor = Depends(requires(Capability.RUN_INSIGHT))
+) -> Response:
+    if not has_store(request, actor.place.slug):
+        raise HTTPException(status_code=404)
+    status = run_status(settings_of(request), actor.place.slug, run_id)
+    if status is None:
+        raise HTTPException(status_code=404)
+    reached = STAGES.index(status["stage"]) if status["stage"] in STAGES else 0
+    steps = [
+        {"name": s, "state": "done" if i < reached or status["status"] == "done"
+         else ("current" if i == reached else "waiting")}
+        for i, s in enumerate(STAGES[:-1])
+    ]  # fmt: skip
+    return render(request, "insight/run.html", {
+        "place": actor.place, "run": status, "steps": steps,
+        "refresh": status["status"] == "running",
+    })  # fmt: skip
+
+
+# --- Splink's explanations (person-level) -------------------------------------------------
+
+_SANDBOX_CSP = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'unsafe-inline'; img-src data:; font-src data:"
+)
+
+
+@router.get(BASE + "/explain/{name}.html")
+def explanation(
+    request: Request,
+    name: str,
+    actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
+    session: Session = Depends(get_db),
+) -> Response:
+    if name not in EXPLANATIONS:
+        raise HTTPException(status_code=404)
+    path = explain_dir(settings_of(request), actor.place.slug) / f"{name}.html"
+    if not path.is_file():
+        raise HTTPException(status_code=404)
+    record_action(request, session, actor, "insight.view.explanation", f"explain:{name}")
+    # Splink's offline page carries its own inline scripts; a sandboxed CSP runs them in an
+    # opaque origin, so they cannot read this site's cookies or pages.
+    return HTMLResponse(path.read_text(encoding="utf-8"),
+                        headers={"Content-Security-Policy": _SANDBOX_CSP})  # fmt: skip
