@@ -31,6 +31,8 @@ def test_the_whole_pipeline_from_the_command_line(
     code, text = _run("synth", "--people", "300", "--out", str(out), "--seed", "4")
     assert code == 0 and "truth.csv" in text
     for mapping in sorted(out.glob("*.toml")):
+        if mapping.name == "place.toml":  # the manifest, tried in test_manifest
+            continue
         extract = next(p for p in out.glob(f"{mapping.stem}.*") if p.suffix != ".toml")
         code, text = _run("ingest", str(extract), "--place", "clitown", "--mapping", str(mapping))
         assert code == 0, text

@@ -19,6 +19,9 @@ from joinedup.insight.store import insight_path, open_store
 
 if TYPE_CHECKING:
     from joinedup.insight.context import PlaceContext
+    from joinedup.insight.ingest import IngestReport
+    from joinedup.insight.manifest import Entry
+    from joinedup.insight.readers import Limits
 
 # The engine (pandas, Splink) is imported inside each command, not here, so that every
 # `joinedup` command, and --help, starts quickly.
@@ -78,24 +81,42 @@ def _audit(ctx: PlaceContext, action: str, detail: dict[str, Any], *, required: 
 
 
 def ingest(
-    file: Annotated[Path, typer.Argument(help="The extract: CSV, XLSX or Parquet")],
     place: PlaceOpt,
-    mapping: Annotated[Path, typer.Option("--mapping", help="The mapping (TOML)")],
+    file: Annotated[Path | None, typer.Argument(help="The extract: CSV, XLSX or Parquet")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="The mapping (TOML)")] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="Source name (default: the mapping's stem)")
     ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="A manifest listing every extract with its mapping"),
+    ] = None,
 ) -> None:
-    """Ingest a partner extract into a place, whole or not at all."""
+    """Ingest a partner extract into a place, whole or not at all; or every extract that a
+    manifest lists, in one process, each file whole or not at all."""
     from joinedup.insight.context import place_context
     from joinedup.insight.ingest import IngestError, ingest_file
     from joinedup.insight.readers import Limits
 
     limits = Limits.from_settings(get_settings())
+    if manifest is not None:
+        if file is not None or mapping is not None or source is not None:
+            raise UserError("give either --manifest, or an extract with --mapping, not both")
+        _ingest_manifest(place, manifest, limits)
+        return
+    if file is None or mapping is None:
+        raise UserError("give an extract and its --mapping, or --manifest")
     with _store(place, must_exist=False) as con:
         try:
             report = ingest_file(con, file, mapping, source=source, limits=limits)
         except IngestError as exc:
             raise UserError(str(exc)) from exc
+    _print_report(report)
+    if not report.unchanged:
+        _audit(place_context(place), "insight.ingest", report.as_dict(), required=False)
+
+
+def _print_report(report: IngestReport) -> None:
     console.print(report.summary())
     for note in report.notes:
         console.print(f"  note: {note}", markup=False)
@@ -103,8 +124,53 @@ def ingest(
         console.print(f"  quarantined, {reason}: {n:,}")
     for kind, n in sorted(report.warning_kinds.items()):
         console.print(f"  set aside, invalid {kind}: {n:,}")
-    if not report.unchanged:
-        _audit(place_context(place), "insight.ingest", report.as_dict(), required=False)
+
+
+def _ingest_manifest(place: str, path: Path, limits: Limits) -> None:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from joinedup.insight.context import place_context
+    from joinedup.insight.manifest import ManifestError, ingest_manifest, load_manifest
+
+    with _store(place, must_exist=False) as con:
+        try:
+            entries = load_manifest(path, con)
+        except ManifestError as exc:
+            raise UserError("the manifest cannot be used; nothing was ingested:\n  "
+                            + "\n  ".join(exc.problems)) from exc  # fmt: skip
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.fields[status]}"), TimeElapsedColumn())  # fmt: skip
+        with Progress(*columns, console=console, transient=False) as progress:
+            tasks = {e.number: progress.add_task(f"{e.source} ({e.file.name})", total=1, start=False,
+                                                 status="waiting") for e in entries}  # fmt: skip
+
+            def started(entry: Entry) -> None:
+                progress.start_task(tasks[entry.number])
+                progress.update(tasks[entry.number], status="reading")
+
+            def done(entry: Entry, report: IngestReport | None, error: str | None) -> None:
+                status = "failed" if report is None else ("unchanged" if report.unchanged else "done")
+                progress.update(tasks[entry.number], completed=1, status=status)
+
+            result = ingest_manifest(con, entries, limits=limits, on_start=started, on_done=done)
+    table = Table(title=f"Ingested from {path.name}")
+    table.add_column("Source", no_wrap=True)
+    for heading in ("Rows", "Records", "Quarantined", "Set aside"):
+        table.add_column(heading, justify="right")
+    table.add_column("Outcome")
+    for report in result.reports:
+        outcome = "unchanged" if report.unchanged else ("replaced" if report.replaced else "ingested")
+        table.add_row(report.source, f"{report.rows:,}", f"{report.records:,}",
+                      f"{report.quarantined:,}", f"{report.warnings:,}", outcome)  # fmt: skip
+    for entry, _error in result.failures:
+        table.add_row(entry.source, "", "", "", "", "failed: nothing changed")
+    console.print(table)
+    ctx = place_context(place)
+    for report in result.reports:
+        if not report.unchanged:
+            _audit(ctx, "insight.ingest", report.as_dict(), required=False)
+    if result.failures:
+        raise UserError("\n".join(f"{entry.source}: {error}" for entry, error in result.failures))
 
 
 def link(
@@ -304,8 +370,12 @@ def synth(
 
     if people < 1:
         raise UserError("--people must be at least 1")
+    from joinedup.insight.manifest import manifest_text
+
     place = generate_place(people, out, seed=seed, formats="csv" if csv_only else "mixed")
+    triples = [(s, place.extract(s), place.mapping(s)) for s in place.sources]
+    (out / "place.toml").write_text(manifest_text(triples, out), encoding="utf-8")
     console.print(
         f"Wrote {len(place.sources)} extracts ({place.records:,} records of {people:,} people), "
-        f"their mappings and truth.csv to {out}"
+        f"their mappings, a manifest (place.toml) and truth.csv to {out}"
     )

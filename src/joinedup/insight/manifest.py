@@ -1,0 +1,182 @@
+"""A manifest: every extract of a place with its mapping, ingested in one process.
+
+A partnership receives its partners' extracts together each month. Starting a process per
+file cost most of the time of loading a place (issue 9 measured 41 s for six extracts, much
+of it start-up), and a typo in the fifth file's path was found only after four had gone in.
+A manifest is checked whole before any file is read: every file and mapping must exist,
+every mapping must parse, and no two entries may feed one source. Each file then still goes
+in whole or not at all, as with one `joinedup ingest`.
+
+The format (paths relative to the manifest)::
+
+    [[extract]]
+    file = "hospital.csv"
+    mapping = "hospital.toml"
+    source = "hospital"        # optional: the mapping's name, or its file's stem
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from joinedup.insight.ingest import IngestError, IngestReport, ingest_with_mapping, source_name_for
+from joinedup.insight.mapping import Mapping, MappingError, load_mapping
+from joinedup.insight.readers import Limits
+
+__all__ = [
+    "Entry",
+    "ManifestError",
+    "ManifestResult",
+    "ingest_manifest",
+    "load_manifest",
+    "manifest_text",
+]
+
+_ENTRY_KEYS = frozenset({"file", "mapping", "source"})
+
+
+class ManifestError(ValueError):
+    """The manifest cannot be used; nothing has been ingested. One line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Entry:
+    number: int  # 1-based position in the manifest, for messages
+    file: Path
+    mapping_path: Path
+    mapping: Mapping
+    source: str
+
+
+@dataclass
+class ManifestResult:
+    reports: list[IngestReport] = field(default_factory=list)
+    failures: list[tuple[Entry, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def load_manifest(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> list[Entry]:
+    """Read and check a manifest. Raises ManifestError listing every problem found.
+
+    With the place's store, it also refuses an entry that would feed an existing source of
+    another partner or service: re-using a name would silently replace someone else's data.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ManifestError([f"{path.name}: cannot be read ({exc.strerror})"]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError([f"{path.name}: is not valid TOML ({exc})"]) from exc
+    raw = data.get("extract")
+    if not isinstance(raw, list) or not raw:
+        raise ManifestError([f"{path.name}: lists no extracts; add [[extract]] tables with "
+                             "file and mapping"])  # fmt: skip
+    base = path.parent
+    problems: list[str] = []
+    entries: list[Entry] = []
+    for number, item in enumerate(raw, start=1):
+        where = f"{path.name}, extract {number}"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: must be a table with file and mapping")
+            continue
+        unknown = sorted(set(item) - _ENTRY_KEYS)
+        if unknown:
+            problems.append(f"{where}: unknown key {unknown[0]!r} (keys: file, mapping, source)")
+        missing = [k for k in ("file", "mapping") if not isinstance(item.get(k), str) or not item[k]]
+        if missing:
+            problems.append(f"{where}: give its {' and '.join(missing)}")
+            continue
+        file = base / item["file"]
+        mapping_path = base / item["mapping"]
+        if not file.is_file():
+            problems.append(f"{where}: file {item['file']!r} does not exist")
+        if not mapping_path.is_file():
+            problems.append(f"{where}: mapping {item['mapping']!r} does not exist")
+            continue
+        try:
+            mapping = load_mapping(mapping_path)
+        except MappingError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        source = source_name_for(mapping, mapping_path, item.get("source"))
+        entries.append(Entry(number, file, mapping_path, mapping, source))
+    seen: dict[str, int] = {}
+    for entry in entries:
+        if entry.source in seen:
+            problems.append(
+                f"{path.name}, extract {entry.number}: source {entry.source!r} is also fed by "
+                f"extract {seen[entry.source]}; one source takes one extract"
+            )
+        seen.setdefault(entry.source, entry.number)
+    if con is not None:
+        held = {
+            name: (partner, service)
+            for name, partner, service in con.execute("SELECT name, partner, service FROM sources").fetchall()
+        }
+        for entry in entries:
+            owner = held.get(entry.source)
+            if owner and owner != (entry.mapping.partner, entry.mapping.service):
+                problems.append(
+                    f"{path.name}, extract {entry.number}: source {entry.source!r} already holds "
+                    f"{owner[1]} of {owner[0]}, not {entry.mapping.service} of "
+                    f"{entry.mapping.partner}; give this extract another source name"
+                )
+    if problems:
+        raise ManifestError(problems)
+    return entries
+
+
+def ingest_manifest(
+    con: duckdb.DuckDBPyConnection,
+    entries: list[Entry],
+    *,
+    limits: Limits | None = None,
+    on_start: Callable[[Entry], None] | None = None,
+    on_done: Callable[[Entry, IngestReport | None, str | None], None] | None = None,
+) -> ManifestResult:
+    """Ingest each entry in turn, each whole or not at all. A file that fails is reported and
+    the others still go in: a partner's bad extract should not hold up the rest."""
+    result = ManifestResult()
+    for entry in entries:
+        if on_start:
+            on_start(entry)
+        try:
+            report = ingest_with_mapping(
+                con, entry.file, entry.mapping, source=entry.source,
+                mapping_path=entry.mapping_path, limits=limits,
+            )  # fmt: skip
+        except IngestError as exc:
+            result.failures.append((entry, str(exc)))
+            if on_done:
+                on_done(entry, None, str(exc))
+            continue
+        result.reports.append(report)
+        if on_done:
+            on_done(entry, report, None)
+    return result
+
+
+def manifest_text(extracts: list[tuple[str, Path, Path]], base: Path) -> str:
+    """A manifest for (source, extract, mapping) triples, with paths relative to ``base``."""
+    lines = ["# Extracts of a place, ingested with: joinedup ingest --manifest <this file>", ""]
+    for source, extract, mapping in extracts:
+        lines += [
+            "[[extract]]",
+            f'file = "{extract.relative_to(base).as_posix()}"',
+            f'mapping = "{mapping.relative_to(base).as_posix()}"',
+            f'source = "{source}"',
+            "",
+        ]
+    return "\n".join(lines)
