@@ -260,11 +260,29 @@ def insight(
             f"{national}" if national == national and national else "–",
         )
     console.print(table)
+    _print_households(place, ctx, unrounded)
     console.print(f"  cost of all events ({h.price_year} prices): £{round(h.total_cost, -3):,.0f}")
     console.print(f"  pairs of services sharing many people with no collaboration: {h.ships_in_the_night}")
     if not ctx.rule.threshold or unrounded:
         return
     console.print(f"  {ctx.rule.describe()}")
+
+
+def _print_households(place: str, ctx: PlaceContext, unrounded: bool) -> None:
+    """Households of linked persons in the newest financial year (Think Family)."""
+    from joinedup.insight.households import household_figures, household_sizes
+    from joinedup.insight.periods import available_years
+
+    with _store(place) as con:
+        years = available_years(con)
+        if not years:
+            return
+        year = years[0]  # newest first
+        sizes = household_sizes(con, year) if unrounded else household_figures(con, ctx, year).sizes
+    table = Table(f"households in {year.label}", "households", title="Linked persons sharing an address")
+    for size, households in zip(sizes["size"], sizes["households"], strict=True):
+        table.add_row(str(size), "*" if households is None else f"{int(households):,}")
+    console.print(table)
 
 
 def _export(name: str, place: str, out: Path, unrounded: bool, year: str | None = None) -> None:
