@@ -12,6 +12,8 @@ from joinedup.web.routers import (
     insight_sources,
     places,
     surveys,
+    surveys_answering,
+    surveys_results,
     users,
 )
 
@@ -25,5 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     insight_runs.router,
     insight_persons.router,
     insight_cohorts.router,
+    surveys_answering.router,
     surveys.router,
+    surveys_results.router,
 )
