@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from joinedup import audit
+from joinedup.insight.witness import data_witnesses
 from joinedup.places.models import Place
 from joinedup.places.roles import Capability
 from joinedup.surveys import (
@@ -26,6 +27,7 @@ from joinedup.surveys.models import (
 )
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
+from joinedup.web.insight_pages import has_store, place_ctx, store
 from joinedup.web.survey_pages import round_of, surveys_base
 from joinedup.web.templating import render
 
@@ -147,10 +149,21 @@ async def round_create(request: Request,
 
 @router.get("/places/{place}/surveys/compare", response_class=HTMLResponse)
 def compare(request: Request, actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
-            session: Session = Depends(get_db)) -> Response:
-    body = comparison.side_by_side(session, actor.place.id)
+            session: Session = Depends(get_db), staff: str = "", residents: str = "") -> Response:
+    body = comparison.side_by_side(session, actor.place.id, staff_round_id=_round_id(staff),
+                                   voice_round_id=_round_id(residents))  # fmt: skip
     session.commit()  # results may have been computed and cached
-    return render(request, "surveys/compare.html", {"place": actor.place, "cmp": body})
+    witnesses = {}
+    if has_store(request, actor.place.slug):
+        with store(request, actor.place.slug) as con:
+            witnesses = data_witnesses(con, place_ctx(request, actor))
+    return render(request, "surveys/compare.html",
+                  {"place": actor.place, "cmp": body, "witnesses": witnesses})
+
+
+def _round_id(text: str) -> int | None:
+    """A round chosen in the address; anything else means 'no choice', not an error page."""
+    return int(text) if text.isdigit() else None
 
 
 @router.get("/places/{place}/surveys/{round_id}", response_class=HTMLResponse)
