@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Debian packages the test suite needs: Chromium (browser tier), a Java runtime (Apache
+# The Debian packages the test suite needs: Chromium (browser tier and the board pack's PDF),
+# poppler-utils (PDF checks), a Java runtime (Apache
 # Spark tier) and R with the survey and MASS packages (weighting cross-check). Installed when missing
 # and we are root; otherwise we say exactly what to install and stop.
 set -euo pipefail
@@ -8,6 +9,8 @@ need=()
 # Fonts too: without recommends, Chromium would have none to draw text in screenshots.
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium fonts-liberation fonts-dejavu-core)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+# pdftotext and pdfinfo check the board pack's PDF: text extractable, every page A4.
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 # survey's calibrate() with bounds needs MASS, which Debian packages separately.
 if ! command -v Rscript >/dev/null 2>&1; then
   need+=(r-base-core r-cran-survey r-cran-mass)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     ingest_max_concurrent: int = Field(
         2, description="Uploads checked at once by one server process; more wait their turn"
     )
+    chromium: str = Field(
+        "/usr/bin/chromium", description="Chromium that prints board packs to PDF (Debian's package)"
+    )
     host: str = Field("127.0.0.1", description="Address `joinedup serve` binds")
     port: int = Field(8000, description="Port `joinedup serve` binds")
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from joinedup.web.routers import (
     accounts,
+    board,
     collaborations,
     insight_cohorts,
     insight_figures,
@@ -30,4 +31,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     surveys_answering.router,
     surveys.router,
     surveys_results.router,
+    board.router,
 )

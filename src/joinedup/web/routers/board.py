@@ -1,0 +1,86 @@
+"""The state of collaboration: the overview of a place, and its board pack as a print view
+and as a PDF (audited when downloaded). The figures come from joinedup.board.overview."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from joinedup.board.overview import Overview, build_overview
+from joinedup.board.pdf import PdfUnavailable, html_to_pdf
+from joinedup.insight.periods import available_years, parse_year
+from joinedup.places.roles import Capability
+from joinedup.web.authz import Actor, get_db, requires
+from joinedup.web.forms import FormErrors
+from joinedup.web.insight_pages import has_store, place_ctx, record_action, settings_of, store
+from joinedup.web.templating import render
+
+router = APIRouter()
+BASE = "/places/{place}/state"
+# The site's static files, which the printed pack links to (as the app serves them).
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
+
+def _overview(request: Request, actor: Actor, session: Session) -> tuple[Overview, FormErrors]:
+    errors = FormErrors()
+    ctx = place_ctx(request, actor)
+    raw = request.query_params.get("year", "").strip()
+    with store(request, actor.place.slug) if has_store(request, actor.place.slug) else nullcontext() as con:
+        year = None
+        if con is not None and raw:
+            labels = [y.label for y in available_years(con)]
+            if raw in labels:
+                year = parse_year(raw)
+            else:
+                errors.add("year", "Choose one of the financial years with data: " + ", ".join(labels))
+        overview = build_overview(session, actor.place, con, ctx, year)
+    session.commit()  # survey results may have been computed and cached
+    return overview, errors
+
+
+def _context(actor: Actor, overview: Overview, errors: FormErrors) -> dict[str, Any]:
+    return {"place": actor.place, "overview": overview, "errors": errors,
+            "year_items": [{"value": y, "text": y, "selected": y == overview.year} for y in overview.years]}
+
+
+@router.get(BASE, response_class=HTMLResponse)
+def overview_page(request: Request, actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
+                  session: Session = Depends(get_db)) -> Response:
+    overview, errors = _overview(request, actor, session)
+    return render(request, "board/overview.html", _context(actor, overview, errors),
+                  status_code=400 if errors else 200)
+
+
+@router.get(BASE + "/board-pack", response_class=HTMLResponse)
+def board_pack(request: Request, actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
+               session: Session = Depends(get_db)) -> Response:
+    overview, errors = _overview(request, actor, session)
+    return render(request, "board/pack.html", _context(actor, overview, errors),
+                  status_code=400 if errors else 200)
+
+
+@router.get(BASE + "/board-pack.pdf")
+async def board_pack_pdf(request: Request, actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
+                         session: Session = Depends(get_db)) -> Response:
+    overview, errors = await run_in_threadpool(_overview, request, actor, session)
+    if errors:
+        return render(request, "board/pack.html", _context(actor, overview, errors), status_code=400)
+    html = bytes(render(request, "board/pack.html", _context(actor, overview, errors)).body).decode()
+    title = f"State of collaboration – {actor.place.name}"
+    try:
+        pdf = await run_in_threadpool(html_to_pdf, html, STATIC_DIR, settings_of(request).chromium,
+                                      title=title)  # fmt: skip
+    except PdfUnavailable as exc:
+        context = _context(actor, overview, errors) | {"pdf_error": str(exc)}
+        return render(request, "board/pack.html", context, status_code=503)
+    record_action(request, session, actor, "board_pack.downloaded", f"place:{actor.place.slug}",
+                  year=overview.year, bytes=len(pdf))  # fmt: skip
+    name = f"{actor.place.slug}-board-pack-{overview.year or 'no-year'}.pdf"
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

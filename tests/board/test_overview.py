@@ -1,0 +1,173 @@
+"""The state of collaboration: every headline figure on the overview equals the figure on its
+own page (this test walks them), the period is one the disclosure policy allows, and the page
+is for those who may read results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from datetime import date
+from html import unescape
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from joinedup.audit import AuditEvent
+from joinedup.config import Settings
+from joinedup.insight.link import link_place
+from joinedup.insight.pipeline import ingest_directory
+from joinedup.insight.reference_data import seed_reference
+from joinedup.insight.store import connect
+from joinedup.places.roles import Role
+from joinedup.places.service import get_place
+from joinedup.surveys.rounds import create_round
+from joinedup.synth.insight import generate_place
+from joinedup.synth.surveys import _store, citizen_rows, readiness_rows
+from tests.support.client import PageClient
+from tests.support.demo_like import DEMO_PASSWORD, DemoLike, demo, email_for  # noqa: F401
+
+SLUG = "northbrook"
+STATE = f"/places/{SLUG}/state"
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("state")
+    generate_place(600, root / "extracts", seed=8)
+    path = root / f"{SLUG}.duckdb"
+    con = connect(path, memory_limit="1GB", threads=2)
+    seed_reference(con)
+    ingest_directory(con, root / "extracts")
+    link_place(con, work_dir=root / "work")
+    con.close()
+    return path
+
+
+@pytest.fixture
+def place_with_everything(settings: Settings, session: Session, demo: DemoLike,  # noqa: F811
+                          linked: Path) -> dict[str, int]:
+    target = Path(settings.insight_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(linked, target / f"{SLUG}.duckdb")
+    place = get_place(session, SLUG)
+    assert place is not None
+    ready = create_round(session, place, instrument_key="readiness", title="Readiness 2026",
+                         opens_on=date(2026, 1, 1), closes_on=date(2026, 2, 1))
+    _store(session, ready, readiness_rows(place, 60, seed=3), ready.created_at)
+    voice = create_round(session, place, instrument_key="citizen_voice", title="Residents 2026",
+                         opens_on=date(2026, 1, 1), closes_on=date(2026, 2, 1),
+                         areas={"North": 30_000, "South": 20_000})
+    rows, _ = citizen_rows(300, seed=2, areas=["North", "South"])
+    _store(session, voice, rows, voice.created_at)
+    session.commit()
+    return {"readiness": ready.id, "voice": voice.id}
+
+
+def _figure(html: str, label: str) -> str:
+    """The value shown beside a label in the overview's summary lists."""
+    match = re.search(rf">{re.escape(label)}</dt>\s*<dd[^>]*><span[^>]*>([^<]+)</span>", html)
+    assert match, f"{label!r} is not on the overview"
+    return match.group(1).strip()
+
+
+def _after(html: str, label: str) -> str:
+    """The first figure shown after a label on another page, whatever markup wraps it."""
+    start = html.index(label) + len(label)
+    text = re.sub(r"<[^>]+>", " ", html[start:start + 2000])
+    match = re.search(r"(£?[\d,]+(?:\.\d+)?%?|\*)", text)
+    assert match, f"no figure after {label!r}"
+    return match.group(1)
+
+
+def test_every_headline_equals_its_own_page(
+    client: PageClient, place_with_everything: dict[str, int]
+) -> None:
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    page = client.get(STATE)
+    assert page.status_code == 200
+    html = page.text
+    # People known to three or more services: the dashboard's headline.
+    dashboard = client.get(f"/places/{SLUG}/insight").text
+    three = _figure(html, "People known to three or more services")
+    assert _after(dashboard, "Known to 3 or more services") == three
+    # Cost borne by each partner in the year: the partner totals of the year's demand CSV.
+    year = re.search(r'<option value="(\d{4}-\d{2})" selected', html)
+    assert year
+    costs = client.get(f"/places/{SLUG}/insight/export/costs.csv?year={year.group(1)}").text
+    rows = list(csv.DictReader(io.StringIO(costs.lstrip("\ufeff"))))
+    borne = re.findall(r">Borne by ([^<]+)</dt>\s*<dd[^>]*><span[^>]*>([^<]+)</span>", html)
+    assert borne
+    for partner, shown in borne:
+        name = unescape(partner.strip())
+        row = next(r for r in rows if r["cohort"] == "all" and r["partner"] == name)
+        assert shown == ("Not shown" if not row["cost"] else f"£{float(row['cost']):,.0f}"), partner
+    # Readiness: the round's own results page shows the same overall practice and gap.
+    results = client.get(f"/places/{SLUG}/surveys/{place_with_everything['readiness']}/results").text
+    practice = _figure(html, "Practice, all staff").split(" (")[0]
+    gap = _figure(html, "Gap between ambition and practice").split(" (")[0]
+    assert re.search(rf">\s*{practice}\b", results) and re.search(rf">\s*{gap}\b", results)
+    # Residents: each measure's weighted share as on the round's results page.
+    voice = client.get(f"/places/{SLUG}/surveys/{place_with_everything['voice']}/results").text
+    share = _figure(html, "Treated with dignity and respect always or often").split(" (")[0]
+    assert share in voice
+    # Collaborations: as many as the collaborations page lists.
+    count = int(_figure(html, "Collaborations"))
+    listed = client.get(f"/places/{SLUG}/collaborations").text
+    slugs = set(re.findall(rf'href="/places/{SLUG}/collaborations/([a-z0-9-]+)"', listed)) - {"new"}
+    assert count == len(slugs)
+
+
+def test_only_whole_financial_years(client: PageClient, place_with_everything: dict[str, int]) -> None:
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    bad = client.get(f"{STATE}?year=2024-01-01")
+    assert bad.status_code == 400 and "Choose one of the financial years with data" in bad.text
+    assert client.get(f"{STATE}?from=2024-05-01&to=2024-06-01").status_code == 200  # ignored
+
+
+def test_viewers_cannot_read_the_state(client: PageClient, place_with_everything: dict[str, int]) -> None:
+    client.sign_in(email_for(Role.VIEWER), DEMO_PASSWORD)
+    assert client.get(STATE).status_code == 403
+    assert client.get(f"{STATE}/board-pack.pdf").status_code == 403
+
+
+def test_a_place_with_nothing_yet_says_so(client: PageClient, demo: DemoLike) -> None:  # noqa: F811
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    page = client.get(STATE)
+    assert page.status_code == 200
+    assert "No linked records yet" in page.text and "No readiness round" in page.text
+
+
+@pytest.mark.browser
+def test_the_board_pack_pdf_is_a4_with_text_and_whole_tables(
+    client: PageClient, session: Session, place_with_everything: dict[str, int], tmp_path: Path
+) -> None:
+    if not shutil.which("pdftotext"):
+        pytest.fail("pdftotext is missing: scripts/system-deps.sh installs poppler-utils")
+    import subprocess
+
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    response = client.get(f"{STATE}/board-pack.pdf")
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "pack.pdf"
+    pdf.write_bytes(response.content)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
+    sizes = subprocess.run(["pdfinfo", "-f", "1", "-l", str(pages), str(pdf)], capture_output=True,
+                           text=True, check=True).stdout
+    assert sizes.count("(A4)") == pages >= 1
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "State of collaboration in Northbrook" in text and "Disclosure control" in text
+    # No table is cut: every column heading of every table in the HTML is in the PDF's text.
+    html = client.get(f"{STATE}/board-pack").text
+    for heading in re.findall(r'<th scope="col" class="govuk-table__header">([^<]+)</th>', html):
+        for word in heading.split():
+            assert word in text, f"column {heading!r} is missing from the PDF"
+    # The download is audited.
+    entry = session.scalars(select(AuditEvent).where(AuditEvent.action == "board_pack.downloaded")).first()
+    assert entry is not None
