@@ -26,7 +26,6 @@ from joinedup.web.templating import render
 router = APIRouter()
 
 
-
 # --- cohorts and unit costs ---------------------------------------------------------------
 
 

@@ -23,7 +23,6 @@ from joinedup.web.templating import render
 router = APIRouter()
 
 
-
 # --- persons (person-level) ---------------------------------------------------------------
 
 

@@ -27,7 +27,6 @@ from joinedup.web.templating import render
 router = APIRouter()
 
 
-
 # --- linkage runs -------------------------------------------------------------------------
 
 
