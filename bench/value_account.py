@@ -43,11 +43,9 @@ def main() -> None:
         measures = [
             MeasureSpec(s.source, s.service, (s.service,), unit_cost_code=s.cost_item) for s in STORE_SERVICES
         ]
-        params = Parameters(
-            window_before=3, window_after=3, mc_draws=10_000,
-            costs=(CostLine("Northbrook Borough Council", 0, 4e6), CostLine("Northbrook Borough Council", 1, 4e6),
-                   CostLine("Northbrook and Vale NHS Foundation Trust", 0, 1e6)),
-        )  # fmt: skip
+        council, trust = "Northbrook Borough Council", "Northbrook and Vale NHS Foundation Trust"
+        costs = (CostLine(council, 0, 4e6), CostLine(council, 1, 4e6), CostLine(trust, 0, 1e6))
+        params = Parameters(window_before=3, window_after=3, mc_draws=10_000, costs=costs)
         times = []
         load = os.getloadavg()[0]
         for _ in range(args.runs):
@@ -59,7 +57,8 @@ def main() -> None:
     planted = next(m for m in account.measures if m.key == "community_mental_health")
     print(f"account: median {statistics.median(times):.2f} s over {args.runs} runs "
           f"({', '.join(f'{t:.2f}' for t in times)}); matched {account.n_matched:,} of "
-          f"{account.n_programme:,} from {account.n_comparison:,} others; credible: {account.comparison_credible}")  # fmt: skip
+          f"{account.n_programme:,} from {account.n_comparison:,} others; "
+          f"credible: {account.comparison_credible}")  # fmt: skip
     print(
         f"planted effect {truth.planted_effect:.4f}, estimated {planted.effect:.4f} "
         f"[{planted.ci_low:.4f}, {planted.ci_high:.4f}], before/after {planted.naive_effect:.4f}"
