@@ -253,24 +253,18 @@ def value_account(
                 "fiscal + economic + social benefits − costs",
                 "HM Treasury Green Book",
             ),
-            ValuationStep(
-                "",
-                "Fiscal return on investment",
-                fiscal_roi if fiscal_roi is not None else float("nan"),
-                "£ per £1 spent",
-                "fiscal benefits ÷ costs",
-                "HMT/New Economy (2014)",
-            ),
-            ValuationStep(
-                "",
-                "Public value return on investment",
-                pv_roi if pv_roi is not None else float("nan"),
-                "£ per £1 spent",
-                "(fiscal + economic + social benefits) ÷ costs",
-                "HMT/New Economy (2014)",
-            ),
         ]
     )
+    if fiscal_roi is not None and pv_roi is not None:
+        steps.append(ValuationStep("", "Fiscal return on investment", fiscal_roi, "£ per £1 spent",
+                                   "fiscal benefits ÷ costs", "HMT/New Economy (2014)"))  # fmt: skip
+        steps.append(ValuationStep("", "Public value return on investment", pv_roi, "£ per £1 spent",
+                                   "(fiscal + economic + social benefits) ÷ costs",
+                                   "HMT/New Economy (2014)"))  # fmt: skip
+    if totals.payback_years is not None:
+        steps.append(ValuationStep("", "Payback period", totals.payback_years, "years",
+                                   "years until discounted fiscal benefits cover discounted costs",
+                                   "HMT/New Economy (2014)"))  # fmt: skip
     # Who pays and who gains.
     puts_in: dict[str, float] = {}
     for c in p.costs:
