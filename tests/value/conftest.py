@@ -24,10 +24,8 @@ def store_measures() -> list[MeasureSpec]:
 
 
 def store_params(**changes: object) -> Parameters:
-    base: dict[str, object] = {
-        "window_before": 3, "window_after": 3, "mc_draws": 2_000,
-        "costs": (CostLine(COUNCIL, 0, 300_000.0), CostLine(COUNCIL, 1, 300_000.0), CostLine(TRUST, 0, 100_000.0)),
-    }  # fmt: skip
+    costs = (CostLine(COUNCIL, 0, 300_000.0), CostLine(COUNCIL, 1, 300_000.0), CostLine(TRUST, 0, 100_000.0))
+    base: dict[str, object] = {"window_before": 3, "window_after": 3, "mc_draws": 2_000, "costs": costs}
     base.update(changes)
     return Parameters(**base)  # type: ignore[arg-type]
 

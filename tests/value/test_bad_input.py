@@ -10,8 +10,15 @@ import pytest
 
 from joinedup.synth.programme import PROGRAMME_SOURCE, StoreTruth
 from joinedup.value.account import (
-    CostLine, MeasureSpec, Parameters, Programme, ValueInputError, compute_account, programme_from_cohort,
-    programme_from_source, validate_measure,
+    CostLine,
+    MeasureSpec,
+    Parameters,
+    Programme,
+    ValueInputError,
+    compute_account,
+    programme_from_cohort,
+    programme_from_source,
+    validate_measure,
 )  # fmt: skip
 from tests.value.conftest import store_measures, store_params
 
