@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import tempfile
 import time
@@ -25,6 +26,11 @@ from pathlib import Path
 from joinedup.insight.store import connect
 from joinedup.synth.programme import PROGRAMME_SOURCE, STORE_SERVICES, write_programme_store
 from joinedup.value.account import CostLine, MeasureSpec, Parameters, compute_account, programme_from_source
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -46,14 +52,17 @@ def main() -> None:
         council, trust = "Northbrook Borough Council", "Northbrook and Vale NHS Foundation Trust"
         costs = (CostLine(council, 0, 4e6), CostLine(council, 1, 4e6), CostLine(trust, 0, 1e6))
         params = Parameters(window_before=3, window_after=3, mc_draws=10_000, costs=costs)
-        times = []
+        times, cpu = [], []
         load = os.getloadavg()[0]
         for _ in range(args.runs):
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), _cpu()
             programme = programme_from_source(con, PROGRAMME_SOURCE)
             account = compute_account(con, programme, measures, params)
             times.append(time.perf_counter() - t1)
+            cpu.append(_cpu() - c1)
         con.close()
+    print(f"cpu time (user + system, all threads): median {statistics.median(cpu):.2f} s "
+          f"({', '.join(f'{t:.2f}' for t in cpu)})")  # fmt: skip
     planted = next(m for m in account.measures if m.key == "community_mental_health")
     print(f"account: median {statistics.median(times):.2f} s over {args.runs} runs "
           f"({', '.join(f'{t:.2f}' for t in times)}); matched {account.n_matched:,} of "

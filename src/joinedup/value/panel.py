@@ -31,11 +31,10 @@ class DataWindow:
 
 
 def data_window(con: duckdb.DuckDBPyConnection, exclude_source: str | None = None) -> DataWindow | None:
-    """First and last event date of the place's linked records (the programme's own
-    caseload extract left out: its dates are entries, not outcomes)."""
+    """First and last event date of the partners' records: the span their extracts cover
+    (the programme's own caseload extract left out: its dates are entries, not outcomes)."""
     row = con.execute(
-        "SELECT min(r.event_date), max(r.event_date) FROM records r "
-        "JOIN person_links l USING (source, record_id) WHERE r.source IS DISTINCT FROM ?",
+        "SELECT min(event_date), max(event_date) FROM records WHERE source IS DISTINCT FROM ?",
         [exclude_source],
     ).fetchall()
     if not row or row[0][0] is None:
@@ -163,7 +162,8 @@ def covariates(
             SELECT e.person_id, any_value(e.entry_date) AS entry_date, {", ".join(parts)}
             FROM value_entries e
             JOIN person_links l ON l.person_id = e.person_id
-            JOIN (SELECT *, source IS DISTINCT FROM ? AS own FROM records) r USING (source, record_id)
+            JOIN (SELECT source, record_id, sex, date_of_birth, need, event_date,
+                         source IS DISTINCT FROM ? AS own FROM records) r USING (source, record_id)
             JOIN sources s ON s.name = r.source
             GROUP BY e.person_id
             """,  # noqa: S608
