@@ -10,7 +10,14 @@ import duckdb
 import pytest
 
 from joinedup.synth.programme import PROGRAMME_SOURCE, StoreTruth
-from joinedup.value.account import Account, compute_account, programme_from_source
+from joinedup.value.account import (
+    Account,
+    MeasureSpec,
+    Parameters,
+    Programme,
+    compute_account,
+    programme_from_source,
+)  # fmt: skip
 from joinedup.value.catalogue import shipped_splits
 from tests.value.conftest import COUNCIL, TRUST, store_measures, store_params
 
@@ -112,3 +119,14 @@ def test_without_a_credible_comparison_it_falls_back_and_says_so(small_place: Pl
     deadweight = next(s for s in fallback.steps if s.name == "Deadweight")
     assert deadweight.value == 0.2 and "Entered" in deadweight.source
     assert any("Deadweight" in f for f in fallback.flags)
+
+
+def test_inputs_round_trip_through_json(small_place: Place) -> None:
+    con, _ = small_place
+    params = store_params(agency_splits={"CR8.0": {"Police": 0.6, "Criminal Justice System": 0.4}},
+                          ranges={"drop_off": (0.1, 0.4)}, cashable={"Police": 0.25})  # fmt: skip
+    assert Parameters.from_dict(json.loads(json.dumps(params.to_dict()))) == params
+    for spec in store_measures():
+        assert MeasureSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    programme = programme_from_source(con, PROGRAMME_SOURCE)
+    assert Programme.from_dict(json.loads(json.dumps(programme.to_dict()))) == programme
