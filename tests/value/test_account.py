@@ -44,6 +44,8 @@ def test_comparison_group_recovers_the_planted_effect(account: Account, small_pl
     # mean of people chosen for their high use: it overstates the fall.
     assert crisis.naive_effect < truth.planted_effect
     assert crisis.naive_effect < crisis.ci_low
+    deadweight = next(s for s in account.steps if s.name == "Deadweight")
+    assert deadweight.value == 0.0 and "comparison group" in deadweight.source
 
 
 def test_balance_is_shown_before_and_after_matching(account: Account) -> None:
