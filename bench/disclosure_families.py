@@ -57,30 +57,18 @@ def main() -> None:
         ctx = PlaceContext(slug="bench", rule=DisclosureRule())
         year = available_years(con)[0]
         period = demand.Period(year.start, year.end)
-        print(
-            f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-            f"{args.people:,} people (the demo place at the defaults), seed {args.seed}; year {year.label}"
-        )
+        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+              f"{args.people:,} people (the demo place at the defaults), seed {args.seed}; year {year.label}")
         heads = ("primary only", "family rule", "with audit")
-        print(
-            f"{'family':<34}" + "".join(f"{h:>14}" for h in heads) + f"{'cells':>8}{'small':>8}{'hidden':>8}"
-        )
+        print(f"{'family':<34}" + "".join(f"{h:>14}" for h in heads)
+              + f"{'cells':>8}{'small':>8}{'hidden':>8}")
         cases = [
-            (
-                "needs (combinations, cohorts)",
-                lambda: overlaps.need_combinations(con),
-                lambda: controlled.need_figures(con, ctx),
-            ),
-            (
-                "services (caseloads, pairs)",
-                lambda: overlaps.service_combinations(con),
-                lambda: controlled.service_figures(con, ctx),
-            ),
-            (
-                f"demand in {year.label}",
-                lambda: demand.demand_by_service(con, period=period),
-                lambda: controlled.controlled_demand(con, ctx, demand.DEFAULT_PRICE_YEAR, period),
-            ),
+            ("needs (combinations, cohorts)", lambda: overlaps.need_combinations(con),
+             lambda: controlled.need_figures(con, ctx)),
+            ("services (caseloads, pairs)", lambda: overlaps.service_combinations(con),
+             lambda: controlled.service_figures(con, ctx)),
+            (f"demand in {year.label}", lambda: demand.demand_by_service(con, period=period),
+             lambda: controlled.controlled_demand(con, ctx, demand.DEFAULT_PRICE_YEAR, period)),
         ]
         original = family_mod._audit
         for name, raw, protected in cases:
@@ -93,10 +81,8 @@ def main() -> None:
             table = result[0] if isinstance(result, tuple) else result.combinations  # type: ignore[union-attr]
             column = "events" if isinstance(result, tuple) else "persons"
             hidden = sum(v is None for v in table[column])
-            print(
-                f"{name:<34}{before * 1000:>12.0f}ms{rule_only * 1000:>12.0f}ms{full * 1000:>12.0f}ms"
-                f"{len(table):>8}{small:>8}{hidden:>8}"
-            )
+            print(f"{name:<34}{before * 1000:>12.0f}ms{rule_only * 1000:>12.0f}ms{full * 1000:>12.0f}ms"
+                  f"{len(table):>8}{small:>8}{hidden:>8}")
         con.close()
 
 

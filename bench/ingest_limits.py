@@ -106,19 +106,13 @@ def write_bomb(path: Path, target_kb: int) -> int:
     chunk = body * 1_000
     written = 0
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name, text in (
-            ("[Content_Types].xml", _CONTENT_TYPES),
-            ("_rels/.rels", _ROOT_RELS),
-            ("xl/workbook.xml", _WORKBOOK),
-            ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
-        ):
+        for name, text in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _ROOT_RELS),
+                           ("xl/workbook.xml", _WORKBOOK), ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)):
             archive.writestr(name, text)
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            head = (
-                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                f"<sheetData>{_inline_row(1, HEADER)}"
-            )
+            head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                    f"<sheetData>{_inline_row(1, HEADER)}")
             sheet.write(head.encode())
             written += len(head)
             # Deflate manages about 229:1 on a repeated row this long (its longest match is
@@ -134,62 +128,18 @@ def write_bomb(path: Path, target_kb: int) -> int:
 
 def _people(rows: int, seed: int = 7) -> list[list[str]]:
     rng = random.Random(seed)
-    forenames = [
-        "Amira",
-        "Bill",
-        "Chloe",
-        "Dev",
-        "Eilidh",
-        "Femi",
-        "Grace",
-        "Hamza",
-        "Isla",
-        "Jack",
-        "Zoë",
-        "Björn",
-        "Siân",
-        "Łukasz",
-        "Niamh",
-        "Oisín",
-        "Priya",
-        "Rhys",
-        "Sofia",
-        "Tom",
-    ]
-    surnames = [
-        "Smith",
-        "Jones",
-        "Taylor",
-        "Brown",
-        "O'Brien",
-        "Khan",
-        "Patel",
-        "Williams",
-        "Nowak",
-        "Evans",
-        "Davies",
-        "Wilson",
-        "Thomas",
-        "Roberts",
-        "Hughes",
-        "Ali",
-    ]
+    forenames = ["Amira", "Bill", "Chloe", "Dev", "Eilidh", "Femi", "Grace", "Hamza", "Isla", "Jack",
+                 "Zoë", "Björn", "Siân", "Łukasz", "Niamh", "Oisín", "Priya", "Rhys", "Sofia", "Tom"]
+    surnames = ["Smith", "Jones", "Taylor", "Brown", "O'Brien", "Khan", "Patel", "Williams",
+                "Nowak", "Evans", "Davies", "Wilson", "Thomas", "Roberts", "Hughes", "Ali"]
     postcodes = ["M1 1AA", "DN55 1PT", "W1A 1HQ", "EC1A 1BB", "B33 8TH", "CR2 6XH", "LS1 4AP"]
     start = date(1940, 1, 1)
     out = []
     for i in range(rows):
         born = start + timedelta(days=rng.randrange(365 * 65))
         seen = date(2023, 4, 1) + timedelta(days=rng.randrange(700))
-        out.append(
-            [
-                f"H{i + 1}",
-                rng.choice(forenames),
-                rng.choice(surnames),
-                born.strftime("%d/%m/%Y"),
-                rng.choice(postcodes),
-                seen.strftime("%d/%m/%Y"),
-            ]
-        )
+        out.append([f"H{i + 1}", rng.choice(forenames), rng.choice(surnames),
+                    born.strftime("%d/%m/%Y"), rng.choice(postcodes), seen.strftime("%d/%m/%Y")])
     return out
 
 
@@ -242,9 +192,8 @@ def _sign_in(client: httpx.Client) -> None:
     page = client.get("/sign-in")
     token = _TOKEN.search(page.text)
     assert token, "no CSRF token on the sign-in page"
-    response = client.post(
-        "/sign-in", data={"csrf_token": token.group(1), "email": ANALYST, "password": DEMO_PASSWORD}
-    )
+    response = client.post("/sign-in", data={"csrf_token": token.group(1), "email": ANALYST,
+                                             "password": DEMO_PASSWORD})
     assert response.status_code == 303, response.status_code
 
 
@@ -259,14 +208,10 @@ def _run_case(case: str, extract: Path, work: Path, src: Path | None, warm: bool
             assert token_match
             if warm:  # load the ingest code (pandas, openpyxl, DuckDB) before measuring
                 tiny = "\n".join(",".join(r) for r in [HEADER, *_people(3)]) + "\n"
-                client.post(
-                    f"/places/{SLUG}/insight/upload",
-                    data={"csrf_token": token_match.group(1), "source": "warm-up"},
-                    files={
-                        "extract": ("warm.csv", tiny.encode(), "text/csv"),
-                        "mapping_file": ("housing.toml", MAPPING.encode(), "text/plain"),
-                    },
-                )
+                client.post(f"/places/{SLUG}/insight/upload",
+                            data={"csrf_token": token_match.group(1), "source": "warm-up"},
+                            files={"extract": ("warm.csv", tiny.encode(), "text/csv"),
+                                   "mapping_file": ("housing.toml", MAPPING.encode(), "text/plain")})
             before = _status_kib(pid, "VmRSS")
             waits: list[float] = []
             done = threading.Event()
@@ -286,10 +231,8 @@ def _run_case(case: str, extract: Path, work: Path, src: Path | None, warm: bool
             response = client.post(
                 f"/places/{SLUG}/insight/upload",
                 data={"csrf_token": token_match.group(1), "source": case},
-                files={
-                    "extract": (extract.name, extract.read_bytes(), "application/octet-stream"),
-                    "mapping_file": ("housing.toml", MAPPING.encode(), "text/plain"),
-                },
+                files={"extract": (extract.name, extract.read_bytes(), "application/octet-stream"),
+                       "mapping_file": ("housing.toml", MAPPING.encode(), "text/plain")},
             )
             seconds = time.perf_counter() - t0
             done.set()
@@ -297,28 +240,19 @@ def _run_case(case: str, extract: Path, work: Path, src: Path | None, warm: bool
             peak = _status_kib(pid, "VmHWM")
         error = re.search(r'govuk-error-message">\s*<span[^>]*>[^<]*</span>\s*([^<]*)<', response.text)
         message = (error.group(1).strip() if error else response.headers.get("location", ""))[:160]
-        return Result(
-            case=case,
-            size_kb=extract.stat().st_size / 1024,
-            status=response.status_code,
-            seconds=seconds,
-            peak_growth_mb=max(0, peak - before) / 1024,
-            worst_other_ms=1000 * max(waits, default=0.0),
-            other_answers=len(waits),
-            message=message,
-        )
+        return Result(case=case, size_kb=extract.stat().st_size / 1024, status=response.status_code,
+                      seconds=seconds, peak_growth_mb=max(0, peak - before) / 1024,
+                      worst_other_ms=1000 * max(waits, default=0.0), other_answers=len(waits),
+                      message=message)
 
 
 def _machine() -> str:
     kib = _status_kib(os.getpid(), "VmRSS")  # proves /proc is there
-    mem = next(
-        line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
-    ).split()[1]
+    mem = next(line for line in Path("/proc/meminfo").read_text().splitlines()
+               if line.startswith("MemTotal")).split()[1]
     del kib
-    return (
-        f"{os.cpu_count()} cores ({platform.machine()}), {int(mem) / 1024 / 1024:.0f} GiB RAM, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
+    return (f"{os.cpu_count()} cores ({platform.machine()}), {int(mem) / 1024 / 1024:.0f} GiB RAM, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
 
 
 def main() -> None:
@@ -326,18 +260,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the legitimate files")
     parser.add_argument("--bomb-kb", type=int, default=300, help="size of the zip bomb")
     parser.add_argument("--cases", default="bomb,xlsx,csv")
-    parser.add_argument(
-        "--src",
-        type=Path,
-        default=None,
-        help="serve the joinedup package from this src directory (to compare "
-        "with another checkout, e.g. main's)",
-    )
-    parser.add_argument(
-        "--no-warm-up",
-        action="store_true",
-        help="measure the server's first upload (the ingest code still to load)",
-    )
+    parser.add_argument("--src", type=Path, default=None,
+                        help="serve the joinedup package from this src directory (to compare "
+                             "with another checkout, e.g. main's)")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="measure the server's first upload (the ingest code still to load)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="joinedup-ingest-bench-") as tmp:
         work = Path(tmp)
@@ -346,10 +273,8 @@ def main() -> None:
         if "bomb" in cases:
             files["bomb"] = work / "bomb.xlsx"
             expanded = write_bomb(files["bomb"], args.bomb_kb)
-            print(
-                f"bomb: {files['bomb'].stat().st_size / 1024:,.0f} KB expanding to "
-                f"{expanded / 1024 / 1024:,.0f} MB of sheet XML"
-            )
+            print(f"bomb: {files['bomb'].stat().st_size / 1024:,.0f} KB expanding to "
+                  f"{expanded / 1024 / 1024:,.0f} MB of sheet XML")
         if "xlsx" in cases:
             files["xlsx"] = work / "clients.xlsx"
             write_xlsx(files["xlsx"], args.rows)
@@ -357,21 +282,15 @@ def main() -> None:
             files["csv"] = work / "clients.csv"
             write_csv(files["csv"], args.rows)
         print(f"machine: {_machine()}")
-        print(
-            f"server code: {args.src or 'this checkout'}; "
-            f"{'first upload' if args.no_warm_up else 'after a 3-row warm-up upload'}"
-        )
-        print(
-            f"{'case':<6} {'size':>9} {'status':>6} {'upload':>8} {'peak RSS +':>11} "
-            f"{'slowest other answer':>21}  outcome"
-        )
+        print(f"server code: {args.src or 'this checkout'}; "
+              f"{'first upload' if args.no_warm_up else 'after a 3-row warm-up upload'}")
+        print(f"{'case':<6} {'size':>9} {'status':>6} {'upload':>8} {'peak RSS +':>11} "
+              f"{'slowest other answer':>21}  outcome")
         for case in cases:
             r = _run_case(case, files[case], work, args.src, warm=not args.no_warm_up)
-            print(
-                f"{r.case:<6} {r.size_kb:>7,.0f}KB {r.status:>6} {r.seconds:>7.1f}s "
-                f"{r.peak_growth_mb:>9,.0f}MB {r.worst_other_ms:>12,.0f} ms ({r.other_answers:>3})"
-                f"  {r.message}"
-            )
+            print(f"{r.case:<6} {r.size_kb:>7,.0f}KB {r.status:>6} {r.seconds:>7.1f}s "
+                  f"{r.peak_growth_mb:>9,.0f}MB {r.worst_other_ms:>12,.0f} ms ({r.other_answers:>3})"
+                  f"  {r.message}")
 
 
 if __name__ == "__main__":

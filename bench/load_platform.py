@@ -36,11 +36,8 @@ TARGET_P95_MS = 100.0
 def _machine() -> str:
     mem = ""
     try:
-        kib = int(
-            next(
-                line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
-            ).split()[1]
-        )
+        kib = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                       if line.startswith("MemTotal")).split()[1])
         mem = f", {kib / 1024 / 1024:.0f} GiB RAM"
     except (OSError, StopIteration, ValueError):
         pass
@@ -64,20 +61,12 @@ def _browsing(times_file: Path) -> dict[str, Any]:
     slow_at = sorted(a for a, t in zip(at, times, strict=False) if t > TARGET_P95_MS)
     first_10s = [t for a, t in zip(at, times, strict=False) if a < 10]
     after_10s = [t for a, t in zip(at, times, strict=False) if a >= 10]
-    return {
-        "slow_at": slow_at,
-        "p99_first_10s": _percentile(first_10s, 99),
-        "p99_after_10s": _percentile(after_10s, 99),
-        "p95_after_10s": _percentile(after_10s, 95),
-        "count": len(times),
-        "failures": int(data["errors"]),
-        "warm_up": int(data["warm_up"]),
-        "rps": len(times) / seconds,
-        "seconds": seconds,
-        "p50": _percentile(times, 50),
-        "p95": _percentile(times, 95),
-        "p99": _percentile(times, 99),
-    }
+    return {"slow_at": slow_at, "p99_first_10s": _percentile(first_10s, 99),
+            "p99_after_10s": _percentile(after_10s, 99), "p95_after_10s": _percentile(after_10s, 95),
+            "count": len(times), "failures": int(data["errors"]), "warm_up": int(data["warm_up"]),
+            "rps": len(times) / seconds,
+            "seconds": seconds, "p50": _percentile(times, 50), "p95": _percentile(times, 95),
+            "p99": _percentile(times, 99)}
 
 
 def main() -> int:
@@ -86,14 +75,8 @@ def main() -> int:
     parser.add_argument("--run-time", type=int, default=60, help="seconds")
     parser.add_argument("--max-requests", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
-    parser.add_argument(
-        "--wait",
-        type=float,
-        nargs=2,
-        default=(0.5, 1.5),
-        metavar=("MIN", "MAX"),
-        help="think time between pages, seconds",
-    )
+    parser.add_argument("--wait", type=float, nargs=2, default=(0.5, 1.5), metavar=("MIN", "MAX"),
+                        help="think time between pages, seconds")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="joinedup-bench-") as tmp:
@@ -107,40 +90,15 @@ def main() -> int:
                 place = get_place(session, "northbrook")
                 assert place is not None
                 slugs = ",".join(c.slug for c in list_collaborations(session, place))
-            env = {
-                **os.environ,
-                "BENCH_COLLABS": slugs,
-                "BENCH_PASSWORD": DEMO_PASSWORD,
-                "BENCH_MAX_REQUESTS": str(args.max_requests),
-                "BENCH_WAIT_MIN": str(args.wait[0]),
-                "BENCH_WAIT_MAX": str(args.wait[1]),
-                "BENCH_TIMES_FILE": str(directory / "times.json"),
-                "BENCH_USERS": str(args.users),
-            }
+            env = {**os.environ, "BENCH_COLLABS": slugs, "BENCH_PASSWORD": DEMO_PASSWORD,
+                   "BENCH_MAX_REQUESTS": str(args.max_requests),
+                   "BENCH_WAIT_MIN": str(args.wait[0]), "BENCH_WAIT_MAX": str(args.wait[1]),
+                   "BENCH_TIMES_FILE": str(directory / "times.json"), "BENCH_USERS": str(args.users)}
             prefix = directory / "locust"
-            command = [
-                sys.executable,
-                "-m",
-                "locust",
-                "-f",
-                str(ROOT / "bench" / "platform_users.py"),
-                "--headless",
-                "--only-summary",
-                "-u",
-                str(args.users),
-                "-r",
-                str(args.users),
-                "-t",
-                f"{args.run_time}s",
-                "--host",
-                server.url,
-                "--csv",
-                str(prefix),
-                "--loglevel",
-                "WARNING",
-                "--stop-timeout",
-                "5",
-            ]
+            command = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "platform_users.py"),
+                       "--headless", "--only-summary", "-u", str(args.users), "-r", str(args.users),
+                       "-t", f"{args.run_time}s", "--host", server.url, "--csv", str(prefix),
+                       "--loglevel", "WARNING", "--stop-timeout", "5"]
             done = subprocess.run(command, env=env, check=False, cwd=ROOT, capture_output=True, text=True)
             if not Path(f"{prefix}_stats.csv").exists() or not (directory / "times.json").exists():
                 print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
@@ -151,41 +109,30 @@ def main() -> int:
 
     sign_in = next((r for r in rows if r["Name"] == "sign in" and r["Type"] == "POST"), None)
     print(f"machine: {_machine()}")
-    print(
-        f"server: uvicorn, {args.workers} worker(s), SQLite; load: Locust, {args.users} users, "
-        f"think time {args.wait[0]}-{args.wait[1]} s, at most {args.run_time} s or "
-        f"{args.max_requests} requests"
-    )
+    print(f"server: uvicorn, {args.workers} worker(s), SQLite; load: Locust, {args.users} users, "
+          f"think time {args.wait[0]}-{args.wait[1]} s, at most {args.run_time} s or "
+          f"{args.max_requests} requests")
     print("Locust's own table (whole run, warm-up included):")
-    print(
-        f"{'page':<27} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
-    )
+    print(f"{'page':<27} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'p99 ms':>7}")
     for r in rows:
         if r["Name"] == "Aggregated":
             continue
-        print(
-            f"{r['Type'] + ' ' + r['Name']:<27} {r['Request Count']:>8} {r['Failure Count']:>6} "
-            f"{float(r['Requests/s']):>7.1f} {r['50%']:>7} {r['95%']:>7} {r['99%']:>7}"
-        )
+        print(f"{r['Type'] + ' ' + r['Name']:<27} {r['Request Count']:>8} {r['Failure Count']:>6} "
+              f"{float(r['Requests/s']):>7.1f} {r['50%']:>7} {r['95%']:>7} {r['99%']:>7}")
     print(f"warm-up: {b['warm_up']} pages served while users were still signing in (not measured)")
-    print(
-        f"browsing, steady state (every page but sign-in): {b['count']} requests in {b['seconds']:.1f} s, "
-        f"{b['failures']} errors, {b['rps']:.1f} requests/s, p50 {b['p50']:.1f} ms, "
-        f"p95 {b['p95']:.1f} ms, p99 {b['p99']:.1f} ms"
-    )
+    print(f"browsing, steady state (every page but sign-in): {b['count']} requests in {b['seconds']:.1f} s, "
+          f"{b['failures']} errors, {b['rps']:.1f} requests/s, p50 {b['p50']:.1f} ms, "
+          f"p95 {b['p95']:.1f} ms, p99 {b['p99']:.1f} ms")
     slow = b["slow_at"]
-    print(
-        f"pages slower than {TARGET_P95_MS:.0f} ms: {len(slow)}, of which "
-        f"{sum(1 for a in slow if a < 10)} in the first 10 s of the measured period; "
-        f"p99 in the first 10 s {b['p99_first_10s']:.1f} ms, after them p95 {b['p95_after_10s']:.1f} ms "
-        f"and p99 {b['p99_after_10s']:.1f} ms"
-    )
+    print(f"pages slower than {TARGET_P95_MS:.0f} ms: {len(slow)}, of which "
+          f"{sum(1 for a in slow if a < 10)} in the first 10 s of the measured period; "
+          f"p99 in the first 10 s {b['p99_first_10s']:.1f} ms, after them p95 {b['p95_after_10s']:.1f} ms "
+          f"and p99 {b['p99_after_10s']:.1f} ms")
     overall = next((r for r in rows if r["Name"] == "Aggregated"), None)
     if overall:
-        print(
-            f"all requests incl. sign-in: p50 {overall['50%']} ms, p95 {overall['95%']} ms, "
-            f"p99 {overall['99%']} ms"
-        )
+        print(f"all requests incl. sign-in: p50 {overall['50%']} ms, p95 {overall['95%']} ms, "
+              f"p99 {overall['99%']} ms")
     if sign_in:
         print(f"sign-in (argon2id), {args.users} at once: p50 {sign_in['50%']} ms, p95 {sign_in['95%']} ms")
     met = b["p95"] < TARGET_P95_MS and b["failures"] == 0 and b["count"] > 0

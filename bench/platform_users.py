@@ -31,29 +31,14 @@ PLACE = "/places/northbrook"
 COLLABS = os.environ.get("BENCH_COLLABS", "fulfilling-lives-in-northbrook").split(",")
 PASSWORD = os.environ.get("BENCH_PASSWORD", "")
 MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "0"))
-EMAILS = itertools.cycle(
-    [
-        "lead@northbrook.example",
-        "viewer@northbrook.example",
-        "partner@northbrook.example",
-        "analyst@northbrook.example",
-        "admin@northbrook.example",
-    ]
-)
+EMAILS = itertools.cycle(["lead@northbrook.example", "viewer@northbrook.example",
+                          "partner@northbrook.example", "analyst@northbrook.example",
+                          "admin@northbrook.example"])
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 TIMES_FILE = os.environ.get("BENCH_TIMES_FILE", "")
 USERS = int(os.environ.get("BENCH_USERS", "1"))
-_state: dict[str, Any] = {
-    "browse": 0,
-    "runner": None,
-    "times": [],
-    "errors": 0,
-    "start": 0.0,
-    "end": 0.0,
-    "signed_in": 0,
-    "warm_up": 0,
-    "at": [],
-}
+_state: dict[str, Any] = {"browse": 0, "runner": None, "times": [], "errors": 0, "start": 0.0, "end": 0.0,
+                          "signed_in": 0, "warm_up": 0, "at": []}
 
 
 @events.init.add_listener
@@ -85,35 +70,23 @@ def _on_request(name: str, response_time: float, exception: Any = None, **_kwarg
 @events.quitting.add_listener
 def _write_times(**_kwargs: Any) -> None:
     if TIMES_FILE:
-        Path(TIMES_FILE).write_text(
-            json.dumps(
-                {
-                    "times_ms": _state["times"],
-                    "at_s": _state["at"],
-                    "errors": _state["errors"],
-                    "warm_up": _state["warm_up"],
-                    "seconds": _state["end"] - _state["start"],
-                }
-            )
-        )
+        Path(TIMES_FILE).write_text(json.dumps({
+            "times_ms": _state["times"], "at_s": _state["at"], "errors": _state["errors"],
+            "warm_up": _state["warm_up"],
+            "seconds": _state["end"] - _state["start"],
+        }))
 
 
 class PlaceBrowser(HttpUser):
-    wait_time = between(
-        float(os.environ.get("BENCH_WAIT_MIN", "0.5")), float(os.environ.get("BENCH_WAIT_MAX", "1.5"))
-    )
+    wait_time = between(float(os.environ.get("BENCH_WAIT_MIN", "0.5")),
+                        float(os.environ.get("BENCH_WAIT_MAX", "1.5")))
 
     def on_start(self) -> None:
         page = self.client.get("/sign-in", name="sign in")
         match = TOKEN.search(page.text)
         token = match.group(1) if match else ""
-        with self.client.post(
-            "/sign-in",
-            name="sign in",
-            allow_redirects=False,
-            catch_response=True,
-            data={"csrf_token": token, "email": next(EMAILS), "password": PASSWORD},
-        ) as r:
+        with self.client.post("/sign-in", name="sign in", allow_redirects=False, catch_response=True,
+                              data={"csrf_token": token, "email": next(EMAILS), "password": PASSWORD}) as r:
             if r.status_code != 303:
                 r.failure(f"sign-in answered {r.status_code}")
             else:

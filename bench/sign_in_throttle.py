@@ -46,10 +46,8 @@ def main() -> None:
     args = parser.parse_args()
     policy = Policy.from_settings(Settings())
     print(f"policy: {policy}")
-    for label, free in (
-        ("one address, one account", policy.account_free),
-        ("one address, many accounts", policy.address_free),
-    ):
+    for label, free in (("one address, one account", policy.account_free),
+                        ("one address, many accounts", policy.address_free)):
         hour, total = guesses(policy, free, args.hours)
         print(f"{label}: {hour} tries in the first hour, {total} in {args.hours} hours")
 

@@ -40,39 +40,21 @@ AREAS = {"North": 40_000.0, "East": 30_000.0, "South": 30_000.0, "West": 20_000.
 def setup(settings: Settings, n: int) -> tuple[int, int]:
     upgrade_to_head(settings)
     with session_scope(settings) as session:
-        place = create_place(session, name="Benchville", slug="benchville", adult_population=120_000)
-        for i, sector in enumerate(
-            [
-                Sector.LOCAL_GOVERNMENT,
-                Sector.NHS,
-                Sector.POLICE_AND_JUSTICE,
-                Sector.HOUSING,
-                Sector.VOLUNTARY_AND_COMMUNITY,
-            ]
-        ):
+        place = create_place(session, name="Benchville", slug="benchville",
+                             adult_population=120_000)
+        for i, sector in enumerate([Sector.LOCAL_GOVERNMENT, Sector.NHS, Sector.POLICE_AND_JUSTICE,
+                                    Sector.HOUSING, Sector.VOLUNTARY_AND_COMMUNITY]):
             add_partner(session, place, name=f"Partner {i + 1}", sector=sector)
-        user = create_user(session, name="Bench Analyst", email="analyst@bench.example", password=PASSWORD)
+        user = create_user(session, name="Bench Analyst", email="analyst@bench.example",
+                           password=PASSWORD)
         set_role(session, user, place, Role.ANALYST)
         session.flush()
-        voice = create_round(
-            session,
-            place,
-            instrument_key="citizen_voice",
-            title="Voice",
-            opens_on=date(2026, 1, 1),
-            closes_on=date(2026, 2, 1),
-            areas=AREAS,
-        )
+        voice = create_round(session, place, instrument_key="citizen_voice", title="Voice",
+                             opens_on=date(2026, 1, 1), closes_on=date(2026, 2, 1), areas=AREAS)
         rows, _ = citizen_rows(n, seed=1, areas=list(AREAS))
         _store(session, voice, rows, datetime.now(UTC))
-        ready = create_round(
-            session,
-            place,
-            instrument_key="readiness",
-            title="Readiness",
-            opens_on=date(2026, 1, 1),
-            closes_on=date(2026, 2, 1),
-        )
+        ready = create_round(session, place, instrument_key="readiness", title="Readiness",
+                             opens_on=date(2026, 1, 1), closes_on=date(2026, 2, 1))
         _store(session, ready, readiness_rows(place, n, seed=2), datetime.now(UTC))
         return voice.id, ready.id
 
@@ -80,11 +62,8 @@ def setup(settings: Settings, n: int) -> tuple[int, int]:
 def measure(client: TestClient | httpx.Client, ids: tuple[int, int], n: int, where: str) -> None:
     page = client.get("/sign-in")
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post(
-        "/sign-in",
-        data={"csrf_token": token, "email": "analyst@bench.example", "password": PASSWORD},
-        follow_redirects=False,
-    )
+    client.post("/sign-in", data={"csrf_token": token, "email": "analyst@bench.example",
+                                  "password": PASSWORD}, follow_redirects=False)
     voice_id, ready_id = ids
     for label, rid in (("citizen voice", voice_id), ("readiness", ready_id)):
         url = f"/places/benchville/surveys/{rid}/results"
@@ -92,18 +71,14 @@ def measure(client: TestClient | httpx.Client, ids: tuple[int, int], n: int, whe
         warm = [timed(client, url) for _ in range(20)]
         median = statistics.median(warm)
         p95 = sorted(warm)[int(0.95 * len(warm)) - 1]
-        print(
-            f"[{where}] {label} results page, {n:,} responses: first view (computes and "
-            f"caches) {cold:.0f} ms; later views median {median:.0f} ms, "
-            f"95th percentile {p95:.0f} ms (target < 300 ms) -> "
-            f"{'met' if median < 300 else 'MISSED'}"
-        )
-        names = (
-            ("measures", "themes")
-            if label == "citizen voice"
-            else ("components", "gaps", "partners", "levels")
-        )
-        charts = [timed(client, f"/places/benchville/surveys/{rid}/charts/{name}.svg") for name in names]
+        print(f"[{where}] {label} results page, {n:,} responses: first view (computes and "
+              f"caches) {cold:.0f} ms; later views median {median:.0f} ms, "
+              f"95th percentile {p95:.0f} ms (target < 300 ms) -> "
+              f"{'met' if median < 300 else 'MISSED'}")
+        names = (("measures", "themes") if label == "citizen voice"
+                 else ("components", "gaps", "partners", "levels"))
+        charts = [timed(client, f"/places/benchville/surveys/{rid}/charts/{name}.svg")
+                  for name in names]
         print(f"  its charts, first request each: {', '.join(f'{c:.0f}' for c in charts)} ms")
 
 
@@ -120,17 +95,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            database_url=f"sqlite:///{tmp}/bench.sqlite3",
-            secret_key="bench-secret-key-" + "x" * 20,
-        )
+        settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/bench.sqlite3",
+                            secret_key="bench-secret-key-" + "x" * 20)
         t = time.perf_counter()
         voice_id, ready_id = setup(settings, args.n)
-        print(
-            f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}; SQLite"
-        )
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}; SQLite")
         print(f"set-up of two rounds of {args.n:,} responses: {time.perf_counter() - t:.1f} s")
         with TestClient(create_app(settings), base_url="http://testserver") as client:
             measure(client, (voice_id, ready_id), args.n, "ASGI app")
@@ -139,11 +109,9 @@ def main() -> None:
     from tests.support.server import running_server
 
     ids: list[int] = []
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        running_server(Path(tmp), seed=lambda s: ids.extend(setup(s, args.n))) as server,
-        httpx.Client(base_url=server.url, timeout=60) as http,
-    ):
+    with tempfile.TemporaryDirectory() as tmp, running_server(
+        Path(tmp), seed=lambda s: ids.extend(setup(s, args.n))
+    ) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         measure(http, (ids[0], ids[1]), args.n, "uvicorn, 1 worker")
 
 

@@ -47,24 +47,14 @@ def main() -> None:
     frame = synthetic(args.n)
     shares = weighting.ons_age_sex_shares()
     population = 5_000_000
-    margins = weighting.Margins(
-        {
-            "age_band": {
-                a: population * sum(v for k, v in shares.items() if k.startswith(a + " "))
-                for a in weighting.AGE_BANDS
-            },
-            "sex": {
-                s: population * sum(v for k, v in shares.items() if k.endswith(" " + s))
-                for s in weighting.SEXES
-            },
-            "area": {
-                "A": population * 0.25,
-                "B": population * 0.25,
-                "C": population * 0.25,
-                "D": population * 0.25,
-            },
-        }
-    )
+    margins = weighting.Margins({
+        "age_band": {a: population * sum(v for k, v in shares.items() if k.startswith(a + " "))
+                     for a in weighting.AGE_BANDS},
+        "sex": {s: population * sum(v for k, v in shares.items() if k.endswith(" " + s))
+                for s in weighting.SEXES},
+        "area": {"A": population * 0.25, "B": population * 0.25, "C": population * 0.25,
+                 "D": population * 0.25},
+    })
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     ws = weighting.rake(frame, margins, trim_median_multiple=args.cap)
@@ -73,25 +63,18 @@ def main() -> None:
     t2 = time.perf_counter()
     by_area = [p for col in ("m1", "m2", "m3") for p in weighting.proportion(ws, col, by="area")]
     t3 = time.perf_counter()
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"load average before the run {load_before:.1f}, after {os.getloadavg()[0]:.1f}"
-    )
-    print(
-        f"responses: {args.n:,}; margins: age band (7), sex (2), area (4); cap {args.cap:g} "
-        f"× the median: {weighting.cap_summary(ws)}"
-    )
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"load average before the run {load_before:.1f}, after {os.getloadavg()[0]:.1f}")
+    print(f"responses: {args.n:,}; margins: age band (7), sex (2), area (4); cap {args.cap:g} "
+          f"× the median: {weighting.cap_summary(ws)}")
     print(f"raking (svy; bounded raking when a weight is above the cap): {t1 - t0:.2f} s")
     print(f"estimating 3 proportions with Taylor SEs that account for the raking: {t2 - t1:.2f} s")
-    print(f"raking and estimating: {t2 - t0:.2f} s (target < 10 s) -> {'met' if t2 - t0 < 10 else 'MISSED'}")
-    print(
-        f"and the same 3 proportions in each of 4 areas ({len(by_area)} domain estimates): "
-        f"{t3 - t2:.2f} s more; everything {t3 - t0:.2f} s"
-    )
-    print(
-        f"design effect {ws.deff:.2f}, effective n {ws.ess:,.0f}; "
-        f"m1 weighted {overall[0].est:.4f} ± {1.96 * (overall[0].se or 0):.4f}"
-    )
+    print(f"raking and estimating: {t2 - t0:.2f} s (target < 10 s) -> "
+          f"{'met' if t2 - t0 < 10 else 'MISSED'}")
+    print(f"and the same 3 proportions in each of 4 areas ({len(by_area)} domain estimates): "
+          f"{t3 - t2:.2f} s more; everything {t3 - t0:.2f} s")
+    print(f"design effect {ws.deff:.2f}, effective n {ws.ess:,.0f}; "
+          f"m1 weighted {overall[0].est:.4f} ± {1.96 * (overall[0].se or 0):.4f}")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_label: Mapped[str] = mapped_column(String(254), default="")
-    place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"), index=True)
+    place_id: Mapped[int | None] = mapped_column(
+        ForeignKey("places.id", ondelete="SET NULL"), index=True
+    )
     subject: Mapped[str] = mapped_column(String(300), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(64), default="")
@@ -143,12 +145,8 @@ def search(
         stmt = stmt.where(AuditEvent.action.icontains(action.strip(), autoescape=True))
     if actor.strip():
         wanted = actor.strip()
-        stmt = stmt.where(
-            or_(
-                AuditEvent.actor_label.icontains(wanted, autoescape=True),
-                func.coalesce(User.email, "").icontains(wanted, autoescape=True),
-            )
-        )
+        stmt = stmt.where(or_(AuditEvent.actor_label.icontains(wanted, autoescape=True),
+                              func.coalesce(User.email, "").icontains(wanted, autoescape=True)))
     return [Entry(e, e.actor_label or email or "") for e, email in session.execute(stmt)]
 
 

@@ -41,40 +41,30 @@ ACCOUNTABILITY = Strand(
 STRANDS: tuple[Strand, ...] = (OUTCOMES, ALIGNMENT, DELIVERY, ACCOUNTABILITY)
 
 COMPONENTS: tuple[Component, ...] = (
-    Component("insight", "Insight", OUTCOMES, "a shared, evidence-based understanding of need and demand"),
-    Component(
-        "brokerage",
-        "Brokerage",
-        OUTCOMES,
-        "connecting the people, organisations and resources that can act together",
-    ),
-    Component("design", "Design", OUTCOMES, "designing services with the people who use them"),
-    Component(
-        "incentives",
-        "Incentives and shared goals",
-        ALIGNMENT,
-        "one goal, and incentives that reward contributing to it",
-    ),
-    Component("risk", "Risk", ALIGNMENT, "risk held together rather than passed along"),
-    Component(
-        "resources",
-        "Resources",
-        ALIGNMENT,
-        "budgets, staff, data and buildings pooled where that serves the goal",
-    ),
-    Component(
-        "leadership", "Leadership", DELIVERY, "leaders who lead across, not only within, their organisation"
-    ),
-    Component("innovation", "Innovation", DELIVERY, "room to try new approaches and learn from them"),
-    Component("agility", "Agility", DELIVERY, "the ability to change course as demand and context change"),
-    Component("transparency", "Transparency", ACCOUNTABILITY, "open about aims, money and results"),
-    Component(
-        "engagement",
-        "Engagement and democracy",
-        ACCOUNTABILITY,
-        "citizens and elected members share in decisions",
-    ),
-    Component("evidence", "Evidence", ACCOUNTABILITY, "outcomes and public value measured, and acted on"),
+    Component("insight", "Insight", OUTCOMES,
+              "a shared, evidence-based understanding of need and demand"),
+    Component("brokerage", "Brokerage", OUTCOMES,
+              "connecting the people, organisations and resources that can act together"),
+    Component("design", "Design", OUTCOMES,
+              "designing services with the people who use them"),
+    Component("incentives", "Incentives and shared goals", ALIGNMENT,
+              "one goal, and incentives that reward contributing to it"),
+    Component("risk", "Risk", ALIGNMENT,
+              "risk held together rather than passed along"),
+    Component("resources", "Resources", ALIGNMENT,
+              "budgets, staff, data and buildings pooled where that serves the goal"),
+    Component("leadership", "Leadership", DELIVERY,
+              "leaders who lead across, not only within, their organisation"),
+    Component("innovation", "Innovation", DELIVERY,
+              "room to try new approaches and learn from them"),
+    Component("agility", "Agility", DELIVERY,
+              "the ability to change course as demand and context change"),
+    Component("transparency", "Transparency", ACCOUNTABILITY,
+              "open about aims, money and results"),
+    Component("engagement", "Engagement and democracy", ACCOUNTABILITY,
+              "citizens and elected members share in decisions"),
+    Component("evidence", "Evidence", ACCOUNTABILITY,
+              "outcomes and public value measured, and acted on"),
 )
 
 _BY_KEY = {c.key: c for c in COMPONENTS}

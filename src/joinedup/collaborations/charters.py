@@ -75,14 +75,10 @@ RESERVED_SLUGS = frozenset({"new"})
 
 
 def list_collaborations(session: Session, place: Place) -> list[Collaboration]:
-    return list(
-        session.scalars(
-            select(Collaboration)
-            .where(Collaboration.place_id == place.id)
-            .order_by(Collaboration.name)
-            .options(selectinload(Collaboration.partners))
-        )
-    )
+    return list(session.scalars(
+        select(Collaboration).where(Collaboration.place_id == place.id).order_by(Collaboration.name)
+        .options(selectinload(Collaboration.partners))
+    ))
 
 
 def get_collaboration(session: Session, place: Place, slug: str) -> Collaboration | None:
@@ -92,8 +88,7 @@ def get_collaboration(session: Session, place: Place, slug: str) -> Collaboratio
         .where(Collaboration.place_id == place.id, Collaboration.slug == slug)
         .options(
             selectinload(Collaboration.partners).joinedload(CharterPartner.partner),
-            selectinload(Collaboration.measures),
-            selectinload(Collaboration.risks),
+            selectinload(Collaboration.measures), selectinload(Collaboration.risks),
             selectinload(Collaboration.resources).joinedload(PooledResource.partner),
         )
     )
@@ -101,10 +96,8 @@ def get_collaboration(session: Session, place: Place, slug: str) -> Collaboratio
 
 def latest_revision(session: Session, collab: Collaboration) -> CharterRevision | None:
     return session.scalar(
-        select(CharterRevision)
-        .where(CharterRevision.collaboration_id == collab.id)
-        .order_by(CharterRevision.number.desc())
-        .limit(1)
+        select(CharterRevision).where(CharterRevision.collaboration_id == collab.id)
+        .order_by(CharterRevision.number.desc()).limit(1)
     )
 
 
@@ -128,13 +121,10 @@ def validate_name(session: Session, place: Place, name: str, *, ignore_id: int |
 
 def _unique_slug(session: Session, place: Place, name: str) -> str:
     base = slugify(name)[:70] or "collaboration"
-    taken = set(
-        session.scalars(
-            select(Collaboration.slug).where(
-                Collaboration.place_id == place.id, Collaboration.slug.startswith(base)
-            )
-        )
-    )
+    taken = set(session.scalars(
+        select(Collaboration.slug).where(Collaboration.place_id == place.id,
+                                         Collaboration.slug.startswith(base))
+    ))
     taken |= RESERVED_SLUGS
     slug, n = base, 2
     while slug in taken:
@@ -149,12 +139,12 @@ def create_collaboration(
     errors = validate_name(session, place, name)
     if errors:
         raise CharterInvalid(errors)
-    collab = Collaboration(
-        place=place, slug=_unique_slug(session, place, name), name=name.strip(), status=Status.FORMING.value
-    )
+    collab = Collaboration(place=place, slug=_unique_slug(session, place, name), name=name.strip(),
+                           status=Status.FORMING.value)
     session.add(collab)
     session.flush()
-    _append_revision(session, collab, draft_of(collab), ["Started the collaboration"], author=author, ip=ip)
+    _append_revision(session, collab, draft_of(collab), ["Started the collaboration"],
+                     author=author, ip=ip)
     return collab
 
 
@@ -183,23 +173,12 @@ def save(
     collab.problem, collab.shared_goal = draft.problem, draft.shared_goal
     collab.value_accounting = draft.value_accounting
     _sync_partners(collab, draft.partners)
-    _sync_rows(
-        collab.measures,
-        draft.measures,
-        lambda m: OutcomeMeasure(
-            name=m.name, unit=m.unit, baseline=m.baseline, target=m.target, check_on=m.check_on
-        ),
-    )
-    _sync_rows(
-        collab.risks, draft.risks, lambda r: SharedRisk(description=r.description, how_held=r.how_held)
-    )
-    _sync_rows(
-        collab.resources,
-        draft.resources,
-        lambda r: PooledResource(
-            kind=r.kind, description=r.description, partner_id=r.partner_id, amount_gbp=r.amount_gbp
-        ),
-    )
+    _sync_rows(collab.measures, draft.measures, lambda m: OutcomeMeasure(
+        name=m.name, unit=m.unit, baseline=m.baseline, target=m.target, check_on=m.check_on))
+    _sync_rows(collab.risks, draft.risks, lambda r: SharedRisk(description=r.description,
+                                                                 how_held=r.how_held))
+    _sync_rows(collab.resources, draft.resources, lambda r: PooledResource(
+        kind=r.kind, description=r.description, partner_id=r.partner_id, amount_gbp=r.amount_gbp))
     collab.updated_at = utcnow()
     session.flush()
     session.expire(collab, ["partners", "measures", "risks", "resources"])
@@ -234,49 +213,29 @@ def _sync_rows(existing: list[Any], wanted: Sequence[Any], make: Any) -> None:
         fresh = make(value)
         for name in _ROW_FIELDS[type(row)]:
             setattr(row, name, getattr(fresh, name))
-    del existing[len(wanted) :]
-    for value in wanted[len(existing) :]:
+    del existing[len(wanted):]
+    for value in wanted[len(existing):]:
         existing.append(make(value))
 
 
 def _append_revision(
-    session: Session,
-    collab: Collaboration,
-    draft: Draft,
-    changes: list[str],
-    *,
-    author: User | None,
-    ip: str,
+    session: Session, collab: Collaboration, draft: Draft, changes: list[str], *,
+    author: User | None, ip: str,
 ) -> CharterRevision:
-    number = (
-        int(
-            session.scalar(
-                select(func.max(CharterRevision.number)).where(CharterRevision.collaboration_id == collab.id)
-            )
-            or 0
-        )
-        + 1
-    )
+    number = int(session.scalar(select(func.max(CharterRevision.number))
+                                .where(CharterRevision.collaboration_id == collab.id)) or 0) + 1
     summary = _summarise(changes)
     revision = CharterRevision(
-        collaboration_id=collab.id,
-        number=number,
-        at=utcnow(),
+        collaboration_id=collab.id, number=number, at=utcnow(),
         author_id=author.id if author else None,
         author_label=author.name if author else "command line",
-        summary=summary,
-        snapshot=draft.snapshot(),
+        summary=summary, snapshot=draft.snapshot(),
     )
     session.add(revision)
     audit.record(
-        session,
-        "charter.changed",
-        actor_id=author.id if author else None,
-        actor_label=author.email if author else "command line",
-        place_id=collab.place_id,
-        subject=collab.slug,
-        detail={"revision": number, "summary": summary},
-        ip=ip,
+        session, "charter.changed", actor_id=author.id if author else None,
+        actor_label=author.email if author else "command line", place_id=collab.place_id,
+        subject=collab.slug, detail={"revision": number, "summary": summary}, ip=ip,
     )
     session.flush()
     return revision
@@ -288,39 +247,10 @@ def _summarise(changes: list[str]) -> str:
 
 
 __all__ = [
-    "RESOURCE_LABELS",
-    "STATUS_COLOURS",
-    "STATUS_HINTS",
-    "STATUS_LABELS",
-    "Change",
-    "CharterInvalid",
-    "Draft",
-    "Errors",
-    "HistoryEntry",
-    "Measure",
-    "PartnerLike",
-    "PartnerPart",
-    "Resource",
-    "Risk",
-    "changes_between",
-    "create_collaboration",
-    "describe_changes",
-    "draft_of",
-    "get_collaboration",
-    "history",
-    "latest_revision",
-    "list_collaborations",
-    "measure_form",
-    "partner_form",
-    "read_measures",
-    "read_partners",
-    "read_questions",
-    "read_resources",
-    "read_risks",
-    "read_status",
-    "resource_form",
-    "risk_form",
-    "save",
-    "status_problems",
-    "validate",
+    "RESOURCE_LABELS", "STATUS_COLOURS", "STATUS_HINTS", "STATUS_LABELS", "Change", "CharterInvalid",
+    "Draft", "Errors", "HistoryEntry", "Measure", "PartnerLike", "PartnerPart", "Resource", "Risk",
+    "changes_between", "create_collaboration", "describe_changes", "draft_of", "get_collaboration",
+    "history", "latest_revision", "list_collaborations", "measure_form", "partner_form", "read_measures",
+    "read_partners", "read_questions", "read_resources", "read_risks", "read_status", "resource_form",
+    "risk_form", "save", "status_problems", "validate",
 ]

@@ -128,13 +128,16 @@ def draft_of(collab: Collaboration) -> Draft:
         shared_goal=collab.shared_goal,
         value_accounting=collab.value_accounting,
         partners=tuple(
-            PartnerPart(cp.partner_id, cp.partner.name, cp.offers, cp.gives_up, cp.signed_by, cp.signed_on)
+            PartnerPart(cp.partner_id, cp.partner.name, cp.offers, cp.gives_up, cp.signed_by,
+                        cp.signed_on)
             for cp in sorted(collab.partners, key=lambda cp: cp.partner.name.lower())
         ),
-        measures=tuple(Measure(m.name, m.baseline, m.target, m.check_on, m.unit) for m in collab.measures),
+        measures=tuple(Measure(m.name, m.baseline, m.target, m.check_on, m.unit)
+                       for m in collab.measures),
         risks=tuple(Risk(r.description, r.how_held) for r in collab.risks),
         resources=tuple(
-            Resource(r.kind, r.description, r.partner_id, r.partner.name if r.partner else "", r.amount_gbp)
+            Resource(r.kind, r.description, r.partner_id, r.partner.name if r.partner else "",
+                     r.amount_gbp)
             for r in collab.resources
         ),
     )

@@ -49,19 +49,14 @@ def changes_between(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> li
         if pid not in old_p:
             out.append(Change(f"Partner added: {p['partner']}", "", _describe_partner(p)))
         elif old_p[pid] != p:
-            out.append(
-                Change(
-                    f"Partner changed: {p['partner']}", _describe_partner(old_p[pid]), _describe_partner(p)
-                )
-            )
+            out.append(Change(f"Partner changed: {p['partner']}", _describe_partner(old_p[pid]),
+                              _describe_partner(p)))
     for pid, p in old_p.items():
         if pid not in new_p:
             out.append(Change(f"Partner removed: {p['partner']}", _describe_partner(p), ""))
-    for key, noun, describe in (
-        ("measures", "Outcome measure", _describe_measure),
-        ("risks", "Shared risk", _describe_risk),
-        ("resources", "Pooled resource", _describe_resource),
-    ):
+    for key, noun, describe in (("measures", "Outcome measure", _describe_measure),
+                                ("risks", "Shared risk", _describe_risk),
+                                ("resources", "Pooled resource", _describe_resource)):
         old_rows, new_rows = list(old.get(key, [])), list(new.get(key, []))
         for i in range(max(len(old_rows), len(new_rows))):
             b = old_rows[i] if i < len(old_rows) else None
@@ -110,10 +105,8 @@ def _describe_partner(p: Mapping[str, Any]) -> str:
 
 def _describe_measure(m: Mapping[str, Any]) -> str:
     unit = f" {m['unit']}" if m.get("unit") else ""
-    return (
-        f"{m['name']}: from {m['baseline']} to {m['target']}{unit}, "
-        f"checked on {_iso_to_text(m.get('check_on'))}"
-    )
+    return (f"{m['name']}: from {m['baseline']} to {m['target']}{unit}, "
+            f"checked on {_iso_to_text(m.get('check_on'))}")
 
 
 def _describe_risk(r: Mapping[str, Any]) -> str:
@@ -146,13 +139,10 @@ class HistoryEntry:
 
 def history(session: Session, collab: Collaboration) -> list[HistoryEntry]:
     """Revisions newest first, each with what changed since the one before."""
-    revisions = list(
-        session.scalars(
-            select(CharterRevision)
-            .where(CharterRevision.collaboration_id == collab.id)
-            .order_by(CharterRevision.number)
-        )
-    )
+    revisions = list(session.scalars(
+        select(CharterRevision).where(CharterRevision.collaboration_id == collab.id)
+        .order_by(CharterRevision.number)
+    ))
     entries: list[HistoryEntry] = []
     previous: Mapping[str, Any] | None = None
     for rev in revisions:

@@ -50,26 +50,22 @@ class Collaboration(Timestamped, Base):
 
     place: Mapped[Place] = relationship()
     partners: Mapped[list[CharterPartner]] = relationship(
-        back_populates="collaboration",
-        cascade="all, delete-orphan",
+        back_populates="collaboration", cascade="all, delete-orphan",
         order_by="CharterPartner.id",
     )
     measures: Mapped[list[OutcomeMeasure]] = relationship(
-        back_populates="collaboration",
-        cascade="all, delete-orphan",
+        back_populates="collaboration", cascade="all, delete-orphan",
         order_by="OutcomeMeasure.id",
     )
     risks: Mapped[list[SharedRisk]] = relationship(
         back_populates="collaboration", cascade="all, delete-orphan", order_by="SharedRisk.id"
     )
     resources: Mapped[list[PooledResource]] = relationship(
-        back_populates="collaboration",
-        cascade="all, delete-orphan",
+        back_populates="collaboration", cascade="all, delete-orphan",
         order_by="PooledResource.id",
     )
     revisions: Mapped[list[CharterRevision]] = relationship(
-        back_populates="collaboration",
-        cascade="all, delete-orphan",
+        back_populates="collaboration", cascade="all, delete-orphan",
         order_by="CharterRevision.number",
     )
 

@@ -85,11 +85,8 @@ def read_questions(draft: Draft, form: Form) -> tuple[Draft, Errors]:
         errors["shared_goal"] = "Enter the goal the partners share"
     if not value:
         errors["value_accounting"] = "Enter how the public value added will be accounted for"
-    for key, val, what in (
-        ("problem", problem, "The problem"),
-        ("shared_goal", goal, "The shared goal"),
-        ("value_accounting", value, "How public value is accounted for"),
-    ):
+    for key, val, what in (("problem", problem, "The problem"), ("shared_goal", goal, "The shared goal"),
+                           ("value_accounting", value, "How public value is accounted for")):
         _check_length(errors, key, val, MAX_TEXT, what)
     return replace(draft, name=name, problem=problem, shared_goal=goal, value_accounting=value), errors
 
@@ -106,9 +103,8 @@ def read_partners(draft: Draft, form: Form, place_partners: Sequence[PartnerLike
         if form.get(f"{p}-included") != "yes":
             continue
         offers, gives_up, signed_by = (_text(form, f"{p}-{k}") for k in ("offers", "gives_up", "signed_by"))
-        signed_on, date_error = read_date(
-            form, f"{p}-signed_on", f"the date {partner.name} signed up", required=False
-        )
+        signed_on, date_error = read_date(form, f"{p}-signed_on", f"the date {partner.name} signed up",
+                                          required=False)
         if not offers:
             errors[f"{p}-offers"] = f"Enter what {partner.name} offers"
         _check_length(errors, f"{p}-offers", offers, MAX_TEXT, "What the partner offers")
@@ -124,19 +120,15 @@ def read_partners(draft: Draft, form: Form, place_partners: Sequence[PartnerLike
             errors[f"{p}-signed_on-day"] = f"Enter the date {partner.name} signed up"
         chosen.append(PartnerPart(partner.id, partner.name, offers, gives_up, signed_by, signed_on))
     if draft.status in (Status.ACTIVE, Status.PAUSED) and len(chosen) < 2 and place_partners:
-        errors.setdefault(
-            f"partners-{place_partners[0].id}-included",
-            "Select at least 2 partners: an active or paused collaboration needs them",
-        )
+        errors.setdefault(f"partners-{place_partners[0].id}-included",
+                          "Select at least 2 partners: an active or paused collaboration needs them")
     kept_ids = {c.partner_id for c in chosen}
     resources = draft.resources
     if any(r.partner_id is not None and r.partner_id not in kept_ids for r in resources):
         names = sorted({r.partner for r in resources if r.partner_id not in kept_ids and r.partner_id})
         first = next((pp.id for pp in place_partners if pp.name == names[0]), 0)
-        errors.setdefault(
-            f"partners-{first}-included",
-            f"{names[0]} pools a resource: change the pooled resources before removing it",
-        )
+        errors.setdefault(f"partners-{first}-included",
+                          f"{names[0]} pools a resource: change the pooled resources before removing it")
     chosen.sort(key=lambda c: c.partner.lower())
     return replace(draft, partners=tuple(chosen)), errors
 
@@ -179,16 +171,14 @@ def read_measures(draft: Draft, form: Form) -> tuple[Draft, Errors]:
         if not target:
             errors[f"{p}-target"] = f"Enter the target for {label}"
         _check_length(errors, f"{p}-target", target, MAX_SHORT, f"The target for {label}")
-        check_on, date_error = read_date(
-            form, f"{p}-check_on", f"the date {label} will be checked", required=True
-        )
+        check_on, date_error = read_date(form, f"{p}-check_on", f"the date {label} will be checked",
+                                         required=True)
         if date_error:
             errors[f"{p}-check_on-day"] = date_error
         rows.append(Measure(name, baseline, target, check_on or date.min, unit))
     if draft.status in (Status.ACTIVE, Status.PAUSED) and not rows:
-        errors.setdefault(
-            "measures-0-name", "Enter at least 1 outcome measure: an active or paused collaboration needs one"
-        )
+        errors.setdefault("measures-0-name",
+                          "Enter at least 1 outcome measure: an active or paused collaboration needs one")
     return replace(draft, measures=tuple(rows)), errors
 
 
@@ -256,14 +246,12 @@ def read_resources(draft: Draft, form: Form) -> tuple[Draft, Errors]:
                 partner_id = None
         amount, ok = read_amount(amount_raw)
         if not ok:
-            errors[f"{p}-amount"] = (
-                f"The amount for {label} must be a whole number of pounds, like 450000 or £450,000"
-            )
+            errors[f"{p}-amount"] = (f"The amount for {label} must be a whole number of pounds, "
+                                     "like 450000 or £450,000")
         elif amount is not None and kind != ResourceKind.MONEY.value:
             errors[f"{p}-amount"] = f"Only money has an amount: leave the amount for {label} blank"
-        rows.append(
-            Resource(kind, description, partner_id, names.get(partner_id, "") if partner_id else "", amount)
-        )
+        rows.append(Resource(kind, description, partner_id, names.get(partner_id, "") if partner_id else "",
+                             amount))
     return replace(draft, resources=tuple(rows)), errors
 
 
@@ -288,7 +276,8 @@ def read_status(draft: Draft, form: Form) -> tuple[Draft, Errors]:
     if status in (Status.ACTIVE, Status.PAUSED):
         problems = status_problems(draft)
         if problems:
-            errors["status"] = f"Before the collaboration can be {status}, " + _join_words(problems)
+            errors["status"] = (f"Before the collaboration can be {status}, "
+                                + _join_words(problems))
     return replace(draft, status=status), errors
 
 
@@ -302,12 +291,8 @@ def validate(draft: Draft) -> Errors:
     The four questions are only required once any of them is answered (a new collaboration
     has a name and nothing else yet)."""
     errors: Errors = {}
-    questions = {
-        "name": draft.name,
-        "problem": draft.problem,
-        "shared_goal": draft.shared_goal,
-        "value_accounting": draft.value_accounting,
-    }
+    questions = {"name": draft.name, "problem": draft.problem, "shared_goal": draft.shared_goal,
+                 "value_accounting": draft.value_accounting}
     if draft.problem or draft.shared_goal or draft.value_accounting:
         _, found = read_questions(draft, questions)
     else:
@@ -336,13 +321,9 @@ def measure_form(draft: Draft) -> dict[str, str]:
     """The measures as the form fields their edit page shows."""
     form: dict[str, str] = {}
     for i, m in enumerate(draft.measures):
-        form |= {
-            f"measures-{i}-name": m.name,
-            f"measures-{i}-unit": m.unit,
-            f"measures-{i}-baseline": m.baseline,
-            f"measures-{i}-target": m.target,
-            **{f"measures-{i}-check_on-{k}": v for k, v in date_fields(m.check_on).items()},
-        }
+        form |= {f"measures-{i}-name": m.name, f"measures-{i}-unit": m.unit,
+                 f"measures-{i}-baseline": m.baseline, f"measures-{i}-target": m.target,
+                 **{f"measures-{i}-check_on-{k}": v for k, v in date_fields(m.check_on).items()}}
     return form
 
 
@@ -356,12 +337,9 @@ def risk_form(draft: Draft) -> dict[str, str]:
 def resource_form(draft: Draft) -> dict[str, str]:
     form: dict[str, str] = {}
     for i, r in enumerate(draft.resources):
-        form |= {
-            f"resources-{i}-kind": r.kind,
-            f"resources-{i}-description": r.description,
-            f"resources-{i}-partner_id": str(r.partner_id or ""),
-            f"resources-{i}-amount": str(r.amount_gbp) if r.amount_gbp is not None else "",
-        }
+        form |= {f"resources-{i}-kind": r.kind, f"resources-{i}-description": r.description,
+                 f"resources-{i}-partner_id": str(r.partner_id or ""),
+                 f"resources-{i}-amount": str(r.amount_gbp) if r.amount_gbp is not None else ""}
     return form
 
 
@@ -374,11 +352,7 @@ def partner_form(draft: Draft, place_partners: Sequence[PartnerLike]) -> dict[st
         if pp is None:
             continue
         i = partner.id
-        form |= {
-            f"partners-{i}-included": "yes",
-            f"partners-{i}-offers": pp.offers,
-            f"partners-{i}-gives_up": pp.gives_up,
-            f"partners-{i}-signed_by": pp.signed_by,
-            **{f"partners-{i}-signed_on-{k}": v for k, v in date_fields(pp.signed_on).items()},
-        }
+        form |= {f"partners-{i}-included": "yes", f"partners-{i}-offers": pp.offers,
+                 f"partners-{i}-gives_up": pp.gives_up, f"partners-{i}-signed_by": pp.signed_by,
+                 **{f"partners-{i}-signed_on-{k}": v for k, v in date_fields(pp.signed_on).items()}}
     return form

@@ -100,7 +100,9 @@ def _need_figures(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> NeedFigu
     lines = [Line(tuple(range(len(sets))), "total")]
     for cohort in defined:
         pool = set(cohort.needs)
-        members = tuple(i for i, s in enumerate(sets) if len(s & pool if pool else s) >= cohort.min_needs)
+        members = tuple(
+            i for i, s in enumerate(sets) if len(s & pool if pool else s) >= cohort.min_needs
+        )
         lines.append(Line(members, f"cohort {cohort.name}"))
     family = control_family(frame["persons"].tolist(), lines, ctx.rule)
     return NeedFigures(
@@ -187,9 +189,6 @@ def controlled_demand(
         # be a second equation in the hidden services' events (at different unit costs), and
         # two equations solve two unknowns. Otherwise it is the sum of its services' costs.
         hidden_any = any(family.hidden[i] for i in rows)
-        totals[line.name] = {
-            "events": events_total,
-            "cost": None if hidden_any else shown_cost,
-            "hidden_parts": hidden_any,
-        }
+        totals[line.name] = {"events": events_total, "cost": None if hidden_any else shown_cost,
+                             "hidden_parts": hidden_any}
     return out.drop(columns=["max_unit_cost"]), totals

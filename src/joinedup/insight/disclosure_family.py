@@ -60,10 +60,7 @@ def _mass_is_enough(masses: Sequence[int], rule: DisclosureRule) -> bool:
 
 
 def _published(
-    counts: Sequence[int],
-    lines: Sequence[Line],
-    rule: DisclosureRule,
-    hidden: list[bool],
+    counts: Sequence[int], lines: Sequence[Line], rule: DisclosureRule, hidden: list[bool],
     total_hidden: list[bool],
 ) -> tuple[list[int | None], list[int | None]]:
     cells: list[int | None] = [None if h else rule.round(int(c)) for h, c in zip(hidden, counts, strict=True)]
@@ -79,10 +76,7 @@ def _published(
 
 
 def _hide_more(
-    counts: Sequence[int],
-    lines: Sequence[Line],
-    rule: DisclosureRule,
-    hidden: list[bool],
+    counts: Sequence[int], lines: Sequence[Line], rule: DisclosureRule, hidden: list[bool],
     total_hidden: list[bool],
 ) -> bool:
     """Step 2 over every line; True if anything was hidden."""

@@ -107,13 +107,10 @@ def costs_table(
         persons = control_counts(frame["persons"].tolist(), rule)
         # A partner's persons bound its services' from above and below (Σ ≥ partner ≥ each):
         # with one of its services hidden, the partner's own count is hidden too.
-        frame["persons"] = pd.Series(
-            [
-                None if all_ and partner_totals.get(str(pt), {}).get("hidden_parts") else p
-                for all_, pt, p in zip(everyone, frame["partner"], persons, strict=True)
-            ],
-            dtype=object,
-        )
+        frame["persons"] = pd.Series([
+            None if all_ and partner_totals.get(str(pt), {}).get("hidden_parts") else p
+            for all_, pt, p in zip(everyone, frame["partner"], persons, strict=True)
+        ], dtype=object)
     return frame.drop(columns=["max_unit_cost"])
 
 
@@ -139,13 +136,10 @@ def network_table(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled:
     if controlled and not frame.empty:
         # Caseloads and shared persons are sums of combinations of services: one family.
         figures = families.service_figures(con, ctx)
-        frame["shared"] = pd.Series(
-            [
-                figures.shared.get(frozenset((a, b)))
-                for a, b in zip(frame["source_a"], frame["source_b"], strict=True)
-            ],
-            dtype=object,
-        )
+        frame["shared"] = pd.Series([
+            figures.shared.get(frozenset((a, b)))
+            for a, b in zip(frame["source_a"], frame["source_b"], strict=True)
+        ], dtype=object)
         frame["caseload_a"] = pd.Series([figures.caseload.get(a) for a in frame["source_a"]], dtype=object)
         frame["caseload_b"] = pd.Series([figures.caseload.get(b) for b in frame["source_b"]], dtype=object)
         # Shares from controlled counts, so they reveal nothing the counts do not.

@@ -206,10 +206,8 @@ def _unique_names(names: list[str]) -> list[str]:
 
 def _check_width(names: list[str], limits: Limits, where: str) -> None:
     if len(names) > limits.max_columns:
-        raise ReadError(
-            f"{where}: "
-            + _limit(f"the header has {len(names):,} columns", limits.max_columns, "ingest_max_columns")
-        )
+        raise ReadError(f"{where}: " + _limit(f"the header has {len(names):,} columns",
+                                              limits.max_columns, "ingest_max_columns"))
 
 
 def _read_csv(path: Path, limits: Limits, check_header: HeaderCheck | None) -> Extract:
@@ -249,10 +247,8 @@ def _read_csv(path: Path, limits: Limits, check_header: HeaderCheck | None) -> E
                 width = len(header)
                 continue
             if len(rows) >= limits.max_rows:
-                raise ReadError(
-                    f"{path.name}: "
-                    + _limit(f"it has more than {limits.max_rows:,} rows", limits.max_rows, "ingest_max_rows")
-                )
+                raise ReadError(f"{path.name}: " + _limit(
+                    f"it has more than {limits.max_rows:,} rows", limits.max_rows, "ingest_max_rows"))
             for cell in row:
                 if len(cell) > limits.max_cell_chars:
                     raise ReadError(f"{path.name}: row {number} " + _limit(
@@ -383,10 +379,8 @@ def _xlsx_body(
         if not any(c is not None and c.strip() for c in cells):
             continue
         if len(body) >= limits.max_rows:
-            raise ReadError(
-                f"{name}: "
-                + _limit(f"it has more than {limits.max_rows:,} rows", limits.max_rows, "ingest_max_rows")
-            )
+            raise ReadError(f"{name}: " + _limit(
+                f"it has more than {limits.max_rows:,} rows", limits.max_rows, "ingest_max_rows"))
         for cell in cells:
             if cell is not None and len(cell) > limits.max_cell_chars:
                 raise ReadError(f"{name}: row {number} " + _limit(
@@ -428,9 +422,8 @@ def _read_parquet(path: Path, limits: Limits, check_header: HeaderCheck | None) 
     names = [meta.schema.column(i).name for i in range(meta.num_columns)]
     _check_width(names, limits, path.name)
     if meta.num_rows > limits.max_rows:
-        raise ReadError(
-            f"{path.name}: " + _limit(f"it has {meta.num_rows:,} rows", limits.max_rows, "ingest_max_rows")
-        )
+        raise ReadError(f"{path.name}: " + _limit(
+            f"it has {meta.num_rows:,} rows", limits.max_rows, "ingest_max_rows"))
     unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     if unpacked > limits.max_unpacked_bytes:
         raise ReadError(f"{path.name}: the file unpacks to {unpacked / 2**20:,.0f} MB; the "

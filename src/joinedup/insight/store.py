@@ -188,7 +188,8 @@ def fail_interrupted_runs(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Mark failed every run still 'running' whose process has gone (killed, crashed or
     restarted mid-way), so that no run stays 'running' for good. Returns their ids."""
     running = con.execute(
-        "SELECT run_id, pid, host, process_start FROM link_runs WHERE status = 'running' AND pid IS NOT NULL"
+        "SELECT run_id, pid, host, process_start FROM link_runs "
+        "WHERE status = 'running' AND pid IS NOT NULL"
     ).fetchall()
     gone = [run_id for run_id, pid, host, start in running if processes.is_gone(pid, host, start)]
     for run_id in gone:

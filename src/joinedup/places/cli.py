@@ -25,7 +25,8 @@ from joinedup.places.users import (
     set_role,
 )
 
-users_app = typer.Typer(help="Add, list and change the people who use joinedup.", no_args_is_help=True)
+users_app = typer.Typer(help="Add, list and change the people who use joinedup.",
+                        no_args_is_help=True)
 places_app = typer.Typer(help="List and create places.", no_args_is_help=True)
 
 
@@ -57,13 +58,8 @@ def serve(
     with user_errors():
         upgrade_to_head(settings)
     uvicorn.run(
-        "joinedup.web.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
+        "joinedup.web.app:create_app", factory=True, host=host or settings.host,
+        port=port or settings.port, workers=workers, proxy_headers=True, log_level="info",
     )
 
 
@@ -95,7 +91,9 @@ def _role(value: str) -> Role:
     try:
         return Role(value.lower())
     except ValueError:
-        raise UserError(f"Unknown role '{value}': use one of {', '.join(r.value for r in Role)}") from None
+        raise UserError(
+            f"Unknown role '{value}': use one of {', '.join(r.value for r in Role)}"
+        ) from None
 
 
 @users_app.command("add")
@@ -135,11 +133,8 @@ def users_list(
         for col in ("Email", "Name", "Roles", "Active"):
             table.add_column(col)
         for user in session.scalars(select(User).order_by(User.email)):
-            roles = [
-                f"{m.place.slug}: {m.role}"
-                for m in user.memberships
-                if place is None or m.place.slug == place
-            ]
+            roles = [f"{m.place.slug}: {m.role}" for m in user.memberships
+                     if place is None or m.place.slug == place]
             if place and not roles:
                 continue
             table.add_row(user.email, user.name, ", ".join(roles), "yes" if user.active else "no")
@@ -231,13 +226,8 @@ def users_sign_out(email: Annotated[str, typer.Argument(help="The user's email a
     with user_errors(), session_scope() as session:
         user = _user(session, email)
         ended = sessions.end_all(session, user.id, sessions.Why.OPERATOR)
-        audit.record(
-            session,
-            "sign_out.operator",
-            actor_label="command line",
-            subject=user.email,
-            detail={"sessions_ended": ended},
-        )
+        audit.record(session, "sign_out.operator", actor_label="command line", subject=user.email,
+                     detail={"sessions_ended": ended})
     console.print(f"{email}: {_sessions(ended)} ended")
 
 
@@ -270,9 +260,8 @@ def places_list() -> None:
         for col in ("Short name", "Name", "Partners", "Adult population"):
             table.add_column(col)
         for p in list_places(session):
-            table.add_row(
-                p.slug, p.name, str(len(p.partners)), f"{p.adult_population:,}" if p.adult_population else ""
-            )
+            table.add_row(p.slug, p.name, str(len(p.partners)),
+                          f"{p.adult_population:,}" if p.adult_population else "")
         console.print(table)
 
 

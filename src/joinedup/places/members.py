@@ -39,7 +39,8 @@ class MemberError(ValueError):
 
 def members(session: Session, place: Place) -> list[Membership]:
     rows = session.scalars(
-        select(Membership).join(User).where(Membership.place_id == place.id).order_by(func.lower(User.name))
+        select(Membership).join(User).where(Membership.place_id == place.id)
+        .order_by(func.lower(User.name))
     )
     return list(rows)
 
@@ -51,14 +52,10 @@ def membership(session: Session, place: Place, user_id: int) -> Membership | Non
 
 
 def _admin_count(session: Session, place: Place) -> int:
-    return int(
-        session.scalar(
-            select(func.count(Membership.id)).where(
-                Membership.place_id == place.id, Membership.role == Role.ADMIN.value
-            )
-        )
-        or 0
-    )
+    return int(session.scalar(
+        select(func.count(Membership.id)).where(Membership.place_id == place.id,
+                                                Membership.role == Role.ADMIN.value)
+    ) or 0)
 
 
 def _role(value: str) -> Role | None:
@@ -69,13 +66,7 @@ def _role(value: str) -> Role | None:
 
 
 def add_member(
-    session: Session,
-    place: Place,
-    *,
-    email: str,
-    role: str,
-    name: str = "",
-    password: str = "",
+    session: Session, place: Place, *, email: str, role: str, name: str = "", password: str = "",
     actor: User | None = None,
 ) -> Invitation:
     """Invite someone to a role in the place. The name and a temporary password are always
@@ -101,39 +92,28 @@ def add_member(
     if "email" not in errors:
         # Only this place's own people and invitations are named: never another place's.
         member = session.scalar(
-            select(Membership).join(User).where(Membership.place_id == place.id, User.email == email_n)
+            select(Membership).join(User)
+            .where(Membership.place_id == place.id, User.email == email_n)
         )
         if member is not None:
             errors["email"] = f"{member.user.name} already has a role in {place.name}: change it instead"
         elif _invitation_for(session, place, email_n) is not None:
-            errors["email"] = (
-                f"{email_n} has already been invited to {place.name}. Withdraw that "
-                "invitation first to send a different one"
-            )
+            errors["email"] = (f"{email_n} has already been invited to {place.name}. Withdraw that "
+                               "invitation first to send a different one")
     if errors or chosen is None:
         raise MemberError(errors)
     # Hash whether or not it will be used, so the time taken does not say if the account exists.
     password_hash = hash_password(password)
     if find_user(session, email_n) is None:
         session.add(User(name=name.strip(), email=email_n, password_hash=password_hash))
-    invitation = Invitation(
-        place=place,
-        email=email_n,
-        name=name.strip(),
-        role=chosen.value,
-        invited_by_id=actor.id if actor else None,
-    )
+    invitation = Invitation(place=place, email=email_n, name=name.strip(), role=chosen.value,
+                            invited_by_id=actor.id if actor else None)
     session.add(invitation)
     session.flush()
-    audit.record(
-        session,
-        "invitation.made",
-        place_id=place.id,
-        subject=email_n,
-        detail={"role": chosen.value},
-        actor_id=actor.id if actor else None,
-        actor_label=actor.email if actor else "command line",
-    )
+    audit.record(session, "invitation.made", place_id=place.id, subject=email_n,
+                 detail={"role": chosen.value},
+                 actor_id=actor.id if actor else None,
+                 actor_label=actor.email if actor else "command line")
     return invitation
 
 
@@ -145,14 +125,13 @@ def _invitation_for(session: Session, place: Place, email: str) -> Invitation | 
 
 def invitations(session: Session, place: Place) -> list[Invitation]:
     """The place's invitations still waiting for an answer, oldest first."""
-    return list(
-        session.scalars(select(Invitation).where(Invitation.place_id == place.id).order_by(Invitation.id))
-    )
+    return list(session.scalars(
+        select(Invitation).where(Invitation.place_id == place.id).order_by(Invitation.id)
+    ))
 
 
-def withdraw_invitation(
-    session: Session, place: Place, invitation_id: int, *, actor: User | None = None
-) -> Invitation:
+def withdraw_invitation(session: Session, place: Place, invitation_id: int, *,
+                        actor: User | None = None) -> Invitation:
     found = session.scalar(
         select(Invitation).where(Invitation.id == invitation_id, Invitation.place_id == place.id)
     )
@@ -160,34 +139,27 @@ def withdraw_invitation(
         raise LookupError(invitation_id)
     session.delete(found)
     session.flush()
-    audit.record(
-        session,
-        "invitation.withdrawn",
-        place_id=place.id,
-        subject=found.email,
-        detail={"role": found.role},
-        actor_id=actor.id if actor else None,
-        actor_label=actor.email if actor else "command line",
-    )
+    audit.record(session, "invitation.withdrawn", place_id=place.id, subject=found.email,
+                 detail={"role": found.role},
+                 actor_id=actor.id if actor else None,
+                 actor_label=actor.email if actor else "command line")
     return found
 
 
 def invitations_for(session: Session, user: User) -> list[Invitation]:
     """Invitations waiting for this person's answer (matched on their account's email)."""
-    return list(
-        session.scalars(
-            select(Invitation).where(Invitation.email == normalise_email(user.email)).order_by(Invitation.id)
-        )
-    )
+    return list(session.scalars(
+        select(Invitation).where(Invitation.email == normalise_email(user.email))
+        .order_by(Invitation.id)
+    ))
 
 
 def answer_invitation(session: Session, user: User, invitation_id: int, *, accept: bool) -> Invitation:
     """The invited person accepts (and gets the role) or declines. Raises LookupError if the
     invitation is not theirs, so that nobody can answer for someone else."""
     found = session.scalar(
-        select(Invitation).where(
-            Invitation.id == invitation_id, Invitation.email == normalise_email(user.email)
-        )
+        select(Invitation).where(Invitation.id == invitation_id,
+                                 Invitation.email == normalise_email(user.email))
     )
     if found is None:
         raise LookupError(invitation_id)
@@ -196,21 +168,14 @@ def answer_invitation(session: Session, user: User, invitation_id: int, *, accep
     session.flush()
     if accept and membership(session, place, user.id) is None:
         set_role(session, user, place, role, actor=user)
-    audit.record(
-        session,
-        "invitation.accepted" if accept else "invitation.declined",
-        actor_id=user.id,
-        actor_label=user.email,
-        place_id=place.id,
-        subject=user.email,
-        detail={"role": role.value},
-    )
+    audit.record(session, "invitation.accepted" if accept else "invitation.declined",
+                 actor_id=user.id, actor_label=user.email, place_id=place.id, subject=user.email,
+                 detail={"role": role.value})
     return found
 
 
-def change_role(
-    session: Session, place: Place, user_id: int, role: str, *, actor: User | None = None
-) -> Membership:
+def change_role(session: Session, place: Place, user_id: int, role: str, *,
+                actor: User | None = None) -> Membership:
     found = membership(session, place, user_id)
     if found is None:
         raise LookupError(user_id)
@@ -218,29 +183,20 @@ def change_role(
     if chosen is None:
         raise MemberError({"role": "Select a role"})
     if found.role == Role.ADMIN.value and chosen != Role.ADMIN and _admin_count(session, place) <= 1:
-        raise MemberError(
-            {
-                "role": f"{found.user.name} is the only administrator of {place.name}. "
-                "Make someone else an administrator first"
-            }
-        )
+        raise MemberError({"role": f"{found.user.name} is the only administrator of {place.name}. "
+                                   "Make someone else an administrator first"})
     return set_role(session, found.user, place, chosen, actor=actor)
 
 
-def remove_member(
-    session: Session, place: Place, user_id: int, *, actor: User | None = None, keep_session: str = ""
-) -> User:
+def remove_member(session: Session, place: Place, user_id: int, *, actor: User | None = None,
+                  keep_session: str = "") -> User:
     found = membership(session, place, user_id)
     if found is None:
         raise LookupError(user_id)
     if found.role == Role.ADMIN.value and _admin_count(session, place) <= 1:
-        raise MemberError(
-            {
-                "confirm": f"{found.user.name} is the only administrator of {place.name}, "
-                "so their role cannot be removed. Make someone else an "
-                "administrator first"
-            }
-        )
+        raise MemberError({"confirm": f"{found.user.name} is the only administrator of {place.name}, "
+                                      "so their role cannot be removed. Make someone else an "
+                                      "administrator first"})
     user = found.user
     remove_role(session, user, place, actor=actor, keep_session=keep_session)
     return user

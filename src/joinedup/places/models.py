@@ -42,7 +42,9 @@ class Place(Timestamped, Base):
     services: Mapped[list[Service]] = relationship(
         back_populates="place", order_by="Service.name", cascade="all, delete-orphan"
     )
-    memberships: Mapped[list[Membership]] = relationship(back_populates="place", cascade="all, delete-orphan")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="place", cascade="all, delete-orphan"
+    )
 
 
 class Partner(Timestamped, Base):
@@ -67,7 +69,9 @@ class Service(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     # ORUK service.status: active, inactive, defunct, temporarily closed
@@ -89,7 +93,9 @@ class User(Timestamped, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_sign_in: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
 
 
 class Membership(Timestamped, Base):

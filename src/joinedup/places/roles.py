@@ -56,29 +56,18 @@ _ALL = frozenset(Capability)
 
 GRANTS: dict[Role, frozenset[Capability]] = {
     # Person-level data is for analysts only: not even an administrator sees it by default.
-    Role.ADMIN: _ALL - {Capability.VIEW_PERSON_LEVEL, Capability.RUN_INSIGHT, Capability.REVIEW_FREE_TEXT},
-    Role.LEAD: frozenset(
-        {
-            Capability.VIEW_PLACE,
-            Capability.EDIT_CHARTER,
-            Capability.DEFINE_COHORT,
-            Capability.EDIT_UNIT_COSTS,
-            Capability.MANAGE_ROUNDS,
-            Capability.VIEW_RESULTS,
-            Capability.VIEW_AUDIT,
-        }
-    ),
-    Role.ANALYST: frozenset(
-        {
-            Capability.VIEW_PLACE,
-            Capability.VIEW_PERSON_LEVEL,
-            Capability.RUN_INSIGHT,
-            Capability.DEFINE_COHORT,
-            Capability.EDIT_UNIT_COSTS,
-            Capability.VIEW_RESULTS,
-            Capability.REVIEW_FREE_TEXT,
-        }
-    ),
+    Role.ADMIN: _ALL - {Capability.VIEW_PERSON_LEVEL, Capability.RUN_INSIGHT,
+                        Capability.REVIEW_FREE_TEXT},
+    Role.LEAD: frozenset({
+        Capability.VIEW_PLACE, Capability.EDIT_CHARTER, Capability.DEFINE_COHORT,
+        Capability.EDIT_UNIT_COSTS, Capability.MANAGE_ROUNDS, Capability.VIEW_RESULTS,
+        Capability.VIEW_AUDIT,
+    }),
+    Role.ANALYST: frozenset({
+        Capability.VIEW_PLACE, Capability.VIEW_PERSON_LEVEL, Capability.RUN_INSIGHT,
+        Capability.DEFINE_COHORT, Capability.EDIT_UNIT_COSTS, Capability.VIEW_RESULTS,
+        Capability.REVIEW_FREE_TEXT,
+    }),
     Role.PARTNER: frozenset({Capability.VIEW_PLACE, Capability.VIEW_RESULTS}),
     Role.VIEWER: frozenset({Capability.VIEW_PLACE}),
 }

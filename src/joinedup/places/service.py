@@ -41,11 +41,7 @@ def places_for(session: Session, user: User) -> list[tuple[Place, str]]:
 
 
 def create_place(
-    session: Session,
-    *,
-    name: str,
-    slug: str | None = None,
-    adult_population: int | None = None,
+    session: Session, *, name: str, slug: str | None = None, adult_population: int | None = None,
     description: str = "",
 ) -> Place:
     name = name.strip()
@@ -53,32 +49,33 @@ def create_place(
         raise PlaceError("Enter the place's name", "name")
     slug = (slug or slugify(name)).strip()
     if not SLUG_RE.match(slug):
-        raise PlaceError("Short name must use only lower-case letters, numbers and hyphens", "slug")
+        raise PlaceError(
+            "Short name must use only lower-case letters, numbers and hyphens", "slug"
+        )
     if get_place(session, slug) is not None:
         raise PlaceError(f"A place called '{slug}' already exists", "slug")
     if adult_population is not None and adult_population <= 0:
-        raise PlaceError("Adult population must be a whole number greater than 0", "adult_population")
-    place = Place(name=name, slug=slug, adult_population=adult_population, description=description)
+        raise PlaceError("Adult population must be a whole number greater than 0",
+                         "adult_population")
+    place = Place(name=name, slug=slug, adult_population=adult_population,
+                  description=description)
     session.add(place)
     session.flush()
     return place
 
 
-def add_partner(
-    session: Session, place: Place, *, name: str, sector: Sector | str, website: str = ""
-) -> Partner:
+def add_partner(session: Session, place: Place, *, name: str, sector: Sector | str,
+                website: str = "") -> Partner:
     partner = Partner(place=place, name=name.strip(), sector=Sector(sector).value, website=website)
     session.add(partner)
     session.flush()
     return partner
 
 
-def add_service(
-    session: Session, partner: Partner, *, name: str, description: str = "", status: str = "active"
-) -> Service:
-    service = Service(
-        place_id=partner.place_id, partner=partner, name=name.strip(), description=description, status=status
-    )
+def add_service(session: Session, partner: Partner, *, name: str, description: str = "",
+                status: str = "active") -> Service:
+    service = Service(place_id=partner.place_id, partner=partner, name=name.strip(),
+                      description=description, status=status)
     session.add(service)
     session.flush()
     return service

@@ -56,28 +56,17 @@ def token_hash(token: str) -> str:
 
 
 def start(
-    session: Session,
-    user: User,
-    lifetimes: Lifetimes,
-    *,
-    ip: str = "",
-    user_agent: str = "",
+    session: Session, user: User, lifetimes: Lifetimes, *, ip: str = "", user_agent: str = "",
     now: datetime | None = None,
 ) -> str:
     """Record a new session for the user; returns the id to put in the cookie."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    session.add(
-        UserSession(
-            token_hash=token_hash(token),
-            user_id=user.id,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(seconds=lifetimes.absolute),
-            ip=ip[:64],
-            user_agent=user_agent[:200],
-        )
-    )
+    session.add(UserSession(
+        token_hash=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
+        expires_at=now + timedelta(seconds=lifetimes.absolute), ip=ip[:64],
+        user_agent=user_agent[:200],
+    ))
     _prune(session, now)
     session.flush()
     return token
@@ -103,8 +92,7 @@ def find_live(
     now = now or utcnow()
     # One query for the session and its user: this runs on every signed-in request.
     record = session.scalar(
-        select(UserSession)
-        .options(joinedload(UserSession.user))
+        select(UserSession).options(joinedload(UserSession.user))
         .where(UserSession.token_hash == token_hash(token))
     )
     if record is None or record.ended_at is not None:
@@ -134,14 +122,17 @@ def end(session: Session, token: str, why: str, *, now: datetime | None = None) 
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def end_all(session: Session, user_id: int, why: str, *, keep: str = "", now: datetime | None = None) -> int:
+def end_all(
+    session: Session, user_id: int, why: str, *, keep: str = "", now: datetime | None = None
+) -> int:
     """End every live session of a user, except the one whose cookie id is ``keep``.
 
     Returns how many were ended."""
     now = now or utcnow()
     stmt = (
         update(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None), UserSession.expires_at > now)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None),
+               UserSession.expires_at > now)
         .values(ended_at=now, ended_why=why)
     )
     if keep:
@@ -155,12 +146,9 @@ def live_sessions(session: Session, user_id: int, lifetimes: Lifetimes) -> list[
     now = utcnow()
     rows = session.scalars(
         select(UserSession)
-        .where(
-            UserSession.user_id == user_id,
-            UserSession.ended_at.is_(None),
-            UserSession.expires_at > now,
-            UserSession.last_seen_at > now - timedelta(seconds=lifetimes.idle),
-        )
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None),
+               UserSession.expires_at > now,
+               UserSession.last_seen_at > now - timedelta(seconds=lifetimes.idle))
         .order_by(UserSession.id.desc())
     )
     return list(rows)

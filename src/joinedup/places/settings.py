@@ -22,9 +22,8 @@ class PlaceSettings:
     min_group_size: int
 
 
-def _whole(
-    raw: str, field: str, label: str, errors: dict[str, str], *, low: int, high: int, optional: bool = False
-) -> int | None:
+def _whole(raw: str, field: str, label: str, errors: dict[str, str], *, low: int, high: int,
+           optional: bool = False) -> int | None:
     raw = raw.strip().replace(",", "")
     if not raw:
         if optional:
@@ -44,40 +43,15 @@ def _whole(
 def parse_settings(form: dict[str, str]) -> tuple[PlaceSettings | None, dict[str, str]]:
     """Check the settings form; return the settings, or errors by field name."""
     errors: dict[str, str] = {}
-    population = _whole(
-        form.get("adult_population", ""),
-        "adult_population",
-        "the adult population",
-        errors,
-        low=1,
-        high=100_000_000,
-        optional=True,
-    )
+    population = _whole(form.get("adult_population", ""), "adult_population",
+                        "the adult population", errors, low=1, high=100_000_000, optional=True)
     # Never weaker than the floor: a rule of 1 and 1 would turn control off for everyone.
-    threshold = _whole(
-        form.get("disclosure_threshold", ""),
-        "disclosure_threshold",
-        "the smallest count shown",
-        errors,
-        low=MIN_THRESHOLD,
-        high=100,
-    )
-    rounding = _whole(
-        form.get("disclosure_rounding", ""),
-        "disclosure_rounding",
-        "the rounding base",
-        errors,
-        low=MIN_ROUNDING,
-        high=100,
-    )
-    group = _whole(
-        form.get("min_group_size", ""),
-        "min_group_size",
-        "the smallest survey group shown",
-        errors,
-        low=MIN_GROUP_SIZE,
-        high=100,
-    )
+    threshold = _whole(form.get("disclosure_threshold", ""), "disclosure_threshold",
+                       "the smallest count shown", errors, low=MIN_THRESHOLD, high=100)
+    rounding = _whole(form.get("disclosure_rounding", ""), "disclosure_rounding",
+                      "the rounding base", errors, low=MIN_ROUNDING, high=100)
+    group = _whole(form.get("min_group_size", ""), "min_group_size",
+                   "the smallest survey group shown", errors, low=MIN_GROUP_SIZE, high=100)
     if errors:
         return None, errors
     assert threshold is not None and rounding is not None and group is not None
@@ -85,12 +59,10 @@ def parse_settings(form: dict[str, str]) -> tuple[PlaceSettings | None, dict[str
 
 
 def apply_settings(session: Session, place: Place, new: PlaceSettings, actor: User) -> None:
-    before = {
-        "adult_population": place.adult_population,
-        "disclosure_threshold": place.disclosure_threshold,
-        "disclosure_rounding": place.disclosure_rounding,
-        "min_group_size": place.min_group_size,
-    }
+    before = {"adult_population": place.adult_population,
+              "disclosure_threshold": place.disclosure_threshold,
+              "disclosure_rounding": place.disclosure_rounding,
+              "min_group_size": place.min_group_size}
     place.adult_population = new.adult_population
     place.disclosure_threshold = new.disclosure_threshold
     place.disclosure_rounding = new.disclosure_rounding
@@ -98,12 +70,5 @@ def apply_settings(session: Session, place: Place, new: PlaceSettings, actor: Us
     after = {k: getattr(place, k) for k in before}
     changed = {k: {"from": before[k], "to": after[k]} for k in before if before[k] != after[k]}
     if changed:
-        audit.record(
-            session,
-            "place.settings_changed",
-            actor_id=actor.id,
-            actor_label=actor.email,
-            place_id=place.id,
-            subject=place.slug,
-            detail=changed,
-        )
+        audit.record(session, "place.settings_changed", actor_id=actor.id, actor_label=actor.email,
+                     place_id=place.id, subject=place.slug, detail=changed)

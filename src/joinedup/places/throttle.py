@@ -88,40 +88,31 @@ def _aware(value: datetime) -> datetime:
 
 def _failures(session: Session, *conditions: ColumnElement[bool]) -> tuple[int, datetime | None]:
     row = session.execute(
-        select(func.count(AuditEvent.id), func.max(AuditEvent.at)).where(
-            AuditEvent.action == FAILED, *conditions
-        )
+        select(func.count(AuditEvent.id), func.max(AuditEvent.at))
+        .where(AuditEvent.action == FAILED, *conditions)
     ).one()
     return int(row[0] or 0), (_aware(row[1]) if row[1] is not None else None)
 
 
-def check(session: Session, email: str, ip: str, policy: Policy, *, now: datetime | None = None) -> Verdict:
+def check(session: Session, email: str, ip: str, policy: Policy, *,
+          now: datetime | None = None) -> Verdict:
     """How long this client must still wait before trying this email address again."""
     now = now or utcnow()
     since = now - timedelta(seconds=policy.window)
     who = subject(email)
     last_success = session.scalar(
-        select(func.max(AuditEvent.at)).where(
-            AuditEvent.action == SIGNED_IN,
-            AuditEvent.subject == who,
-            AuditEvent.ip == ip,
-            AuditEvent.at >= since,
-        )
+        select(func.max(AuditEvent.at))
+        .where(AuditEvent.action == SIGNED_IN, AuditEvent.subject == who, AuditEvent.ip == ip,
+               AuditEvent.at >= since)
     )
     if last_success is not None:
         since = max(since, _aware(last_success))
     verdicts = []
     for by, free, conditions in (
-        (
-            "account",
-            policy.account_free,
-            (AuditEvent.subject == who, AuditEvent.ip == ip, AuditEvent.at > since),
-        ),
-        (
-            "address",
-            policy.address_free,
-            (AuditEvent.ip == ip, AuditEvent.at >= now - timedelta(seconds=policy.window)),
-        ),
+        ("account", policy.account_free,
+         (AuditEvent.subject == who, AuditEvent.ip == ip, AuditEvent.at > since)),
+        ("address", policy.address_free,
+         (AuditEvent.ip == ip, AuditEvent.at >= now - timedelta(seconds=policy.window))),
     ):
         count, last = _failures(session, *conditions)
         delay = policy.delay(count, free)
@@ -131,56 +122,41 @@ def check(session: Session, email: str, ip: str, policy: Policy, *, now: datetim
     return max(verdicts, key=lambda v: v.wait, default=Verdict(0))
 
 
-def record_failure(
-    session: Session, email: str, ip: str, *, at: datetime | None = None, detail: dict[str, str] | None = None
-) -> None:
+def record_failure(session: Session, email: str, ip: str, *, at: datetime | None = None,
+                   detail: dict[str, str] | None = None) -> None:
     entry = audit.record(session, FAILED, subject=subject(email), ip=ip, detail=detail)
     if at is not None:
         entry.at = at
 
 
-def record_throttled(
-    session: Session, email: str, ip: str, verdict: Verdict, *, now: datetime | None = None
-) -> None:
+def record_throttled(session: Session, email: str, ip: str, verdict: Verdict, *,
+                     now: datetime | None = None) -> None:
     """Audit a refused attempt, once per address per wait: a client hammering the form during
     its wait, with one email address or many, cannot fill the audit log."""
     now = now or utcnow()
     _, last_failure = _failures(session, AuditEvent.ip == ip)
     already = session.scalar(
         select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == THROTTLED,
-            AuditEvent.ip == ip,
+            AuditEvent.action == THROTTLED, AuditEvent.ip == ip,
             AuditEvent.at >= (last_failure or now - timedelta(seconds=verdict.wait)),
         )
     )
     if not already:
-        audit.record(
-            session,
-            THROTTLED,
-            subject=subject(email),
-            ip=ip,
-            detail={"wait_seconds": verdict.wait, "by": verdict.by},
-        )
+        audit.record(session, THROTTLED, subject=subject(email), ip=ip,
+                     detail={"wait_seconds": verdict.wait, "by": verdict.by})
 
 
-def recent_attempts(
-    session: Session, emails: Sequence[str], *, days: int = 30, limit: int = 200
-) -> list[AuditEvent]:
+def recent_attempts(session: Session, emails: Sequence[str], *, days: int = 30,
+                    limit: int = 200) -> list[AuditEvent]:
     """Failed and refused sign-ins for these email addresses, newest first."""
     if not emails:
         return []
     since = utcnow() - timedelta(days=days)
     stmt = (
         select(AuditEvent)
-        .where(
-            and_(
-                AuditEvent.action.in_((FAILED, THROTTLED)),
-                AuditEvent.at >= since,
-                AuditEvent.subject.in_([subject(e) for e in emails]),
-            )
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(limit)
+        .where(and_(AuditEvent.action.in_((FAILED, THROTTLED)), AuditEvent.at >= since,
+                    AuditEvent.subject.in_([subject(e) for e in emails])))
+        .order_by(AuditEvent.id.desc()).limit(limit)
     )
     return list(session.scalars(stmt))
 
@@ -191,8 +167,7 @@ def all_recent_attempts(session: Session, *, days: int = 30, limit: int = 200) -
     stmt = (
         select(AuditEvent)
         .where(AuditEvent.action.in_((FAILED, THROTTLED)), AuditEvent.at >= since)
-        .order_by(AuditEvent.id.desc())
-        .limit(limit)
+        .order_by(AuditEvent.id.desc()).limit(limit)
     )
     return list(session.scalars(stmt))
 

@@ -46,10 +46,13 @@ def validate_new_user(name: str, email: str, password: str) -> list[AccountError
         errors.append(AccountError("Enter the person's full name", "name"))
     if not EMAIL_RE.match(normalise_email(email)):
         errors.append(
-            AccountError("Enter an email address in the correct format, like name@example.org", "email")
+            AccountError("Enter an email address in the correct format, like name@example.org",
+                         "email")
         )
     if len(password) < MIN_PASSWORD_LENGTH:
-        errors.append(AccountError(f"Password must be {MIN_PASSWORD_LENGTH} characters or more", "password"))
+        errors.append(
+            AccountError(f"Password must be {MIN_PASSWORD_LENGTH} characters or more", "password")
+        )
     return errors
 
 
@@ -84,13 +87,9 @@ def set_role(
         membership.role = role.value
     session.flush()
     audit.record(
-        session,
-        "role.set",
-        actor_id=actor.id if actor else None,
-        actor_label=actor.email if actor else "command line",
-        place_id=place.id,
-        subject=user.email,
-        detail={"from": previous, "to": role.value},
+        session, "role.set", actor_id=actor.id if actor else None,
+        actor_label=actor.email if actor else "command line", place_id=place.id,
+        subject=user.email, detail={"from": previous, "to": role.value},
     )
     return membership
 
@@ -112,13 +111,9 @@ def remove_role(
     # The place's audit log is not told how many sessions ended: that would say whether the
     # person is signed in, which is not the place's business.
     audit.record(
-        session,
-        "role.removed",
-        actor_id=actor.id if actor else None,
-        actor_label=actor.email if actor else "command line",
-        place_id=place.id,
-        subject=user.email,
-        detail={"from": previous},
+        session, "role.removed", actor_id=actor.id if actor else None,
+        actor_label=actor.email if actor else "command line", place_id=place.id,
+        subject=user.email, detail={"from": previous},
     )
     return True
 
@@ -130,11 +125,7 @@ class SignInResult:
 
 
 def sign_in(
-    session: Session,
-    email: str,
-    password: str,
-    *,
-    ip: str = "",
+    session: Session, email: str, password: str, *, ip: str = "",
     policy: throttle.Policy | None = None,
 ) -> SignInResult:
     """Check a password, unless this client has failed too often lately (see places.throttle):
@@ -145,16 +136,17 @@ def sign_in(
         return SignInResult(None, wait=verdict.wait)
     user = find_user(session, email)
     # Verify against a dummy hash when there is no such user, so timing reveals nothing.
-    ok, new_hash = _hasher.verify_and_update(password, user.password_hash if user else _DUMMY_HASH)
+    ok, new_hash = _hasher.verify_and_update(
+        password, user.password_hash if user else _DUMMY_HASH
+    )
     if user is None or not ok or not user.active:
         throttle.record_failure(session, email, ip)
         return SignInResult(None)
     if new_hash:
         user.password_hash = new_hash
     user.last_sign_in = utcnow()
-    audit.record(
-        session, "sign_in", actor_id=user.id, actor_label=user.email, subject=throttle.subject(email), ip=ip
-    )
+    audit.record(session, "sign_in", actor_id=user.id, actor_label=user.email,
+                 subject=throttle.subject(email), ip=ip)
     return SignInResult(user)
 
 
@@ -165,15 +157,8 @@ class PasswordChange:
 
 
 def change_password(
-    session: Session,
-    user: User,
-    *,
-    current: str,
-    new: str,
-    confirm: str,
-    ip: str = "",
-    keep_session: str = "",
-    policy: throttle.Policy | None = None,
+    session: Session, user: User, *, current: str, new: str, confirm: str, ip: str = "",
+    keep_session: str = "", policy: throttle.Policy | None = None,
 ) -> PasswordChange:
     """A signed-in person changes their own password; every other session of theirs ends.
 
@@ -191,27 +176,15 @@ def change_password(
     verdict = throttle.check(session, user.email, ip, policy or throttle.Policy())
     if verdict.wait:
         throttle.record_throttled(session, user.email, ip, verdict)
-        return PasswordChange(
-            {
-                "current": "Too many wrong passwords. Wait "
-                f"{throttle.wait_words(verdict.wait)}, then try again"
-            },
-            verdict.wait,
-        )
+        return PasswordChange({"current": "Too many wrong passwords. Wait "
+                               f"{throttle.wait_words(verdict.wait)}, then try again"}, verdict.wait)
     if not _hasher.verify(current, user.password_hash):
         throttle.record_failure(session, user.email, ip, detail={"form": "change password"})
         return PasswordChange({"current": "Your current password is not right"})
     user.password_hash = hash_password(new)
     ended = sessions.end_all(session, user.id, sessions.Why.PASSWORD_CHANGED, keep=keep_session)
-    audit.record(
-        session,
-        "password.changed",
-        actor_id=user.id,
-        actor_label=user.email,
-        subject=user.email,
-        ip=ip,
-        detail={"sessions_ended": ended},
-    )
+    audit.record(session, "password.changed", actor_id=user.id, actor_label=user.email,
+                 subject=user.email, ip=ip, detail={"sessions_ended": ended})
     return PasswordChange({})
 
 
@@ -222,13 +195,8 @@ def reset_password(session: Session, user: User, password: str) -> int:
         raise AccountError(f"Password must be {MIN_PASSWORD_LENGTH} characters or more", "password")
     user.password_hash = hash_password(password)
     ended = sessions.end_all(session, user.id, sessions.Why.PASSWORD_CHANGED)
-    audit.record(
-        session,
-        "password.reset",
-        actor_label="command line",
-        subject=user.email,
-        detail={"sessions_ended": ended},
-    )
+    audit.record(session, "password.reset", actor_label="command line", subject=user.email,
+                 detail={"sessions_ended": ended})
     return ended
 
 
@@ -237,13 +205,8 @@ def set_active(session: Session, user: User, active: bool) -> int:
     way to remove someone while keeping what the audit log says they did."""
     user.active = active
     ended = 0 if active else sessions.end_all(session, user.id, sessions.Why.DEACTIVATED)
-    audit.record(
-        session,
-        "account.activated" if active else "account.deactivated",
-        actor_label="command line",
-        subject=user.email,
-        detail={"sessions_ended": ended},
-    )
+    audit.record(session, "account.activated" if active else "account.deactivated",
+                 actor_label="command line", subject=user.email, detail={"sessions_ended": ended})
     return ended
 
 

@@ -36,12 +36,8 @@ class Checked:
     error: str | None = None
 
 
-def check_answer(
-    question: Question,
-    values: Sequence[str],
-    note: str = "",
-    dynamic: Mapping[str, Sequence[Option]] | None = None,
-) -> Checked:
+def check_answer(question: Question, values: Sequence[str], note: str = "",
+                 dynamic: Mapping[str, Sequence[Option]] | None = None) -> Checked:
     """Check raw form or CSV values for one question; errors are GOV.UK-style messages."""
     raw = [v.strip() for v in values if v is not None and v.strip() != ""]
     note = (note or "").strip()
@@ -58,9 +54,8 @@ def check_answer(
         if unknown:
             return Checked(None, error=f"{', '.join(unknown)} is not one of the choices")
         if question.exclusive and question.exclusive in raw and len(raw) > 1:
-            label = next(
-                (o.label for o in question.options if o.value == question.exclusive), question.exclusive
-            )
+            label = next((o.label for o in question.options if o.value == question.exclusive),
+                         question.exclusive)
             return Checked(None, error=f"Select '{label}' on its own, or the services you used")
         ordered = [o.value for o in question.resolved_options(dynamic) if o.value in raw]
         return Checked(MULTI_SEPARATOR.join(ordered))
@@ -83,9 +78,8 @@ def check_answer(
     return Checked(value, note=keep_note)
 
 
-def start_response(
-    session: Session, round_: SurveyRound, invitation: SurveyInvitation | None = None
-) -> SurveyResponse:
+def start_response(session: Session, round_: SurveyRound,
+                   invitation: SurveyInvitation | None = None) -> SurveyResponse:
     if invitation is not None:
         existing = session.scalars(
             select(SurveyResponse).where(SurveyResponse.invitation_id == invitation.id)
@@ -93,10 +87,8 @@ def start_response(
         if existing is not None:
             return existing
     response = SurveyResponse(
-        round_id=round_.id,
-        invitation_id=invitation.id if invitation else None,
-        resume_key=secrets.token_urlsafe(24),
-        status=ResponseStatus.IN_PROGRESS.value,
+        round_id=round_.id, invitation_id=invitation.id if invitation else None,
+        resume_key=secrets.token_urlsafe(24), status=ResponseStatus.IN_PROGRESS.value,
         source="web",
     )
     session.add(response)
@@ -118,12 +110,10 @@ def answers_of(response: SurveyResponse) -> dict[str, SurveyAnswer]:
     return {a.question_key: a for a in response.answers}
 
 
-def check_section(
-    section: Section,
-    form: Mapping[str, Sequence[str]],
-    notes: Mapping[str, str],
-    dynamic: Mapping[str, Sequence[Option]] | None = None,
-) -> tuple[dict[str, Checked], dict[str, str]]:
+def check_section(section: Section, form: Mapping[str, Sequence[str]],
+                  notes: Mapping[str, str],
+                  dynamic: Mapping[str, Sequence[Option]] | None = None,
+                  ) -> tuple[dict[str, Checked], dict[str, str]]:
     """Every question of a section checked; returns answers and errors keyed by question."""
     checked: dict[str, Checked] = {}
     errors: dict[str, str] = {}
@@ -148,11 +138,8 @@ def save_answers(session: Session, response: SurveyResponse, checked: Mapping[st
                 response.answers.remove(old)
             continue
         if old is None:
-            response.answers.append(
-                SurveyAnswer(
-                    question_key=key, value=result.value, note=result.note, reviewed=False, coding=""
-                )
-            )
+            response.answers.append(SurveyAnswer(question_key=key, value=result.value,
+                                                 note=result.note, reviewed=False, coding=""))
         elif old.value != result.value or old.note != result.note:
             old.value, old.note = result.value, result.note
             old.reviewed, old.coding = False, ""
@@ -178,9 +165,8 @@ def submit(session: Session, response: SurveyResponse) -> None:
     session.flush()
 
 
-def display_value(
-    question: Question, value: str | None, dynamic: Mapping[str, Sequence[Option]] | None = None
-) -> str:
+def display_value(question: Question, value: str | None,
+                  dynamic: Mapping[str, Sequence[Option]] | None = None) -> str:
     """The label a respondent saw, for 'check your answers'."""
     if value is None or value == "":
         return "Not answered"

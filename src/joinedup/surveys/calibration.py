@@ -59,7 +59,8 @@ class Patterns:
     columns: tuple[tuple[int, int], ...]
 
     @classmethod
-    def of(cls, codes: Sequence[np.ndarray], targets: Sequence[np.ndarray], d: np.ndarray) -> Patterns:
+    def of(cls, codes: Sequence[np.ndarray], targets: Sequence[np.ndarray],
+           d: np.ndarray) -> Patterns:
         """`codes[m][i]` is respondent i's level (0..k-1) on margin m, `targets[m]` its totals."""
         sizes = [len(t) for t in targets]
         key = np.zeros(len(d), dtype=np.int64)
@@ -92,7 +93,8 @@ class Patterns:
 Bound = float | np.ndarray
 
 
-def _clipped_exp(u: np.ndarray, lower: Bound, upper: Bound) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _clipped_exp(u: np.ndarray, lower: Bound, upper: Bound) -> tuple[np.ndarray, np.ndarray,
+                                                                      np.ndarray]:
     """F(u) = clip(exp(u), L, U), its derivative, and Φ with Φ' = F (convex, C¹)."""
     with np.errstate(divide="ignore"):
         hi = np.log(np.broadcast_to(np.asarray(upper, dtype=float), u.shape))
@@ -110,13 +112,13 @@ def feasible(p: Patterns, lower: Bound, upper: Bound) -> bool:
     """Whether some weights with L·d ≤ w ≤ U·d (per pattern) meet every margin total."""
     lo = np.broadcast_to(np.asarray(lower, dtype=float), p.d.shape) * p.d
     hi = np.broadcast_to(np.asarray(upper, dtype=float), p.d.shape) * p.d
-    res = linprog(
-        np.zeros(len(p.d)), A_eq=p.x.T, b_eq=p.targets, bounds=list(zip(lo, hi, strict=True)), method="highs"
-    )
+    res = linprog(np.zeros(len(p.d)), A_eq=p.x.T, b_eq=p.targets,
+                  bounds=list(zip(lo, hi, strict=True)), method="highs")
     return bool(res.status == 0)
 
 
-def bounded_raking(p: Patterns, lower: Bound, upper: Bound, *, known_feasible: bool = False) -> np.ndarray:
+def bounded_raking(p: Patterns, lower: Bound, upper: Bound, *,
+                   known_feasible: bool = False) -> np.ndarray:
     """g-weights per pattern: raking truncated to [lower, upper] (Deville & Särndal 1992).
 
     The bounds are one number, or one per pattern (as R's calibrate() takes a vector).
@@ -126,9 +128,8 @@ def bounded_raking(p: Patterns, lower: Bound, upper: Bound, *, known_feasible: b
     return _solve(p, lower, upper, known_feasible, None)[0]
 
 
-def _solve(
-    p: Patterns, lower: Bound, upper: Bound, known_feasible: bool, start: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
+def _solve(p: Patterns, lower: Bound, upper: Bound, known_feasible: bool,
+           start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """g per pattern and the λ that gives it; `start` is a λ to begin from, the previous
     solution's when a search moves the bounds a little."""
     if np.any(np.asarray(lower) >= np.asarray(upper)) or np.any(np.asarray(lower) < 0):
@@ -186,15 +187,9 @@ def smallest_upper(p: Patterns) -> float:
     cost = np.zeros(k + 1)
     cost[k] = 1.0
     a_ub = np.hstack([np.eye(k), -p.d[:, None]])
-    res = linprog(
-        cost,
-        A_ub=a_ub,
-        b_ub=np.zeros(k),
-        A_eq=np.hstack([p.x.T, np.zeros((p.x.shape[1], 1))]),
-        b_eq=p.targets,
-        bounds=[(0, None)] * (k + 1),
-        method="highs",
-    )
+    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(k),
+                  A_eq=np.hstack([p.x.T, np.zeros((p.x.shape[1], 1))]), b_eq=p.targets,
+                  bounds=[(0, None)] * (k + 1), method="highs")
     if res.status != 0:
         raise BoundsInfeasible("the margins cannot be met at all")
     return float(res.x[k])
@@ -267,27 +262,22 @@ def _median_set(p: Patterns, multiple: float, g_raked: np.ndarray) -> np.ndarray
     r = np.zeros(nvar)
     r[:k] = 1.0
     cost = np.zeros(nvar)
-    cost[k : 2 * k] = -p.n * np.log(np.maximum(g_raked, 1e-300) / np.max(g_raked) + 1e-9)
+    cost[k:2 * k] = -p.n * np.log(np.maximum(g_raked, 1e-300) / np.max(g_raked) + 1e-9)
     upper = np.full(nvar, np.inf)
     upper[:k] = multiple
-    upper[k : 2 * k] = 1.0
+    upper[k:2 * k] = 1.0
     integrality = np.zeros(nvar)
-    integrality[k : 2 * k] = 1
-    res = milp(
-        -cost,
-        constraints=LinearConstraint(np.array(rows), lo, hi),
-        integrality=integrality,
-        bounds=Bounds(np.zeros(nvar), upper),
-        options={"time_limit": MEDIAN_SET_SECONDS},
-    )
+    integrality[k:2 * k] = 1
+    res = milp(-cost, constraints=LinearConstraint(np.array(rows), lo, hi),
+               integrality=integrality, bounds=Bounds(np.zeros(nvar), upper),
+               options={"time_limit": MEDIAN_SET_SECONDS})
     if res.x is None:
         return None
-    return np.asarray(res.x[k : 2 * k] > 0.5)
+    return np.asarray(res.x[k:2 * k] > 0.5)
 
 
-def _median_rows(
-    p: Patterns, nvar: int, k: int, scale_index: int
-) -> tuple[list[np.ndarray], list[float], list[float]]:
+def _median_rows(p: Patterns, nvar: int, k: int, scale_index: int
+                 ) -> tuple[list[np.ndarray], list[float], list[float]]:
     """Rows shared by both programmes: v ≥ z, half the respondents chosen, margins to scale."""
     rows: list[np.ndarray] = []
     lo: list[float] = []
@@ -299,7 +289,7 @@ def _median_rows(
         lo.append(0.0)
         hi.append(np.inf)
     r = np.zeros(nvar)
-    r[k : 2 * k] = p.n  # Σ n z ≥ half the respondents
+    r[k:2 * k] = p.n  # Σ n z ≥ half the respondents
     rows.append(r)
     lo.append(math.ceil(p.n.sum() / 2))
     hi.append(np.inf)
@@ -318,23 +308,15 @@ def _floor_range(p: Patterns, multiple: float, chosen: np.ndarray) -> tuple[floa
     on all meet the margins: an interval, the constraints being linear in (W, t)."""
     k = len(p.d)
     eye = np.eye(k)
-    a_ub = np.vstack(
-        [np.hstack([eye, -multiple * p.d[:, None]]), np.hstack([-eye[chosen], p.d[chosen, None]])]
-    )
+    a_ub = np.vstack([np.hstack([eye, -multiple * p.d[:, None]]),
+                      np.hstack([-eye[chosen], p.d[chosen, None]])])
     a_eq = np.hstack([p.x.T, np.zeros((p.x.shape[1], 1))])
     ends = []
     for sign in (1.0, -1.0):
         cost = np.zeros(k + 1)
         cost[k] = sign
-        res = linprog(
-            cost,
-            A_ub=a_ub,
-            b_ub=np.zeros(len(a_ub)),
-            A_eq=a_eq,
-            b_eq=p.targets,
-            bounds=[(0, None)] * (k + 1),
-            method="highs",
-        )
+        res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(len(a_ub)), A_eq=a_eq, b_eq=p.targets,
+                      bounds=[(0, None)] * (k + 1), method="highs")
         if res.status != 0:
             raise CapUnreachable(smallest_median_multiple(p))
         ends.append(sign * float(res.fun))
@@ -387,7 +369,8 @@ def _cap_with_floor(p: Patterns, multiple: float, g_raked: np.ndarray) -> Capped
     if not found:
         raise CapUnreachable(smallest_median_multiple(p))
     best = min(found, key=lambda t: found[t][0])
-    return Capped(g=found[best][1], upper=multiple * best, lower=np.where(chosen, best, 0.0))
+    return Capped(g=found[best][1], upper=multiple * best,
+                  lower=np.where(chosen, best, 0.0))
 
 
 def smallest_median_multiple(p: Patterns) -> tuple[float, float]:
@@ -413,16 +396,12 @@ def smallest_median_multiple(p: Patterns) -> tuple[float, float]:
     cost = np.zeros(nvar)
     cost[ci] = 1.0
     integrality = np.zeros(nvar)
-    integrality[k : 2 * k] = 1
+    integrality[k:2 * k] = 1
     upper = np.full(nvar, np.inf)
-    upper[k : 2 * k] = 1.0
-    res = milp(
-        cost,
-        constraints=LinearConstraint(np.array(rows), lo, hi),
-        integrality=integrality,
-        bounds=Bounds(np.zeros(nvar), upper),
-        options={"time_limit": SMALLEST_CAP_SECONDS},
-    )
+    upper[k:2 * k] = 1.0
+    res = milp(cost, constraints=LinearConstraint(np.array(rows), lo, hi),
+               integrality=integrality, bounds=Bounds(np.zeros(nvar), upper),
+               options={"time_limit": SMALLEST_CAP_SECONDS})
     if res.x is None:
         return math.inf, math.inf
     found = float(res.x[ci])

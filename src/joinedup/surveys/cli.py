@@ -17,7 +17,8 @@ from joinedup.places.service import get_place
 from joinedup.surveys import rounds
 from joinedup.surveys.models import SurveyRound
 
-surveys_app = typer.Typer(help="Survey rounds: list, import answers, read results.", no_args_is_help=True)
+surveys_app = typer.Typer(help="Survey rounds: list, import answers, read results.",
+                          no_args_is_help=True)
 
 PlaceOpt = Annotated[str, typer.Option("--place", help="The place's slug")]
 RoundArg = Annotated[int, typer.Argument(help="The round's number (see `surveys rounds`)")]
@@ -48,26 +49,19 @@ def list_rounds(place: PlaceOpt) -> None:
         p = _place(session, place)
         table = Table("Round", "Title", "Survey", "Dates", "Status", "Answers")
         for r in rounds.rounds_for_place(session, p.id):
-            table.add_row(
-                str(r.id),
-                r.title,
-                rounds.instrument_of(r).title,
-                f"{r.opens_on} to {r.closes_on}",
-                "open" if rounds.is_open(r) else r.status,
-                f"{rounds.submitted_count(session, r):,}",
-            )
+            table.add_row(str(r.id), r.title, rounds.instrument_of(r).title,
+                          f"{r.opens_on} to {r.closes_on}",
+                          "open" if rounds.is_open(r) else r.status,
+                          f"{rounds.submitted_count(session, r):,}")
         console.print(table)
 
 
 @surveys_app.command("import")
-def import_answers(
-    place: PlaceOpt,
-    round_id: RoundArg,
-    file: Annotated[Path, typer.Argument(help="CSV file, one row a response")],
-) -> None:
+def import_answers(place: PlaceOpt, round_id: RoundArg,
+                   file: Annotated[Path, typer.Argument(help="CSV file, one row a response")],
+                   ) -> None:
     """Import answers from CSV; every rejected row is listed with its reasons."""
     from joinedup.surveys import importing  # heavy (svy); only this command needs it
-
     with user_errors(), session_scope(get_settings()) as session:
         p = _place(session, place)
         r = _round(session, p, round_id)
@@ -81,14 +75,11 @@ def import_answers(
 
 
 @surveys_app.command("results")
-def show_results(
-    place: PlaceOpt,
-    round_id: RoundArg,
-    as_json: Annotated[bool, typer.Option("--json", help="Print all as JSON")] = False,
-) -> None:
+def show_results(place: PlaceOpt, round_id: RoundArg,
+                 as_json: Annotated[bool, typer.Option("--json", help="Print all as JSON")] = False,
+                 ) -> None:
     """Print the round's results (the same numbers the pages show)."""
     from joinedup.surveys import results  # heavy (svy); only this command needs it
-
     with user_errors(), session_scope(get_settings()) as session:
         p = _place(session, place)
         r = _round(session, p, round_id)
@@ -105,12 +96,8 @@ def show_results(
             table = Table("Measure", "Weighted", "Unweighted", "UK adults")
             for m in body.get("measures", []):
                 nat = m["national"]["value"] if m["national"] else None
-                table.add_row(
-                    m["label"],
-                    _pct(m["weighted"]),
-                    _pct(m["unweighted"]),
-                    f"{nat:.0%}" if nat is not None else "–",
-                )
+                table.add_row(m["label"], _pct(m["weighted"]), _pct(m["unweighted"]),
+                              f"{nat:.0%}" if nat is not None else "–")
         console.print(f"{r.title}: {body.get('n', 0):,} answers")
         console.print(table)
         for note in body.get("notes", []):
@@ -133,13 +120,10 @@ def _pct(p: dict[str, Any]) -> str:
 
 
 @surveys_app.command("links")
-def make_links(
-    place: PlaceOpt,
-    round_id: RoundArg,
-    count: Annotated[int, typer.Option(help="How many single-use links")],
-    base_url: Annotated[str, typer.Option(help="The site's address")],
-    out: Annotated[Path, typer.Option(help="CSV file to write")],
-) -> None:
+def make_links(place: PlaceOpt, round_id: RoundArg,
+               count: Annotated[int, typer.Option(help="How many single-use links")],
+               base_url: Annotated[str, typer.Option(help="The site's address")],
+               out: Annotated[Path, typer.Option(help="CSV file to write")]) -> None:
     """Issue single-use links and write them to a CSV for a mail merge."""
     with user_errors(), session_scope(get_settings()) as session:
         p = _place(session, place)
@@ -156,7 +140,6 @@ def make_links(
 def close(place: PlaceOpt, round_id: RoundArg) -> None:
     """Close a round: its links then say politely that it has closed."""
     from joinedup.surveys import results  # heavy (svy); only this command needs it
-
     with user_errors(), session_scope(get_settings()) as session:
         p = _place(session, place)
         r = _round(session, p, round_id)

@@ -37,12 +37,9 @@ HIGHER_IS_WORSE = frozenset({"involved", "retold_story"})
 def latest_round(session: Session, place_id: int, instrument_key: str) -> SurveyRound | None:
     """The latest round of an instrument in a place that has submitted answers."""
     for round_ in session.scalars(
-        select(SurveyRound)
-        .where(
-            SurveyRound.place_id == place_id,
-            SurveyRound.instrument_key == instrument_key,
-            SurveyRound.collaboration_id.is_(None),
-        )
+        select(SurveyRound).where(SurveyRound.place_id == place_id,
+                                  SurveyRound.instrument_key == instrument_key,
+                                  SurveyRound.collaboration_id.is_(None))
         .order_by(SurveyRound.opens_on.desc(), SurveyRound.id.desc())
     ):
         if round_.answers_version:
@@ -61,13 +58,8 @@ def side_by_side(session: Session, place_id: int) -> dict[str, Any]:
         if staff is not None:
             by_key = {line["key"]: line for line in staff["lines"]}
             staff_lines = [
-                {
-                    "key": k,
-                    "name": component(k).name,
-                    "practice": by_key[k]["practice"],
-                    "ambition": by_key[k]["ambition"],
-                    "gap": by_key[k]["gap"],
-                }
+                {"key": k, "name": component(k).name, "practice": by_key[k]["practice"],
+                 "ambition": by_key[k]["ambition"], "gap": by_key[k]["gap"]}
                 for k in pairing.components
             ]
         citizen = []
@@ -75,16 +67,13 @@ def side_by_side(session: Session, place_id: int) -> dict[str, Any]:
             by_measure = {m["key"]: m for m in voice.get("measures", [])}
             citizen = [
                 {**by_measure[k], "higher_is_worse": k in HIGHER_IS_WORSE}
-                for k in pairing.measures
-                if k in by_measure
+                for k in pairing.measures if k in by_measure
             ]
         rows.append({"title": pairing.title, "staff": staff_lines, "citizen": citizen})
     return {
-        "staff_round": {"id": staff_round.id, "title": staff_round.title, "n": staff["n"] if staff else 0}
-        if staff_round
-        else None,
-        "voice_round": {"id": voice_round.id, "title": voice_round.title, "n": voice["n"] if voice else 0}
-        if voice_round
-        else None,
+        "staff_round": {"id": staff_round.id, "title": staff_round.title,
+                        "n": staff["n"] if staff else 0} if staff_round else None,
+        "voice_round": {"id": voice_round.id, "title": voice_round.title,
+                        "n": voice["n"] if voice else 0} if voice_round else None,
         "rows": rows,
     }

@@ -35,23 +35,11 @@ from joinedup.surveys.scoring import SPLIT_RANGE
 
 #: What a hidden figure looks like in stored results: no value and no size.
 HIDDEN_ESTIMATE: dict[str, Any] = {
-    "n": None,
-    "mean": None,
-    "lci": None,
-    "uci": None,
-    "sd": None,
-    "se": None,
-    "suppressed": True,
-    "band": None,
-    "shown": False,
+    "n": None, "mean": None, "lci": None, "uci": None, "sd": None, "se": None,
+    "suppressed": True, "band": None, "shown": False,
 }
 HIDDEN_PROPORTION: dict[str, Any] = {
-    "n": None,
-    "est": None,
-    "se": None,
-    "lci": None,
-    "uci": None,
-    "suppressed": True,
+    "n": None, "est": None, "se": None, "lci": None, "uci": None, "suppressed": True,
     "shown": False,
 }
 
@@ -115,9 +103,8 @@ def _safe(table: Table, hidden: Iterable[str], min_size: int) -> bool:
     return all(total - w >= w for n, w in pool if n < min_size)
 
 
-def _complement(
-    table: Table, hidden: set[str], shown: list[str], min_size: int, size: Mapping[str, int]
-) -> str:
+def _complement(table: Table, hidden: set[str], shown: list[str], min_size: int,
+                size: Mapping[str, int]) -> str:
     """The shown group to hide next: the smallest one heavy enough to cover the heaviest
     small hidden group, else the heaviest (which brings the pool closest to safe)."""
     small = [w for n, w in _pool(table, hidden) if n < min_size]
@@ -131,12 +118,8 @@ def _complement(
 # ── Applying the rule to a round's stored results ───────────────────────────────────────
 
 
-def protect(
-    body: dict[str, Any],
-    instrument_key: str,
-    min_size: int,
-    area_weights: Mapping[str, Mapping[str, float]] | None = None,
-) -> dict[str, Any]:
+def protect(body: dict[str, Any], instrument_key: str, min_size: int,
+            area_weights: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
     """The round's results with every breakdown under the rule; changes `body` in place.
 
     `area_weights` gives, for each citizen measure, each area's weight in the weighted
@@ -152,7 +135,8 @@ def protect(
     return body
 
 
-def _protect_readiness_groups(body: dict[str, Any], group: dict[str, Any], min_size: int) -> None:
+def _protect_readiness_groups(body: dict[str, Any], group: dict[str, Any], min_size: int
+                              ) -> None:
     names: list[str] = group["groups"]
     lines = {line["key"]: line for line in body.get("lines", [])}
     counts = {g: int(group["counts"][g]) for g in names}
@@ -170,19 +154,15 @@ def _protect_readiness_groups(body: dict[str, Any], group: dict[str, Any], min_s
     group["hidden"] = [g for g in names if g in hidden]
     # Range and split compare shown groups only, so they say nothing about hidden ones.
     for key in group.get("ranges", {}):
-        values = [
-            group["scores"][g][key]["mean"]
-            for g in names
-            if g not in hidden and group["scores"][g][key]["shown"]
-        ]
+        values = [group["scores"][g][key]["mean"] for g in names
+                  if g not in hidden and group["scores"][g][key]["shown"]]
         spread = (max(values) - min(values)) if len(values) >= 2 else None
         group["ranges"][key] = spread
         group["split"][key] = spread is not None and spread >= SPLIT_RANGE
 
 
-def _protect_citizen(
-    body: dict[str, Any], min_size: int, area_weights: Mapping[str, Mapping[str, float]]
-) -> None:
+def _protect_citizen(body: dict[str, Any], min_size: int,
+                     area_weights: Mapping[str, Mapping[str, float]]) -> None:
     measures: list[dict[str, Any]] = body.get("measures", [])
     # By area: the areas split the weighted respondents, so the total gives back a lone
     # hidden area (weighted by its share of the total): complementary suppression.
@@ -190,11 +170,8 @@ def _protect_citizen(
     for m in measures:
         counts = {p["group"]: int(p["n"] or 0) for p in m.get("by_area", [])}
         total = int(m["weighted"]["n"] or 0)
-        tables.append(
-            Table(
-                counts, unstated=max(0, total - sum(counts.values())), weights=area_weights.get(m["key"], {})
-            )
-        )
+        tables.append(Table(counts, unstated=max(0, total - sum(counts.values())),
+                            weights=area_weights.get(m["key"], {})))
     hidden = hidden_groups(tables, min_size)
     for m in measures:
         m["by_area"] = [_hide(p) if p["group"] in hidden else p for p in m.get("by_area", [])]
@@ -203,14 +180,14 @@ def _protect_citizen(
     # the total and cannot be differenced from it; a service is hidden, with its share of
     # residents, when any of its figures rests on fewer than the minimum.
     small_services = {
-        p["service"]
-        for m in measures
-        for p in m.get("by_service", [])
+        p["service"] for m in measures for p in m.get("by_service", [])
         if p["n"] is not None and 0 < p["n"] < min_size
     }
     for m in measures:
-        m["by_service"] = [_hide(p) if p["service"] in small_services else p for p in m.get("by_service", [])]
-    body["services"] = [_hide(s) if s["service"] in small_services else s for s in body.get("services", [])]
+        m["by_service"] = [_hide(p) if p["service"] in small_services else p
+                           for p in m.get("by_service", [])]
+    body["services"] = [_hide(s) if s["service"] in small_services else s
+                        for s in body.get("services", [])]
     # Themes: shares of those who wrote an answer; hidden, with their quotes, on too few.
     body["themes"] = [
         {**_hide(t), "quotes": []} if t["n"] is not None and 0 < t["n"] < min_size else t

@@ -85,7 +85,8 @@ def import_csv(session: Session, round_: SurveyRound, place: Place, text: str) -
             value = row.get(q.key, "").strip()
             if q.options_from == "partners" and value.casefold() in partner_ids:
                 value = partner_ids[value.casefold()]
-            values = [v for v in value.replace(";", "|").split("|")] if q.type == "multiple" else [value]
+            values = ([v for v in value.replace(";", "|").split("|")] if q.type == "multiple"
+                      else [value])
             # People typing in paper forms write the words they saw ("Strongly agree",
             # "Front line"); accept those as well as the stored values.
             by_label = {o.label.casefold(): o.value for o in q.resolved_options(dyn)}
@@ -97,20 +98,14 @@ def import_csv(session: Session, round_: SurveyRound, place: Place, text: str) -
         if errors:
             report.rows.append(RowReport(number, False, tuple(errors)))
             continue
-        response = SurveyResponse(
-            round_id=round_.id,
-            resume_key=secrets.token_urlsafe(24),
-            status=ResponseStatus.SUBMITTED.value,
-            source="import",
-            submitted_at=now,
-        )
+        response = SurveyResponse(round_id=round_.id, resume_key=secrets.token_urlsafe(24),
+                                  status=ResponseStatus.SUBMITTED.value, source="import",
+                                  submitted_at=now)
         for key, result in checked.items():
             if result.value is not None:
-                response.answers.append(
-                    SurveyAnswer(
-                        question_key=key, value=result.value, note=result.note, reviewed=False, coding=""
-                    )
-                )
+                response.answers.append(SurveyAnswer(question_key=key, value=result.value,
+                                                     note=result.note, reviewed=False,
+                                                     coding=""))
         session.add(response)
         report.rows.append(RowReport(number, True))
     session.flush()

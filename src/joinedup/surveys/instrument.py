@@ -135,7 +135,9 @@ class Instrument:
         raise KeyError(f"{self.ref} has no section {key!r}")
 
     def scored_questions(self, role: Role | None = None) -> tuple[Question, ...]:
-        return tuple(q for q in self.questions if q.component and (role is None or q.role == role))
+        return tuple(
+            q for q in self.questions if q.component and (role is None or q.role == role)
+        )
 
     def measures(self) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.measure and q.indicator)
@@ -158,9 +160,8 @@ def _options(raw: Any, where: str) -> tuple[Option, ...]:
     return tuple(out)
 
 
-def _question(
-    raw: Mapping[str, Any], section: str, scales: Mapping[str, tuple[Option, ...]], where: str
-) -> Question:
+def _question(raw: Mapping[str, Any], section: str, scales: Mapping[str, tuple[Option, ...]],
+              where: str) -> Question:
     qtype = raw.get("type")
     if qtype not in QUESTION_TYPES:
         raise InstrumentError(f"{where}: unknown question type {qtype!r}")
@@ -218,34 +219,21 @@ def _question(
     )
 
 
-def _statement_questions(
-    raw: Mapping[str, Any],
-    section: str,
-    component_key: str,
-    scales: Mapping[str, tuple[Option, ...]],
-    prompts: tuple[str, str],
-    where: str,
-) -> tuple[Question, Question]:
+def _statement_questions(raw: Mapping[str, Any], section: str, component_key: str,
+                         scales: Mapping[str, tuple[Option, ...]], prompts: tuple[str, str],
+                         where: str) -> tuple[Question, Question]:
     key, text = raw.get("key"), str(raw.get("text", "")).strip()
     if not key or not text:
         raise InstrumentError(f"{where}: every statement needs a key and a text")
     strand_key = component(component_key).strand.key
     common: dict[str, Any] = dict(
-        type="agreement",
-        text=text,
-        section=section,
-        component=component_key,
-        strand=strand_key,
-        statement=key,
-        allows_dont_know=True,
-        required=False,
+        type="agreement", text=text, section=section, component=component_key,
+        strand=strand_key, statement=key, allows_dont_know=True, required=False,
     )
-    ambition = Question(
-        key=f"{key}_ambition", options=scales["importance"], role="ambition", hint=prompts[0], **common
-    )
-    practice = Question(
-        key=f"{key}_practice", options=scales["agreement"], role="practice", hint=prompts[1], **common
-    )
+    ambition = Question(key=f"{key}_ambition", options=scales["importance"], role="ambition",
+                        hint=prompts[0], **common)
+    practice = Question(key=f"{key}_practice", options=scales["agreement"], role="practice",
+                        hint=prompts[1], **common)
     return ambition, practice
 
 
@@ -274,7 +262,9 @@ def parse_instrument(data: Mapping[str, Any]) -> Instrument:
             if "importance" not in scales or "agreement" not in scales:
                 raise InstrumentError(f"{key}: statements need importance and agreement scales")
             for raw_statement in raw_section.get("statements") or []:
-                questions.extend(_statement_questions(raw_statement, skey, comp, scales, prompts, where))
+                questions.extend(
+                    _statement_questions(raw_statement, skey, comp, scales, prompts, where)
+                )
             statements_per_component[comp] = statements_per_component.get(comp, 0) + len(
                 raw_section.get("statements") or []
             )
@@ -282,15 +272,8 @@ def parse_instrument(data: Mapping[str, Any]) -> Instrument:
             questions.append(_question(raw_q, skey, scales, f"{where} question {raw_q.get('key')}"))
         if not questions:
             raise InstrumentError(f"{where}: a section needs at least one question")
-        sections.append(
-            Section(
-                skey,
-                str(raw_section.get("title", skey)),
-                str(raw_section.get("intro", "")).strip(),
-                tuple(questions),
-                comp,
-            )
-        )
+        sections.append(Section(skey, str(raw_section.get("title", skey)),
+                                str(raw_section.get("intro", "")).strip(), tuple(questions), comp))
     if statements_per_component:
         for comp_ in COMPONENTS:
             count = statements_per_component.get(comp_.key, 0)
@@ -308,16 +291,9 @@ def parse_instrument(data: Mapping[str, Any]) -> Instrument:
         raise InstrumentError(f"{key}: an instrument needs at least one section")
     levels = _options(data["levels"], f"{key} levels") if "levels" in data else ()
     return Instrument(
-        key=key,
-        version=version,
-        title=title,
-        audience=str(data.get("audience", "")),
-        intro=str(data.get("intro", "")).strip(),
-        sections=tuple(sections),
-        levels=levels,
-        ambition_prompt=prompts[0],
-        practice_prompt=prompts[1],
-        _by_key=by_key,
+        key=key, version=version, title=title, audience=str(data.get("audience", "")),
+        intro=str(data.get("intro", "")).strip(), sections=tuple(sections), levels=levels,
+        ambition_prompt=prompts[0], practice_prompt=prompts[1], _by_key=by_key,
     )
 
 

@@ -59,7 +59,9 @@ class SurveyRound(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
-    collaboration_id: Mapped[int | None] = mapped_column(ForeignKey("collaborations.id", ondelete="SET NULL"))
+    collaboration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collaborations.id", ondelete="SET NULL")
+    )
     instrument_key: Mapped[str] = mapped_column(String(60))
     instrument_version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
@@ -96,7 +98,9 @@ class SurveyInvitation(Timestamped, Base):
     __tablename__ = "survey_invitations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True
+    )
     token: Mapped[str] = mapped_column(String(64), unique=True)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -107,7 +111,9 @@ class SurveyResponse(Timestamped, Base):
     __tablename__ = "survey_responses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True
+    )
     invitation_id: Mapped[int | None] = mapped_column(
         ForeignKey("survey_invitations.id", ondelete="SET NULL"), unique=True
     )
@@ -143,7 +149,9 @@ class SurveyAnswer(Base):
     coding: Mapped[str] = mapped_column(String(20), default="")
 
     response: Mapped[SurveyResponse] = relationship(back_populates="answers")
-    codes: Mapped[list[SurveyThemeCode]] = relationship(back_populates="answer", cascade="all, delete-orphan")
+    codes: Mapped[list[SurveyThemeCode]] = relationship(
+        back_populates="answer", cascade="all, delete-orphan"
+    )
 
 
 class SurveyTheme(Timestamped, Base):
@@ -153,7 +161,9 @@ class SurveyTheme(Timestamped, Base):
     __table_args__ = (UniqueConstraint("round_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_rounds.id", ondelete="CASCADE"), index=True
+    )
     key: Mapped[str] = mapped_column(String(60))
     label: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -168,8 +178,12 @@ class SurveyThemeCode(Base):
     __table_args__ = (UniqueConstraint("answer_id", "theme_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    answer_id: Mapped[int] = mapped_column(ForeignKey("survey_answers.id", ondelete="CASCADE"), index=True)
-    theme_id: Mapped[int] = mapped_column(ForeignKey("survey_themes.id", ondelete="CASCADE"), index=True)
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_answers.id", ondelete="CASCADE"), index=True
+    )
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_themes.id", ondelete="CASCADE"), index=True
+    )
     source: Mapped[str] = mapped_column(String(20))
     # The model's probability; None for an analyst's code.
     confidence: Mapped[float | None] = mapped_column(Float)

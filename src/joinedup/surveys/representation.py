@@ -45,14 +45,16 @@ def group_label(var: str, level: str) -> str:
     return level
 
 
-def representation(data: pl.DataFrame, totals: Mapping[str, Mapping[str, float]]) -> list[Representation]:
+def representation(data: pl.DataFrame, totals: Mapping[str, Mapping[str, float]]
+                   ) -> list[Representation]:
     """Each group's share of the weighted respondents against its share of the margins:
     by age band and by sex (from an age × sex margin) and by every other margin."""
     n = data.height
     out: list[Representation] = []
     for var, margin in totals.items():
         grand = float(sum(margin.values()))
-        counts = {str(k): int(v) for k, v in data.get_column(var).cast(pl.Utf8).value_counts().iter_rows()}
+        counts = {str(k): int(v) for k, v in
+                  data.get_column(var).cast(pl.Utf8).value_counts().iter_rows()}
         if var == AGE_SEX:
             for part, pick in ((AGE, 0), (SEX, 1)):
                 pop: dict[str, float] = {}
@@ -61,31 +63,27 @@ def representation(data: pl.DataFrame, totals: Mapping[str, Mapping[str, float]]
                     key = level.rsplit(" ", 1)[pick]
                     pop[key] = pop.get(key, 0.0) + total
                     seen[key] = seen.get(key, 0) + counts.get(level, 0)
-                out += [
-                    Representation(part, k, group_label(part, k), seen[k] / n, pop[k] / grand) for k in pop
-                ]
+                out += [Representation(part, k, group_label(part, k), seen[k] / n,
+                                       pop[k] / grand) for k in pop]
         else:
-            out += [
-                Representation(var, level, group_label(var, level), counts.get(level, 0) / n, total / grand)
-                for level, total in margin.items()
-            ]
+            out += [Representation(var, level, group_label(var, level),
+                                   counts.get(level, 0) / n, total / grand)
+                    for level, total in margin.items()]
     return out
 
 
 def representation_sentence(groups: Sequence[Representation]) -> str:
     """Who answered more often and who less, against the adults, in one plain sentence:
     the two groups most over- and the two most under-represented, by percentage points."""
-
     def gap(r: Representation) -> float:
         return r.sample_share - r.population_share
 
-    over = sorted((r for r in groups if gap(r) >= REPRESENTATION_MIN_GAP), key=gap, reverse=True)[:2]
+    over = sorted((r for r in groups if gap(r) >= REPRESENTATION_MIN_GAP), key=gap,
+                  reverse=True)[:2]
     under = sorted((r for r in groups if -gap(r) >= REPRESENTATION_MIN_GAP), key=gap)[:2]
     if not over and not under:
-        return (
-            f"Here each group weighted on was within {REPRESENTATION_MIN_GAP:.0%} "
-            "(in percentage points) of its share of adults among those who answered."
-        )
+        return (f"Here each group weighted on was within {REPRESENTATION_MIN_GAP:.0%} "
+                "(in percentage points) of its share of adults among those who answered.")
     first = True
 
     def say(rs: list[Representation]) -> str:

@@ -31,8 +31,7 @@ RESULTS_SCHEMA = 9
 def answers_frame(session: Session, round_: SurveyRound) -> pd.DataFrame:
     """One row per submitted response (index response id), one column per question."""
     submitted = (SurveyResponse.round_id == round_.id) & (
-        SurveyResponse.status == ResponseStatus.SUBMITTED.value
-    )
+        SurveyResponse.status == ResponseStatus.SUBMITTED.value)
     conn = session.connection()
     result = conn.execute(
         select(SurveyAnswer.response_id, SurveyAnswer.question_key, SurveyAnswer.value)
@@ -48,9 +47,8 @@ def answers_frame(session: Session, round_: SurveyRound) -> pd.DataFrame:
     index = pd.Index(ids, name="response_id")
     if not rows:
         return pd.DataFrame(index=index)
-    long = pl.DataFrame(
-        rows, schema={"response_id": pl.Int64, "question_key": pl.Utf8, "value": pl.Utf8}, orient="row"
-    )
+    long = pl.DataFrame(rows, schema={"response_id": pl.Int64, "question_key": pl.Utf8,
+                                      "value": pl.Utf8}, orient="row")
     wide = long.pivot(on="question_key", index="response_id", values="value")
     frame = wide.to_pandas().set_index("response_id").reindex(index)
     frame.columns.name = None
@@ -78,9 +76,8 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def _readiness(
-    session: Session, round_: SurveyRound, place: Place, inst: Instrument, against: SurveyRound | None = None
-) -> dict[str, Any]:
+def _readiness(session: Session, round_: SurveyRound, place: Place,
+               inst: Instrument, against: SurveyRound | None = None) -> dict[str, Any]:
     answers = answers_frame(session, round_)
     names = {str(p.id): p.name for p in place.partners}
     if "partner" in answers:
@@ -92,10 +89,7 @@ def _readiness(
         if previous.empty:
             previous = None
     result = scoring.readiness_results(
-        inst,
-        answers,
-        place.min_group_size,
-        previous=previous,
+        inst, answers, place.min_group_size, previous=previous,
         partner_order=[p.name for p in place.partners],
     )
     out = jsonable(result)
@@ -105,17 +99,10 @@ def _readiness(
     items = scoring.item_scores(inst, answers)
     texts = {q.key: q.text for q in inst.scored_questions("practice")}
     out["reliability"] = [
-        {
-            "component": line.key,
-            "name": line.name,
-            "alpha_ambition": line.alpha_ambition,
-            "alpha_practice": line.alpha_practice,
-            "items": jsonable(
-                scoring.item_reliability(
-                    items[[q.key for q in scoring.component_items(inst)[line.key]]], texts
-                )
-            ),
-        }
+        {"component": line.key, "name": line.name, "alpha_ambition": line.alpha_ambition,
+         "alpha_practice": line.alpha_practice,
+         "items": jsonable(scoring.item_reliability(
+             items[[q.key for q in scoring.component_items(inst)[line.key]]], texts))}
         for line in result.components
     ]
     levels = {o.value: o.label for o in inst.levels}
@@ -146,7 +133,8 @@ def _unweighted(ws: weighting.WeightedSample, column: str) -> weighting.Proporti
     if rows.height == 0:
         return weighting.Proportion(None, 0.0, None, None, None, n)
     r = rows.row(0, named=True)
-    return weighting.Proportion(None, float(r["est"]), float(r["se"]), float(r["lci"]), float(r["uci"]), n)
+    return weighting.Proportion(None, float(r["est"]), float(r["se"]), float(r["lci"]),
+                                float(r["uci"]), n)
 
 
 #: Each area's weight in each measure's figure: what the disclosure rule needs to protect
@@ -154,29 +142,28 @@ def _unweighted(ws: weighting.WeightedSample, column: str) -> weighting.Proporti
 _AREA_WEIGHTS = "_area_weights"
 
 
-def _area_weights(ws: weighting.WeightedSample, columns: list[str]) -> dict[str, dict[str, float]]:
+def _area_weights(ws: weighting.WeightedSample, columns: list[str]
+                  ) -> dict[str, dict[str, float]]:
     """Sum of the weights of each area's respondents behind each measure's weighted figure."""
     data = ws.data.with_columns(pl.Series("_weight", ws.weights))
     out: dict[str, dict[str, float]] = {}
     for col in columns:
-        sums = data.filter(pl.col(col).is_not_null()).group_by("area").agg(pl.col("_weight").sum())
+        sums = (data.filter(pl.col(col).is_not_null()).group_by("area")
+                .agg(pl.col("_weight").sum()))
         out[col.removeprefix("m_")] = {str(a): float(w) for a, w in sums.iter_rows()}
     return out
 
 
-def _citizen(session: Session, round_: SurveyRound, place: Place, inst: Instrument) -> dict[str, Any]:
+def _citizen(session: Session, round_: SurveyRound, place: Place,
+             inst: Instrument) -> dict[str, Any]:
     answers = answers_frame(session, round_)
     min_n = place.min_group_size
-    out: dict[str, Any] = {
-        "n": len(answers),
-        "min_group_size": min_n,
-        "measures": [],
-        "services": [],
-        "themes": [],
-        "notes": [],
-    }
+    out: dict[str, Any] = {"n": len(answers), "min_group_size": min_n, "measures": [],
+                           "services": [], "themes": [], "notes": []}
     if len(answers) < min_n:
-        out["notes"].append(f"Fewer than {min_n} people have answered, so no results are shown yet.")
+        out["notes"].append(
+            f"Fewer than {min_n} people have answered, so no results are shown yet."
+        )
         return out
     frame = answers.copy()
     for col in ("age_band", "sex", "area"):
@@ -188,7 +175,8 @@ def _citizen(session: Session, round_: SurveyRound, place: Place, inst: Instrume
         raw = frame[q.key] if q.key in frame else pd.Series(index=frame.index, dtype=object)
         frame[f"m_{q.key}"] = weighting.indicator_column(raw, q.indicator.values, leave_out)
     services_q = inst.question("services_used")
-    used = frame["services_used"].fillna("") if "services_used" in frame else pd.Series("", index=frame.index)
+    used = frame["services_used"].fillna("") if "services_used" in frame else pd.Series(
+        "", index=frame.index)
     service_opts = [o for o in services_q.options if o.value != services_q.exclusive]
     for opt in service_opts:
         frame[f"s_{opt.value}"] = used.map(
@@ -203,45 +191,36 @@ def _citizen(session: Session, round_: SurveyRound, place: Place, inst: Instrume
     except weighting.WeightingError as exc:
         out["notes"].append(f"The responses could not be weighted: {exc}.")
         return out
-    out.update(
-        {
-            "n_weighted": ws.n_used,
-            "excluded": ws.excluded,
-            "deff": ws.deff,
-            "ess": ws.ess,
-            "weight_min": ws.weight_min,
-            "weight_max": ws.weight_max,
-            "trimmed": ws.trimmed,
-            "capping": jsonable(ws.capping),
-            "cap_summary": weighting.cap_summary(ws),
-            "representation": jsonable(ws.representation),
-            "representation_sentence": representation.representation_sentence(ws.representation),
-            "notes": ws.notes,
-            "margins": margins.to_json(),
-        }
-    )
+    out.update({
+        "n_weighted": ws.n_used, "excluded": ws.excluded, "deff": ws.deff, "ess": ws.ess,
+        "weight_min": ws.weight_min, "weight_max": ws.weight_max, "trimmed": ws.trimmed,
+        "capping": jsonable(ws.capping), "cap_summary": weighting.cap_summary(ws),
+        "representation": jsonable(ws.representation),
+        "representation_sentence": representation.representation_sentence(ws.representation),
+        "notes": ws.notes, "margins": margins.to_json(),
+    })
     dyn = dynamic_options(round_, place)
     by_area_ok = "area" in margins.totals
-    out[_AREA_WEIGHTS] = _area_weights(ws, [f"m_{q.key}" for q in inst.measures()]) if by_area_ok else {}
+    out[_AREA_WEIGHTS] = _area_weights(ws, [f"m_{q.key}" for q in inst.measures()]) \
+        if by_area_ok else {}
     for q in inst.measures():
         assert q.indicator is not None
         col = f"m_{q.key}"
         weighted = weighting.proportion(ws, col, min_group_size=min_n)[0]
         entry: dict[str, Any] = {
-            "key": q.key,
-            "question": q.text,
-            "label": q.indicator.label,
+            "key": q.key, "question": q.text, "label": q.indicator.label,
             "weighted": jsonable(weighted),
             "unweighted": jsonable(_unweighted(ws, col)),
             "national": jsonable(q.national) if q.national else None,
             "by_area": jsonable(weighting.proportion(ws, col, by="area", min_group_size=min_n))
-            if by_area_ok
-            else [],
+            if by_area_ok else [],
             "by_service": [],
         }
         for opt in service_opts:
-            p = weighting.proportion(ws, col, where=(f"s_{opt.value}", "yes"), min_group_size=min_n)[0]
-            entry["by_service"].append({"service": opt.value, "label": opt.label, **jsonable(p)})
+            p = weighting.proportion(ws, col, where=(f"s_{opt.value}", "yes"),
+                                     min_group_size=min_n)[0]
+            entry["by_service"].append({"service": opt.value, "label": opt.label,
+                                        **jsonable(p)})
         out["measures"].append(entry)
     for opt in service_opts:
         p = weighting.proportion(ws, f"s_{opt.value}", min_group_size=min_n)[0]
@@ -250,14 +229,10 @@ def _citizen(session: Session, round_: SurveyRound, place: Place, inst: Instrume
     for key in theme_cols:
         p = weighting.proportion(ws, f"t_{key}", min_group_size=min_n)[0]
         t = theme_defs[key]
-        out["themes"].append(
-            {
-                "key": key,
-                "label": t.label,
-                **jsonable(p),
-                "quotes": themes.quotes(session, round_, t, frame, min_n),
-            }
-        )
+        out["themes"].append({
+            "key": key, "label": t.label, **jsonable(p),
+            "quotes": themes.quotes(session, round_, t, frame, min_n),
+        })
     out["areas"] = [o.value for o in dyn["areas"]]
     texts = themes.free_text_answers(session, round_)
     out["free_text"] = {
@@ -268,17 +243,15 @@ def _citizen(session: Session, round_: SurveyRound, place: Place, inst: Instrume
     return out
 
 
-def compute(session: Session, round_: SurveyRound, against: SurveyRound | None = None) -> dict[str, Any]:
+def compute(session: Session, round_: SurveyRound,
+            against: SurveyRound | None = None) -> dict[str, Any]:
     """Results of a round; a readiness round is compared with `against`, or by default
     with the previous round of the same survey in the place."""
     place = session.get(Place, round_.place_id)
     assert place is not None
     inst = instrument_of(round_)
-    body = (
-        _readiness(session, round_, place, inst, against)
-        if inst.key == "readiness"
-        else _citizen(session, round_, place, inst)
-    )
+    body = (_readiness(session, round_, place, inst, against) if inst.key == "readiness"
+            else _citizen(session, round_, place, inst))
     # The one door out: every breakdown passes the disclosure rule before it is stored, so
     # no page, chart, CSV or report (for any role) can show what the rule hides.
     disclosure.protect(body, inst.key, place.min_group_size, body.pop(_AREA_WEIGHTS, None))
@@ -294,8 +267,7 @@ def results(session: Session, round_: SurveyRound, *, refresh: bool = False) -> 
     assert place is not None
     # A change of the place's minimum group size changes what may be shown.
     fresh = (
-        cache is not None
-        and cache.get("schema") == RESULTS_SCHEMA
+        cache is not None and cache.get("schema") == RESULTS_SCHEMA
         and round_.results_version == round_.answers_version
         and (cache.get("disclosure") or {}).get("min_group_size") == place.min_group_size
     )
@@ -340,79 +312,34 @@ def to_csv(body: dict[str, Any], instrument_key: str) -> str:
         return [_r(e.get(key)), _r(e.get("lci")), _r(e.get("uci"))]
 
     if instrument_key == "readiness":
-        w.writeheader(
-            [
-                "group",
-                "line",
-                "kind",
-                "n",
-                "ambition",
-                "ambition_lci",
-                "ambition_uci",
-                "practice",
-                "practice_lci",
-                "practice_uci",
-                "band",
-                "gap",
-                "gap_lci",
-                "gap_uci",
-            ]
-        )
+        w.writeheader(["group", "line", "kind", "n", "ambition", "ambition_lci", "ambition_uci",
+                    "practice", "practice_lci", "practice_uci", "band", "gap", "gap_lci",
+                    "gap_uci"])
         for line in body.get("lines", []):
             p = line["practice"]
-            w.writerow(
-                [
-                    "all",
-                    line["name"],
-                    line["kind"],
-                    p["n"],
-                    *est(line["ambition"]),
-                    *est(p),
-                    p.get("band") or "",
-                    *est(line["gap"]),
-                ]
-            )
+            w.writerow(["all", line["name"], line["kind"], p["n"], *est(line["ambition"]),
+                        *est(p), p.get("band") or "", *est(line["gap"])])
         for by, label in (("by_partner", "partner"), ("by_level", "level")):
             group = body.get(by, {})
             for g in group.get("groups", []):
                 for key, e in group["scores"][g].items():
-                    w.writerow(
-                        [
-                            f"{label}: {g}",
-                            key,
-                            "practice",
-                            e["n"],
-                            "",
-                            "",
-                            "",
-                            *est(e),
-                            e.get("band") or "",
-                            *est(group["gaps"][g][key]),
-                        ]
-                    )
+                    w.writerow([f"{label}: {g}", key, "practice", e["n"], "", "", "",
+                                *est(e), e.get("band") or "", *est(group["gaps"][g][key])])
     else:
-        w.writeheader(
-            ["group", "measure", "n", "weighted", "weighted_lci", "weighted_uci", "unweighted", "uk_adults"]
-        )
+        w.writeheader(["group", "measure", "n", "weighted", "weighted_lci", "weighted_uci",
+                    "unweighted", "uk_adults"])
         for m in body.get("measures", []):
             nat = m["national"]["value"] if m.get("national") else ""
             unweighted = m["unweighted"]
-            w.writerow(
-                [
-                    "all",
-                    m["label"],
-                    m["weighted"]["n"],
-                    *est(m["weighted"], "est"),
-                    _r(unweighted.get("est")) if unweighted.get("shown") else "",
-                    nat,
-                ]
-            )
+            w.writerow(["all", m["label"], m["weighted"]["n"], *est(m["weighted"], "est"),
+                        _r(unweighted.get("est")) if unweighted.get("shown") else "", nat])
             for p in m.get("by_area", []):
                 w.writerow([f"area: {p['group']}", m["label"], p["n"], *est(p, "est"), "", ""])
             for p in m.get("by_service", []):
                 w.writerow([f"used: {p['label']}", m["label"], p["n"], *est(p, "est"), "", ""])
         for t in body.get("themes", []):
-            w.writerow(["wrote an answer", f"theme: {t['label']}", t["n"], *est(t, "est"), "", ""])
+            w.writerow(["wrote an answer", f"theme: {t['label']}", t["n"], *est(t, "est"), "",
+                        ""])
     return out.getvalue()
 
 

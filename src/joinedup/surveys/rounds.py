@@ -36,20 +36,12 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def create_round(
-    session: Session,
-    place: Place,
-    *,
-    instrument_key: str,
-    title: str,
-    opens_on: date,
-    closes_on: date,
-    audience: str = "",
-    collaboration_id: int | None = None,
-    access: AccessMode = AccessMode.OPEN_LINK,
-    areas: Mapping[str, float] | Sequence[str] | None = None,
-    status: RoundStatus = RoundStatus.OPEN,
-) -> SurveyRound:
+def create_round(session: Session, place: Place, *, instrument_key: str, title: str,
+                 opens_on: date, closes_on: date, audience: str = "",
+                 collaboration_id: int | None = None,
+                 access: AccessMode = AccessMode.OPEN_LINK,
+                 areas: Mapping[str, float] | Sequence[str] | None = None,
+                 status: RoundStatus = RoundStatus.OPEN) -> SurveyRound:
     """A new round of the latest version of the instrument."""
     if closes_on < opens_on:
         raise RoundError("The closing date must be on or after the opening date.")
@@ -59,33 +51,22 @@ def create_round(
     settings: dict[str, Any] = {}
     # Margins a lead entered for the place's last round carry over: enter them once.
     earlier = session.scalars(
-        select(SurveyRound)
-        .where(SurveyRound.place_id == place.id, SurveyRound.instrument_key == instrument_key)
+        select(SurveyRound).where(SurveyRound.place_id == place.id,
+                                  SurveyRound.instrument_key == instrument_key)
         .order_by(SurveyRound.id.desc())
     ).first()
     if earlier is not None and (earlier.settings or {}).get("age_sex"):
         settings["age_sex"] = dict(earlier.settings["age_sex"])
     if areas:
         settings["areas"] = (
-            {str(k): float(v) for k, v in areas.items()}
-            if isinstance(areas, Mapping)
+            {str(k): float(v) for k, v in areas.items()} if isinstance(areas, Mapping)
             else {str(a): 1.0 for a in areas}
         )
     round_ = SurveyRound(
-        place_id=place.id,
-        collaboration_id=collaboration_id,
-        instrument_key=instrument_key,
-        instrument_version=version,
-        title=title.strip(),
-        audience=audience.strip(),
-        opens_on=opens_on,
-        closes_on=closes_on,
-        status=status.value,
-        access=access.value,
-        open_token=new_token(),
-        settings=settings,
-        results_version=0,
-        answers_version=0,
+        place_id=place.id, collaboration_id=collaboration_id, instrument_key=instrument_key,
+        instrument_version=version, title=title.strip(), audience=audience.strip(),
+        opens_on=opens_on, closes_on=closes_on, status=status.value, access=access.value,
+        open_token=new_token(), settings=settings, results_version=0, answers_version=0,
     )
     session.add(round_)
     session.flush()
@@ -124,15 +105,16 @@ def links_csv(round_: SurveyRound, base_url: str, links: Sequence[SurveyInvitati
     writer = SafeWriter(out)
     writer.writeheader(["link", "round", "closes_on"])
     for link in links:
-        writer.writerow(
-            [f"{base_url.rstrip('/')}/s/{link.token}", round_.title, round_.closes_on.isoformat()]
-        )
+        writer.writerow([f"{base_url.rstrip('/')}/s/{link.token}", round_.title,
+                         round_.closes_on.isoformat()])
     return out.getvalue()
 
 
 def is_open(round_: SurveyRound, today: date | None = None) -> bool:
     today = today or datetime.now(UTC).date()
-    return round_.status == RoundStatus.OPEN.value and round_.opens_on <= today <= round_.closes_on
+    return (
+        round_.status == RoundStatus.OPEN.value and round_.opens_on <= today <= round_.closes_on
+    )
 
 
 def close_round(session: Session, round_: SurveyRound) -> None:
@@ -163,52 +145,39 @@ def find_by_token(session: Session, token: str) -> tuple[SurveyRound, SurveyInvi
 
 
 def rounds_for_place(session: Session, place_id: int) -> list[SurveyRound]:
-    return list(
-        session.scalars(
-            select(SurveyRound)
-            .where(SurveyRound.place_id == place_id)
-            .order_by(SurveyRound.opens_on.desc(), SurveyRound.id.desc())
-        )
-    )
+    return list(session.scalars(
+        select(SurveyRound).where(SurveyRound.place_id == place_id)
+        .order_by(SurveyRound.opens_on.desc(), SurveyRound.id.desc())
+    ))
 
 
 def previous_round(session: Session, round_: SurveyRound) -> SurveyRound | None:
     """The latest earlier round of the same instrument in the same place."""
     return session.scalars(
-        select(SurveyRound)
-        .where(
+        select(SurveyRound).where(
             SurveyRound.place_id == round_.place_id,
             SurveyRound.instrument_key == round_.instrument_key,
             SurveyRound.id < round_.id,
             SurveyRound.opens_on <= round_.opens_on,
-            SurveyRound.collaboration_id.is_(None)
-            if round_.collaboration_id is None
+            SurveyRound.collaboration_id.is_(None) if round_.collaboration_id is None
             else SurveyRound.collaboration_id == round_.collaboration_id,
-        )
-        .order_by(SurveyRound.opens_on.desc(), SurveyRound.id.desc())
+        ).order_by(SurveyRound.opens_on.desc(), SurveyRound.id.desc())
     ).first()
 
 
 def submitted_count(session: Session, round_: SurveyRound) -> int:
     from sqlalchemy import func
 
-    return int(
-        session.scalar(
-            select(func.count(SurveyResponse.id)).where(
-                SurveyResponse.round_id == round_.id,
-                SurveyResponse.status == ResponseStatus.SUBMITTED.value,
-            )
+    return int(session.scalar(
+        select(func.count(SurveyResponse.id)).where(
+            SurveyResponse.round_id == round_.id,
+            SurveyResponse.status == ResponseStatus.SUBMITTED.value,
         )
-        or 0
-    )
+    ) or 0)
 
 
-def set_margins(
-    session: Session,
-    round_: SurveyRound,
-    age_sex: Mapping[str, float] | None,
-    areas: Mapping[str, float] | None,
-) -> None:
+def set_margins(session: Session, round_: SurveyRound, age_sex: Mapping[str, float] | None,
+                areas: Mapping[str, float] | None) -> None:
     """Store the population margins a lead entered; None for age_sex goes back to ONS."""
     settings = dict(round_.settings or {})
     if age_sex is None:

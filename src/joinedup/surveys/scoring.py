@@ -66,11 +66,8 @@ class Estimate:
         return band(self.mean) if self.shown else None
 
 
-def mean_ci(
-    values: Iterable[float],
-    min_n: int = 1,
-    bounds: tuple[float, float] | None = (0, 100),
-) -> Estimate:
+def mean_ci(values: Iterable[float], min_n: int = 1, bounds: tuple[float, float] | None = (0, 100),
+            ) -> Estimate:
     """Mean with a 95% t interval; suppressed below `min_n` respondents."""
     arr = np.asarray([v for v in values if v is not None], dtype=float)
     arr = arr[~np.isnan(arr)]
@@ -136,7 +133,9 @@ def respondent_scores(instrument: Instrument, answers: pd.DataFrame, role: Role)
     for s in STRANDS:
         keys = [c.key for c in components_in(s) if c.key in frame]
         block = frame[keys]
-        frame[s.key] = block.mean(axis=1).where(block.notna().sum(axis=1) >= MIN_COMPONENTS_SHARE * len(keys))
+        frame[s.key] = block.mean(axis=1).where(
+            block.notna().sum(axis=1) >= MIN_COMPONENTS_SHARE * len(keys)
+        )
     comp_keys = [c.key for c in COMPONENTS if c.key in out]
     block = frame[comp_keys]
     frame["overall"] = block.mean(axis=1).where(
@@ -256,13 +255,8 @@ def _line_keys() -> list[tuple[str, str, str, str | None]]:
     return keys
 
 
-def _group_scores(
-    groups: pd.Series,
-    practice: pd.DataFrame,
-    gap: pd.DataFrame,
-    min_n: int,
-    order: Sequence[str] | None = None,
-) -> GroupScores:
+def _group_scores(groups: pd.Series, practice: pd.DataFrame, gap: pd.DataFrame,
+                  min_n: int, order: Sequence[str] | None = None) -> GroupScores:
     present = [g for g in groups.dropna().unique()]
     names = [g for g in order if g in present] if order else sorted(present)
     counts = {g: int((groups == g).sum()) for g in names}
@@ -283,13 +277,9 @@ def _group_scores(
     return GroupScores(names, counts, scores, gaps, split, ranges)
 
 
-def readiness_results(
-    instrument: Instrument,
-    answers: pd.DataFrame,
-    min_group_size: int = 5,
-    previous: pd.DataFrame | None = None,
-    partner_order: Sequence[str] | None = None,
-) -> ReadinessResults:
+def readiness_results(instrument: Instrument, answers: pd.DataFrame, min_group_size: int = 5,
+                      previous: pd.DataFrame | None = None,
+                      partner_order: Sequence[str] | None = None) -> ReadinessResults:
     """Everything the results pages show, from one row per submitted response.
 
     `answers` holds one column per question key (string values as stored), plus `partner`
@@ -298,7 +288,9 @@ def readiness_results(
     ambition = respondent_scores(instrument, answers, "ambition")
     practice = respondent_scores(instrument, answers, "practice")
     gap = ambition - practice
-    prev_practice = respondent_scores(instrument, previous, "practice") if previous is not None else None
+    prev_practice = (
+        respondent_scores(instrument, previous, "practice") if previous is not None else None
+    )
     items = item_scores(instrument, answers)
     n = len(answers)
     lines = []
@@ -311,20 +303,13 @@ def readiness_results(
         change = None
         if prev_practice is not None:
             change = difference(practice_est, mean_ci(prev_practice[key], min_group_size))
-        lines.append(
-            Line(
-                key=key,
-                name=name,
-                kind=kind,
-                strand=strand_key,
-                ambition=mean_ci(ambition[key], min_group_size),
-                practice=practice_est,
-                gap=mean_ci(gap[key], min_group_size, bounds=(-100, 100)),
-                alpha_ambition=alpha_a,
-                alpha_practice=alpha_p,
-                change=change,
-            )
-        )
+        lines.append(Line(
+            key=key, name=name, kind=kind, strand=strand_key,
+            ambition=mean_ci(ambition[key], min_group_size),
+            practice=practice_est,
+            gap=mean_ci(gap[key], min_group_size, bounds=(-100, 100)),
+            alpha_ambition=alpha_a, alpha_practice=alpha_p, change=change,
+        ))
     partner = answers["partner"] if "partner" in answers else pd.Series(index=answers.index)
     level = answers["level"] if "level" in answers else pd.Series(index=answers.index)
     by_partner = _group_scores(partner, practice, gap, min_group_size, partner_order)
@@ -342,14 +327,9 @@ def readiness_results(
     if n < min_group_size:
         notes.append(f"Fewer than {min_group_size} people have answered, so no scores are shown.")
     return ReadinessResults(
-        n=n,
-        min_group_size=min_group_size,
-        lines=lines,
-        by_partner=by_partner,
-        by_level=by_level,
-        checks=checks,
-        previous_n=len(previous) if previous is not None else None,
-        notes=notes,
+        n=n, min_group_size=min_group_size, lines=lines, by_partner=by_partner,
+        by_level=by_level, checks=checks,
+        previous_n=len(previous) if previous is not None else None, notes=notes,
     )
 
 

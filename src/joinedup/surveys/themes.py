@@ -57,9 +57,8 @@ def ensure_codebook(session: Session, round_: SurveyRound) -> list[SurveyTheme]:
     return list(round_.themes)
 
 
-def add_theme(
-    session: Session, round_: SurveyRound, key: str, label: str, description: str = ""
-) -> SurveyTheme:
+def add_theme(session: Session, round_: SurveyRound, key: str, label: str,
+              description: str = "") -> SurveyTheme:
     key = key.strip().lower().replace(" ", "_")
     if not key or any(t.key == key for t in round_.themes):
         raise ValueError("Give the theme a new, short key")
@@ -75,19 +74,15 @@ def free_text_keys(round_: SurveyRound) -> list[str]:
 
 def free_text_answers(session: Session, round_: SurveyRound) -> list[SurveyAnswer]:
     keys = free_text_keys(round_)
-    return list(
-        session.scalars(
-            select(SurveyAnswer)
-            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
-            .where(
-                SurveyResponse.round_id == round_.id,
-                SurveyResponse.status == ResponseStatus.SUBMITTED.value,
-                SurveyAnswer.question_key.in_(keys),
-            )
-            .options(selectinload(SurveyAnswer.codes).selectinload(SurveyThemeCode.theme))
-            .order_by(SurveyAnswer.id)
-        )
-    )
+    return list(session.scalars(
+        select(SurveyAnswer)
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(SurveyResponse.round_id == round_.id,
+               SurveyResponse.status == ResponseStatus.SUBMITTED.value,
+               SurveyAnswer.question_key.in_(keys))
+        .options(selectinload(SurveyAnswer.codes).selectinload(SurveyThemeCode.theme))
+        .order_by(SurveyAnswer.id)
+    ))
 
 
 def code_by_analyst(session: Session, answer: SurveyAnswer, themes: Iterable[SurveyTheme]) -> None:
@@ -95,9 +90,8 @@ def code_by_analyst(session: Session, answer: SurveyAnswer, themes: Iterable[Sur
     answer.codes.clear()
     session.flush()
     for theme in themes:
-        answer.codes.append(
-            SurveyThemeCode(theme_id=theme.id, source=CodeSource.ANALYST.value, confidence=None)
-        )
+        answer.codes.append(SurveyThemeCode(theme_id=theme.id, source=CodeSource.ANALYST.value,
+                                            confidence=None))
     answer.coding = CodeSource.ANALYST.value
     answer.reviewed = True
     session.flush()
@@ -141,9 +135,11 @@ def _cross_check(texts: Sequence[str], labels: np.ndarray) -> tuple[float | None
 
 
 def _fit(texts: Sequence[str], labels: np.ndarray) -> tuple[TfidfVectorizer, OneVsRestClassifier]:
-    vectoriser = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, strip_accents="unicode")
+    vectoriser = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
+                                 strip_accents="unicode")
     features = vectoriser.fit_transform(texts)
-    model = OneVsRestClassifier(LogisticRegression(max_iter=1000, C=4.0, class_weight="balanced"))
+    model = OneVsRestClassifier(LogisticRegression(max_iter=1000, C=4.0,
+                                                   class_weight="balanced"))
     model.fit(features, labels)
     return vectoriser, model
 
@@ -159,7 +155,8 @@ def classify(session: Session, round_: SurveyRound) -> ModelRun:
     untrained = [t.key for t in themes if t not in trained]
     if not trained or not rest:
         return ModelRun([t.key for t in trained], untrained, 0, 0)
-    labels = np.array([[int(any(c.theme_id == t.id for c in a.codes)) for t in trained] for a in coded])
+    labels = np.array([[int(any(c.theme_id == t.id for c in a.codes)) for t in trained]
+                       for a in coded])
     found, right = _cross_check([a.value for a in coded], labels)
     vectoriser, model = _fit([a.value for a in coded], labels)
     probs = model.predict_proba(vectoriser.transform([a.value for a in rest]))
@@ -170,9 +167,9 @@ def classify(session: Session, round_: SurveyRound) -> ModelRun:
         session.flush()
         for theme, p in zip(trained, row, strict=True):
             if p >= THRESHOLD:
-                answer.codes.append(
-                    SurveyThemeCode(theme_id=theme.id, source=CodeSource.MODEL.value, confidence=float(p))
-                )
+                answer.codes.append(SurveyThemeCode(theme_id=theme.id,
+                                                    source=CodeSource.MODEL.value,
+                                                    confidence=float(p)))
         is_unsure = bool(np.any((row > UNSURE_LOW) & (row < UNSURE_HIGH)))
         answer.coding = "check" if is_unsure else CodeSource.MODEL.value
         unsure += int(is_unsure)
@@ -195,18 +192,19 @@ def theme_columns(session: Session, round_: SurveyRound, index: pd.Index) -> dic
     wrote = {a.response_id for a in answers}
     out: dict[str, pd.Series] = {}
     for theme in round_.themes:
-        with_theme = {a.response_id for a in answers if any(c.theme_id == theme.id for c in a.codes)}
+        with_theme = {a.response_id for a in answers if any(c.theme_id == theme.id
+                                                             for c in a.codes)}
         if not with_theme:
             continue
-        col = pd.Series(np.where(index.isin(list(with_theme)), "yes", "no"), index=index, dtype=object)
+        col = pd.Series(np.where(index.isin(list(with_theme)), "yes", "no"), index=index,
+                        dtype=object)
         col[~index.isin(list(wrote))] = None
         out[theme.key] = col
     return out
 
 
-def quotes(
-    session: Session, round_: SurveyRound, theme: SurveyTheme, frame: pd.DataFrame, min_group_size: int
-) -> list[str]:
+def quotes(session: Session, round_: SurveyRound, theme: SurveyTheme, frame: pd.DataFrame,
+           min_group_size: int) -> list[str]:
     """Reviewed answers for a theme, from areas large enough to protect anonymity."""
     if "area" not in frame:
         return []

@@ -71,7 +71,9 @@ def ons_age_sex_shares() -> dict[str, float]:
 
     Read from the copy shipped in surveys/reference (see its README for the source).
     """
-    path = resources.files("joinedup.surveys.reference") / ("ons_mye_mid2023_england_adults_age_sex.csv")
+    path = resources.files("joinedup.surveys.reference") / (
+        "ons_mye_mid2023_england_adults_age_sex.csv"
+    )
     counts: dict[tuple[str, str], int] = {}
     with path.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
@@ -192,22 +194,24 @@ class Proportion:
         return not self.suppressed and self.est is not None
 
 
-def prepare(frame: pd.DataFrame | pl.DataFrame, margins: Margins) -> tuple[pl.DataFrame, int, list[str]]:
+def prepare(frame: pd.DataFrame | pl.DataFrame, margins: Margins
+            ) -> tuple[pl.DataFrame, int, list[str]]:
     """Respondents complete on the raking variables, with the margin columns added.
 
     `frame` holds one row per response with `age_band`, `sex` and (when raking on area)
     `area`; other columns pass through. Done in polars: a million rows take a fraction of
     a second, where pandas string work took seconds.
     """
-    df = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame.reset_index(drop=True))
+    df = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(
+        frame.reset_index(drop=True))
     needed = ["age_band", "sex"] + (["area"] if AREA in margins.totals else [])
     missing_cols = [c for c in needed if c not in df.columns]
     if missing_cols:
         raise WeightingError(f"responses have no {', '.join(missing_cols)} column")
     df = df.with_columns([pl.col(c).cast(pl.Utf8) for c in needed])
-    complete = pl.all_horizontal(
-        [pl.col(c).is_not_null() & (pl.col(c) != PREFER_NOT) & (pl.col(c) != "") for c in needed]
-    )
+    complete = pl.all_horizontal([
+        pl.col(c).is_not_null() & (pl.col(c) != PREFER_NOT) & (pl.col(c) != "") for c in needed
+    ])
     total = df.height
     df = df.filter(complete)
     excluded = total - df.height
@@ -229,7 +233,8 @@ def prepare(frame: pd.DataFrame | pl.DataFrame, margins: Margins) -> tuple[pl.Da
     return df, excluded, notes
 
 
-def _reachable(data: pl.DataFrame, margins: Margins) -> tuple[dict[str, dict[str, float]], list[str]]:
+def _reachable(data: pl.DataFrame, margins: Margins) -> tuple[dict[str, dict[str, float]],
+                                                                list[str]]:
     """Margins without levels nobody answered, each rescaled to the same grand total.
 
     A level with no respondents cannot be reached by any weight; dropping it and
@@ -255,14 +260,11 @@ def cap_summary(ws: WeightedSample) -> str:
     c, multiple = ws.capping, ws.cap_multiple
     if c is not None and c.capped:
         were = "weight was" if c.capped == 1 else "weights were"
-        text = (
-            f"{c.capped:,} {were} capped at {c.multiple:g} times the median weight (the "
-            f"largest had been {c.largest_before:.1f} times the median)"
-        )
+        text = (f"{c.capped:,} {were} capped at {c.multiple:g} times the median weight (the "
+                f"largest had been {c.largest_before:.1f} times the median)")
         if c.floored and c.floor is not None:
-            text += (
-                f", and {c.floored:,} raised to {c.floor:.2f} times the median so that the median stays up"
-            )
+            text += (f", and {c.floored:,} raised to {c.floor:.2f} times the median so that "
+                     "the median stays up")
         return text
     if multiple is None:
         return "not capped"
@@ -272,23 +274,20 @@ def cap_summary(ws: WeightedSample) -> str:
     return f"not capped, though above {multiple:g} times the median weight (see the note above)"
 
 
-def _codes(
-    data: pl.DataFrame, reachable: Mapping[str, Mapping[str, float]]
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _codes(data: pl.DataFrame, reachable: Mapping[str, Mapping[str, float]]
+           ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Each respondent's level index on every margin, and each margin's totals."""
     codes, targets = [], []
     for var, totals in reachable.items():
         index = {level: i for i, level in enumerate(totals)}
-        codes.append(
-            data.get_column(var).cast(pl.Utf8).replace_strict(index, return_dtype=pl.Int64).to_numpy()
-        )
+        codes.append(data.get_column(var).cast(pl.Utf8)
+                     .replace_strict(index, return_dtype=pl.Int64).to_numpy())
         targets.append(np.array(list(totals.values()), dtype=float))
     return codes, targets
 
 
-def _calibrated_sample(
-    data: pl.DataFrame, weights: np.ndarray, codes: Sequence[np.ndarray], sizes: Sequence[int]
-) -> svy.Sample:
+def _calibrated_sample(data: pl.DataFrame, weights: np.ndarray,
+                       codes: Sequence[np.ndarray], sizes: Sequence[int]) -> svy.Sample:
     """A svy sample with the bounded weights, recorded as a calibration on the margins'
     indicators, so that svy's Taylor variance takes residuals on them, as R's
     calibrate() does (its variance does not depend on the calibration function)."""
@@ -299,21 +298,14 @@ def _calibrated_sample(
         for j in range(0 if m == 0 else 1, k):
             aux.append(pl.Series(f"_cal_{m}_{j}", (c == j).astype(np.float64)))
     data = data.with_columns([pl.Series("weight", weights), *aux])
-    design = svy.Design(
-        wgt="weight",
-        wgt_adjustment=svy.WgtAdjustment(
-            kind="calibration", prev_wgt="base_wgt", new_wgt="weight", aux=tuple(s.name for s in aux)
-        ),
-    )
+    design = svy.Design(wgt="weight", wgt_adjustment=svy.WgtAdjustment(
+        kind="calibration", prev_wgt="base_wgt", new_wgt="weight",
+        aux=tuple(s.name for s in aux)))
     return svy.Sample(data, design)
 
 
-def _unreachable_note(
-    multiple: float,
-    exc: calibration.CapUnreachable,
-    data: pl.DataFrame,
-    reachable: Mapping[str, Mapping[str, float]],
-) -> str:
+def _unreachable_note(multiple: float, exc: calibration.CapUnreachable,
+                      data: pl.DataFrame, reachable: Mapping[str, Mapping[str, float]]) -> str:
     """Why the cap cannot hold, with the group that most needs large weights."""
     n = data.height
     worst: tuple[float, str, int, float] | None = None
@@ -327,38 +319,25 @@ def _unreachable_note(
     assert worst is not None
     _, label, count, share = worst
     who = f"{count} of the {n:,} who answered" if count > 1 else f"1 of the {n:,} who answered"
-    why = f"The group that needs the largest weights is {label}: {share:.0%} of adults but {who}."
+    why = (f"The group that needs the largest weights is {label}: {share:.0%} of adults but "
+           f"{who}.")
     if exc.at_least > multiple:
-        about = (
-            f"about {exc.smallest:.1f}"
-            if exc.smallest <= exc.at_least * 1.05
-            else f"between {exc.at_least:.1f} and {exc.smallest:.1f}"
-        )
-        return (
-            f"No weighting meets the population margins with every weight within "
-            f"{multiple:g} times the median weight: the smallest cap that works is {about} "
-            f"times the median. {why} The weights are not capped, so the figures still "
-            "match the population."
-        )
-    could = (
-        "though some weighting could"
-        if exc.smallest <= multiple
-        else "and the search could not tell whether any weighting could"
-    )
-    return (
-        f"Raking with bounds did not find weights within {multiple:g} times the median "
-        f"weight that meet the population margins, {could} (the smallest cap that works "
-        f"is between {exc.at_least:.1f} and {exc.smallest:.1f} times the median). {why} "
-        "The weights are not capped, so the figures still match the population."
-    )
+        about = (f"about {exc.smallest:.1f}" if exc.smallest <= exc.at_least * 1.05 else
+                 f"between {exc.at_least:.1f} and {exc.smallest:.1f}")
+        return (f"No weighting meets the population margins with every weight within "
+                f"{multiple:g} times the median weight: the smallest cap that works is {about} "
+                f"times the median. {why} The weights are not capped, so the figures still "
+                "match the population.")
+    could = ("though some weighting could" if exc.smallest <= multiple else
+             "and the search could not tell whether any weighting could")
+    return (f"Raking with bounds did not find weights within {multiple:g} times the median "
+            f"weight that meet the population margins, {could} (the smallest cap that works "
+            f"is between {exc.at_least:.1f} and {exc.smallest:.1f} times the median). {why} "
+            "The weights are not capped, so the figures still match the population.")
 
 
-def rake(
-    frame: pd.DataFrame | pl.DataFrame,
-    margins: Margins,
-    *,
-    trim_median_multiple: float | None = DEFAULT_TRIM_MEDIAN_MULTIPLE,
-) -> WeightedSample:
+def rake(frame: pd.DataFrame | pl.DataFrame, margins: Margins, *,
+         trim_median_multiple: float | None = DEFAULT_TRIM_MEDIAN_MULTIPLE) -> WeightedSample:
     """Rake the respondents to `margins` with svy; when a weight then exceeds
     `trim_median_multiple` × the median weight, rake with bounds instead (see
     surveys/calibration.py) so that none does and the margins still hold. Pass None to rake
@@ -372,10 +351,7 @@ def rake(
     sample = svy.Sample(data, svy.Design(wgt="base_wgt"))
     try:
         raked = sample.weighting.rake(
-            controls=controls,
-            wgt_name="weight",
-            tol=RAKE_TOL,
-            max_iter=RAKE_MAX_ITER,
+            controls=controls, wgt_name="weight", tol=RAKE_TOL, max_iter=RAKE_MAX_ITER,
         )
     except svy.SvyError as exc:
         raise WeightingError(f"the weights could not be made to fit the margins: {exc}") from exc
@@ -402,11 +378,11 @@ def rake(
         else:
             g = capped.g[patterns.inverse]
             bounded = g * mean
-            lower = np.broadcast_to(np.asarray(capped.lower, dtype=float), capped.g.shape)[patterns.inverse]
+            lower = np.broadcast_to(np.asarray(capped.lower, dtype=float),
+                                    capped.g.shape)[patterns.inverse]
             at_floor = (lower > 0) & (g <= lower * (1 + CAP_SLACK))
             capping = Capping(
-                multiple=multiple,
-                upper=capped.upper,
+                multiple=multiple, upper=capped.upper,
                 capped=int(np.sum(g >= capped.upper * (1 - CAP_SLACK))),
                 largest_before=float(w.max() / median),
                 floored=int(at_floor.sum()),
@@ -420,23 +396,16 @@ def rake(
     check = raked.check().weights
     assert check is not None
     return WeightedSample(
-        sample=raked,
-        data=raked_data,
-        n_used=data.height,
-        excluded=excluded,
-        deff=float(check.deff or math.nan),
-        ess=float(check.ess or math.nan),
-        weight_min=float(w.min()),
-        weight_max=float(w.max()),
-        capping=capping,
-        cap_multiple=multiple,
-        notes=notes,
-        g_bounds=g_bounds,
+        sample=raked, data=raked_data, n_used=data.height, excluded=excluded,
+        deff=float(check.deff or math.nan), ess=float(check.ess or math.nan),
+        weight_min=float(w.min()), weight_max=float(w.max()),
+        capping=capping, cap_multiple=multiple, notes=notes, g_bounds=g_bounds,
         representation=representation(data, margins.totals),
     )
 
 
-def indicator_column(values: pd.Series, positive: Sequence[str], leave_out: Sequence[str]) -> pd.Series:
+def indicator_column(values: pd.Series, positive: Sequence[str],
+                     leave_out: Sequence[str]) -> pd.Series:
     """'yes' where the answer counts, 'no' where it does not, None where it is left out."""
     out = pd.Series("no", index=values.index, dtype=object)
     out[values.isin(list(positive))] = "yes"
@@ -444,14 +413,9 @@ def indicator_column(values: pd.Series, positive: Sequence[str], leave_out: Sequ
     return out
 
 
-def proportion(
-    ws: WeightedSample,
-    column: str,
-    *,
-    by: str | None = None,
-    where: tuple[str, str] | None = None,
-    min_group_size: int = 5,
-) -> list[Proportion]:
+def proportion(ws: WeightedSample, column: str, *, by: str | None = None,
+               where: tuple[str, str] | None = None, min_group_size: int = 5,
+               ) -> list[Proportion]:
     """Weighted share of 'yes' in `column` (nulls left out), overall or by group.
 
     `where=(col, value)` estimates within the domain where `col == value` (a domain, not a
@@ -460,7 +424,8 @@ def proportion(
     """
     sample = ws.sample
     svy_where = svy.col(where[0]) == where[1] if where is not None else None
-    result = sample.estimation.prop(column, by=by, where=svy_where, drop_nulls=True, ci_method="logit")
+    result = sample.estimation.prop(column, by=by, where=svy_where, drop_nulls=True,
+                                    ci_method="logit")
     assert not isinstance(result, list)
     rows = result.to_polars()
     out: list[Proportion] = []
@@ -472,7 +437,8 @@ def proportion(
         [str(g) for g in sorted(base.get_column(by).unique().to_list())] if by else [None]
     )
     counts: dict[str | None, int] = (
-        {str(k): int(v) for k, v in base.group_by(by).len().iter_rows()} if by else {None: base.height}
+        {str(k): int(v) for k, v in base.group_by(by).len().iter_rows()} if by
+        else {None: base.height}
     )
     for g in groups:
         n = counts.get(g, 0)
@@ -486,5 +452,6 @@ def proportion(
             out.append(Proportion(g, 0.0, None, None, None, n))
             continue
         r = sel.row(0, named=True)
-        out.append(Proportion(g, float(r["est"]), float(r["se"]), float(r["lci"]), float(r["uci"]), n))
+        out.append(Proportion(g, float(r["est"]), float(r["se"]), float(r["lci"]),
+                              float(r["uci"]), n))
     return out

@@ -30,13 +30,8 @@ def _place(session: Session) -> tuple[Place, bool]:
     place = get_place(session, PLACE_SLUG)
     if place is not None:
         return place, False
-    place = create_place(
-        session,
-        name=PLACE_NAME,
-        slug=PLACE_SLUG,
-        adult_population=ADULT_POPULATION,
-        description=PLACE_DESCRIPTION,
-    )
+    place = create_place(session, name=PLACE_NAME, slug=PLACE_SLUG,
+                         adult_population=ADULT_POPULATION, description=PLACE_DESCRIPTION)
     for partner_name, sector, services in PARTNERS:
         partner = add_partner(session, place, name=partner_name, sector=sector)
         for service_name, description in services:

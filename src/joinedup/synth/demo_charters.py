@@ -42,39 +42,24 @@ def load_demo_collaborations(session: Session, place: Place, lead_user: User) ->
 def _steps(spec: dict[str, Any], start: Draft, partners: dict[str, Any], signed_on: date) -> list[Draft]:
     """The charter written as a lead would: questions, partners, measures, risks and resources,
     then the status."""
-    questions = replace(
-        start,
-        problem=spec["problem"],
-        shared_goal=spec["shared_goal"],
-        value_accounting=spec["value_accounting"],
-    )
-    parts = tuple(
-        sorted(
-            (
-                PartnerPart(
-                    partners[name].id, name, offers, gives_up, signed_by, signed_on if signed_by else None
-                )
-                for name, offers, gives_up, signed_by in spec["partners"]
-            ),
-            key=lambda p: p.partner.lower(),
-        )
-    )
+    questions = replace(start, problem=spec["problem"], shared_goal=spec["shared_goal"],
+                        value_accounting=spec["value_accounting"])
+    parts = tuple(sorted(
+        (PartnerPart(partners[name].id, name, offers, gives_up, signed_by,
+                     signed_on if signed_by else None)
+         for name, offers, gives_up, signed_by in spec["partners"]),
+        key=lambda p: p.partner.lower(),
+    ))
     with_partners = replace(questions, partners=parts)
-    with_measures = replace(
-        with_partners,
-        measures=tuple(
-            Measure(name, baseline, target, check_on, unit)
-            for name, unit, baseline, target, check_on in spec["measures"]
-        ),
-    )
+    with_measures = replace(with_partners, measures=tuple(
+        Measure(name, baseline, target, check_on, unit)
+        for name, unit, baseline, target, check_on in spec["measures"]
+    ))
     with_risks = replace(with_measures, risks=tuple(Risk(d, h) for d, h in spec["risks"]))
-    with_resources = replace(
-        with_risks,
-        resources=tuple(
-            Resource(kind, description, partners[p].id if p else None, p or "", amount)
-            for kind, description, p, amount in spec["resources"]
-        ),
-    )
+    with_resources = replace(with_risks, resources=tuple(
+        Resource(kind, description, partners[p].id if p else None, p or "", amount)
+        for kind, description, p, amount in spec["resources"]
+    ))
     steps = [questions, with_partners, with_measures]
     if spec["risks"]:
         steps.append(with_risks)

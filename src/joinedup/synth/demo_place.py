@@ -22,56 +22,34 @@ ADULT_POPULATION = 131_400
 
 # (partner, sector, [(service, description)])
 PARTNERS: tuple[tuple[str, Sector, tuple[tuple[str, str], ...]], ...] = (
-    (
-        "Northbrook Borough Council",
-        Sector.LOCAL_GOVERNMENT,
-        (
-            ("Housing Options", "Advice and statutory help for people who are homeless or at risk"),
-            ("Adult Social Care", "Assessments and support for adults with care needs"),
-            ("Rough Sleeper Outreach", "Street outreach and emergency accommodation"),
-        ),
-    ),
-    (
-        "Northbrook and Vale NHS Foundation Trust",
-        Sector.NHS,
-        (
-            ("Emergency Department", "Accident and emergency care at Northbrook General Hospital"),
-            ("Community Mental Health Team", "Secondary mental health care in the community"),
-        ),
-    ),
-    (
-        "Northbrook and Vale Integrated Care Board",
-        Sector.NHS,
-        (("Primary Care Networks", "GP practices working together across the borough"),),
-    ),
-    (
-        "Jobcentre Plus Northbrook",
-        Sector.CENTRAL_GOVERNMENT,
-        (("Work Coach Support", "Help into work and with Universal Credit claims"),),
-    ),
-    (
-        "Northshire Police",
-        Sector.POLICE_AND_JUSTICE,
-        (
-            ("Northbrook Neighbourhood Policing", "Neighbourhood policing teams and custody"),
-            ("Integrated Offender Management", "Police and probation managing repeat offenders"),
-        ),
-    ),
-    (
-        "Brookside Homes",
-        Sector.HOUSING,
-        (("Tenancy Sustainment", "Support for tenants at risk of losing their home"),),
-    ),
-    (
-        "Turning Point Northbrook",
-        Sector.VOLUNTARY_AND_COMMUNITY,
-        (("Drug and Alcohol Recovery Service", "Treatment and recovery support for substance use"),),
-    ),
-    (
-        "Northbrook Women's Refuge",
-        Sector.VOLUNTARY_AND_COMMUNITY,
-        (("Domestic Abuse Support", "Refuge places and community support for survivors"),),
-    ),
+    ("Northbrook Borough Council", Sector.LOCAL_GOVERNMENT, (
+        ("Housing Options", "Advice and statutory help for people who are homeless or at risk"),
+        ("Adult Social Care", "Assessments and support for adults with care needs"),
+        ("Rough Sleeper Outreach", "Street outreach and emergency accommodation"),
+    )),
+    ("Northbrook and Vale NHS Foundation Trust", Sector.NHS, (
+        ("Emergency Department", "Accident and emergency care at Northbrook General Hospital"),
+        ("Community Mental Health Team", "Secondary mental health care in the community"),
+    )),
+    ("Northbrook and Vale Integrated Care Board", Sector.NHS, (
+        ("Primary Care Networks", "GP practices working together across the borough"),
+    )),
+    ("Jobcentre Plus Northbrook", Sector.CENTRAL_GOVERNMENT, (
+        ("Work Coach Support", "Help into work and with Universal Credit claims"),
+    )),
+    ("Northshire Police", Sector.POLICE_AND_JUSTICE, (
+        ("Northbrook Neighbourhood Policing", "Neighbourhood policing teams and custody"),
+        ("Integrated Offender Management", "Police and probation managing repeat offenders"),
+    )),
+    ("Brookside Homes", Sector.HOUSING, (
+        ("Tenancy Sustainment", "Support for tenants at risk of losing their home"),
+    )),
+    ("Turning Point Northbrook", Sector.VOLUNTARY_AND_COMMUNITY, (
+        ("Drug and Alcohol Recovery Service", "Treatment and recovery support for substance use"),
+    )),
+    ("Northbrook Women's Refuge", Sector.VOLUNTARY_AND_COMMUNITY, (
+        ("Domestic Abuse Support", "Refuge places and community support for survivors"),
+    )),
 )
 
 # Made up, printed by `joinedup demo`, for the demo place only.
@@ -105,45 +83,27 @@ COLLABORATIONS: tuple[dict[str, object], ...] = (
             "Greater Manchester unit cost database, uprated to 2024-25 prices."
         ),
         "partners": (
-            (
-                "Northbrook Borough Council",
-                "A lead worker team of six and a housing-first budget",
-                "Its own eligibility rules for temporary accommodation for this group",
-                "Director of Housing",
-            ),
-            (
-                "Turning Point Northbrook",
-                "Fast-track into treatment, without a waiting list",
-                "Discharge for missed appointments",
-                "Service Manager",
-            ),
-            (
-                "Northshire Police",
-                "A named officer and diversion instead of arrest where safe",
-                "Counting arrests as its measure of success for this group",
-                "Chief Inspector",
-            ),
-            ("Northbrook and Vale NHS Foundation Trust", "Mental health in-reach to the hostel", "", ""),
+            ("Northbrook Borough Council", "A lead worker team of six and a housing-first budget",
+             "Its own eligibility rules for temporary accommodation for this group",
+             "Director of Housing"),
+            ("Turning Point Northbrook", "Fast-track into treatment, without a waiting list",
+             "Discharge for missed appointments", "Service Manager"),
+            ("Northshire Police", "A named officer and diversion instead of arrest where safe",
+             "Counting arrests as its measure of success for this group", "Chief Inspector"),
+            ("Northbrook and Vale NHS Foundation Trust", "Mental health in-reach to the hostel",
+             "", ""),
         ),
         "measures": (
-            (
-                "Emergency department attendances per person per year",
-                "attendances",
-                "6.2",
-                "3.5",
-                date(2027, 3, 31),
-            ),
-            ("People in settled accommodation after 12 months", "per cent", "18", "60", date(2027, 9, 30)),
+            ("Emergency department attendances per person per year", "attendances", "6.2", "3.5",
+             date(2027, 3, 31)),
+            ("People in settled accommodation after 12 months", "per cent", "18", "60",
+             date(2027, 9, 30)),
         ),
         "risks": (
-            (
-                "Pooled budget overspends as demand is higher than modelled",
-                "Partners share any overspend in proportion to their contribution",
-            ),
-            (
-                "A serious incident involving a client",
-                "One joint review, led by the safeguarding adults board, not four separate ones",
-            ),
+            ("Pooled budget overspends as demand is higher than modelled",
+             "Partners share any overspend in proportion to their contribution"),
+            ("A serious incident involving a client",
+             "One joint review, led by the safeguarding adults board, not four separate ones"),
         ),
         "resources": (
             ("money", "Pooled housing-first budget", "Northbrook Borough Council", 450000),
@@ -164,12 +124,8 @@ COLLABORATIONS: tuple[dict[str, object], ...] = (
         "partners": (
             ("Northbrook Women's Refuge", "Specialist advocates and refuge places", "", ""),
             ("Northshire Police", "Referral on the day of the incident", "", ""),
-            (
-                "Brookside Homes",
-                "Ten homes a year set aside for survivors",
-                "Ordinary allocation rules for those homes",
-                "",
-            ),
+            ("Brookside Homes", "Ten homes a year set aside for survivors",
+             "Ordinary allocation rules for those homes", ""),
         ),
         "measures": (
             ("Days from first contact to safe housing", "days (median)", "47", "7", date(2027, 6, 30)),
@@ -184,19 +140,12 @@ COLLABORATIONS: tuple[dict[str, object], ...] = (
         "shared_goal": "No one stays in hospital more than a day after they are ready to leave.",
         "value_accounting": "Delayed discharge days, compared with the winter before.",
         "partners": (
-            (
-                "Northbrook and Vale NHS Foundation Trust",
-                "A discharge coordinator",
-                "",
-                "Chief Operating Officer",
-            ),
-            ("Northbrook Borough Council", "Same-day care assessments", "", "Director of Adult Social Care"),
-            (
-                "Northbrook and Vale Integrated Care Board",
-                "Funding for step-down beds",
-                "",
-                "Chief Executive",
-            ),
+            ("Northbrook and Vale NHS Foundation Trust", "A discharge coordinator", "",
+             "Chief Operating Officer"),
+            ("Northbrook Borough Council", "Same-day care assessments", "",
+             "Director of Adult Social Care"),
+            ("Northbrook and Vale Integrated Care Board", "Funding for step-down beds", "",
+             "Chief Executive"),
         ),
         "measures": (
             ("Delayed discharge days over the winter", "days", "2,140", "1,000", date(2025, 4, 30)),

@@ -41,26 +41,14 @@ CITIZEN_TITLE = "Your experience of local services 2026"
 
 #: Areas of the demo borough and their adult populations (made up; they sum to the place's).
 DEMO_AREAS: dict[str, float] = {
-    "Northbrook Central": 41_200,
-    "Eastfield": 33_800,
-    "Millbrook": 30_100,
-    "Westvale": 26_300,
+    "Northbrook Central": 41_200, "Eastfield": 33_800, "Millbrook": 30_100, "Westvale": 26_300,
 }
 
 #: Where practice stands today on each component (0–100), before group effects.
 PRACTICE_BASE: dict[str, float] = {
-    "insight": 46,
-    "brokerage": 60,
-    "design": 36,
-    "incentives": 52,
-    "risk": 40,
-    "resources": 37,
-    "leadership": 58,
-    "innovation": 50,
-    "agility": 43,
-    "transparency": 47,
-    "engagement": 31,
-    "evidence": 45,
+    "insight": 46, "brokerage": 60, "design": 36, "incentives": 52, "risk": 40,
+    "resources": 37, "leadership": 58, "innovation": 50, "agility": 43, "transparency": 47,
+    "engagement": 31, "evidence": 45,
 }
 LEVEL_SHIFT = {"system_leader": 14.0, "manager": 4.0, "front_line": -9.0, "other": -2.0}
 LEVEL_SHARE = {"system_leader": 0.12, "manager": 0.3, "front_line": 0.5, "other": 0.08}
@@ -113,26 +101,21 @@ def _agree(latent: np.ndarray, rng: np.random.Generator, dont_know: float) -> li
 
 
 def _new_response(round_: SurveyRound, submitted: datetime, source: str = "synthetic") -> SurveyResponse:
-    return SurveyResponse(
-        round_id=round_.id,
-        resume_key=secrets.token_urlsafe(24),
-        status=ResponseStatus.SUBMITTED.value,
-        source=source,
-        submitted_at=submitted,
-    )
+    return SurveyResponse(round_id=round_.id, resume_key=secrets.token_urlsafe(24),
+                          status=ResponseStatus.SUBMITTED.value, source=source,
+                          submitted_at=submitted)
 
 
-def _store(
-    session: Session, round_: SurveyRound, rows: Sequence[dict[str, str]], submitted: datetime
-) -> None:
+def _store(session: Session, round_: SurveyRound, rows: Sequence[dict[str, str]],
+           submitted: datetime) -> None:
     responses = [_new_response(round_, submitted) for _ in rows]
     session.add_all(responses)
     session.flush()
     payload = [
-        {"response_id": resp.id, "question_key": k, "value": v, "note": None, "reviewed": False, "coding": ""}
+        {"response_id": resp.id, "question_key": k, "value": v, "note": None,
+         "reviewed": False, "coding": ""}
         for resp, row in zip(responses, rows, strict=True)
-        for k, v in row.items()
-        if v is not None
+        for k, v in row.items() if v is not None
     ]
     if payload:
         session.execute(insert(SurveyAnswer), payload)
@@ -156,20 +139,14 @@ def readiness_rows(place: Place, n: int, seed: int, uplift: float = 0.0) -> list
     for j, comp in enumerate(COMPONENTS):
         if comp.key in ("brokerage", "resources", "risk"):
             partner_effect[:, j] += np.where(
-                np.array([p.sector == "voluntary and community" for p in partners]), -22, 6
-            )
+                np.array([p.sector == "voluntary and community" for p in partners]), -22, 6)
     rows: list[dict[str, str]] = []
     for i in range(n):
         row = {"partner": str(partners[partner_idx[i]].id), "level": str(levels[i])}
         person = rng.normal(0, 6)
         for j, comp in enumerate(COMPONENTS):
-            practice = (
-                PRACTICE_BASE[comp.key]
-                + uplift
-                + LEVEL_SHIFT[levels[i]]
-                + partner_effect[partner_idx[i], j]
-                + person
-            )
+            practice = (PRACTICE_BASE[comp.key] + uplift + LEVEL_SHIFT[levels[i]]
+                        + partner_effect[partner_idx[i], j] + person)
             ambition = 82 + rng.normal(0, 6) + (4 if levels[i] == "system_leader" else 0)
             qs = [q for q in inst.scored_questions() if q.component == comp.key]
             amb = [q for q in qs if q.role == "ambition"]
@@ -180,17 +157,12 @@ def readiness_rows(place: Place, n: int, seed: int, uplift: float = 0.0) -> list
                 row[q.key] = v
         for q in inst.questions:
             if q.type == "practice":
-                p_yes = {
-                    "check_data_sharing": 0.7,
-                    "check_joint_board": 0.8,
-                    "check_pooled_budget": 0.35,
-                    "check_citizens_board": 0.1,
-                }.get(q.key, 0.3)
+                p_yes = {"check_data_sharing": 0.7, "check_joint_board": 0.8,
+                         "check_pooled_budget": 0.35, "check_citizens_board": 0.1}.get(q.key, 0.3)
                 if levels[i] == "front_line":
                     p_yes *= 0.6  # the front line often does not know these exist
-                row[q.key] = str(
-                    rng.choice(["yes", "partly", "no"], p=[p_yes, (1 - p_yes) / 2, (1 - p_yes) / 2])
-                )
+                row[q.key] = str(rng.choice(["yes", "partly", "no"],
+                                            p=[p_yes, (1 - p_yes) / 2, (1 - p_yes) / 2]))
         rows.append(row)
     return rows
 
@@ -204,17 +176,8 @@ def citizen_rows(n: int, seed: int, areas: Sequence[str]) -> tuple[list[dict[str
     sex = rng.choice(["female", "male", PREFER_NOT], n, p=[0.61, 0.37, 0.02])
     area_p = np.array([0.42, 0.24, 0.19, 0.15][: len(areas)])
     area = rng.choice(list(areas), n, p=area_p / area_p.sum())
-    services = [
-        "gp",
-        "hospital",
-        "mental_health",
-        "council",
-        "jobcentre",
-        "police",
-        "housing_association",
-        "drug_alcohol",
-        "voluntary",
-    ]
+    services = ["gp", "hospital", "mental_health", "council", "jobcentre", "police",
+                "housing_association", "drug_alcohol", "voluntary"]
     use_p = np.array([0.8, 0.4, 0.12, 0.3, 0.12, 0.1, 0.15, 0.04, 0.15])
     rows: list[dict[str, str]] = []
     theme_lists: list[list[str]] = []
@@ -256,32 +219,22 @@ def citizen_rows(n: int, seed: int, areas: Sequence[str]) -> tuple[list[dict[str
 
 
 def _existing(session: Session, place: Place, title: str) -> SurveyRound | None:
-    return session.scalars(
-        select(SurveyRound).where(SurveyRound.place_id == place.id, SurveyRound.title == title)
-    ).first()
+    return session.scalars(select(SurveyRound).where(SurveyRound.place_id == place.id,
+                                                     SurveyRound.title == title)).first()
 
 
-def _closed_round(
-    session: Session, place: Place, key: str, title: str, opens: date, areas: dict[str, float] | None = None
-) -> SurveyRound:
-    round_ = create_round(
-        session,
-        place,
-        instrument_key=key,
-        title=title,
-        opens_on=opens,
-        closes_on=opens + timedelta(days=28),
-        areas=areas,
-        audience="Demo round, generated",
-    )
+def _closed_round(session: Session, place: Place, key: str, title: str, opens: date,
+                  areas: dict[str, float] | None = None) -> SurveyRound:
+    round_ = create_round(session, place, instrument_key=key, title=title, opens_on=opens,
+                          closes_on=opens + timedelta(days=28), areas=areas,
+                          audience="Demo round, generated")
     round_.status = RoundStatus.CLOSED.value
     round_.closed_at = datetime.combine(opens + timedelta(days=28), datetime.min.time(), UTC)
     return round_
 
 
-def _code_demo_themes(
-    session: Session, round_: SurveyRound, truth: list[list[str]], per_theme: int = 12
-) -> None:
+def _code_demo_themes(session: Session, round_: SurveyRound, truth: list[list[str]],
+                      per_theme: int = 12) -> None:
     """Play the analyst: code a dozen answers per theme by hand, then run the model."""
     codebook = {t.key: t for t in themes.ensure_codebook(session, round_)}
     answers = themes.free_text_answers(session, round_)
@@ -302,20 +255,16 @@ def load_demo_surveys(session: Session, place_slug: str) -> None:
     today = date(2026, 10, 1)
     if _existing(session, place, BASELINE_TITLE) is None:
         base = _closed_round(session, place, "readiness", BASELINE_TITLE, today - timedelta(365))
-        _store(
-            session,
-            base,
-            readiness_rows(place, 90, seed=2025, uplift=-5.0),
-            datetime(2025, 10, 20, tzinfo=UTC),
-        )
+        _store(session, base, readiness_rows(place, 90, seed=2025, uplift=-5.0),
+               datetime(2025, 10, 20, tzinfo=UTC))
     if _existing(session, place, READINESS_TITLE) is None:
         now = _closed_round(session, place, "readiness", READINESS_TITLE, today)
-        _store(session, now, readiness_rows(place, 120, seed=2026), datetime(2026, 10, 20, tzinfo=UTC))
+        _store(session, now, readiness_rows(place, 120, seed=2026),
+               datetime(2026, 10, 20, tzinfo=UTC))
         results.results(session, now)
     if _existing(session, place, CITIZEN_TITLE) is None:
-        voice = _closed_round(
-            session, place, "citizen_voice", CITIZEN_TITLE, today - timedelta(days=14), areas=DEMO_AREAS
-        )
+        voice = _closed_round(session, place, "citizen_voice", CITIZEN_TITLE,
+                              today - timedelta(days=14), areas=DEMO_AREAS)
         rows, truth = citizen_rows(2000, seed=4242, areas=list(DEMO_AREAS))
         _store(session, voice, rows, datetime(2026, 10, 10, tzinfo=UTC))
         session.refresh(voice)

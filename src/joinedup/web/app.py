@@ -108,3 +108,4 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def _database_unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
         log.error("%s", exc)
         return error_page(request, 503)
+

@@ -23,12 +23,10 @@ from joinedup.places.roles import ROLE_LABELS, Role
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 env = Environment(
-    loader=ChoiceLoader(
-        [
-            FileSystemLoader(TEMPLATES_DIR),
-            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
-        ]
-    ),
+    loader=ChoiceLoader([
+        FileSystemLoader(TEMPLATES_DIR),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+    ]),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,

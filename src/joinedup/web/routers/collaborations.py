@@ -58,45 +58,36 @@ def _common() -> dict[str, Any]:
 
 @router.get(BASE, response_class=HTMLResponse)
 def collaborations_list(
-    request: Request,
-    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
     collabs = charters.list_collaborations(session, actor.place)
-    return render(
-        request, "collaborations/list.html", {"place": actor.place, "collaborations": collabs, **_common()}
-    )
+    return render(request, "collaborations/list.html",
+                  {"place": actor.place, "collaborations": collabs, **_common()})
 
 
 @router.get(BASE + "/new", response_class=HTMLResponse)
 def new_collaboration(
     request: Request, actor: Actor = Depends(requires(Capability.EDIT_CHARTER))
 ) -> Response:
-    return render(
-        request, "collaborations/new.html", {"place": actor.place, "errors": FormErrors(), "name": ""}
-    )
+    return render(request, "collaborations/new.html",
+                  {"place": actor.place, "errors": FormErrors(), "name": ""})
 
 
 @router.post(BASE + "/new", response_class=HTMLResponse)
 def create_collaboration(
-    request: Request,
-    actor: Actor = Depends(requires(Capability.EDIT_CHARTER)),
-    session: Session = Depends(get_db),
-    form: dict[str, str] = Depends(form_data),
+    request: Request, actor: Actor = Depends(requires(Capability.EDIT_CHARTER)),
+    session: Session = Depends(get_db), form: dict[str, str] = Depends(form_data),
 ) -> Response:
     name = form.get("name", "")
     try:
-        collab = charters.create_collaboration(
-            session, actor.place, name, author=actor.user, ip=client_ip(request)
-        )
+        collab = charters.create_collaboration(session, actor.place, name, author=actor.user,
+                                               ip=client_ip(request))
     except CharterInvalid as exc:
         session.rollback()
-        return render(
-            request,
-            "collaborations/new.html",
-            {"place": actor.place, "errors": _errors(exc.errors), "name": name},
-            status_code=400,
-        )
+        return render(request, "collaborations/new.html",
+                      {"place": actor.place, "errors": _errors(exc.errors), "name": name},
+                      status_code=400)
     session.commit()
     request.session[FLASH] = "Collaboration started. Now answer the four questions."
     return RedirectResponse(_url(collab, "/edit/questions"), status_code=303)
@@ -104,62 +95,39 @@ def create_collaboration(
 
 @router.get(BASE + "/{collab}", response_class=HTMLResponse)
 def charter_page(
-    request: Request,
-    collab: str,
-    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    request: Request, collab: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
     c = _collaboration(session, actor, collab)
-    return render(
-        request,
-        "collaborations/charter.html",
-        {
-            "place": actor.place,
-            "collab": c,
-            "draft": charters.draft_of(c),
-            "latest": charters.latest_revision(session, c),
-            "can_edit": actor.can(Capability.EDIT_CHARTER),
-            "flash": request.session.pop(FLASH, None),
-            **_common(),
-        },
-    )
+    return render(request, "collaborations/charter.html", {
+        "place": actor.place, "collab": c, "draft": charters.draft_of(c),
+        "latest": charters.latest_revision(session, c),
+        "can_edit": actor.can(Capability.EDIT_CHARTER),
+        "flash": request.session.pop(FLASH, None), **_common(),
+    })
 
 
 @router.get(BASE + "/{collab}/history", response_class=HTMLResponse)
 def charter_history(
-    request: Request,
-    collab: str,
-    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    request: Request, collab: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
     c = _collaboration(session, actor, collab)
-    return render(
-        request,
-        "collaborations/history.html",
-        {"place": actor.place, "collab": c, "entries": charters.history(session, c)},
-    )
+    return render(request, "collaborations/history.html",
+                  {"place": actor.place, "collab": c, "entries": charters.history(session, c)})
 
 
 @router.get(BASE + "/{collab}/print", response_class=HTMLResponse)
 def charter_print(
-    request: Request,
-    collab: str,
-    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    request: Request, collab: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
     c = _collaboration(session, actor, collab)
-    return render(
-        request,
-        "collaborations/print.html",
-        {
-            "place": actor.place,
-            "collab": c,
-            "draft": charters.draft_of(c),
-            "latest": charters.latest_revision(session, c),
-            "printed_on": utcnow().date(),
-            **_common(),
-        },
-    )
+    return render(request, "collaborations/print.html", {
+        "place": actor.place, "collab": c, "draft": charters.draft_of(c),
+        "latest": charters.latest_revision(session, c), "printed_on": utcnow().date(),
+        **_common(),
+    })
 
 
 # -- editing, one part per page ----------------------------------------------------------------
@@ -183,84 +151,52 @@ class Part:
 
 
 def _questions_fill(d: Draft, _p: Sequence[PartnerLike]) -> dict[str, str]:
-    return {
-        "name": d.name,
-        "problem": d.problem,
-        "shared_goal": d.shared_goal,
-        "value_accounting": d.value_accounting,
-    }
+    return {"name": d.name, "problem": d.problem, "shared_goal": d.shared_goal,
+            "value_accounting": d.value_accounting}
 
 
 PARTS: tuple[Part, ...] = (
     Part("questions", "The four questions", lambda d, f, _p: charters.read_questions(d, f), _questions_fill),
-    Part(
-        "partners", "Partners: what each offers and gives up", charters.read_partners, charters.partner_form
-    ),
-    Part(
-        "measures",
-        "Outcome measures",
-        lambda d, f, _p: charters.read_measures(d, f),
-        lambda d, _p: charters.measure_form(d),
-        rows="measures",
-    ),
-    Part(
-        "risks",
-        "Shared risks",
-        lambda d, f, _p: charters.read_risks(d, f),
-        lambda d, _p: charters.risk_form(d),
-        rows="risks",
-    ),
-    Part(
-        "resources",
-        "Pooled resources",
-        lambda d, f, _p: charters.read_resources(d, f),
-        lambda d, _p: charters.resource_form(d),
-        rows="resources",
-    ),
-    Part("status", "Status", lambda d, f, _p: charters.read_status(d, f), lambda d, _p: {"status": d.status}),
+    Part("partners", "Partners: what each offers and gives up", charters.read_partners,
+         charters.partner_form),
+    Part("measures", "Outcome measures", lambda d, f, _p: charters.read_measures(d, f),
+         lambda d, _p: charters.measure_form(d), rows="measures"),
+    Part("risks", "Shared risks", lambda d, f, _p: charters.read_risks(d, f),
+         lambda d, _p: charters.risk_form(d), rows="risks"),
+    Part("resources", "Pooled resources", lambda d, f, _p: charters.read_resources(d, f),
+         lambda d, _p: charters.resource_form(d), rows="resources"),
+    Part("status", "Status", lambda d, f, _p: charters.read_status(d, f),
+         lambda d, _p: {"status": d.status}),
 )
 
 
 def _row_count(values: dict[str, str], prefix: str, saved: int) -> int:
     """Rows to show: the saved ones plus a blank one for adding another, or, when a submitted
     form comes back with errors, exactly the rows it had."""
-    indices = [
-        int(k.split("-")[1]) for k in values if k.startswith(prefix + "-") and k.split("-")[1].isdigit()
-    ]
+    indices = [int(k.split("-")[1]) for k in values
+               if k.startswith(prefix + "-") and k.split("-")[1].isdigit()]
     submitted = max(indices) + 1 if indices else 0
     return submitted if submitted > saved else saved + 1
 
 
 def _blank_rows(values: dict[str, str], prefix: str, count: int) -> set[int]:
     """Rows with nothing in them (offered for adding another), by index."""
-    filled = {
-        int(k.split("-")[1])
-        for k, v in values.items()
-        if v.strip() and k.startswith(prefix + "-") and k.split("-")[1].isdigit()
-    }
+    filled = {int(k.split("-")[1]) for k, v in values.items()
+              if v.strip() and k.startswith(prefix + "-") and k.split("-")[1].isdigit()}
     return set(range(count)) - filled
 
 
-def _edit_context(
-    actor: Actor, c: Collaboration, part: Part, values: dict[str, str], errors: FormErrors, draft: Draft
-) -> dict[str, Any]:
+def _edit_context(actor: Actor, c: Collaboration, part: Part, values: dict[str, str],
+                  errors: FormErrors, draft: Draft) -> dict[str, Any]:
     saved_rows = len(getattr(draft, part.rows)) if part.rows else 0
     return {
-        "place": actor.place,
-        "collab": c,
-        "part": part,
-        "values": values,
-        "errors": errors,
-        "draft": draft,
-        "place_partners": actor.place.partners,
+        "place": actor.place, "collab": c, "part": part, "values": values, "errors": errors,
+        "draft": draft, "place_partners": actor.place.partners,
         "rows": _row_count(values, part.rows, saved_rows) if part.rows else 0,
         "blank_rows": _blank_rows(values, part.rows, _row_count(values, part.rows, saved_rows))
-        if part.rows
-        else set(),
-        "kinds": list(ResourceKind),
-        "statuses": list(Status),
-        "status_problems": charters.status_problems(draft),
-        **_common(),
+        if part.rows else set(),
+        "kinds": list(ResourceKind), "statuses": list(Status),
+        "status_problems": charters.status_problems(draft), **_common(),
     }
 
 
@@ -268,29 +204,19 @@ def _add_edit_routes(part: Part) -> None:
     path = BASE + "/{collab}/edit/" + part.slug
 
     def edit_page(
-        request: Request,
-        collab: str,
-        actor: Actor = Depends(requires(Capability.EDIT_CHARTER)),
+        request: Request, collab: str, actor: Actor = Depends(requires(Capability.EDIT_CHARTER)),
         session: Session = Depends(get_db),
     ) -> Response:
         c = _collaboration(session, actor, collab)
         draft = charters.draft_of(c)
         values = part.fill(draft, actor.place.partners)
-        return render(
-            request,
-            part.template,
-            {
-                **_edit_context(actor, c, part, values, FormErrors(), draft),
-                "flash": request.session.pop(FLASH, None),
-            },
-        )
+        return render(request, part.template,
+                      {**_edit_context(actor, c, part, values, FormErrors(), draft),
+                       "flash": request.session.pop(FLASH, None)})
 
     def save_part(
-        request: Request,
-        collab: str,
-        actor: Actor = Depends(requires(Capability.EDIT_CHARTER)),
-        session: Session = Depends(get_db),
-        form: dict[str, str] = Depends(form_data),
+        request: Request, collab: str, actor: Actor = Depends(requires(Capability.EDIT_CHARTER)),
+        session: Session = Depends(get_db), form: dict[str, str] = Depends(form_data),
     ) -> Response:
         c = _collaboration(session, actor, collab)
         draft = charters.draft_of(c)
@@ -302,18 +228,13 @@ def _add_edit_routes(part: Part) -> None:
                 found = exc.errors
             else:
                 session.commit()
-                request.session[FLASH] = (
-                    f"{part.title} saved as revision {revision.number}" if revision else "No changes to save"
-                )
+                request.session[FLASH] = (f"{part.title} saved as revision {revision.number}"
+                                          if revision else "No changes to save")
                 again = form.get("then") == "add" and part.rows
                 return RedirectResponse(_url(c, f"/edit/{part.slug}" if again else ""), status_code=303)
         session.rollback()
-        return render(
-            request,
-            part.template,
-            _edit_context(actor, c, part, form, _errors(found), draft),
-            status_code=400,
-        )
+        return render(request, part.template,
+                      _edit_context(actor, c, part, form, _errors(found), draft), status_code=400)
 
     edit_page.__name__ = f"edit_{part.slug}"
     save_part.__name__ = f"save_{part.slug}"

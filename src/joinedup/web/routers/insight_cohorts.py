@@ -26,6 +26,7 @@ from joinedup.web.templating import render
 router = APIRouter()
 
 
+
 # --- cohorts and unit costs ---------------------------------------------------------------
 
 

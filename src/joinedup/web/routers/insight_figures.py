@@ -108,12 +108,8 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
             h = headline(con, ctx)
             year, years, period_errors = _year(request, con)
             label = year.label if year else None
-            context.update(
-                years=years,
-                year=label,
-                period_errors=period_errors,
-                year_items=[{"value": y, "text": y, "selected": y == label} for y in years],
-            )
+            context.update(years=years, year=label, period_errors=period_errors,
+                           year_items=[{"value": y, "text": y, "selected": y == label} for y in years])
             services = families.service_figures(con, ctx) if h.persons else None
             if h.persons and services is not None:
                 cohorts_frame = export.cohorts_table(con, ctx)

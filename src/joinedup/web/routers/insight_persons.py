@@ -23,6 +23,7 @@ from joinedup.web.templating import render
 router = APIRouter()
 
 
+
 # --- persons (person-level) ---------------------------------------------------------------
 
 

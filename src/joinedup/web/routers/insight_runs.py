@@ -27,6 +27,7 @@ from joinedup.web.templating import render
 router = APIRouter()
 
 
+
 # --- linkage runs -------------------------------------------------------------------------
 
 

@@ -59,12 +59,8 @@ def sources_page(request: Request, actor: Actor = Depends(requires(Capability.VI
 def _upload_form(request: Request, actor: Actor, errors: FormErrors, values: dict[str, str],
                  status: int = 200) -> Response:  # fmt: skip
     settings = settings_of(request)
-    limits = {
-        "upload_mb": settings.ingest_max_upload_mb,
-        "rows": settings.ingest_max_rows,
-        "columns": settings.ingest_max_columns,
-        "cell_chars": settings.ingest_max_cell_chars,
-    }
+    limits = {"upload_mb": settings.ingest_max_upload_mb, "rows": settings.ingest_max_rows,
+              "columns": settings.ingest_max_columns, "cell_chars": settings.ingest_max_cell_chars}
     return render(
         request, "insight/upload.html",
         {"place": actor.place, "errors": errors, "values": values, "limits": limits},
@@ -118,10 +114,8 @@ async def upload_submit(
         return _upload_form(request, actor, errors, values, 400)
     settings = settings_of(request)
     max_bytes = settings.ingest_max_upload_mb * 2**20
-    too_big = (
-        f"The extract is larger than {settings.ingest_max_upload_mb:,} MB, the limit for "
-        "uploads (setting JOINEDUP_INGEST_MAX_UPLOAD_MB); ingest it with the command line"
-    )
+    too_big = (f"The extract is larger than {settings.ingest_max_upload_mb:,} MB, the limit for "
+               "uploads (setting JOINEDUP_INGEST_MAX_UPLOAD_MB); ingest it with the command line")
     if extract.size is not None and extract.size > max_bytes:
         errors.add("extract", too_big)
         return _upload_form(request, actor, errors, values, 400)

@@ -85,13 +85,8 @@ def settings_page(request: Request, actor: Actor = Depends(requires(Capability.E
     return render(
         request,
         "places/settings.html",
-        {
-            "place": p,
-            "values": values,
-            "errors": FormErrors(),
-            "saved": "saved" in request.query_params,
-            "floors": FLOORS,
-        },
+        {"place": p, "values": values, "errors": FormErrors(), "saved": "saved" in request.query_params,
+         "floors": FLOORS},
     )
 
 
@@ -128,8 +123,5 @@ def audit_log(
     by: str = Query("", alias="actor"),
 ) -> Response:
     entries = audit.search(session, place_id=actor.place.id, action=action, actor=by, limit=300)
-    return render(
-        request,
-        "places/audit.html",
-        {"place": actor.place, "entries": entries, "action": action, "actor": by},
-    )
+    return render(request, "places/audit.html",
+                  {"place": actor.place, "entries": entries, "action": action, "actor": by})

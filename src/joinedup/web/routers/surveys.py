@@ -47,7 +47,8 @@ RESUME = "survey_resume"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 INSTRUMENT_CHOICES = (
     ("readiness", "Readiness to collaborate", "Staff of the partners, on the 12 components"),
-    ("citizen_voice", "Citizen voice", "Residents, on their experience of services working together"),
+    ("citizen_voice", "Citizen voice", "Residents, on their experience of services working "
+                                       "together"),
 )
 
 
@@ -77,28 +78,26 @@ def _remember(request: Request, token: str, key: str) -> None:
     request.session[RESUME] = dict(list(keys.items())[-5:])
 
 
-def _current(request: Request, session: Session, token: str, round_: SurveyRound) -> SurveyResponse | None:
+def _current(request: Request, session: Session, token: str,
+             round_: SurveyRound) -> SurveyResponse | None:
     response = answering.find_response(session, round_, _resume_key(request, token))
     return response
 
 
 def _closed_page(request: Request, round_: SurveyRound, place: Place, why: str) -> Response:
-    return render(request, "surveys/answer_closed.html", {"round": round_, "place": place, "why": why})
+    return render(request, "surveys/answer_closed.html",
+                  {"round": round_, "place": place, "why": why})
 
 
-def _gate(
-    request: Request, session: Session, token: str
-) -> tuple[SurveyRound, SurveyInvitation | None, Place, Response | None]:
+def _gate(request: Request, session: Session, token: str
+          ) -> tuple[SurveyRound, SurveyInvitation | None, Place, Response | None]:
     """The round behind a link, or a polite page when it cannot be answered now."""
     round_, link, place = _link(session, token)
     if link is not None and link.used_at is not None:
         return round_, link, place, _closed_page(request, round_, place, "used")
     if not rounds.is_open(round_):
-        why = (
-            "not_open"
-            if round_.status == RoundStatus.OPEN.value and date.today() < round_.opens_on
-            else "closed"
-        )
+        why = "not_open" if round_.status == RoundStatus.OPEN.value and \
+            date.today() < round_.opens_on else "closed"
         return round_, link, place, _closed_page(request, round_, place, why)
     return round_, link, place, None
 
@@ -127,18 +126,9 @@ def answer_start(request: Request, token: str, session: Session = Depends(get_db
     if current is not None and current.status == ResponseStatus.SUBMITTED.value:
         return RedirectResponse(f"/s/{token}/done", status_code=303)
     started = current is not None
-    return render(
-        request,
-        "surveys/answer_start.html",
-        {
-            "round": round_,
-            "place": place,
-            "inst": inst,
-            "token": token,
-            "started": started,
-            "sections": inst.sections,
-        },
-    )
+    return render(request, "surveys/answer_start.html",
+                  {"round": round_, "place": place, "inst": inst, "token": token,
+                   "started": started, "sections": inst.sections})
 
 
 @router.post("/s/{token}/start", dependencies=[Depends(public())])
@@ -155,44 +145,21 @@ def answer_begin(request: Request, token: str, session: Session = Depends(get_db
     return RedirectResponse(f"/s/{token}/{inst.sections[0].key}", status_code=303)
 
 
-def _section_page(
-    request: Request,
-    token: str,
-    round_: SurveyRound,
-    place: Place,
-    section: Section,
-    values: dict[str, list[str]],
-    notes: dict[str, str],
-    errors: FormErrors,
-    change: bool,
-    status_code: int = 200,
-) -> Response:
+def _section_page(request: Request, token: str, round_: SurveyRound, place: Place,
+                  section: Section, values: dict[str, list[str]], notes: dict[str, str],
+                  errors: FormErrors, change: bool, status_code: int = 200) -> Response:
     inst = rounds.instrument_of(round_)
     before = _section_before(inst, section.key)
     back = f"/s/{token}/{before.key}" if before else f"/s/{token}"
     if change:
         back = f"/s/{token}/check"
     number = [s.key for s in inst.sections].index(section.key) + 1
-    return render(
-        request,
-        "surveys/answer_section.html",
-        {
-            "round": round_,
-            "place": place,
-            "inst": inst,
-            "token": token,
-            "section": section,
-            "values": values,
-            "notes": notes,
-            "errors": errors,
-            "back": back,
-            "change": change,
-            "number": number,
-            "total": len(inst.sections),
-            "dynamic": rounds.dynamic_options(round_, place),
-        },
-        status_code=status_code,
-    )
+    return render(request, "surveys/answer_section.html", {
+        "round": round_, "place": place, "inst": inst, "token": token, "section": section,
+        "values": values, "notes": notes, "errors": errors, "back": back, "change": change,
+        "number": number, "total": len(inst.sections),
+        "dynamic": rounds.dynamic_options(round_, place),
+    }, status_code=status_code)
 
 
 @router.get("/s/{token}/check", response_class=HTMLResponse, dependencies=[Depends(public())])
@@ -222,18 +189,10 @@ def answer_check(request: Request, token: str, session: Session = Depends(get_db
             rows.append({"key": {"text": label}, "value": {"text": text}})
         sections.append({"section": s, "rows": rows})
     missing = answering.missing_required(inst, response)
-    return render(
-        request,
-        "surveys/answer_check.html",
-        {
-            "round": round_,
-            "place": place,
-            "inst": inst,
-            "token": token,
-            "sections": sections,
-            "missing": missing,
-        },
-    )
+    return render(request, "surveys/answer_check.html", {
+        "round": round_, "place": place, "inst": inst, "token": token, "sections": sections,
+        "missing": missing,
+    })
 
 
 @router.post("/s/{token}/submit", dependencies=[Depends(public())])
@@ -283,10 +242,10 @@ def _open_section(
     return round_, place, inst, section, response
 
 
-@router.get("/s/{token}/{section_key}", response_class=HTMLResponse, dependencies=[Depends(public())])
-def answer_section(
-    request: Request, token: str, section_key: str, session: Session = Depends(get_db)
-) -> Response:
+@router.get("/s/{token}/{section_key}", response_class=HTMLResponse,
+            dependencies=[Depends(public())])
+def answer_section(request: Request, token: str, section_key: str,
+                   session: Session = Depends(get_db)) -> Response:
     opened = _open_section(request, session, token, section_key)
     if isinstance(opened, Response):
         return opened
@@ -294,23 +253,13 @@ def answer_section(
     have = answering.answers_of(response)
     values = {k: (a.value.split("|") if a.value else []) for k, a in have.items()}
     notes = {k: a.note or "" for k, a in have.items()}
-    return _section_page(
-        request,
-        token,
-        round_,
-        place,
-        section,
-        values,
-        notes,
-        FormErrors(),
-        change="change" in request.query_params,
-    )
+    return _section_page(request, token, round_, place, section, values, notes, FormErrors(),
+                         change="change" in request.query_params)
 
 
 @router.post("/s/{token}/{section_key}", dependencies=[Depends(public())])
-async def answer_section_save(
-    request: Request, token: str, section_key: str, session: Session = Depends(get_db)
-) -> Response:
+async def answer_section_save(request: Request, token: str, section_key: str,
+                              session: Session = Depends(get_db)) -> Response:
     opened = _open_section(request, session, token, section_key)
     if isinstance(opened, Response):
         return opened
@@ -328,9 +277,8 @@ async def answer_section_save(
         errors = FormErrors()
         for key, message in problems.items():
             errors.add(key, message)
-        return _section_page(
-            request, token, round_, place, section, values, notes, errors, change, status_code=400
-        )
+        return _section_page(request, token, round_, place, section, values, notes, errors,
+                             change, status_code=400)
     after = _section_after(inst, section.key)
     if change or after is None:
         return RedirectResponse(f"/s/{token}/check", status_code=303)
@@ -352,53 +300,29 @@ def _base(actor: Actor) -> str:
 
 
 @router.get("/places/{place}/surveys", response_class=HTMLResponse)
-def surveys_home(
-    request: Request,
-    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
-    session: Session = Depends(get_db),
-) -> Response:
+def surveys_home(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+                 session: Session = Depends(get_db)) -> Response:
     items = [
-        {
-            "round": r,
-            "inst": rounds.instrument_of(r),
-            "answers": rounds.submitted_count(session, r),
-            "open": rounds.is_open(r),
-        }
+        {"round": r, "inst": rounds.instrument_of(r), "answers": rounds.submitted_count(session, r),
+         "open": rounds.is_open(r)}
         for r in rounds.rounds_for_place(session, actor.place.id)
     ]
-    return render(request, "surveys/home.html", {"place": actor.place, "items": items, "actor": actor})
+    return render(request, "surveys/home.html", {"place": actor.place, "items": items,
+                                                  "actor": actor})
 
 
 @router.get("/places/{place}/surveys/new", response_class=HTMLResponse)
-def round_new(
-    request: Request,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_new(request: Request,
+              actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+              session: Session = Depends(get_db)) -> Response:
     today = date.today()
-    values = {
-        "instrument": "",
-        "title": "",
-        "audience": "",
-        "areas": "",
-        "opens-day": str(today.day),
-        "opens-month": str(today.month),
-        "opens-year": str(today.year),
-        "closes-day": "",
-        "closes-month": "",
-        "closes-year": "",
-    }
-    return render(
-        request,
-        "surveys/round_new.html",
-        {
-            "place": actor.place,
-            "values": values,
-            "errors": FormErrors(),
-            "choices": INSTRUMENT_CHOICES,
-            "collaborations": _collaborations(session, actor),
-        },
-    )
+    values = {"instrument": "", "title": "", "audience": "", "areas": "",
+              "opens-day": str(today.day), "opens-month": str(today.month),
+              "opens-year": str(today.year), "closes-day": "", "closes-month": "",
+              "closes-year": ""}
+    return render(request, "surveys/round_new.html", {
+        "place": actor.place, "values": values, "errors": FormErrors(),
+        "choices": INSTRUMENT_CHOICES, "collaborations": _collaborations(session, actor)})
 
 
 def _collaborations(session: Session, actor: Actor) -> list[tuple[str, str]]:
@@ -409,11 +333,8 @@ def _collaborations(session: Session, actor: Actor) -> list[tuple[str, str]]:
 
 def _date_from(form: dict[str, str], name: str) -> date | None:
     try:
-        return date(
-            int(form.get(f"{name}-year", "")),
-            int(form.get(f"{name}-month", "")),
-            int(form.get(f"{name}-day", "")),
-        )
+        return date(int(form.get(f"{name}-year", "")), int(form.get(f"{name}-month", "")),
+                    int(form.get(f"{name}-day", "")))
     except ValueError:
         return None
 
@@ -437,11 +358,9 @@ def _parse_areas(text: str) -> tuple[dict[str, float], str | None]:
 
 
 @router.post("/places/{place}/surveys/new")
-async def round_create(
-    request: Request,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+async def round_create(request: Request,
+                       actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                       session: Session = Depends(get_db)) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
     errors = FormErrors()
     instrument_key = form.get("instrument", "")
@@ -467,136 +386,81 @@ async def round_create(
     if collaboration and collaboration not in {cid for cid, _name in collaborations}:
         errors.add("collaboration", "Select a collaboration of this place, or the whole partnership")
     if errors:
-        return render(
-            request,
-            "surveys/round_new.html",
-            {
-                "place": actor.place,
-                "values": form,
-                "errors": errors,
-                "choices": INSTRUMENT_CHOICES,
-                "collaborations": collaborations,
-            },
-            status_code=400,
-        )
+        return render(request, "surveys/round_new.html", {
+            "place": actor.place, "values": form, "errors": errors,
+            "choices": INSTRUMENT_CHOICES, "collaborations": collaborations}, status_code=400)
     assert opens is not None and closes is not None
     round_ = rounds.create_round(
-        session,
-        actor.place,
-        instrument_key=instrument_key,
-        title=title,
-        opens_on=opens,
-        closes_on=closes,
-        audience=form.get("audience", ""),
+        session, actor.place, instrument_key=instrument_key, title=title, opens_on=opens,
+        closes_on=closes, audience=form.get("audience", ""),
         collaboration_id=int(collaboration) if collaboration else None,
-        areas=areas if instrument_key == "citizen_voice" else None,
-    )
-    audit.record(
-        session,
-        "survey.round_created",
-        actor_id=actor.user.id,
-        actor_label=actor.user.email,
-        place_id=actor.place.id,
-        subject=f"round {round_.id}",
-        detail={"instrument": instrument_key},
-    )
+        areas=areas if instrument_key == "citizen_voice" else None)
+    audit.record(session, "survey.round_created", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}", detail={"instrument": instrument_key})
     session.commit()
     return RedirectResponse(f"{_base(actor)}/{round_.id}", status_code=303)
 
 
 @router.get("/places/{place}/surveys/compare", response_class=HTMLResponse)
-def compare(
-    request: Request,
-    actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def compare(request: Request, actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
+            session: Session = Depends(get_db)) -> Response:
     body = comparison.side_by_side(session, actor.place.id)
     session.commit()  # results may have been computed and cached
     return render(request, "surveys/compare.html", {"place": actor.place, "cmp": body})
 
 
 @router.get("/places/{place}/surveys/{round_id}", response_class=HTMLResponse)
-def round_page(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_page(request: Request, round_id: int,
+               actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+               session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     base_url = str(request.base_url).rstrip("/")
     links = len(round_.invitations)
     used = sum(1 for i in round_.invitations if i.used_at is not None)
     names = dict(_collaborations(session, actor))
     audience = names.get(str(round_.collaboration_id), "The whole partnership")
-    return render(
-        request,
-        "surveys/round.html",
-        {
-            "for_whom": audience,
-            "place": actor.place,
-            "round": round_,
-            "inst": rounds.instrument_of(round_),
-            "open_link": f"{base_url}/s/{round_.open_token}",
-            "links": links,
-            "used": used,
-            "answers": rounds.submitted_count(session, round_),
-            "is_open": rounds.is_open(round_),
-            "message": request.query_params.get("done", ""),
-        },
-    )
+    return render(request, "surveys/round.html", {
+        "for_whom": audience,
+        "place": actor.place, "round": round_, "inst": rounds.instrument_of(round_),
+        "open_link": f"{base_url}/s/{round_.open_token}", "links": links, "used": used,
+        "answers": rounds.submitted_count(session, round_), "is_open": rounds.is_open(round_),
+        "message": request.query_params.get("done", ""),
+    })
 
 
 @router.post("/places/{place}/surveys/{round_id}/close")
-def round_close(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_close(request: Request, round_id: int,
+                actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     rounds.close_round(session, round_)
     # Work the results out now, once, so that the first person to read them does not wait.
     results.results(session, round_)
-    audit.record(
-        session,
-        "survey.round_closed",
-        actor_id=actor.user.id,
-        actor_label=actor.user.email,
-        place_id=actor.place.id,
-        subject=f"round {round_.id}",
-    )
+    audit.record(session, "survey.round_closed", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}")
     session.commit()
     return RedirectResponse(f"{_base(actor)}/{round_.id}?done=closed", status_code=303)
 
 
 @router.post("/places/{place}/surveys/{round_id}/reopen")
-def round_reopen(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_reopen(request: Request, round_id: int,
+                 actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                 session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     rounds.reopen_round(session, round_)
-    audit.record(
-        session,
-        "survey.round_reopened",
-        actor_id=actor.user.id,
-        actor_label=actor.user.email,
-        place_id=actor.place.id,
-        subject=f"round {round_.id}",
-    )
+    audit.record(session, "survey.round_reopened", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}")
     session.commit()
     return RedirectResponse(f"{_base(actor)}/{round_.id}?done=reopened", status_code=303)
 
 
 @router.post("/places/{place}/surveys/{round_id}/links")
-async def round_links(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+async def round_links(request: Request, round_id: int,
+                      actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                      session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     form = await request.form()
     try:
@@ -604,60 +468,37 @@ async def round_links(
         links = rounds.issue_links(session, round_, count)
     except (ValueError, rounds.RoundError):
         return RedirectResponse(f"{_base(actor)}/{round_.id}?done=bad-count", status_code=303)
-    audit.record(
-        session,
-        "survey.links_issued",
-        actor_id=actor.user.id,
-        actor_label=actor.user.email,
-        place_id=actor.place.id,
-        subject=f"round {round_.id}",
-        detail={"count": count},
-    )
+    audit.record(session, "survey.links_issued", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}", detail={"count": count})
     body = rounds.links_csv(round_, str(request.base_url), links)
     session.commit()
-    return Response(
-        body,
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="round-{round_.id}-links.csv"'},
-    )
+    return Response(body, media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="round-{round_.id}-links.csv"'})
 
 
 @router.get("/places/{place}/surveys/{round_id}/import", response_class=HTMLResponse)
-def round_import_form(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_import_form(request: Request, round_id: int,
+                      actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                      session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
-    return render(
-        request,
-        "surveys/import.html",
-        {"place": actor.place, "round": round_, "report": None, "errors": FormErrors()},
-    )
+    return render(request, "surveys/import.html", {"place": actor.place, "round": round_,
+                                                    "report": None, "errors": FormErrors()})
 
 
 @router.get("/places/{place}/surveys/{round_id}/import/template.csv")
-def round_import_template(
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_import_template(round_id: int,
+                          actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                          session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
-    return Response(
-        importing.template_csv(round_),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="round-{round_.id}-template.csv"'},
-    )
+    return Response(importing.template_csv(round_), media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="round-{round_.id}-template.csv"'})
 
 
 @router.post("/places/{place}/surveys/{round_id}/import")
-async def round_import(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+async def round_import(request: Request, round_id: int,
+                       actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                       session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     form = await request.form()
     upload = form.get("file")
@@ -675,41 +516,27 @@ async def round_import(
             except UnicodeDecodeError:
                 errors.add("file", "The file must be a CSV saved as UTF-8")
     if errors:
-        return render(
-            request,
-            "surveys/import.html",
-            {"place": actor.place, "round": round_, "report": None, "errors": errors},
-            status_code=400,
-        )
+        return render(request, "surveys/import.html", {"place": actor.place, "round": round_,
+                                                        "report": None, "errors": errors},
+                      status_code=400)
     place = session.get(Place, actor.place.id)
     assert place is not None
     # Checked and stored in a worker thread, so that a large file never stops the server
     # answering everyone else (the session is used by one thread at a time).
     report = await run_in_threadpool(importing.import_csv, session, round_, place, text)
-    audit.record(
-        session,
-        "survey.responses_imported",
-        actor_id=actor.user.id,
-        actor_label=actor.user.email,
-        place_id=actor.place.id,
-        subject=f"round {round_.id}",
-        detail={"imported": report.imported, "rejected": report.rejected},
-    )
+    audit.record(session, "survey.responses_imported", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}",
+                 detail={"imported": report.imported, "rejected": report.rejected})
     session.commit()
-    return render(
-        request,
-        "surveys/import.html",
-        {"place": actor.place, "round": round_, "report": report, "errors": FormErrors()},
-    )
+    return render(request, "surveys/import.html", {"place": actor.place, "round": round_,
+                                                    "report": report, "errors": FormErrors()})
 
 
 @router.get("/places/{place}/surveys/{round_id}/margins", response_class=HTMLResponse)
-def round_margins(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_margins(request: Request, round_id: int,
+                  actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                  session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     if round_.instrument_key != "citizen_voice":
         raise HTTPException(status_code=404)
@@ -724,48 +551,24 @@ def _field(label: str) -> str:
     return "m-" + "".join(ch if ch.isalnum() else "-" for ch in label.lower())
 
 
-def _margins_page(
-    request: Request,
-    actor: Actor,
-    round_: SurveyRound,
-    values: dict[str, str],
-    errors: FormErrors,
-    status_code: int = 200,
-) -> Response:
-    cells = [
-        {
-            "label": f"{band} {sex}",
-            "band": band,
-            "sex": sex,
-            "field": _field(weighting.age_sex_level(band, sex)),
-        }
-        for band in weighting.AGE_BANDS
-        for sex in weighting.SEXES
-    ]
-    areas = [{"label": a, "field": _field("area " + a)} for a in (round_.settings or {}).get("areas", {})]
-    return render(
-        request,
-        "surveys/margins.html",
-        {
-            "place": actor.place,
-            "round": round_,
-            "cells": cells,
-            "areas": areas,
-            "values": values,
-            "errors": errors,
-            "entered": bool((round_.settings or {}).get("age_sex")),
-        },
-        status_code=status_code,
-    )
+def _margins_page(request: Request, actor: Actor, round_: SurveyRound, values: dict[str, str],
+                  errors: FormErrors, status_code: int = 200) -> Response:
+    cells = [{"label": f"{band} {sex}", "band": band, "sex": sex,
+              "field": _field(weighting.age_sex_level(band, sex))}
+             for band in weighting.AGE_BANDS for sex in weighting.SEXES]
+    areas = [{"label": a, "field": _field("area " + a)}
+             for a in (round_.settings or {}).get("areas", {})]
+    return render(request, "surveys/margins.html", {
+        "place": actor.place, "round": round_, "cells": cells, "areas": areas,
+        "values": values, "errors": errors,
+        "entered": bool((round_.settings or {}).get("age_sex")),
+    }, status_code=status_code)
 
 
 @router.post("/places/{place}/surveys/{round_id}/margins")
-async def round_margins_save(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
-    session: Session = Depends(get_db),
-) -> Response:
+async def round_margins_save(request: Request, round_id: int,
+                             actor: Actor = Depends(requires(Capability.MANAGE_ROUNDS)),
+                             session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     if round_.instrument_key != "citizen_voice":
         raise HTTPException(status_code=404)
@@ -795,20 +598,14 @@ async def round_margins_save(
         else:
             areas[area] = number
     if not errors and sum(age_sex.values()) == 0:
-        errors.add(
-            _field(weighting.age_sex_level("16-24", "female")), "Enter at least one number of people above 0"
-        )
+        errors.add(_field(weighting.age_sex_level("16-24", "female")),
+                   "Enter at least one number of people above 0")
     if errors:
         return _margins_page(request, actor, round_, form, errors, status_code=400)
     rounds.set_margins(session, round_, age_sex, areas or None)
-    audit.record(
-        session,
-        "survey.margins_changed",
-        actor_id=actor.user.id,
-        actor_label=actor.user.email,
-        place_id=actor.place.id,
-        subject=f"round {round_.id}",
-    )
+    audit.record(session, "survey.margins_changed", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}")
     session.commit()
     return RedirectResponse(f"{_base(actor)}/{round_.id}?done=margins", status_code=303)
 
@@ -823,27 +620,19 @@ def _population(text: str) -> float | None:
 # ── Results ─────────────────────────────────────────────────────────────────────────────
 
 
-def _results_context(
-    session: Session, actor: Actor, round_: SurveyRound, compare_with: str | None = None
-) -> dict[str, Any]:
+def _results_context(session: Session, actor: Actor, round_: SurveyRound,
+                     compare_with: str | None = None) -> dict[str, Any]:
     body = results.results(session, round_)
     session.commit()
     inst = rounds.instrument_of(round_)
-    others = [
-        r
-        for r in rounds.rounds_for_place(session, actor.place.id)
-        if r.instrument_key == round_.instrument_key and r.id != round_.id
-    ]
+    others = [r for r in rounds.rounds_for_place(session, actor.place.id)
+              if r.instrument_key == round_.instrument_key and r.id != round_.id]
     chosen = next((r for r in others if str(r.id) == compare_with), None)
     if chosen is not None and round_.instrument_key == "readiness":
         body = results.compared(session, round_, chosen)
     return {
-        "others": others,
-        "compare_with": chosen.id if chosen else None,
-        "place": actor.place,
-        "round": round_,
-        "inst": inst,
-        "res": body,
+        "others": others, "compare_with": chosen.id if chosen else None,
+        "place": actor.place, "round": round_, "inst": inst, "res": body,
         "is_analyst": actor.can(Capability.REVIEW_FREE_TEXT),
         "can_manage": actor.can(Capability.MANAGE_ROUNDS),
         "chart_base": f"{_base(actor)}/{round_.id}/charts",
@@ -852,64 +641,44 @@ def _results_context(
 
 
 @router.get("/places/{place}/surveys/{round_id}/results", response_class=HTMLResponse)
-def round_results(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
-    session: Session = Depends(get_db),
-    compare: str | None = None,
-) -> Response:
+def round_results(request: Request, round_id: int,
+                  actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
+                  session: Session = Depends(get_db), compare: str | None = None) -> Response:
     round_ = _round(session, actor, round_id)
     ctx = _results_context(session, actor, round_, compare)
-    name = (
-        "surveys/results_readiness.html"
-        if round_.instrument_key == "readiness"
-        else "surveys/results_citizen.html"
-    )
+    name = ("surveys/results_readiness.html" if round_.instrument_key == "readiness"
+            else "surveys/results_citizen.html")
     return render(request, name, ctx)
 
 
 @router.get("/places/{place}/surveys/{round_id}/results.csv")
-def round_results_csv(
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_results_csv(round_id: int,
+                      actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
+                      session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     body = results.results(session, round_)
     session.commit()
-    return Response(
-        results.to_csv(body, round_.instrument_key),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="round-{round_.id}-results.csv"'},
-    )
+    return Response(results.to_csv(body, round_.instrument_key), media_type="text/csv",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="round-{round_.id}-results.csv"'})
 
 
 @router.get("/places/{place}/surveys/{round_id}/report", response_class=HTMLResponse)
-def round_report(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_report(request: Request, round_id: int,
+                 actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
+                 session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     ctx = _results_context(session, actor, round_)
     ctx["printable"] = True
-    name = (
-        "surveys/results_readiness.html"
-        if round_.instrument_key == "readiness"
-        else "surveys/results_citizen.html"
-    )
+    name = ("surveys/results_readiness.html" if round_.instrument_key == "readiness"
+            else "surveys/results_citizen.html")
     return render(request, name, ctx)
 
 
 @router.get("/places/{place}/surveys/{round_id}/charts/{name}.svg")
-def round_chart(
-    round_id: int,
-    name: str,
-    actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
-    session: Session = Depends(get_db),
-) -> Response:
+def round_chart(round_id: int, name: str,
+                actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
+                session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     if name not in charts.FOR_INSTRUMENT.get(round_.instrument_key, ()):
         raise HTTPException(status_code=404)
@@ -917,40 +686,27 @@ def round_chart(
     session.commit()
     # Keyed on the minimum group size too: changing it changes which groups are drawn.
     minimum = (body.get("disclosure") or {}).get("min_group_size")
-    svg = charts.cached_svg(
-        name,
-        round_.id,
-        round_.results_version,
-        f"{round_.id}:{round_.results_version}:{minimum}",
-        lambda: body,
-    )
-    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
+    svg = charts.cached_svg(name, round_.id, round_.results_version,
+                            f"{round_.id}:{round_.results_version}:{minimum}", lambda: body)
+    return Response(svg, media_type="image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=300"})
 
 
 # ── Themes (analysts) ───────────────────────────────────────────────────────────────────
 
 
 @router.get("/places/{place}/surveys/{round_id}/themes", response_class=HTMLResponse)
-def themes_page(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.REVIEW_FREE_TEXT)),
-    session: Session = Depends(get_db),
-) -> Response:
+def themes_page(request: Request, round_id: int,
+                actor: Actor = Depends(requires(Capability.REVIEW_FREE_TEXT)),
+                session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     codebook = themes.ensure_codebook(session, round_)
     answers = themes.free_text_answers(session, round_)
     # Residents' own words are person-level: each view is recorded, like insight's.
-    audit.record(
-        session,
-        "survey.view.free_text",
-        actor_id=actor.user.id,
-        actor_label=actor.user.email,
-        place_id=actor.place.id,
-        subject=f"round {round_.id}",
-        detail={"answers": len(answers)},
-        ip=client_ip(request),
-    )
+    audit.record(session, "survey.view.free_text", actor_id=actor.user.id,
+                 actor_label=actor.user.email, place_id=actor.place.id,
+                 subject=f"round {round_.id}", detail={"answers": len(answers)},
+                 ip=client_ip(request))
     session.commit()
     counts = {
         "all": len(answers),
@@ -959,34 +715,20 @@ def themes_page(
         "check": sum(1 for a in answers if a.coding == "check"),
         "uncoded": sum(1 for a in answers if a.coding == ""),
     }
-    per_theme = {
-        t.id: sum(1 for a in answers if a.coding == "analyst" and any(c.theme_id == t.id for c in a.codes))
-        for t in codebook
-    }
-    return render(
-        request,
-        "surveys/themes.html",
-        {
-            "place": actor.place,
-            "round": round_,
-            "codebook": codebook,
-            "queue": themes.queue(session, round_, limit=20),
-            "counts": counts,
-            "per_theme": per_theme,
-            "min_examples": themes.MIN_EXAMPLES,
-            "message": request.query_params.get("done", ""),
-            "errors": FormErrors(),
-        },
-    )
+    per_theme = {t.id: sum(1 for a in answers if a.coding == "analyst"
+                           and any(c.theme_id == t.id for c in a.codes)) for t in codebook}
+    return render(request, "surveys/themes.html", {
+        "place": actor.place, "round": round_, "codebook": codebook,
+        "queue": themes.queue(session, round_, limit=20), "counts": counts,
+        "per_theme": per_theme, "min_examples": themes.MIN_EXAMPLES,
+        "message": request.query_params.get("done", ""), "errors": FormErrors(),
+    })
 
 
 @router.post("/places/{place}/surveys/{round_id}/themes/code")
-async def themes_code(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.REVIEW_FREE_TEXT)),
-    session: Session = Depends(get_db),
-) -> Response:
+async def themes_code(request: Request, round_id: int,
+                      actor: Actor = Depends(requires(Capability.REVIEW_FREE_TEXT)),
+                      session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     form = await request.form()
     try:
@@ -1005,32 +747,26 @@ async def themes_code(
 
 
 @router.post("/places/{place}/surveys/{round_id}/themes/add")
-async def themes_add(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.REVIEW_FREE_TEXT)),
-    session: Session = Depends(get_db),
-) -> Response:
+async def themes_add(request: Request, round_id: int,
+                     actor: Actor = Depends(requires(Capability.REVIEW_FREE_TEXT)),
+                     session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     form = await request.form()
     label = str(form.get("label", "")).strip()
     try:
-        themes.add_theme(
-            session, round_, key=label, label=label, description=str(form.get("description", ""))
-        )
+        themes.add_theme(session, round_, key=label, label=label,
+                         description=str(form.get("description", "")))
     except ValueError:
-        return RedirectResponse(f"{_base(actor)}/{round_.id}/themes?done=bad-theme", status_code=303)
+        return RedirectResponse(f"{_base(actor)}/{round_.id}/themes?done=bad-theme",
+                                status_code=303)
     session.commit()
     return RedirectResponse(f"{_base(actor)}/{round_.id}/themes?done=added", status_code=303)
 
 
 @router.post("/places/{place}/surveys/{round_id}/themes/classify")
-def themes_classify(
-    request: Request,
-    round_id: int,
-    actor: Actor = Depends(requires(Capability.REVIEW_FREE_TEXT)),
-    session: Session = Depends(get_db),
-) -> Response:
+def themes_classify(request: Request, round_id: int,
+                    actor: Actor = Depends(requires(Capability.REVIEW_FREE_TEXT)),
+                    session: Session = Depends(get_db)) -> Response:
     round_ = _round(session, actor, round_id)
     run = themes.classify(session, round_)
     session.commit()
@@ -1038,5 +774,4 @@ def themes_classify(
     right = "" if run.right is None else f"{round(100 * run.right)}"
     return RedirectResponse(
         f"{_base(actor)}/{round_.id}/themes?done=model-{run.coded}-{run.unsure}-{found}-{right}",
-        status_code=303,
-    )
+        status_code=303)

@@ -55,17 +55,11 @@ def _list_url(actor: Actor) -> str:
 def users_list(
     request: Request, actor: Actor = Depends(MANAGE), session: Session = Depends(get_db)
 ) -> Response:
-    return render(
-        request,
-        "users/list.html",
-        {
-            "place": actor.place,
-            "members": members.members(session, actor.place),
-            "me": actor.user,
-            "invitations": members.invitations(session, actor.place),
-            "flash": request.session.pop(FLASH, None),
-        },
-    )
+    return render(request, "users/list.html", {
+        "place": actor.place, "members": members.members(session, actor.place), "me": actor.user,
+        "invitations": members.invitations(session, actor.place),
+        "flash": request.session.pop(FLASH, None),
+    })
 
 
 @router.get(BASE + "/sign-ins", response_class=HTMLResponse)
@@ -75,72 +69,47 @@ def sign_ins(
     """Failed and slowed-down sign-ins for this place's own people (never anyone else's)."""
     people = {m.user.email: m.user.name for m in members.members(session, actor.place)}
     attempts = throttle.recent_attempts(session, list(people), days=ATTEMPT_DAYS)
-    return render(
-        request,
-        "users/sign_ins.html",
-        {
-            "place": actor.place,
-            "attempts": attempts,
-            "people": people,
-            "days": ATTEMPT_DAYS,
-        },
-    )
+    return render(request, "users/sign_ins.html", {
+        "place": actor.place, "attempts": attempts, "people": people, "days": ATTEMPT_DAYS,
+    })
 
 
 @router.get(BASE + "/add", response_class=HTMLResponse)
 def add_page(request: Request, actor: Actor = Depends(MANAGE)) -> Response:
-    return render(
-        request,
-        "users/add.html",
-        {"place": actor.place, "errors": FormErrors(), "values": {}, "roles": _roles()},
-    )
+    return render(request, "users/add.html",
+                  {"place": actor.place, "errors": FormErrors(), "values": {}, "roles": _roles()})
 
 
 @router.post(BASE + "/add", response_class=HTMLResponse)
 def add_submit(
-    request: Request,
-    actor: Actor = Depends(MANAGE),
-    session: Session = Depends(get_db),
+    request: Request, actor: Actor = Depends(MANAGE), session: Session = Depends(get_db),
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
     try:
         invitation = members.add_member(
-            session,
-            actor.place,
-            email=form.get("email", ""),
-            role=form.get("role", ""),
-            name=form.get("name", ""),
-            password=form.get("password", ""),
-            actor=actor.user,
+            session, actor.place, email=form.get("email", ""), role=form.get("role", ""),
+            name=form.get("name", ""), password=form.get("password", ""), actor=actor.user,
         )
     except MemberError as exc:
         session.rollback()
         values = {k: v for k, v in form.items() if k != "password"}
-        return render(
-            request,
-            "users/add.html",
-            {"place": actor.place, "errors": _errors(exc.errors), "values": values, "roles": _roles()},
-            status_code=400,
-        )
+        return render(request, "users/add.html", {"place": actor.place, "errors": _errors(exc.errors),
+                                                  "values": values, "roles": _roles()}, status_code=400)
     # The same words whether or not the email address already has an account: the place must
     # not learn that from this page.
     name, email = invitation.name, invitation.email
     role = ROLE_LABELS[Role(invitation.role)].lower()
     session.commit()
-    request.session[FLASH] = (
-        f"{name} ({email}) is invited to be a {role} in {actor.place.name}. "
-        "Their role starts when they accept, next time they sign in. If they "
-        "are new to joinedup, give them the temporary password in person or "
-        "by phone, not by email"
-    )
+    request.session[FLASH] = (f"{name} ({email}) is invited to be a {role} in {actor.place.name}. "
+                              "Their role starts when they accept, next time they sign in. If they "
+                              "are new to joinedup, give them the temporary password in person or "
+                              "by phone, not by email")
     return RedirectResponse(_list_url(actor), status_code=303)
 
 
 @router.post(BASE + "/invitations/{invitation_id}/withdraw", response_class=HTMLResponse)
 def withdraw(
-    request: Request,
-    invitation_id: int,
-    actor: Actor = Depends(MANAGE),
+    request: Request, invitation_id: int, actor: Actor = Depends(MANAGE),
     session: Session = Depends(get_db),
 ) -> Response:
     try:
@@ -158,19 +127,13 @@ def role_page(
     request: Request, user_id: int, actor: Actor = Depends(MANAGE), session: Session = Depends(get_db)
 ) -> Response:
     m = _member(session, actor, user_id)
-    return render(
-        request,
-        "users/role.html",
-        {"place": actor.place, "member": m, "errors": FormErrors(), "role": m.role, "roles": _roles()},
-    )
+    return render(request, "users/role.html", {"place": actor.place, "member": m, "errors": FormErrors(),
+                                               "role": m.role, "roles": _roles()})
 
 
 @router.post(BASE + "/{user_id}/role", response_class=HTMLResponse)
 def role_submit(
-    request: Request,
-    user_id: int,
-    actor: Actor = Depends(MANAGE),
-    session: Session = Depends(get_db),
+    request: Request, user_id: int, actor: Actor = Depends(MANAGE), session: Session = Depends(get_db),
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
     m = _member(session, actor, user_id)
@@ -178,13 +141,8 @@ def role_submit(
         members.change_role(session, actor.place, user_id, form.get("role", ""), actor=actor.user)
     except MemberError as exc:
         session.rollback()
-        context = {
-            "place": actor.place,
-            "member": m,
-            "errors": _errors(exc.errors),
-            "role": form.get("role", ""),
-            "roles": _roles(),
-        }
+        context = {"place": actor.place, "member": m, "errors": _errors(exc.errors),
+                   "role": form.get("role", ""), "roles": _roles()}
         return render(request, "users/role.html", context, status_code=400)
     name, label = m.user.name, ROLE_LABELS[Role(m.role)].lower()
     session.commit()
@@ -199,19 +157,13 @@ def remove_page(
     request: Request, user_id: int, actor: Actor = Depends(MANAGE), session: Session = Depends(get_db)
 ) -> Response:
     m = _member(session, actor, user_id)
-    return render(
-        request,
-        "users/remove.html",
-        {"place": actor.place, "member": m, "errors": FormErrors(), "me": actor.user},
-    )
+    return render(request, "users/remove.html", {"place": actor.place, "member": m, "errors": FormErrors(),
+                                                 "me": actor.user})
 
 
 @router.post(BASE + "/{user_id}/remove", response_class=HTMLResponse)
 def remove_submit(
-    request: Request,
-    user_id: int,
-    actor: Actor = Depends(MANAGE),
-    session: Session = Depends(get_db),
+    request: Request, user_id: int, actor: Actor = Depends(MANAGE), session: Session = Depends(get_db),
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
     m = _member(session, actor, user_id)
@@ -224,7 +176,8 @@ def remove_submit(
         try:
             # Removing your own role keeps you signed in here; anyone else is signed out at once.
             keep = current_session_id(request) if user_id == actor.user.id else ""
-            user = members.remove_member(session, actor.place, user_id, actor=actor.user, keep_session=keep)
+            user = members.remove_member(session, actor.place, user_id, actor=actor.user,
+                                         keep_session=keep)
         except MemberError as exc:
             errors = exc.errors
         else:
@@ -235,9 +188,6 @@ def remove_submit(
             request.session[FLASH] = f"{name} no longer has a role in {actor.place.name}"
             return RedirectResponse(_list_url(actor), status_code=303)
     session.rollback()
-    return render(
-        request,
-        "users/remove.html",
-        {"place": actor.place, "member": m, "errors": _errors(errors), "me": actor.user},
-        status_code=400,
-    )
+    return render(request, "users/remove.html", {"place": actor.place, "member": m,
+                                                 "errors": _errors(errors), "me": actor.user},
+                  status_code=400)
