@@ -1,0 +1,1 @@
+"""The public value account (issue 10): engine only, no web imports."""
