@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import tomli_w
+
 __all__ = [
     "DATE_FIELDS",
     "STANDARD_FIELDS",
@@ -20,6 +22,7 @@ __all__ = [
     "Mapping",
     "MappingError",
     "load_mapping",
+    "mapping_text",
     "parse_mapping",
 ]
 
@@ -182,3 +185,43 @@ def load_mapping(path: Path) -> Mapping:
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path.name}: cannot read the mapping ({exc})") from exc
     return parse_mapping(text, path.name)
+
+
+# --- writing a mapping ------------------------------------------------------------------------
+
+# The [source] keys in the order a mapping is written (as the guide shows them).
+SOURCE_ORDER = ("name", "partner", "service", "need", "cost_item", "legal_basis", "dsa_reference",
+                "retain_until", "sheet")  # fmt: skip
+
+
+def _value(value: object) -> str:
+    """One TOML value, written (and escaped) by tomli-w."""
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+
+
+def mapping_text(
+    source: dict[str, object],
+    columns: list[tuple[str, str, str | None]],
+    *,
+    comments: dict[str, str] | None = None,
+    preamble: str = "",
+) -> str:
+    """A mapping's TOML from its [source] values and (field, column, format) rows; the same
+    text a hand-written mapping would be, so the CLI and the web app share it. ``comments``
+    puts a comment line above a field's row (the CLI marks uncertain suggestions so)."""
+    lines = [f"# {line}".rstrip() for line in preamble.splitlines()]
+    lines.append("[source]")
+    for key in SOURCE_ORDER:
+        value = source.get(key)
+        if value is None or value == "":
+            continue
+        lines.append(f"{key} = {_value(value)}")
+    lines += ["", "[columns]"]
+    for name, column, fmt in columns:
+        for comment in (comments or {}).get(name, "").splitlines():
+            lines.append(f"# {comment}".rstrip())
+        if fmt is None:
+            lines.append(f"{name} = {_value(column)}")
+        else:
+            lines.append(f"{name} = {{ column = {_value(column)}, format = {_value(fmt)} }}")
+    return "\n".join(lines) + "\n"
