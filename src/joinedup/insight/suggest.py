@@ -137,8 +137,9 @@ def header_field(header: str) -> tuple[str, float, str] | None:
 @dataclass(frozen=True)
 class DateReading:
     """How a column's dates are written. ``format`` is None for ISO dates and Excel day
-    numbers (ingest reads both without one). When day and month cannot be told apart,
-    ``ask`` is True and ``day_first``/``month_first`` are the two formats to choose from."""
+    numbers (ingest reads both without one). Dates written day/month/year or month/day/year
+    have ``day_first`` and ``month_first``, the two formats; when the values cannot tell
+    them apart, ``ask`` is True and the analyst chooses."""
 
     format: str | None
     share: float
@@ -223,12 +224,14 @@ def _day_or_month(values: Sequence[str], matches: list[re.Match[str]]) -> DateRe
         parsed = _parse_all(values, day_first)
         return DateReading(day_first, len(parsed) / n,
                            f"day first: {big_first[0]!r} has a first part above 12, so it is a day "
-                           f"({day_first})", dates=tuple(parsed))  # fmt: skip
+                           f"({day_first})", day_first=day_first, month_first=month_first,
+                           dates=tuple(parsed))  # fmt: skip
     if big_second and not big_first:
         parsed = _parse_all(values, month_first)
         return DateReading(month_first, len(parsed) / n,
                            f"month first: {big_second[0]!r} has a second part above 12, so it is "
-                           f"a day ({month_first})", dates=tuple(parsed))  # fmt: skip
+                           f"a day ({month_first})", day_first=day_first, month_first=month_first,
+                           dates=tuple(parsed))  # fmt: skip
     if big_first and big_second:
         # Both ways in one column: the majority reading is offered, but the analyst decides.
         parsed = _parse_all(values, day_first)

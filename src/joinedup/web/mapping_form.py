@@ -108,17 +108,20 @@ def page_rows(suggestion: Suggestion, values: dict[str, str], errors: FormErrors
         ]
         reading = column.date
         order = values.get(f"order-{i}", "")
+        if reading and reading.day_first and not order and not reading.ask:
+            fmt = values.get(f"format-{i}", "")
+            order = "day" if fmt == reading.day_first else "month" if fmt == reading.month_first else ""
         rows.append({
             "i": i, "header": column.header, "samples": column.samples, "items": items,
             "suggested": LABELS.get(column.field or "", ""), "confidence": column.confidence,
             "reason": column.reason, "error": errors.get(f"col-{i}"),
             "format": values.get(f"format-{i}", ""),
-            "ask": bool(reading and reading.ask),
+            "ask": bool(reading and reading.ask), "orders": bool(reading and reading.day_first),
             "order_items": [
                 {"value": "day", "text": f"Day first ({reading.day_first})", "checked": order == "day"},
                 {"value": "month", "text": f"Month first ({reading.month_first})",
                  "checked": order == "month"},
-            ] if reading and reading.ask else [],
+            ] if reading and reading.day_first else [],
             "order_error": errors.get(f"order-{i}"),
         })  # fmt: skip
     return rows
@@ -171,7 +174,8 @@ def read_answers(
             errors.add("retain_until", "Enter the date to keep the source until, like 2027-03-31")
 
     columns: list[tuple[str, str, str | None]] = []
-    first_for: dict[str, str] = {}
+    first_for: dict[str, tuple[str, int]] = {}
+    suggested = {name: c.position for name, c in suggestion.by_field().items()}
     for column in suggestion.columns:
         i = column.position
         chosen = values.get(f"col-{i}", "")
@@ -182,25 +186,30 @@ def read_answers(
             continue
         label = LABELS[chosen]
         if chosen in first_for:
-            errors.add(f"col-{i}", f"Column {first_for[chosen]!r} already feeds the {label}: choose "
-                                   f"one column for it, and another field for {column.header!r}")  # fmt: skip
+            # The error goes on the column the analyst moved away from the suggestion.
+            other, other_i = first_for[chosen]
+            here, there = (other_i, column.header) if suggested.get(chosen) == i else (i, other)
+            moved = other if here == other_i else column.header
+            errors.add(f"col-{here}", f"Column {there!r} already feeds the {label}: choose one "
+                                      f"column for it, and another field for {moved!r}")  # fmt: skip
             continue
-        first_for[chosen] = column.header
+        first_for[chosen] = (column.header, i)
         fmt: str | None = None
         if chosen in DATE_FIELDS:
             reading = column.date
-            if reading is not None and reading.ask:
-                order = values.get(f"order-{i}", "")
-                if order not in {"day", "month"}:
-                    errors.add(f"order-{i}", f"Choose whether the dates in column {column.header!r} "
-                                             "are written day first or month first")  # fmt: skip
-                    continue
+            order = values.get(f"order-{i}", "")
+            if reading is not None and reading.day_first and order in {"day", "month"}:
                 fmt = reading.day_first if order == "day" else reading.month_first
+            elif reading is not None and reading.ask:
+                errors.add(f"order-{i}", f"Choose whether the dates in column {column.header!r} "
+                                         "are written day first or month first")  # fmt: skip
+                continue
             else:
                 fmt = values.get(f"format-{i}") or None
         problem = check_column(extract, chosen, column.header, fmt)
         if problem is not None:
-            where = f"order-{i}" if chosen in DATE_FIELDS and column.date and column.date.ask else f"col-{i}"
+            orders = chosen in DATE_FIELDS and column.date is not None and column.date.day_first
+            where = f"order-{i}" if orders and order else f"col-{i}"
             errors.add(where, problem.message(column.header, label))
             continue
         columns.append((chosen, column.header, fmt))
