@@ -208,7 +208,7 @@ def test_a_date_order_the_values_do_not_fit_or_cannot_decide(
     assert ok.status_code == 303
     with open_store(Path(settings.insight_dir), SLUG) as con:
         text = con.execute("SELECT mapping_text FROM sources WHERE name = 'ambiguous'").fetchone()[0]
-    assert parse_mapping(text).spec("date_of_birth").format == "%d/%m/%Y"  # type: ignore[union-attr]
+    assert parse_mapping(text).spec("date_of_birth").format == "%d/%m/%Y"
 
 
 def test_the_column_view_is_for_analysts_only(
