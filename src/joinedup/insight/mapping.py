@@ -21,6 +21,7 @@ __all__ = [
     "ColumnSpec",
     "Mapping",
     "MappingError",
+    "column_line",
     "load_mapping",
     "mapping_text",
     "parse_mapping",
@@ -199,16 +200,25 @@ def _value(value: object) -> str:
     return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
 
 
+def column_line(name: str, column: str, fmt: str | None = None) -> str:
+    """One [columns] row: ``field = "Column"`` or, for a date with a format, an inline table."""
+    if fmt is None:
+        return f"{name} = {_value(column)}"
+    return f"{name} = {{ column = {_value(column)}, format = {_value(fmt)} }}"
+
+
 def mapping_text(
     source: dict[str, object],
     columns: list[tuple[str, str, str | None]],
     *,
     comments: dict[str, str] | None = None,
     preamble: str = "",
+    postscript: str = "",
 ) -> str:
     """A mapping's TOML from its [source] values and (field, column, format) rows; the same
     text a hand-written mapping would be, so the CLI and the web app share it. ``comments``
-    puts a comment line above a field's row (the CLI marks uncertain suggestions so)."""
+    puts a comment line above a field's row (the CLI marks uncertain suggestions so), and
+    ``postscript`` comment lines after the last."""
     lines = [f"# {line}".rstrip() for line in preamble.splitlines()]
     lines.append("[source]")
     for key in SOURCE_ORDER:
@@ -220,8 +230,6 @@ def mapping_text(
     for name, column, fmt in columns:
         for comment in (comments or {}).get(name, "").splitlines():
             lines.append(f"# {comment}".rstrip())
-        if fmt is None:
-            lines.append(f"{name} = {_value(column)}")
-        else:
-            lines.append(f"{name} = {{ column = {_value(column)}, format = {_value(fmt)} }}")
+        lines.append(column_line(name, column, fmt))
+    lines += [f"# {line}".rstrip() for line in postscript.splitlines()]
     return "\n".join(lines) + "\n"

@@ -296,7 +296,10 @@ def _pct(share: float) -> str:
     return f"{100 * share:.0f}%"
 
 
-def _value_evidence(values: Sequence[str], reading: DateReading | None, today: date) -> _Evidence:
+def _value_evidence(
+    values: Sequence[str], reading: DateReading | None, today: date, distinct_share: float
+) -> _Evidence:
+    """What a column's distinct values say, and how many of its values differ."""
     found = _Evidence()
     if not values:
         return found
@@ -322,9 +325,8 @@ def _value_evidence(values: Sequence[str], reading: DateReading | None, today: d
         else:
             found.add("event_date", 0.55, how + "; most are recent, as event dates are")
             found.add("date_of_birth", 0.2, how)
-    distinct_share = len(set(values)) / len(values)
     wordy = sum(bool(re.fullmatch(r"[A-Za-z' \-]+", v)) for v in values) / len(values)
-    if distinct_share >= 0.95 and len(values) >= 2 and wordy < 0.5 and not found.scores:
+    if distinct_share >= 0.9 and len(values) >= 2 and wordy < 0.5 and not found.scores:
         found.add("record_id", 0.4, "every value is different, as a record's reference is")
     return found
 
@@ -406,9 +408,8 @@ def suggest_columns(extract: Extract, *, today: date | None = None) -> Suggestio
         distinct = list(dict.fromkeys(values))
         samples.append(tuple(distinct[:SHOWN_SAMPLES]))
         reading = date_reading(distinct)
-        found = _value_evidence(distinct if len(distinct) > 1 else values, reading, today)
-        if found.scores.get("record_id") and len(distinct) < len(values) * 0.95:
-            del found.scores["record_id"]
+        share = len(distinct) / len(values) if values else 0.0
+        found = _value_evidence(distinct, reading, today, share)
         named = header_field(str(header))
         if named:
             name, weight, why = named
