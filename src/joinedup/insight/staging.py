@@ -95,6 +95,7 @@ def find(insight_dir: Path, slug: str, token: str, user_id: int) -> Staged | Non
     """The upload under ``token`` if it is this user's and has not expired, else None."""
     if not _TOKEN.match(token):
         return None
+    sweep(insight_dir, slug)
     folder = staging_dir(insight_dir, slug) / token
     staged = _read(folder) if folder.is_dir() else None
     if staged is None or staged.user_id != user_id:
