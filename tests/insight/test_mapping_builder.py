@@ -254,6 +254,7 @@ def test_cancel_deletes_the_staged_file(analyst: PageClient, insight: Path, sett
     assert analyst.get(url).status_code == 404
 
 
+@pytest.mark.slow  # waits for the linkage run the deletion starts
 def test_delete_a_source(analyst: PageClient, insight: Path, settings: Settings, session: Session) -> None:  # noqa: F811
     page = analyst.get(BASE + "/sources/domestic_abuse_support/delete")
     assert page.status_code == 200 and "Persons known only through it" in page.text
