@@ -25,10 +25,10 @@ SOURCE_TEXT = ("need", "legal_basis", "dsa_reference", "retain_until", "cost_ite
 
 
 def registry_of(place: Place) -> list[tuple[str, list[str]]]:
-    """The place's partners and their services. A partner retired in the app (if partners
-    can be retired) is left out: new extracts do not come from it."""
+    """The place's partners and their services. A partner or service retired in the app (if
+    they can be retired) is left out: new extracts do not come from it."""
     return [
-        (p.name, [s.name for s in p.services])
+        (p.name, [s.name for s in p.services if getattr(s, "retired_at", None) is None])
         for p in place.partners
         if getattr(p, "retired_at", None) is None
     ]
