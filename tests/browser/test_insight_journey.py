@@ -28,11 +28,11 @@ def test_analyst_links_and_partner_sees_aggregates(page, tmp_path: Path) -> None
     page.get_by_role("link", name="Upload an extract").first.click()
     check_accessibility(page, "the upload page")
 
-    # A mistake first: an extract without its mapping is refused with a GOV.UK error.
-    page.set_input_files("#extract", str(place.extract(SOURCES[0])))
+    # A mistake first: a mapping without its extract is refused with a GOV.UK error.
+    page.set_input_files("#mapping_file", str(place.mapping(SOURCES[0])))
     page.get_by_role("button", name="Upload and check").click()
     summary = page.locator(".govuk-error-summary")
-    assert "Choose the mapping file" in summary.inner_text()
+    assert "Choose the partner's extract" in summary.inner_text()
     assert page.title().startswith("Error: ")
 
     for source in SOURCES:

@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate)
     app.command("purge")(purge)
     app.command("synth")(synth)
+    from joinedup.insight import mapping_cli  # its own module: `joinedup mapping ...`
+
+    mapping_cli.register(app)
 
 
 @contextmanager

@@ -11,9 +11,9 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from joinedup.insight.store import transaction
+from joinedup.insight.store import one, transaction
 
-__all__ = ["expired_sources", "purge_expired", "remove_source", "sources"]
+__all__ = ["delete_source", "expired_sources", "purge_expired", "remove_source", "source_counts", "sources"]
 
 
 def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -53,6 +53,36 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
         [prefix, prefix],
     )
     con.execute("DELETE FROM sources WHERE name = ?", [name])
+
+
+def source_counts(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, int]:
+    """What removing a source takes away: its records, quarantined rows and links, and the
+    persons who are known only through it (they go), or also through other sources."""
+    (records,) = one(con.execute("SELECT count(*) FROM records WHERE source = ?", [name])) or (0,)
+    (quarantine,) = one(con.execute("SELECT count(*) FROM quarantine WHERE source = ?", [name])) or (0,)
+    links, persons, only = one(con.execute(
+        "WITH mine AS (SELECT DISTINCT person_id FROM person_links WHERE source = ?), "
+        "elsewhere AS (SELECT DISTINCT person_id FROM person_links WHERE source <> ?) "
+        "SELECT (SELECT count(*) FROM person_links WHERE source = ?), (SELECT count(*) FROM mine), "
+        "(SELECT count(*) FROM mine WHERE person_id NOT IN (SELECT person_id FROM elsewhere))",
+        [name, name, name],
+    )) or (0, 0, 0)  # fmt: skip
+    return {"records": int(records), "quarantined": int(quarantine), "links": int(links),
+            "persons": int(persons), "persons_only_here": int(only)}  # fmt: skip
+
+
+def delete_source(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, int] | None:
+    """Remove one source and everything derived from its records, in one transaction (as the
+    purge does). Returns what was removed, or None if there is no such source. The persons
+    that remain are as the last linkage run left them, less this source's records: a new
+    run is needed for links that went through them (the caller starts one)."""
+    if one(con.execute("SELECT 1 FROM sources WHERE name = ?", [name])) is None:
+        return None
+    with transaction(con):
+        counts = source_counts(con, name)
+        remove_source(con, name)
+    con.execute("CHECKPOINT")  # so deleted rows leave the file, not just the index
+    return counts
 
 
 def purge_expired(con: duckdb.DuckDBPyConnection, today: date | None = None) -> list[str]:

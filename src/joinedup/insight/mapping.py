@@ -13,13 +13,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import tomli_w
+
 __all__ = [
     "DATE_FIELDS",
     "STANDARD_FIELDS",
     "ColumnSpec",
     "Mapping",
     "MappingError",
+    "column_line",
     "load_mapping",
+    "mapping_text",
     "parse_mapping",
 ]
 
@@ -182,3 +186,50 @@ def load_mapping(path: Path) -> Mapping:
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path.name}: cannot read the mapping ({exc})") from exc
     return parse_mapping(text, path.name)
+
+
+# --- writing a mapping ------------------------------------------------------------------------
+
+# The [source] keys in the order a mapping is written (as the guide shows them).
+SOURCE_ORDER = ("name", "partner", "service", "need", "cost_item", "legal_basis", "dsa_reference",
+                "retain_until", "sheet")  # fmt: skip
+
+
+def _value(value: object) -> str:
+    """One TOML value, written (and escaped) by tomli-w."""
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+
+
+def column_line(name: str, column: str, fmt: str | None = None) -> str:
+    """One [columns] row: ``field = "Column"`` or, for a date with a format, an inline table."""
+    if fmt is None:
+        return f"{name} = {_value(column)}"
+    return f"{name} = {{ column = {_value(column)}, format = {_value(fmt)} }}"
+
+
+def mapping_text(
+    source: dict[str, object],
+    columns: list[tuple[str, str, str | None]],
+    *,
+    comments: dict[str, str] | None = None,
+    preamble: str = "",
+    postscript: str = "",
+) -> str:
+    """A mapping's TOML from its [source] values and (field, column, format) rows; the same
+    text a hand-written mapping would be, so the CLI and the web app share it. ``comments``
+    puts a comment line above a field's row (the CLI marks uncertain suggestions so), and
+    ``postscript`` comment lines after the last."""
+    lines = [f"# {line}".rstrip() for line in preamble.splitlines()]
+    lines.append("[source]")
+    for key in SOURCE_ORDER:
+        value = source.get(key)
+        if value is None or value == "":
+            continue
+        lines.append(f"{key} = {_value(value)}")
+    lines += ["", "[columns]"]
+    for name, column, fmt in columns:
+        for comment in (comments or {}).get(name, "").splitlines():
+            lines.append(f"# {comment}".rstrip())
+        lines.append(column_line(name, column, fmt))
+    lines += [f"# {line}".rstrip() for line in postscript.splitlines()]
+    return "\n".join(lines) + "\n"
