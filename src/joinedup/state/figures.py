@@ -106,10 +106,16 @@ def _round_fields(round_: SurveyRound) -> Row:
             "opens_on": round_.opens_on.isoformat(), "closes_on": round_.closes_on.isoformat()}
 
 
+def _exact(value: Any) -> Any:
+    return None if value is None or value != value else float(value)
+
+
 def _estimate(e: dict[str, Any] | None, key: str = "mean") -> tuple[Any, Any, Any]:
+    """An estimate and its interval exactly as the results page has them (a float's repr
+    reads back to the same float), so a comparison shows the page's own figures."""
     if not e or not e.get("shown"):
         return SUPPRESSED, SUPPRESSED, SUPPRESSED
-    return _number(e.get(key)), _number(e.get("lci")), _number(e.get("uci"))
+    return _exact(e.get(key)), _exact(e.get("lci")), _exact(e.get("uci"))
 
 
 def _readiness_rows(round_: SurveyRound, body: dict[str, Any]) -> list[Row]:
