@@ -11,6 +11,7 @@ from a simulated sample of the stated size.
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from joinedup.config import Settings
 from joinedup.framework import COMPONENTS
 from joinedup.insight.disclosure import DisclosureRule
 from joinedup.insight.reference_data import BUILTIN_COHORTS, national_prevalence
@@ -27,7 +29,8 @@ from joinedup.state.schema import SUPPRESSED
 from joinedup.surveys.comparison import HIGHER_IS_WORSE
 from joinedup.surveys.instrument import load as load_instrument
 
-__all__ = ["PLACES", "PlaceProfile", "place_package", "random_profiles", "write_demo_places"]
+__all__ = ["PLACES", "PlaceProfile", "place_package", "load_demo_collection", "random_profiles",
+           "write_demo_places"]
 
 
 @dataclass(frozen=True)
@@ -220,3 +223,17 @@ def random_profiles(count: int, seed: int = 2026) -> list[PlaceProfile]:
 def write_demo_places(directory: Path) -> list[Path]:
     """The five demo places' packages, each in its own folder under ``directory``."""
     return [place_package(p, directory / p.slug) for p in PLACES]
+
+
+def load_demo_collection(settings: Settings, home_slug: str) -> str:
+    """The demo collection: the five synthetic places and the demo place's own package."""
+    from joinedup.state.collections import replace_demo
+    from joinedup.state.publish import publish_place, zip_package
+
+    with tempfile.TemporaryDirectory() as tmp:
+        zips = {f"{p.slug}.zip": zip_package(p_dir)
+                for p, p_dir in zip(PLACES, write_demo_places(Path(tmp)), strict=True)}
+        home = publish_place(settings, home_slug, Path(tmp) / home_slug)
+        zips[f"{home_slug}.zip"] = zip_package(home)
+    replace_demo(Path(settings.data_dir), zips)
+    return f"Published the demo places' packages into the collection 'Demo places' ({len(zips)})"

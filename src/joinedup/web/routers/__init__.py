@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from joinedup.web.routers import (
     accounts,
     collaborations,
+    collections,
     insight_cohorts,
     insight_figures,
     insight_persons,
@@ -26,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     insight_persons.router,
     insight_cohorts.router,
     surveys.router,
+    collections.router,
 )
