@@ -102,3 +102,19 @@ def test_a_collection_is_its_owners_and_the_demo_is_everyones(
 def test_signed_out_people_are_sent_to_sign_in(client: PageClient) -> None:
     response = client.get("/collections", follow_redirects=False)
     assert response.status_code in {302, 303} and "/sign-in" in response.headers["location"]
+
+
+def test_the_demo_collection_holds_six_places_with_the_users_own_highlighted(
+    client: PageClient, demo: DemoLike, settings: Settings  # noqa: F811
+) -> None:
+    from joinedup.synth.places import load_demo_collection
+
+    load_demo_collection(settings, demo.place_slug)
+    demo_collection = store.find(Path(settings.data_dir), store.DEMO_ID)
+    assert demo_collection is not None
+    loaded = store.load_packages(demo_collection)
+    assert len(loaded) == 6 and all(p.ok for p in loaded), [p.problems for p in loaded]
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    page = client.get("/collections/demo").text
+    assert 'app-own-place">Northbrook (your place)' in page
+    assert "Eastmere (your place)" not in page
