@@ -12,12 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from joinedup.config import Settings
-from joinedup.insight import demand
+from joinedup.insight import demand, export
 from joinedup.insight.cohorts import cohorts
-from joinedup.insight.periods import parse_year
+from joinedup.insight.context import PlaceContext
+from joinedup.insight.disclosure import control_counts
+from joinedup.insight.periods import FinancialYear, parse_year
 from joinedup.state.load import check_package
 from joinedup.state.package import frictionless_errors
 from joinedup.state.publish import publish_place
@@ -162,3 +165,35 @@ def _judge(verdict: Verdict, att: Attacker, name: str, shown: float | None, real
         verdict.small(att, name, real)
     elif shown is not None:
         verdict.rounded(att, name, shown)
+
+
+@pytest.mark.slow
+def test_the_attack_finds_what_a_weaker_control_would_give_away(
+    settings: Settings, demo: DemoLike, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The check can fail: with demand controlled cell by cell (primary suppression, money to
+    £100 only, as before issue 7), the same attacker narrows hidden and rounded counts."""
+    real = export.demand_table
+
+    def primary_only(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True,
+                     price_year: str = demand.DEFAULT_PRICE_YEAR,
+                     year: FinancialYear | None = None) -> pd.DataFrame:
+        raw = real(con, ctx, controlled=False, year=year)
+        out = real(con, ctx, year=year)
+        out["persons"] = pd.Series(control_counts(raw["persons"].tolist(), ctx.rule), dtype=object)
+        out["events"] = pd.Series(control_counts(raw["events"].tolist(), ctx.rule), dtype=object)
+        out["cost"] = [None if e is None else c
+                       for e, c in zip(out["events"], raw["cost"].round(-2), strict=True)]
+        return out
+
+    monkeypatch.setattr(export, "demand_table", primary_only)
+    store = Path(settings.insight_dir) / f"{demo.place_slug}.duckdb"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    build_adversarial(store)
+    package = publish_place(settings, demo.place_slug, tmp_path / "package")
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        verdict = _attack(package, con)
+    finally:
+        con.close()
+    assert any("truly" in leak for leak in verdict.leaks), verdict.leaks
