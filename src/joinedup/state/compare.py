@@ -173,7 +173,8 @@ def _readiness(packages: Sequence[LoadedPackage]) -> Section:
     keys: dict[str, str] = {}
     for p in packages:
         for r in p.tables.get("readiness", []):
-            if str(r["round"]) == latest[p.slug]:
+            # Components and the overall score; strands are sums of components.
+            if str(r["round"]) == latest[p.slug] and r["kind"] in {"component", "overall"}:
                 keys.setdefault(r["line"], r["name"])
     ordered = sorted(keys, key=lambda k: (k != "overall", order.index(k) if k in order else 99, k))
     for key in ordered:
