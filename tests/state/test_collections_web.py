@@ -118,3 +118,24 @@ def test_the_demo_collection_holds_six_places_with_the_users_own_highlighted(
     page = client.get("/collections/demo").text
     assert 'app-own-place">Northbrook (your place)' in page
     assert "Eastmere (your place)" not in page
+
+
+def test_a_lead_downloads_the_place_s_package_and_a_viewer_cannot(
+    client: PageClient, demo: DemoLike  # noqa: F811
+) -> None:
+    from joinedup.state.load import load_zip
+
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    assert f"/places/{demo.place_slug}/state/package.zip" in client.get("/collections").text
+    response = client.get(f"/places/{demo.place_slug}/state/package.zip")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    loaded = load_zip(response.content, "northbrook.zip")
+    assert loaded.ok and loaded.slug == demo.place_slug
+    assert len(loaded.tables["collaborations"]) == len(demo.collaboration_slugs)
+    audit = client.get(f"/places/{demo.place_slug}/audit").text
+    assert "state.package_downloaded" in audit
+    client.post("/sign-out", data={"csrf_token": client.csrf("/collections")})
+    client.sign_in(email_for(Role.VIEWER), DEMO_PASSWORD)
+    assert "state/package.zip" not in client.get("/collections").text
+    assert client.get(f"/places/{demo.place_slug}/state/package.zip").status_code == 403
