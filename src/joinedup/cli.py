@@ -13,6 +13,7 @@ import typer
 from joinedup.clikit import UserError, err_console
 from joinedup.insight import cli as insight_cli
 from joinedup.places import cli as places_cli
+from joinedup.state import cli as state_cli
 from joinedup.surveys import cli as surveys_cli
 
 app = typer.Typer(
@@ -22,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for area in (places_cli, insight_cli, surveys_cli):
+for area in (places_cli, insight_cli, surveys_cli, state_cli):
     area.register(app)
 
 

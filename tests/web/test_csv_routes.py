@@ -148,6 +148,22 @@ def _survey_results(client: PageClient, h: Hostile) -> list[Response]:
             for i in (h.readiness_id, h.voice_id)]
 
 
+def _collection_comparison(client: PageClient, h: Hostile) -> list[Response]:
+    """Issue 11: a package whose place and cohort are named like formulas, compared."""
+    from dataclasses import replace
+
+    from joinedup.state.collections import replace_demo
+    from joinedup.state.publish import zip_package
+    from joinedup.synth.places import PLACES, place_package
+
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    work = Path(settings.data_dir) / "hostile-package"
+    package = place_package(replace(PLACES[2], name=HYPERLINK), work)
+    replace_demo(Path(settings.data_dir), {"hostile.zip": zip_package(package)})
+    _sign_in(client, Role.VIEWER)
+    return [client.get("/collections/demo/comparison.csv")]
+
+
 # Every route that answers with CSV, and how to fetch it. A new CSV route fails
 # test_every_csv_route_is_walked until it is added here.
 CSV_ROUTES: dict[tuple[str, str], Callable[[PageClient, Hostile], list[Response]]] = {
@@ -155,6 +171,7 @@ CSV_ROUTES: dict[tuple[str, str], Callable[[PageClient, Hostile], list[Response]
     ("POST", "/places/{place}/surveys/{round_id}/links"): _survey_links,
     ("GET", "/places/{place}/surveys/{round_id}/import/template.csv"): _survey_template,
     ("GET", "/places/{place}/surveys/{round_id}/results.csv"): _survey_results,
+    ("GET", "/collections/{cid}/comparison.csv"): _collection_comparison,
 }
 
 

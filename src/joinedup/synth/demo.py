@@ -56,6 +56,7 @@ def load_demo(settings: Settings) -> str:
     # Imported here: each area's generator is heavy, and only the demo needs them.
     from joinedup.synth.demo_charters import load_demo_collaborations
     from joinedup.synth.insight import load_demo_insight
+    from joinedup.synth.places import load_demo_collection
     from joinedup.synth.surveys import load_demo_surveys
 
     with session_scope(settings) as session:
@@ -65,5 +66,6 @@ def load_demo(settings: Settings) -> str:
         load_demo_surveys(session, place.slug)
         slug = place.slug
     load_demo_insight(slug, settings)
+    load_demo_collection(settings, slug)  # issue 11: the demo places' packages, compared
     verb = "Loaded" if created else "Checked"
     return f"{verb} the demo place {PLACE_NAME} ({slug})"

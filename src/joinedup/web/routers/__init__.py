@@ -6,6 +6,7 @@ from joinedup.web.routers import (
     accounts,
     board,
     collaborations,
+    collections,
     insight_cohorts,
     insight_figures,
     insight_persons,
@@ -32,4 +33,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     surveys.router,
     surveys_results.router,
     board.router,
+    collections.router,
 )
