@@ -95,7 +95,8 @@ def test_the_migration_gives_existing_partners_slots_in_name_order(tmp_path: Pat
         for place_id, slug in ((1, "a"), (2, "b")):
             conn.execute(sa.text("INSERT INTO places (id, slug, name, description, disclosure_threshold, "
                                  "disclosure_rounding, min_group_size, created_at) "
-                                 "VALUES (:i, :s, :s, '', 8, 5, 5, '2025-01-01')"), {"i": place_id, "s": slug})
+                                 "VALUES (:i, :s, :s, '', 8, 5, 5, '2025-01-01')"),
+                         {"i": place_id, "s": slug})
         for pid, place_id, name in ((1, 1, "Police"), (2, 1, "Council"), (3, 1, "NHS"), (4, 2, "Zeta")):
             conn.execute(sa.text("INSERT INTO partners (id, place_id, name, sector, website, created_at) "
                                  "VALUES (:i, :p, :n, 'housing', '', '2025-01-01')"),

@@ -201,4 +201,5 @@ def network_chart(network: pd.DataFrame, *, top: int = 30, colours: Mapping[str,
         .encode(x=alt.X("x:Q", scale=scale_x), y=alt.Y("y:Q", scale=scale_y), text="service:N")
     )
     # Lines and dots have a colour scale each: one for the kind of pair, one for partners.
-    return alt.layer(lines, points, labels).resolve_scale(color="independent").properties(width=620, height=460)
+    layers = alt.layer(lines, points, labels).resolve_scale(color="independent")
+    return layers.properties(width=620, height=460)

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from joinedup import audit
+from joinedup.db.base import utcnow
 from joinedup.places import service as places
 from joinedup.places.models import (
     Membership,
@@ -43,7 +44,6 @@ from joinedup.places.models import (
 from joinedup.places.roles import Role
 from joinedup.places.service import PlaceError
 from joinedup.places.users import set_role
-from joinedup.db.base import utcnow
 
 __all__ = [
     "RESERVED_SLUGS", "By", "PartnerLinks", "PlaceError", "StoreSources", "active_partners",

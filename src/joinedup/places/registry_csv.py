@@ -2,8 +2,9 @@
 
 An import is checked whole before it is saved: every problem is reported with its row
 (as a spreadsheet numbers it, the header being row 1) and column, and if there is any, the
-session's transaction is rolled back and nothing is saved. A row whose name matches an existing partner (or, for services, the same partner's
-service), whatever the case, changes it; any other row adds one. Rows never retire or delete:
+session's transaction is rolled back and nothing is saved. A row whose name matches an
+existing partner (or, for services, the same partner's service), whatever the case, changes
+it; any other row adds one. Rows never retire or delete:
 that is a decision to take one partner at a time.
 
 Files are written through joinedup.csvsafe. A cell it protected with a leading quote
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,23 +124,12 @@ def _read(data: bytes | str, columns: tuple[str, ...], required: tuple[str, ...]
     return rows, problems
 
 
-def _attempt(problems: list[ImportProblem], row: int, step: Callable[[], Any]) -> Any:
-    try:
-        return step()
-    except PlaceError as exc:
-        problems.append(ImportProblem(row, exc.field, str(exc)))
-        return None
-
-
-def _apply(session: Session, problems: list[ImportProblem], steps: list[tuple[int, Callable[[], Any]]]
-           ) -> list[Any]:
-    """Run every step (each checks its row before changing anything); if any row is refused,
-    roll the whole transaction back and refuse the file, so that nothing is half-saved."""
-    results = [_attempt(problems, row, step) for row, step in steps]
+def _refuse_if(session: Session, problems: list[ImportProblem]) -> None:
+    """Each row is checked before it changes anything, so the rows before a bad one may be
+    saved in the session: roll the whole transaction back and refuse the file."""
     if problems:
         session.rollback()
         raise ImportRefused(sorted(problems, key=lambda p: p.row))
-    return results
 
 
 def import_partners(session: Session, place: Place, data: bytes | str, *,
@@ -152,7 +141,6 @@ def import_partners(session: Session, place: Place, data: bytes | str, *,
     existing = {p.name.lower(): p for p in place.partners}
     seen: dict[str, int] = {}
     result = ImportResult()
-    steps: list[tuple[int, Callable[[], Any]]] = []
     for number, row in rows:
         name = " ".join(row.get("name", "").split())
         if name.lower() in seen:
@@ -161,17 +149,18 @@ def import_partners(session: Session, place: Place, data: bytes | str, *,
         seen[name.lower()] = number
         partner = existing.get(name.lower())
         fields = {"name": name, "sector": row.get("sector", ""), "website": row.get("website", "")}
-        if partner is None:
-            steps.append((number, lambda f=fields: ("added", registry.add_partner(
-                session, place, by=by, **f).name)))
-        else:
-            # A name matched whatever its case keeps its own spelling: a file typed in capitals
-            # must not rename partners.
-            fields["name"] = partner.name
-            steps.append((number, lambda p=partner, f=fields: (
-                "changed" if registry.edit_partner(session, p, sources=sources, by=by, **f)
-                else "unchanged", p.name)))
-    _tally(result, _apply(session, problems, steps))
+        try:
+            if partner is None:
+                result.added.append(registry.add_partner(session, place, by=by, **fields).name)
+            else:
+                # A name matched whatever its case keeps its own spelling: a file typed in
+                # capitals must not rename partners.
+                fields["name"] = partner.name
+                _tally(result, partner.name,
+                       registry.edit_partner(session, partner, sources=sources, by=by, **fields))
+        except PlaceError as exc:
+            problems.append(ImportProblem(number, exc.field, str(exc)))
+    _refuse_if(session, problems)
     by.record(session, "partners.imported", place, f"{len(rows)} rows",
               {"added": result.added, "changed": result.changed})
     return result
@@ -186,7 +175,6 @@ def import_services(session: Session, place: Place, data: bytes | str, *,
     partners = {p.name.lower(): p for p in place.partners}
     seen: dict[tuple[str, str], int] = {}
     result = ImportResult()
-    steps: list[tuple[int, Callable[[], Any]]] = []
     for number, row in rows:
         partner_name = " ".join(row.get("partner", "").split())
         partner: Partner | None = partners.get(partner_name.lower())
@@ -204,25 +192,23 @@ def import_services(session: Session, place: Place, data: bytes | str, *,
         fields = {"description": row.get("description", ""), "status": row.get("status", ""),
                   "email": row.get("email", ""), "url": row.get("url", "")}
         current: Service | None = next((s for s in partner.services if s.name.lower() == name.lower()), None)
-        if current is None:
-            steps.append((number, lambda p=partner, n=name, f=fields: ("added", registry.add_service(
-                session, place, p, name=n, by=by, **f).name)))
-        else:
-            steps.append((number, lambda s=current, f=fields: (
-                "changed" if registry.edit_service(session, s, name=s.name, sources=sources, by=by, **f)
-                else "unchanged", s.name)))
-    _tally(result, _apply(session, problems, steps))
+        try:
+            if current is None:
+                result.added.append(registry.add_service(session, place, partner, name=name, by=by,
+                                                         **fields).name)
+            else:
+                _tally(result, current.name, registry.edit_service(
+                    session, current, name=current.name, sources=sources, by=by, **fields))
+        except PlaceError as exc:
+            problems.append(ImportProblem(number, exc.field, str(exc)))
+    _refuse_if(session, problems)
     by.record(session, "services.imported", place, f"{len(rows)} rows",
               {"added": result.added, "changed": result.changed})
     return result
 
 
-def _tally(result: ImportResult, outcomes: list[Any]) -> None:
-    for outcome in outcomes:
-        kind, name = outcome
-        if kind == "added":
-            result.added.append(name)
-        elif kind == "changed":
-            result.changed.append(name)
-        else:
-            result.unchanged += 1
+def _tally(result: ImportResult, name: str, changes: dict[str, Any]) -> None:
+    if changes:
+        result.changed.append(name)
+    else:
+        result.unchanged += 1

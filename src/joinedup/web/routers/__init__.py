@@ -10,6 +10,7 @@ from joinedup.web.routers import (
     insight_persons,
     insight_runs,
     insight_sources,
+    partners,
     places,
     surveys,
     users,
@@ -17,6 +18,7 @@ from joinedup.web.routers import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     accounts.router,
+    partners.router,  # before places: /places/new is not a place
     places.router,
     collaborations.router,
     users.router,
