@@ -148,6 +148,11 @@ def _survey_results(client: PageClient, h: Hostile) -> list[Response]:
             for i in (h.readiness_id, h.voice_id)]
 
 
+def _registry_exports(client: PageClient, h: Hostile) -> list[Response]:
+    _sign_in(client, Role.LEAD)
+    return [client.get(f"/places/{SLUG}/{what}/export.csv") for what in ("partners", "services")]
+
+
 # Every route that answers with CSV, and how to fetch it. A new CSV route fails
 # test_every_csv_route_is_walked until it is added here.
 CSV_ROUTES: dict[tuple[str, str], Callable[[PageClient, Hostile], list[Response]]] = {
@@ -155,6 +160,8 @@ CSV_ROUTES: dict[tuple[str, str], Callable[[PageClient, Hostile], list[Response]
     ("POST", "/places/{place}/surveys/{round_id}/links"): _survey_links,
     ("GET", "/places/{place}/surveys/{round_id}/import/template.csv"): _survey_template,
     ("GET", "/places/{place}/surveys/{round_id}/results.csv"): _survey_results,
+    ("GET", "/places/{place}/partners/export.csv"): _registry_exports,
+    ("GET", "/places/{place}/services/export.csv"): _registry_exports,
 }
 
 

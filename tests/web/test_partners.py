@@ -6,6 +6,8 @@ partner of another place; each gets the GOV.UK error pattern and nothing is save
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -78,7 +80,8 @@ def test_a_service_without_a_partner_gets_the_error_pattern_and_saves_nothing(
         client: PageClient, session: Session) -> None:
     _signed_in(client, session, Role.LEAD)
     before = _count(session, Service)
-    response = client.post_form(f"{BASE}/services/add", {"partner": "", "name": "Outreach", "status": "active"},
+    response = client.post_form(f"{BASE}/services/add",
+                                {"partner": "", "name": "Outreach", "status": "active"},
                                 token_from=f"{BASE}/services/add")
     assert response.status_code == 400
     _error_pattern(response.text, "partner", "Choose the partner of Testville that provides the service")
@@ -92,7 +95,8 @@ def test_a_service_with_another_places_partner_is_refused(client: PageClient, se
     session.commit()
     before = (_count(session, Service), _count(session, Service, Service.place_id == elsewhere.id))
     response = client.post_form(f"{BASE}/services/add", {
-        "partner": str(foreign.id), "name": "Smuggled", "status": "active"}, token_from=f"{BASE}/services/add")
+        "partner": str(foreign.id), "name": "Smuggled", "status": "active"},
+        token_from=f"{BASE}/services/add")
     assert response.status_code == 400
     _error_pattern(response.text, "partner", "Choose the partner of Testville that provides the service")
     assert (_count(session, Service), _count(session, Service, Service.place_id == elsewhere.id)) == before
@@ -128,7 +132,8 @@ def test_others_cannot_change_the_registry(client: PageClient, session: Session,
     assert _count(session, Partner, Partner.retired_at.is_not(None)) == 0
 
 
-def test_retiring_keeps_the_partner_and_hides_it_from_new_services(client: PageClient, session: Session) -> None:
+def test_retiring_keeps_the_partner_and_hides_it_from_new_services(client: PageClient,
+                                                                   session: Session) -> None:
     place = _signed_in(client, session, Role.LEAD)
     police = partner_named(place, "Testville Police")
     page = client.get(f"{BASE}/partners/{police.id}/retire").text
@@ -144,10 +149,12 @@ def test_retiring_keeps_the_partner_and_hides_it_from_new_services(client: PageC
     assert "Testville Police" in listing and "Retired" in listing
     assert f'value="{police.id}"' not in client.get(f"{BASE}/services/add").text
     # Posting its id anyway is refused too.
-    response = client.post_form(f"{BASE}/services/add", {"partner": str(police.id), "name": "Custody",
-                                                         "status": "active"}, token_from=f"{BASE}/services/add")
+    response = client.post_form(f"{BASE}/services/add",
+                                {"partner": str(police.id), "name": "Custody", "status": "active"},
+                                token_from=f"{BASE}/services/add")
     assert response.status_code == 400 and "Testville Police is retired" in response.text
-    response = client.post_form(f"{BASE}/partners/{police.id}/reinstate", {}, token_from=f"{BASE}/partners/{police.id}")
+    response = client.post_form(f"{BASE}/partners/{police.id}/reinstate", {},
+                                token_from=f"{BASE}/partners/{police.id}")
     assert response.status_code == 303
     session.expire_all()
     assert session.get(Partner, police.id).retired_at is None
@@ -167,7 +174,8 @@ def test_a_partner_with_history_cannot_be_deleted(client: PageClient, session: S
     assert _count(session, Partner, Partner.id == trust.id) == 1
 
 
-def test_a_partner_added_by_mistake_is_deleted_after_confirmation(client: PageClient, session: Session) -> None:
+def test_a_partner_added_by_mistake_is_deleted_after_confirmation(client: PageClient,
+                                                                  session: Session) -> None:
     _signed_in(client, session, Role.LEAD)
     token_page = f"{BASE}/partners/add"
     client.post_form(f"{BASE}/partners/add", {"name": "Typo Trust", "sector": "NHS"}, token_from=token_page)
@@ -175,7 +183,8 @@ def test_a_partner_added_by_mistake_is_deleted_after_confirmation(client: PageCl
     assert typo is not None
     page = client.get(f"{BASE}/partners/{typo.id}/delete").text
     assert "Are you sure you want to delete Typo Trust?" in page
-    response = client.post_form(f"{BASE}/partners/{typo.id}/delete", {"confirm": "yes"}, token_from=token_page)
+    response = client.post_form(f"{BASE}/partners/{typo.id}/delete", {"confirm": "yes"},
+                                token_from=token_page)
     assert response.status_code == 303
     assert _count(session, Partner, Partner.name == "Typo Trust") == 0
     assert _count(session, AuditEvent, AuditEvent.action == "partner.deleted") == 1
@@ -218,21 +227,25 @@ def test_a_service_is_changed_and_retired(client: PageClient, session: Session) 
     assert "Retired" in client.get(f"{BASE}/services").text
 
 
+def _upload(client: PageClient, text: str) -> Any:
+    token = client.csrf(f"{BASE}/partners/import")
+    return client.post(f"{BASE}/partners/import", data={"csrf_token": token},
+                       files={"file": ("partners.csv", text.encode(), "text/csv")}, follow_redirects=False)
+
+
 def test_export_and_import_with_a_validation_report(client: PageClient, session: Session) -> None:
     _signed_in(client, session, Role.LEAD)
     exported = client.get(f"{BASE}/partners/export.csv")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     assert exported.text.splitlines()[0] == "name,sector,website,retired"
     bad = "name,sector\nGood One,housing\nBad One,church\n"
-    response = client.post(f"{BASE}/partners/import", data={"csrf_token": client.csrf(f"{BASE}/partners/import")},
-                           files={"file": ("partners.csv", bad.encode(), "text/csv")}, follow_redirects=False)
+    response = _upload(client, bad)
     assert response.status_code == 400
     _error_pattern(response.text, "file", "Nothing was imported: the file has 1 problem")
     assert "Choose the partner&#39;s sector" in response.text and ">3<" in response.text
     assert _count(session, Partner, Partner.name == "Good One") == 0
     good = exported.text + '"Good One","voluntary and community",""\r\n'
-    response = client.post(f"{BASE}/partners/import", data={"csrf_token": client.csrf(f"{BASE}/partners/import")},
-                           files={"file": ("partners.csv", good.encode(), "text/csv")}, follow_redirects=False)
+    response = _upload(client, good)
     assert response.status_code == 303
     assert "1 added, 0 changed, 3 unchanged" in client.get(response.headers["location"]).text
 

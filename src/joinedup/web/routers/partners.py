@@ -133,7 +133,7 @@ def services_export(actor: Actor = Depends(MANAGE)) -> Response:
 def _csv(actor: Actor, what: str, body: str) -> Response:
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{actor.place.slug}-{what}.csv"',
-        "Cache-Control": "private, no-store"})
+        "Cache-Control": "no-store"})
 
 
 @router.get(BASE + "/partners/add", response_class=HTMLResponse)
