@@ -284,3 +284,30 @@ def test_only_administrators_create_places(client: PageClient, session: Session,
     response = client.post_form("/places/new", {"name": "Sneaky"}, token_from="/account")
     assert response.status_code == 403
     assert _count(session, Place) == 1
+
+
+def test_a_retired_partner_is_not_offered_for_a_charter_but_stays_on_one_it_is_in(
+        client: PageClient, session: Session) -> None:
+    from joinedup.collaborations.models import CharterPartner, Collaboration
+
+    place = _signed_in(client, session, Role.LEAD)
+    police, council = partner_named(place, "Testville Police"), partner_named(place, "Testville Council")
+    with_police = Collaboration(place=place, slug="safer", name="Safer streets")
+    with_police.partners.append(CharterPartner(partner=police, offers="Patrols"))
+    session.add_all([with_police, Collaboration(place=place, slug="fresh", name="Fresh start")])
+    session.commit()
+    url = f"{BASE}/partners/{police.id}/retire"
+    assert client.post_form(url, {"confirm": "yes"}, token_from=url).status_code == 303
+    fresh = client.get(f"{BASE}/collaborations/fresh/edit/partners").text
+    assert "Testville Council is taking part" in fresh and "Testville Police" not in fresh
+    safer = f"{BASE}/collaborations/safer"
+    page = client.get(safer + "/edit/partners").text
+    assert "Testville Police is taking part" in page
+    response = client.post_form(safer + "/edit/partners", {
+        f"partners-{police.id}-included": "yes", f"partners-{police.id}-offers": "Patrols",
+        f"partners-{council.id}-included": "yes", f"partners-{council.id}-offers": "CCTV"}, token_from=safer)
+    assert response.status_code == 303
+    session.expire_all()
+    kept = session.scalars(select(CharterPartner.partner_id)
+                           .where(CharterPartner.collaboration_id == with_police.id)).all()
+    assert set(kept) == {police.id, council.id}
