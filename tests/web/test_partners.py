@@ -311,3 +311,29 @@ def test_a_retired_partner_is_not_offered_for_a_charter_but_stays_on_one_it_is_i
     kept = session.scalars(select(CharterPartner.partner_id)
                            .where(CharterPartner.collaboration_id == with_police.id)).all()
     assert set(kept) == {police.id, council.id}
+
+
+def test_a_busy_insight_store_refuses_a_rename_instead_of_failing(
+        client: PageClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    from joinedup.insight import store
+
+    place = _signed_in(client, session, Role.LEAD)
+    council = partner_named(place, "Testville Council")
+    with open_store(settings.insight_dir, "testville"):
+        pass
+
+    def busy(*_args: object, **_kwargs: object) -> None:
+        raise duckdb.IOException("Could not set lock on file")
+
+    monkeypatch.setattr(store, "connect", busy)
+    url = f"{BASE}/partners/{council.id}"
+    response = client.post_form(url + "/edit", {"name": "Testville Borough Council",
+                                                "sector": "local government"}, token_from=url + "/edit")
+    assert response.status_code == 400
+    _error_pattern(response.text, "name", "The insight store is busy")
+    response = client.get(url + "/delete")
+    assert response.status_code == 503 and 'href="#confirm"' in response.text
+    session.expire_all()
+    assert session.get(Partner, council.id).name == "Testville Council"

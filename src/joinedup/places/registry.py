@@ -131,13 +131,22 @@ class StoreSources:
 
 
 def store_sources(insight_dir: Path, place_slug: str) -> StoreSources:
-    """Read the place's insight store, if it has one (a place without one is not given one)."""
+    """Read the place's insight store, if it has one (a place without one is not given one).
+
+    A store another process holds (a linkage run on the command line) cannot be read; then
+    nothing that depends on it is decided, and the caller says to try again."""
+    import duckdb
+
     from joinedup.insight.store import insight_path, open_store
 
     if not insight_path(insight_dir, place_slug).exists():
         return StoreSources()
-    with open_store(insight_dir, place_slug) as con:
-        rows = con.execute("SELECT partner, service, name FROM sources ORDER BY name").fetchall()
+    try:
+        with open_store(insight_dir, place_slug) as con:
+            rows = con.execute("SELECT partner, service, name FROM sources ORDER BY name").fetchall()
+    except duckdb.Error as exc:
+        raise PlaceError("The insight store is busy (an upload or linkage run may be using it), so "
+                         "its sources cannot be checked: try again in a few minutes", "name") from exc
     found: dict[tuple[str, str], list[str]] = {}
     for partner, service_, name in rows:
         found.setdefault((str(partner), str(service_)), []).append(str(name))

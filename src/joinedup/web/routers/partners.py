@@ -34,9 +34,10 @@ MANAGE = requires(Capability.MANAGE_PARTNERS)
 MAX_IMPORT_BYTES = 2**20
 
 
-def _errors(exc: PlaceError, default: str = "name") -> FormErrors:
+def _errors(exc: PlaceError, on: str = "") -> FormErrors:
+    """The error on its own field, or on ``on`` for a page whose only field is a question."""
     errors = FormErrors()
-    errors.add(exc.field or default, str(exc))
+    errors.add(on or exc.field or "name", str(exc))
     return errors
 
 
@@ -259,7 +260,11 @@ def partner_reinstate(request: Request, partner_id: int, actor: Actor = Depends(
 def partner_delete(request: Request, partner_id: int, actor: Actor = Depends(MANAGE),
                    session: Session = Depends(get_db)) -> Response:
     partner = _partner(session, actor, partner_id)
-    links = registry.partner_links(session, partner, _sources(request, actor.place))
+    try:
+        links = registry.partner_links(session, partner, _sources(request, actor.place))
+    except PlaceError as exc:
+        return _confirm(request, actor, "places/partners_delete.html", _errors(exc, "confirm"), 503,
+                        partner=partner, links=None)
     return _confirm(request, actor, "places/partners_delete.html", FormErrors(), partner=partner, links=links)
 
 
@@ -268,7 +273,11 @@ def partner_delete_submit(request: Request, partner_id: int, actor: Actor = Depe
                           session: Session = Depends(get_db),
                           form: dict[str, str] = Depends(form_data)) -> Response:
     partner = _partner(session, actor, partner_id)
-    sources = _sources(request, actor.place)
+    try:
+        sources = _sources(request, actor.place)
+    except PlaceError as exc:
+        return _confirm(request, actor, "places/partners_delete.html", _errors(exc, "confirm"), 503,
+                        partner=partner, links=None)
     links = registry.partner_links(session, partner, sources)
     if links:  # the page says why it cannot be deleted, and offers to retire it
         return _confirm(request, actor, "places/partners_delete.html", FormErrors(), 400, partner=partner,
@@ -456,6 +465,9 @@ async def _import(request: Request, actor: Actor, session: Session, what: str) -
             problems = exc.problems
             errors.add("file", f"Nothing was imported: the file has {len(problems)} "
                                f"problem{'s' if len(problems) != 1 else ''}, listed below")
+        except PlaceError as exc:  # the insight store is busy
+            session.rollback()
+            errors.add("file", str(exc))
         else:
             session.commit()
             return _done(request, f"{what.capitalize()} imported: {result.summary()}",
