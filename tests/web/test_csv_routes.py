@@ -184,6 +184,16 @@ def _csv_routes(settings: Settings) -> set[tuple[str, str]]:
     return found
 
 
+def _registry_exports(client: PageClient, h: Hostile) -> list[Response]:
+    """Issue 8: the place's partners (two named like formulas) and services."""
+    _sign_in(client, Role.LEAD)
+    return [client.get(f"/places/{SLUG}/{what}/export.csv") for what in ("partners", "services")]
+
+
+CSV_ROUTES[("GET", "/places/{place}/partners/export.csv")] = _registry_exports
+CSV_ROUTES[("GET", "/places/{place}/services/export.csv")] = _registry_exports
+
+
 def test_every_csv_route_is_walked(settings: Settings) -> None:
     assert _csv_routes(settings) == set(CSV_ROUTES)
 

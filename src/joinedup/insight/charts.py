@@ -8,6 +8,7 @@ Each page shows the same numbers in a table beside the chart.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import altair as alt
@@ -15,6 +16,7 @@ import pandas as pd
 
 from joinedup.charts import BLUE, LIGHT_GREY, RED
 from joinedup.charts import to_svg as house_to_svg
+from joinedup.places.colours import fallback_colour
 
 __all__ = ["cohorts_chart", "costs_chart", "network_chart", "to_svg", "upset_chart"]
 
@@ -108,8 +110,18 @@ def upset_chart(combos: pd.DataFrame, *, top: int = 15) -> Any:
     return alt.vconcat(bars, matrix, spacing=6)
 
 
-def costs_chart(costs: pd.DataFrame) -> Any:
-    """Cost of each cohort's events, stacked by the partner who bears it."""
+def partner_scale(names: Iterable[object], colours: Mapping[str, str] | None) -> alt.Scale:
+    """Each partner's own colour (places/colours.py), so that a partner looks the same on every
+    chart whatever partners are added later. Without ``colours`` the names are coloured by a
+    digest of each name, which is stable too but may give two partners one colour."""
+    domain = sorted({str(n) for n in names})
+    given = colours or {}
+    return alt.Scale(domain=domain, range=[given.get(n) or fallback_colour(n) for n in domain])
+
+
+def costs_chart(costs: pd.DataFrame, colours: Mapping[str, str] | None = None) -> Any:
+    """Cost of each cohort's events, stacked by the partner who bears it, in each partner's
+    colour (``colours``: partner name → hex, from places.colours.partner_colours)."""
     data = costs.dropna(subset=["cost"])
     data = data[data["cost"] > 0]
     if data.empty:
@@ -121,15 +133,17 @@ def costs_chart(costs: pd.DataFrame) -> Any:
             y=alt.Y("label:N", title=None, sort=None),
             x=alt.X("sum(cost):Q", title="Cost (£)", axis=alt.Axis(format="~s")),
             color=alt.Color(
-                "partner:N", title="Borne by", legend=alt.Legend(orient="bottom", columns=2, labelLimit=300)
+                "partner:N", title="Borne by", scale=partner_scale(data["partner"], colours),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=300),
             ),  # fmt: skip
         )
         .properties(width=480)
     )
 
 
-def network_chart(network: pd.DataFrame, *, top: int = 30) -> Any:
-    """Services on a circle, joined by lines as thick as the persons they share.
+def network_chart(network: pd.DataFrame, *, top: int = 30, colours: Mapping[str, str] | None = None) -> Any:
+    """Services on a circle, joined by lines as thick as the persons they share; each service's
+    dot is in its partner's colour (``colours`` as for costs_chart).
 
     Red lines are 'ships in the night': many shared persons, no shared collaboration.
     """
@@ -137,6 +151,8 @@ def network_chart(network: pd.DataFrame, *, top: int = 30) -> Any:
     if data.empty:
         return _empty("No pairs of services share enough persons to show")
     services = sorted(set(data["service_a"]) | set(data["service_b"]))
+    partner_of = {str(s): str(p) for side in ("a", "b") if f"partner_{side}" in data
+                  for s, p in zip(data[f"service_{side}"], data[f"partner_{side}"], strict=True)}
     angle = {s: 2 * math.pi * i / len(services) for i, s in enumerate(services)}
     pos = {s: (math.cos(a), math.sin(a)) for s, a in angle.items()}
     edges = []
@@ -147,7 +163,8 @@ def network_chart(network: pd.DataFrame, *, top: int = 30) -> Any:
                           "kind": "Ships in the night" if r.ships_in_the_night
                           else "Partners collaborate or same partner",
                           "pair": f"{r.service_a} – {r.service_b}"})  # fmt: skip
-    nodes = pd.DataFrame([{"service": s, "x": pos[s][0], "y": pos[s][1]} for s in services])
+    nodes = pd.DataFrame([{"service": s, "partner": partner_of.get(s, ""), "x": pos[s][0], "y": pos[s][1]}
+                          for s in services])
     scale_x = alt.Scale(domain=[-1.9, 1.9])
     scale_y = alt.Scale(domain=[-1.3, 1.3])
     lines = (
@@ -171,12 +188,18 @@ def network_chart(network: pd.DataFrame, *, top: int = 30) -> Any:
     )
     points = (
         alt.Chart(nodes)
-        .mark_circle(size=160, color=BLUE)
-        .encode(x=alt.X("x:Q", scale=scale_x), y=alt.Y("y:Q", scale=scale_y))
+        .mark_circle(size=160, opacity=1)
+        .encode(
+            x=alt.X("x:Q", scale=scale_x), y=alt.Y("y:Q", scale=scale_y),
+            color=alt.Color("partner:N", title="Partner", scale=partner_scale(nodes["partner"], colours),
+                            legend=alt.Legend(orient="bottom", columns=2, labelLimit=300)),
+        )
     )
     labels = (
         alt.Chart(nodes)
         .mark_text(dy=-14, fontSize=11)
         .encode(x=alt.X("x:Q", scale=scale_x), y=alt.Y("y:Q", scale=scale_y), text="service:N")
     )
-    return alt.layer(lines, points, labels).properties(width=620, height=460)
+    # Lines and dots have a colour scale each: one for the kind of pair, one for partners.
+    layers = alt.layer(lines, points, labels).resolve_scale(color="independent")
+    return layers.properties(width=620, height=460)

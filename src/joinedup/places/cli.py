@@ -12,6 +12,7 @@ from joinedup.clikit import UserError, console, user_errors
 from joinedup.config import get_settings
 from joinedup.db.migrate import upgrade_to_head
 from joinedup.db.session import describe_url, session_scope
+from joinedup.places import registry_cli
 from joinedup.places.models import User
 from joinedup.places.roles import ROLE_LABELS, Role
 from joinedup.places.service import PlaceError, create_place, get_place, list_places
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.add_typer(users_app, name="users")
     app.add_typer(places_app, name="places")
+    registry_cli.register(app)
 
 
 def init() -> None:

@@ -21,6 +21,15 @@ class Sector(StrEnum):
     BUSINESS = "business"
 
 
+class ServiceStatus(StrEnum):
+    """Open Referral UK's service.status."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    DEFUNCT = "defunct"
+    TEMPORARILY_CLOSED = "temporarily closed"
+
+
 class Place(Timestamped, Base):
     __tablename__ = "places"
 
@@ -49,13 +58,26 @@ class Place(Timestamped, Base):
 
 class Partner(Timestamped, Base):
     __tablename__ = "partners"
-    __table_args__ = (UniqueConstraint("place_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("place_id", "name"),
+        # One colour per partner of a place, kept for good (see places/colours.py).
+        UniqueConstraint("place_id", "colour_slot", name="uq_partners_place_colour_slot"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     sector: Mapped[str] = mapped_column(String(40))
     website: Mapped[str] = mapped_column(String(300), default="")
+    # Given when the partner is added and never changed, so that a partner keeps its colour on
+    # every chart whatever partners come later.
+    colour_slot: Mapped[int] = mapped_column(Integer)
+    # A retired partner is hidden from new choices but kept wherever history shows it.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
     place: Mapped[Place] = relationship(back_populates="partners")
     services: Mapped[list[Service]] = relationship(back_populates="partner", order_by="Service.name")
@@ -78,6 +100,11 @@ class Service(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(30), default="active")
     email: Mapped[str] = mapped_column(String(200), default="")
     url: Mapped[str] = mapped_column(String(300), default="")
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
     place: Mapped[Place] = relationship(back_populates="services")
     partner: Mapped[Partner] = relationship(back_populates="services")

@@ -30,7 +30,7 @@ ROLE_LABELS: dict[Role, str] = {
 
 ROLE_HINTS: dict[Role, str] = {
     Role.ADMIN: "Manages users and settings for the place",
-    Role.LEAD: "Writes charters and runs surveys",
+    Role.LEAD: "Writes charters, runs surveys and keeps the list of partners and services",
     Role.ANALYST: "Works with person-level insight data",
     Role.PARTNER: "Sees the partnership's aggregates and charters",
     Role.VIEWER: "Reads the place, its charters and published results",
@@ -50,6 +50,8 @@ class Capability(StrEnum):
     MANAGE_ROUNDS = "manage_rounds"
     VIEW_RESULTS = "view_results"
     REVIEW_FREE_TEXT = "review_free_text"
+    # Add, change, retire, import and export the place's partners and services.
+    MANAGE_PARTNERS = "manage_partners"
 
 
 _ALL = frozenset(Capability)
@@ -61,7 +63,7 @@ GRANTS: dict[Role, frozenset[Capability]] = {
     Role.LEAD: frozenset({
         Capability.VIEW_PLACE, Capability.EDIT_CHARTER, Capability.DEFINE_COHORT,
         Capability.EDIT_UNIT_COSTS, Capability.MANAGE_ROUNDS, Capability.VIEW_RESULTS,
-        Capability.VIEW_AUDIT,
+        Capability.VIEW_AUDIT, Capability.MANAGE_PARTNERS,
     }),
     Role.ANALYST: frozenset({
         Capability.VIEW_PLACE, Capability.VIEW_PERSON_LEVEL, Capability.RUN_INSIGHT,

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from joinedup.places.colours import next_colour_slot
 from joinedup.places.models import Membership, Partner, Place, Sector, Service, User
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
@@ -66,7 +67,8 @@ def create_place(
 
 def add_partner(session: Session, place: Place, *, name: str, sector: Sector | str,
                 website: str = "") -> Partner:
-    partner = Partner(place=place, name=name.strip(), sector=Sector(sector).value, website=website)
+    partner = Partner(place=place, name=name.strip(), sector=Sector(sector).value, website=website,
+                      colour_slot=next_colour_slot(session, place.id))
     session.add(partner)
     session.flush()
     return partner

@@ -12,6 +12,7 @@ from joinedup.web.routers import (
     insight_persons,
     insight_runs,
     insight_sources,
+    partners,
     places,
     surveys,
     surveys_answering,
@@ -21,6 +22,7 @@ from joinedup.web.routers import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     accounts.router,
+    partners.router,  # before places: /places/new is not a place
     places.router,
     collaborations.router,
     users.router,

@@ -18,6 +18,8 @@ from joinedup.collaborations import charters
 from joinedup.collaborations.charters import CharterInvalid, Draft, Errors, PartnerLike
 from joinedup.collaborations.models import Collaboration, ResourceKind, Status
 from joinedup.db.base import utcnow
+from joinedup.places.models import Partner
+from joinedup.places.registry import partners_to_choose
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, client_ip, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
@@ -186,12 +188,17 @@ def _blank_rows(values: dict[str, str], prefix: str, count: int) -> set[int]:
     return set(range(count)) - filled
 
 
+def _choices(actor: Actor, draft: Draft) -> list[Partner]:
+    """Active partners, and the retired ones this charter already has (kept, not offered)."""
+    return partners_to_choose(actor.place, keep=[p.partner_id for p in draft.partners])
+
+
 def _edit_context(actor: Actor, c: Collaboration, part: Part, values: dict[str, str],
                   errors: FormErrors, draft: Draft) -> dict[str, Any]:
     saved_rows = len(getattr(draft, part.rows)) if part.rows else 0
     return {
         "place": actor.place, "collab": c, "part": part, "values": values, "errors": errors,
-        "draft": draft, "place_partners": actor.place.partners,
+        "draft": draft, "place_partners": _choices(actor, draft),
         "rows": _row_count(values, part.rows, saved_rows) if part.rows else 0,
         "blank_rows": _blank_rows(values, part.rows, _row_count(values, part.rows, saved_rows))
         if part.rows else set(),
@@ -209,7 +216,7 @@ def _add_edit_routes(part: Part) -> None:
     ) -> Response:
         c = _collaboration(session, actor, collab)
         draft = charters.draft_of(c)
-        values = part.fill(draft, actor.place.partners)
+        values = part.fill(draft, _choices(actor, draft))
         return render(request, part.template,
                       {**_edit_context(actor, c, part, values, FormErrors(), draft),
                        "flash": request.session.pop(FLASH, None)})
@@ -220,7 +227,7 @@ def _add_edit_routes(part: Part) -> None:
     ) -> Response:
         c = _collaboration(session, actor, collab)
         draft = charters.draft_of(c)
-        new_draft, found = part.read(draft, form, actor.place.partners)
+        new_draft, found = part.read(draft, form, _choices(actor, draft))
         if not found:
             try:
                 revision = charters.save(session, c, new_draft, author=actor.user, ip=client_ip(request))

@@ -22,6 +22,7 @@ from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.periods import FinancialYear, available_years, parse_year
 from joinedup.insight.pipeline import explain_dir
 from joinedup.insight.summary import headline
+from joinedup.places.colours import partner_colours
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
@@ -177,7 +178,8 @@ def _network_with_flags(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @router.get(BASE + "/charts/{name}.svg")
-def chart(request: Request, name: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
+def chart(request: Request, name: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+          session: Session = Depends(get_db)) -> Response:
     if name not in CHARTS or not has_store(request, actor.place.slug):
         raise HTTPException(status_code=404)
     ctx = place_ctx(request, actor)
@@ -188,9 +190,11 @@ def chart(request: Request, name: str, actor: Actor = Depends(requires(Capabilit
             spec = charts.upset_chart(export.overlaps_table(con, ctx))
         elif name == "costs":
             year, _labels, _errors = _year(request, con)
-            spec = charts.costs_chart(export.costs_table(con, ctx, year=year))
+            spec = charts.costs_chart(export.costs_table(con, ctx, year=year),
+                                      colours=partner_colours(session, actor.place))
         else:
-            spec = charts.network_chart(export.network_table(con, ctx))
+            spec = charts.network_chart(export.network_table(con, ctx),
+                                        colours=partner_colours(session, actor.place))
     return Response(
         charts.to_svg(spec), media_type="image/svg+xml",
         headers={"Cache-Control": "private, no-store"},

@@ -1,4 +1,6 @@
-"""Home, the framework page, and a place: its partners, services and people."""
+"""Home, the framework page, and a place: its overview, people, settings and audit log.
+
+Its partners and services are in web/routers/partners.py."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from joinedup import audit, framework
 from joinedup.collaborations.charters import list_collaborations
 from joinedup.collaborations.models import Status
 from joinedup.places.models import User
+from joinedup.places.registry import may_create_place
 from joinedup.places.roles import Capability
 from joinedup.places.service import places_for
 from joinedup.places.settings import FLOORS, apply_settings, parse_settings
@@ -25,7 +28,8 @@ router = APIRouter()
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, user: User = Depends(signed_in()), session: Session = Depends(get_db)) -> Response:
-    return render(request, "places/home.html", {"places": places_for(session, user)})
+    return render(request, "places/home.html", {"places": places_for(session, user),
+                                                "may_create_place": may_create_place(session, user)})
 
 
 @router.get("/framework", response_class=HTMLResponse, dependencies=[Depends(public())])
@@ -55,16 +59,6 @@ def place_overview(
             "open_rounds": sum(1 for r in survey_rounds if is_open(r)),
         },
     )
-
-
-@router.get("/places/{place}/partners", response_class=HTMLResponse)
-def partners(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
-    return render(request, "places/partners.html", {"place": actor.place})
-
-
-@router.get("/places/{place}/services", response_class=HTMLResponse)
-def services(request: Request, actor: Actor = Depends(requires(Capability.VIEW_PLACE))) -> Response:
-    return render(request, "places/services.html", {"place": actor.place})
 
 
 @router.get("/places/{place}/people", response_class=HTMLResponse)
