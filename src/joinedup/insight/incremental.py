@@ -192,7 +192,7 @@ def link_incrementally(
     touched = changes.touched
     timings["changes"] = time.perf_counter() - t0
 
-    on_stage("scoring new and changed records")
+    on_stage("scoring pairs of records")  # the run page's stage names
     t0 = time.perf_counter()
     tf = link_state.term_frequencies(con, stored.model_id)
     new_pairs, comparisons = _score(
@@ -200,7 +200,7 @@ def link_incrementally(
     )
     timings["predict"] = time.perf_counter() - t0
 
-    on_stage("re-clustering the persons touched")
+    on_stage("clustering pairs into persons")
     t0 = time.perf_counter()
     must, cannot = review.constraints(con)
     con.register("_touched", pd.DataFrame({"unique_id": touched}, dtype=object))

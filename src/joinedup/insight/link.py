@@ -172,9 +172,10 @@ def present_fields(table: pa.Table) -> frozenset[str]:
     )
 
 
-def prepare_input(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def prepare_input(con: duckdb.DuckDBPyConnection, only: list[str] | None = None) -> pa.Table:
     """The model's input: one row per record with derived blocking columns (Arrow, so a
-    million records stay compact on their way to Splink)."""
+    million records stay compact on their way to Splink). ``only`` limits it to the named
+    records (to score one pair; their rare keys are then not the place's)."""
     forenames = pd.Series(
         [r[0] for r in con.execute(
             "SELECT DISTINCT split_part(forename, ' ', 1) FROM records WHERE forename IS NOT NULL"
@@ -189,12 +190,17 @@ def prepare_input(con: duckdb.DuckDBPyConnection) -> pa.Table:
     con.register("_forename_names", lookup)
     try:
         sql = _input_sql(RARE_KEY_CAP)
+        if only is not None:
+            con.register("_only", pa.table({"unique_id": pa.array(only, pa.string())}))
+            sql = sql.replace("FROM records\n", "FROM records WHERE source || '|' || record_id IN "
+                              "(SELECT unique_id FROM _only)\n")  # fmt: skip
         table = con.sql(
             f"SELECT i.*, n.forename_names FROM ({sql}) i "  # noqa: S608
             "LEFT JOIN _forename_names n ON n.name = i.forename ORDER BY i.unique_id"
         ).to_arrow_table()
     finally:
         con.unregister("_forename_names")
+        con.unregister("_only")
     return table
 
 

@@ -8,6 +8,7 @@ from joinedup.web.routers import (
     insight_cohorts,
     insight_figures,
     insight_persons,
+    insight_review,
     insight_runs,
     insight_sources,
     places,
@@ -24,6 +25,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     insight_sources.router,
     insight_runs.router,
     insight_persons.router,
+    insight_review.router,
     insight_cohorts.router,
     surveys.router,
 )
