@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from joinedup.config import Settings
 from joinedup.insight import link_state
 from joinedup.insight.governance import remove_source
 from joinedup.insight.link import LinkError, LinkResult, link_place
@@ -248,3 +249,23 @@ def test_incremental_without_a_model_asks_for_a_full_link(tmp_path: Path) -> Non
     with pytest.raises(LinkError, match="--full"):
         link_place(con, work_dir=tmp_path / "w", mode="incremental")
     assert persons(con) == {}
+
+
+@pytest.mark.slow
+def test_the_link_command_says_incremental_or_full(cli_env: Settings, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from joinedup.cli import app
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    out = tmp_path / "place"
+    run("synth", "--people", "80", "--out", str(out), "--seed", "4")
+    run("ingest", "--manifest", str(out / "place.toml"), "--place", "clitown")
+    assert "(full)" in run("link", "--place", "clitown")
+    again = run("link", "--place", "clitown")
+    assert "incremental" in again and "0 new" in again and "persons touched" in again
+    assert "(full)" in run("link", "--place", "clitown", "--full")
