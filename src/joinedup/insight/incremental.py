@@ -114,13 +114,13 @@ def _affected_persons(
             """
             SELECT person_id FROM _links WHERE unique_id IN (SELECT unique_id FROM _gone)
             UNION
-            SELECT l.person_id FROM link_pairs p
-            JOIN _links l ON l.unique_id = p.unique_id_r OR l.unique_id = p.unique_id_l
-            WHERE p.match_probability >= ? AND (
-                p.unique_id_l IN (SELECT unique_id FROM _touched)
-                OR p.unique_id_r IN (SELECT unique_id FROM _touched))
+            SELECT l.person_id FROM link_pairs p JOIN _links l ON l.unique_id = p.unique_id_r
+            WHERE p.match_probability >= ? AND p.unique_id_l IN (SELECT unique_id FROM _touched)
+            UNION
+            SELECT l.person_id FROM link_pairs p JOIN _links l ON l.unique_id = p.unique_id_l
+            WHERE p.match_probability >= ? AND p.unique_id_r IN (SELECT unique_id FROM _touched)
             """,
-            [threshold],
+            [threshold, threshold],
         ).fetchall()
     }
     decided = pd.DataFrame(
