@@ -93,12 +93,20 @@ def _score(
     rest = db_api.register(frame.filter(pc.invert(mask)), table_name="records_rest")
     linker = splink_backend.linker_from_model(db_api, new, stored.model, tf)
     parts, comparisons = [], 0
+    # A full dedupe run tries each rule with the smaller id on the left, and some rules are
+    # not symmetric (l.forename = r.surname): so the new records are tried on both sides and
+    # only the orientation a full run would try is kept, which makes the pairs the same.
     for predictions in (
         linker.inference.predict_between(new, rest, warning_mode="never"),
+        linker.inference.predict_between(rest, new, warning_mode="never"),
         linker.inference.predict_within(new, warning_mode="never"),
     ):
         comparisons += splink_backend.count_rows(predictions)
-        parts.append(splink_backend.to_arrow(predictions, PAIR_COLUMNS, "match_probability >= 0.5"))
+        parts.append(
+            splink_backend.to_arrow(
+                predictions, PAIR_COLUMNS, "match_probability >= 0.5 AND unique_id_l < unique_id_r"
+            )
+        )
     pairs = pa.concat_tables([p.cast(empty.schema) for p in parts])
     return pairs, comparisons
 
