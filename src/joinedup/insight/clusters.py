@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["cluster_records"]
+__all__ = ["cluster_records", "matched_share"]
 
 Pair = tuple[str, str]
 
@@ -141,3 +141,13 @@ def cluster_records(
             "cluster_id": pa.array(frame["cluster_id"], pa.string()),
         }
     )
+
+
+def matched_share(clusters: pa.Table, among: set[str] | None = None) -> float:
+    """Share of records (or of those named) in a person with at least one other record."""
+    frame = clusters.to_pandas()
+    sizes = frame.groupby("cluster_id")["unique_id"].transform("size")
+    if among is not None:
+        chosen = frame["unique_id"].isin(among)
+        frame, sizes = frame[chosen], sizes[chosen]
+    return float((sizes > 1).mean()) if len(frame) else 0.0

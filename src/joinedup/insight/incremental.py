@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from joinedup.insight import link_state, review, splink_backend
-from joinedup.insight.clusters import cluster_records
+from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.persons import assign_person_ids
 from joinedup.insight.store import one, transaction
 
@@ -262,7 +262,7 @@ def link_incrementally(
             person_changes = assign_person_ids(con, clusters, run_id, scope=scope, in_transaction=True)
             _record_causes(con, run_id, changes)
             link_state.replace_inputs(con, hashes)
-            new_share = _new_matched_share(clusters, changes.new)
+            new_share = matched_share(clusters, set(changes.new)) if changes.new else None
             (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
             advice = retrain_advice(
                 stored, n_records=int(n_records), n_new=len(changes.new), new_matched_share=new_share
@@ -287,15 +287,6 @@ def link_incrementally(
         changed_records=len(changes.changed), removed_records=len(changes.removed),
         touched_persons=len(scope), retrain_advice=advice,
     )  # fmt: skip
-
-
-def _new_matched_share(clusters: pa.Table, new: list[str]) -> float | None:
-    if not new:
-        return None
-    frame = clusters.to_pandas()
-    sizes = frame.groupby("cluster_id")["unique_id"].transform("size")
-    chosen = frame["unique_id"].isin(set(new))
-    return float((sizes[chosen] > 1).mean())
 
 
 def _record_causes(con: duckdb.DuckDBPyConnection, run_id: int, changes: link_state.InputChanges) -> None:

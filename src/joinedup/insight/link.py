@@ -26,7 +26,7 @@ from nicknames import NickNamer
 
 from joinedup.insight import link_state, processes, splink_backend
 from joinedup.insight import model as link_model
-from joinedup.insight.clusters import cluster_records
+from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.persons import PersonChanges, assign_person_ids
 from joinedup.insight.splink_backend import spark_session
 from joinedup.insight.store import one, transaction
@@ -344,16 +344,6 @@ def replace_pairs(con: duckdb.DuckDBPyConnection, run_id: int, pairs: pa.Table) 
         [run_id],
     )
     con.unregister("_pairs")
-
-
-def matched_share(clusters: pa.Table, among: set[str] | None = None) -> float:
-    """Share of records (or of those named) in a person with at least one other record."""
-    frame = clusters.to_pandas()
-    sizes = frame.groupby("cluster_id")["unique_id"].transform("size")
-    if among is not None:
-        chosen = frame["unique_id"].isin(among)
-        frame, sizes = frame[chosen], sizes[chosen]
-    return float((sizes > 1).mean()) if len(frame) else 0.0
 
 
 def link_place(
