@@ -186,8 +186,12 @@ def link(
     threshold: Annotated[
         float | None, typer.Option(help="Match probability at which records join a person")
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-train the model and re-link every record")
+    ] = False,
 ) -> None:
-    """Link all of a place's sources into persons."""
+    """Link a place's sources into persons: only new and changed records once a model is
+    trained (incremental), or everything with a re-trained model (--full)."""
     from joinedup.insight.context import place_context
     from joinedup.insight.link import LinkError
     from joinedup.insight.model import DEFAULT_THRESHOLD
@@ -201,17 +205,20 @@ def link(
             result = link_with_settings(
                 con, settings, place, backend=backend, seed=seed,
                 threshold=threshold or DEFAULT_THRESHOLD, spark_master=spark_master,
+                mode="full" if full else "auto",
             )  # fmt: skip
         except LinkError as exc:
             raise UserError(str(exc)) from exc
     console.print(result.summary())
+    if result.retrain_advice:
+        console.print(f"  Re-training suggested: {result.retrain_advice}")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     console.print(f"  {timings}; {result.comparisons_per_second:,.0f} comparisons per second")
     _audit(
         place_context(place),
         "insight.link",
         {"run_id": result.run_id, "backend": backend, "records": result.records,
-         "persons": result.persons},
+         "persons": result.persons, "mode": result.mode},
         required=False,
     )  # fmt: skip
 

@@ -1,9 +1,10 @@
 """Link a place's records into persons with Splink, on DuckDB (default) or Spark.
 
-Stages: check governance → prepare the model's input → estimate the model (prior, u by
-seeded random sampling, m by EM) → predict pairs → cluster at the threshold → assign
-stable person ids (see persons.py). Each stage is written to ``link_runs`` so that a
-page can show progress while the run goes on.
+A full run: check governance → prepare the model's input → estimate the model (prior, u by
+seeded random sampling, m by EM) → predict pairs → cluster at the threshold, honouring
+review decisions (clusters.py) → assign stable person ids (persons.py). Once a model is
+stored, later runs are incremental (incremental.py). Each stage is written to
+``link_runs`` so that a page can show progress while the run goes on.
 """
 
 from __future__ import annotations
@@ -20,17 +21,20 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute as pc
 from nicknames import NickNamer
 
+from joinedup.insight import link_state, processes, splink_backend
 from joinedup.insight import model as link_model
-from joinedup.insight import processes
+from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.persons import PersonChanges, assign_person_ids
-from joinedup.insight.store import one
+from joinedup.insight.splink_backend import spark_session
+from joinedup.insight.store import one, transaction
 
-__all__ = ["LinkError", "LinkResult", "link_place", "prepare_input"]
+__all__ = ["LinkError", "LinkResult", "link_place", "prepare_input", "spark_session"]
 
 Backend = Literal["duckdb", "spark"]
+Mode = Literal["auto", "incremental", "full"]
 logger = logging.getLogger(__name__)
 
 
@@ -49,6 +53,12 @@ class LinkResult:
     changes: PersonChanges
     timings: dict[str, float] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
+    mode: str = "full"
+    new_records: int = 0
+    changed_records: int = 0
+    removed_records: int = 0
+    touched_persons: int = 0
+    retrain_advice: str | None = None
 
     @property
     def comparisons_per_second(self) -> float:
@@ -56,8 +66,17 @@ class LinkResult:
         return self.comparisons / seconds if seconds else 0.0
 
     def summary(self) -> str:
+        if self.mode == "incremental":
+            return (
+                f"run {self.run_id} (incremental, stored model): {self.new_records:,} new, "
+                f"{self.changed_records:,} changed and {self.removed_records:,} removed records "
+                f"of {self.records:,}; {self.touched_persons:,} persons touched, "
+                f"{self.comparisons:,} comparisons; {self.changes.merges} merges, "
+                f"{self.changes.splits} splits, {self.changes.new} new persons; "
+                f"{self.persons:,} persons in all"
+            )
         return (
-            f"run {self.run_id} on {self.backend}: {self.records:,} records → "
+            f"run {self.run_id} ({self.mode}) on {self.backend}: {self.records:,} records → "
             f"{self.persons:,} persons ({self.comparisons:,} comparisons, {self.pairs:,} "
             f"pairs at or above the threshold; {self.changes.merges} merges, "
             f"{self.changes.splits} splits, {self.changes.new} new persons)"
@@ -153,9 +172,10 @@ def present_fields(table: pa.Table) -> frozenset[str]:
     )
 
 
-def prepare_input(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def prepare_input(con: duckdb.DuckDBPyConnection, only: list[str] | None = None) -> pa.Table:
     """The model's input: one row per record with derived blocking columns (Arrow, so a
-    million records stay compact on their way to Splink)."""
+    million records stay compact on their way to Splink). ``only`` limits it to the named
+    records (to score one pair; their rare keys are then not the place's)."""
     forenames = pd.Series(
         [r[0] for r in con.execute(
             "SELECT DISTINCT split_part(forename, ' ', 1) FROM records WHERE forename IS NOT NULL"
@@ -170,12 +190,17 @@ def prepare_input(con: duckdb.DuckDBPyConnection) -> pa.Table:
     con.register("_forename_names", lookup)
     try:
         sql = _input_sql(RARE_KEY_CAP)
+        if only is not None:
+            con.register("_only", pa.table({"unique_id": pa.array(only, pa.string())}))
+            sql = sql.replace("FROM records\n", "FROM records WHERE source || '|' || record_id IN "
+                              "(SELECT unique_id FROM _only)\n")  # fmt: skip
         table = con.sql(
             f"SELECT i.*, n.forename_names FROM ({sql}) i "  # noqa: S608
             "LEFT JOIN _forename_names n ON n.name = i.forename ORDER BY i.unique_id"
         ).to_arrow_table()
     finally:
         con.unregister("_forename_names")
+        con.unregister("_only")
     return table
 
 
@@ -209,95 +234,24 @@ def _stage(con: duckdb.DuckDBPyConnection, run_id: int, stage: str) -> None:
     con.execute("UPDATE link_runs SET stage = ? WHERE run_id = ?", [stage, run_id])
 
 
-def _duckdb_api(memory_limit: str, threads: int, temp_dir: Path) -> Any:
-    from splink import DuckDBAPI
+@dataclass
+class Scored:
+    """Pairs a model scored (match probability ≥ 0.5), with the model and its term frequencies."""
 
-    con = duckdb.connect(":memory:")
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute(f"SET threads = {int(threads)}")
-    con.execute("SET preserve_insertion_order = false")
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    con.execute(f"SET temp_directory = '{temp_dir.as_posix()}'")
-    return DuckDBAPI(connection=con)
-
-
-def spark_session(master: str | None = None) -> Any:
-    """A Spark session for Splink: local[2] unless a master URL is given."""
-    from pyspark.sql import SparkSession
-    from splink.backends.spark import similarity_jar_location
-
-    builder = (
-        SparkSession.builder.appName("joinedup-link")
-        # Splink's string-similarity functions (jaro_winkler …) ship as a Scala jar.
-        .config("spark.jars", similarity_jar_location())
-        .master(master or "local[2]")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", "2g")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-    )
-    return builder.getOrCreate()
+    pairs: pa.Table
+    comparisons: int
+    model: dict[str, Any]
+    tf: dict[str, pa.Table]
+    timings: dict[str, float]
+    trained: bool
 
 
-def _spark_api(master: str | None, checkpoint_dir: Path) -> Any:
-    from splink import SparkAPI
-
-    spark = spark_session(master)
-    spark.sparkContext.setLogLevel("ERROR")
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    spark.sparkContext.setCheckpointDir(checkpoint_dir.as_posix())
-    return SparkAPI(spark_session=spark)
+PAIR_COLUMNS = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
 
 
-def _register(db_api: Any, table: pa.Table, backend: str) -> Any:
-    if backend == "spark":
-        from pyspark.sql import types as T  # noqa: N812
-
-        frame = table.to_pandas()
-        frame["forename_names"] = frame["forename_names"].map(
-            lambda v: [str(x) for x in v] if v is not None else None
-        )
-        schema = T.StructType(
-            [
-                T.StructField(c, T.ArrayType(T.StringType()) if c == "forename_names" else T.StringType())
-                for c in frame.columns
-            ]
-        )
-        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        return db_api.register(db_api.spark.createDataFrame(rows, schema=schema), table_name="records_in")
-    return db_api.register(table, table_name="records_in")
-
-
-def train_and_predict(
-    frame: pa.Table,
-    *,
-    backend: Backend = "duckdb",
-    seed: int = 42,
-    threshold: float = link_model.DEFAULT_THRESHOLD,
-    memory_limit: str = "2GB",
-    threads: int = 2,
-    work_dir: Path,
-    spark_master: str | None = None,
-    on_stage: Callable[[str], None] = lambda _s: None,
-    explain_dir: Path | None = None,
-) -> tuple[pa.Table, pa.Table, int, dict[str, Any], dict[str, float]]:
-    """Run Splink; return (pairs ≥ threshold, clusters, comparisons, model, timings)."""
-    from splink import Linker
+def _train(linker: Any, frame: pa.Table, present: frozenset[str], seed: int) -> None:
     from splink.internals.exceptions import EMTrainingException, SplinkException
 
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    if backend == "spark":
-        db_api = _spark_api(spark_master, work_dir / "spark-checkpoints")
-    else:
-        db_api = _duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
-    table = _register(db_api, frame, backend)
-    present = present_fields(frame)
-    linker = Linker(table, link_model.settings(present), log_level=logging.ERROR)
-
-    on_stage("training the model")
     training = linker.training
     training.estimate_probability_two_random_records_match(
         link_model.deterministic_rules(present), recall=0.8
@@ -321,110 +275,75 @@ def train_and_predict(
             logger.info("EM session on %s skipped: %s", rule, str(exc).splitlines()[0])
     if not trained:
         raise LinkError("the records share too little to train the model (no training pairs)")
+
+
+def train_and_predict(
+    frame: pa.Table,
+    *,
+    backend: Backend = "duckdb",
+    seed: int = 42,
+    threshold: float = link_model.DEFAULT_THRESHOLD,
+    memory_limit: str = "2GB",
+    threads: int = 2,
+    work_dir: Path,
+    spark_master: str | None = None,
+    on_stage: Callable[[str], None] = lambda _s: None,
+    explain_dir: Path | None = None,
+    stored: tuple[dict[str, Any], dict[str, pa.Table]] | None = None,
+) -> Scored:
+    """Train a model (or take a stored one with its term frequencies) and score every
+    blocked pair of the place."""
+    from splink import Linker
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    if backend == "spark":
+        db_api = splink_backend.spark_api(spark_master, work_dir / "spark-checkpoints")
+    else:
+        db_api = splink_backend.duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
+    table = splink_backend.register(db_api, frame, backend)
+    if stored is None:
+        present = present_fields(frame)
+        linker = Linker(table, link_model.settings(present), log_level=logging.ERROR)
+        on_stage("training the model")
+        _train(linker, frame, present, seed)
+    else:
+        linker = splink_backend.linker_from_model(db_api, table, stored[0], stored[1])
     timings["train"] = time.perf_counter() - started
 
     on_stage("scoring pairs of records")
     t0 = time.perf_counter()
     # Blocked pairs are computed once and cached; predict() then scores that table.
     blocked = linker.inference.compute_blocked_pairs_for_predict()
-    comparisons = _count(blocked)
+    comparisons = splink_backend.count_rows(blocked)
     timings["block"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
     timings["predict"] = time.perf_counter() - t0
-
-    on_stage("clustering pairs into persons")
-    t0 = time.perf_counter()
-    pair_frame = _to_arrow(predictions, ["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
-    clusters: Any = None
-    if backend == "duckdb" and explain_dir is None:
-        # The same connected components Splink computes, found in memory in a second or two
-        # rather than by Splink's iterative SQL (which a million records makes slow).
-        cluster_frame = connected_components(frame.column("unique_id"), pair_frame, threshold)
-    else:
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=threshold
-        )
-        cluster_frame = _to_arrow(clusters, ["unique_id", "cluster_id"])
-    timings["cluster"] = time.perf_counter() - t0
+    pair_frame = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
+    tf = stored[1] if stored is not None else splink_backend.term_frequency_tables(linker)
     model = linker.misc.save_model_to_json()
     if explain_dir is not None:
         on_stage("writing Splink's explanations")
         t0 = time.perf_counter()
-        write_explanations(linker, predictions, clusters, explain_dir)
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold_match_probability=threshold
+        )
+        splink_backend.write_explanations(linker, predictions, clusters, explain_dir)
         timings["explain"] = time.perf_counter() - t0
-    return pair_frame, cluster_frame, comparisons, model, timings
+    return Scored(pair_frame, comparisons, model, tf, timings, trained=stored is None)
 
 
-def connected_components(ids: pa.ChunkedArray, pairs: pa.Table, threshold: float) -> pa.Table:
-    """Clusters of records joined by pairs at or above the threshold; each cluster is named
-    by its smallest record id, as Splink names them."""
-    import numpy as np
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components as components
-
-    index = pd.Index(ids.to_pandas())
-    if not index.is_monotonic_increasing:
-        raise ValueError("record ids must arrive sorted")
-    strong = pairs.filter(pa.compute.greater_equal(pairs.column("match_probability"), threshold))
-    left = index.get_indexer(strong.column("unique_id_l").to_pandas())
-    right = index.get_indexer(strong.column("unique_id_r").to_pandas())
-    n = len(index)
-    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
-    count, labels = components(graph, directed=False)
-    # Ids arrive sorted (prepare_input orders them), so a component's smallest id is the one
-    # at its smallest position.
-    first = np.full(count, n, dtype=np.int64)
-    np.minimum.at(first, labels, np.arange(n))
-    representative = first[labels]
-    return pa.table(
-        {"unique_id": ids.combine_chunks(), "cluster_id": ids.combine_chunks().take(representative)}
+def replace_pairs(con: duckdb.DuckDBPyConnection, run_id: int, pairs: pa.Table) -> None:
+    con.execute("DELETE FROM link_pairs")
+    con.register("_pairs", pairs)
+    con.execute(
+        "INSERT INTO link_pairs SELECT ?, least(unique_id_l, unique_id_r), "
+        "greatest(unique_id_l, unique_id_r), match_weight, match_probability FROM _pairs "
+        "WHERE match_probability >= 0.5",
+        [run_id],
     )
-
-
-def _to_arrow(splink_df: Any, columns: list[str]) -> pa.Table:
-    physical = splink_df.physical_name
-    sql = f"SELECT {', '.join(columns)} FROM {physical}"  # noqa: S608
-    result = splink_df.db_api._execute_sql_against_backend(sql)
-    if hasattr(result, "toPandas"):
-        return pa.Table.from_pandas(result.toPandas(), preserve_index=False)
-    return result.to_arrow_table()
-
-
-def _count(splink_df: Any) -> int:
-    sql = f"SELECT count(*) AS n FROM {splink_df.physical_name}"  # noqa: S608
-    result = splink_df.db_api._execute_sql_against_backend(sql)
-    if hasattr(result, "collect"):
-        return int(result.collect()[0][0])
-    return int(result.fetchall()[0][0])
-
-
-def write_explanations(linker: Any, predictions: Any, clusters: Any, out_dir: Path) -> None:
-    """Splink's own offline HTML: match weights, a comparison viewer and cluster studio."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    viz = linker.visualisations
-    try:
-        # save_offline_chart bundles Vega's libraries, so the pages need no CDN.
-        viz.match_weights_chart().save_offline_chart(
-            str(out_dir / "match_weights.html"), overwrite=True, print_msg=False
-        )
-        viz.m_u_parameters_chart().save_offline_chart(
-            str(out_dir / "m_u_parameters.html"), overwrite=True, print_msg=False
-        )
-        viz.comparison_viewer_dashboard(
-            predictions, str(out_dir / "comparison_viewer.html"), overwrite=True,
-            num_example_rows=2,
-        )  # fmt: skip
-        viz.cluster_studio_dashboard(
-            predictions, clusters, str(out_dir / "cluster_studio.html"),
-            sampling_method="by_cluster_size", sample_size=20, overwrite=True,
-        )  # fmt: skip
-        sample = predictions.as_record_list(limit=10)
-        viz.waterfall_chart(sample, filter_nulls=False).save_offline_chart(
-            str(out_dir / "waterfall.html"), overwrite=True, print_msg=False
-        )
-    except Exception:  # explanations help analysts but must not fail a link run
-        logger.warning("could not write Splink's explanations", exc_info=True)
+    con.unregister("_pairs")
 
 
 def link_place(
@@ -439,9 +358,24 @@ def link_place(
     spark_master: str | None = None,
     explain_dir: Path | None = None,
     run_id: int | None = None,
+    mode: Mode = "auto",
+    retrain: bool = True,
 ) -> LinkResult:
-    """Link every record of the place and replace its persons in one transaction."""
+    """Link the place's records into persons.
+
+    mode "incremental" scores only new and changed records with the stored model and
+    re-clusters only the persons they touch; "full" scores every pair (re-training the
+    model unless retrain=False); "auto" is incremental when a trained model and persons
+    exist and the backend is DuckDB, full otherwise. Persons change in one transaction.
+    """
     check_governance(con)
+    link_state.ensure_schema(con)
+    stored = link_state.load_model(con)
+    if mode == "auto":
+        (linked,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
+        mode = "incremental" if stored is not None and linked and backend == "duckdb" else "full"
+    if mode == "incremental" and stored is None:
+        raise LinkError("no trained model yet: run `joinedup link --full` first")
     if run_id is None:
         run_id = start_run(con, backend, threshold, seed)
     started = time.perf_counter()
@@ -449,50 +383,34 @@ def link_place(
         _stage(con, run_id, "preparing records")
         t0 = time.perf_counter()
         frame = prepare_input(con)
-        n_records = frame.num_rows
-        if n_records < 2:
+        if frame.num_rows < 2:
             raise LinkError("there are fewer than two records to link: ingest extracts first")
         prep = time.perf_counter() - t0
-        pairs, clusters, comparisons, model, timings = train_and_predict(
-            frame,
-            backend=backend,
-            seed=seed,
-            threshold=threshold,
-            memory_limit=memory_limit,
-            threads=threads,
-            work_dir=work_dir,
-            spark_master=spark_master,
-            on_stage=lambda s: _stage(con, run_id, s),
-            explain_dir=explain_dir,
-        )
-        timings = {"prepare": prep, **timings}
-        _stage(con, run_id, "assigning person ids")
-        t0 = time.perf_counter()
-        changes = assign_person_ids(con, clusters, run_id)
-        con.execute("DELETE FROM link_pairs")
-        con.register("_pairs", pairs)
-        con.execute(
-            "INSERT INTO link_pairs SELECT ?, unique_id_l, unique_id_r, match_weight, "
-            "match_probability FROM _pairs WHERE match_probability >= 0.5",
-            [run_id],
-        )
-        (n_pairs,) = one(
-            con.execute("SELECT count(*) FROM _pairs WHERE match_probability >= ?", [threshold])
-        ) or (0,)
-        con.unregister("_pairs")
-        con.register("_clusters_out", clusters)
-        (n_persons,) = one(con.execute("SELECT count(DISTINCT cluster_id) FROM _clusters_out")) or (0,)
-        con.unregister("_clusters_out")
-        del frame, pairs, clusters  # free the Arrow tables before the figures are written
-        timings["persons"] = time.perf_counter() - t0
-        timings["total"] = time.perf_counter() - started
+        if mode == "incremental":
+            assert stored is not None
+            from joinedup.insight.incremental import link_incrementally
+
+            result = link_incrementally(
+                con, frame, stored, run_id=run_id, threshold=threshold, memory_limit=memory_limit,
+                threads=threads, work_dir=work_dir, on_stage=lambda s: _stage(con, run_id, s),
+            )  # fmt: skip
+        else:
+            result = _link_fully(
+                con, frame, run_id=run_id, backend=backend, seed=seed, threshold=threshold,
+                memory_limit=memory_limit, threads=threads, work_dir=work_dir,
+                spark_master=spark_master, explain_dir=explain_dir,
+                stored=stored if not retrain else None,
+            )  # fmt: skip
+        del frame
+        result.timings = {"prepare": prep, **result.timings, "total": time.perf_counter() - started}
         con.execute(
             "UPDATE link_runs SET finished_at = ?, status = 'done', stage = 'finished', "
             "n_records = ?, n_comparisons = ?, n_pairs = ?, n_persons = ?, n_merges = ?, "
             "n_splits = ?, model_json = ?, timings = ? WHERE run_id = ?",
             [
-                datetime.now(), n_records, comparisons, int(n_pairs), int(n_persons),
-                changes.merges, changes.splits, json.dumps(model), json.dumps(timings), run_id,
+                datetime.now(), result.records, result.comparisons, result.pairs, result.persons,
+                result.changes.merges, result.changes.splits, json.dumps(result.model),
+                json.dumps(result.timings), run_id,
             ],
         )  # fmt: skip
     except Exception as exc:
@@ -503,14 +421,75 @@ def link_place(
         if isinstance(exc, LinkError):
             raise
         raise LinkError(f"linking failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+    return result
+
+
+def _link_fully(
+    con: duckdb.DuckDBPyConnection,
+    frame: pa.Table,
+    *,
+    run_id: int,
+    backend: Backend,
+    seed: int,
+    threshold: float,
+    memory_limit: str,
+    threads: int,
+    work_dir: Path,
+    spark_master: str | None,
+    explain_dir: Path | None,
+    stored: link_state.StoredModel | None,
+) -> LinkResult:
+    from joinedup.insight import review
+
+    if stored is not None:
+        check_model_fields(stored, frame)
+    scored = train_and_predict(
+        frame, backend=backend, seed=seed, threshold=threshold, memory_limit=memory_limit,
+        threads=threads, work_dir=work_dir, spark_master=spark_master,
+        on_stage=lambda s: _stage(con, run_id, s), explain_dir=explain_dir,
+        stored=(stored.model, link_state.term_frequencies(con, stored.model_id)) if stored else None,
+    )  # fmt: skip
+    timings = scored.timings
+    _stage(con, run_id, "clustering pairs into persons")
+    t0 = time.perf_counter()
+    must, cannot = review.constraints(con)
+    ids = frame.column("unique_id")
+    clusters = cluster_records(ids, scored.pairs, threshold, must_link=must, cannot_link=cannot)
+    timings["cluster"] = time.perf_counter() - t0
+    _stage(con, run_id, "assigning person ids")
+    t0 = time.perf_counter()
+    with transaction(con):
+        changes = assign_person_ids(con, clusters, run_id, in_transaction=True)
+        replace_pairs(con, run_id, scored.pairs)
+        if stored is None:
+            model_id = link_state.save_model(
+                con, run_id, scored.model, present_fields(frame), frame.num_rows,
+                matched_share(clusters), scored.tf,
+            )  # fmt: skip
+        else:
+            model_id = stored.model_id
+        link_state.save_inputs(con, frame)
+        n_persons = len(set(clusters.column("cluster_id").to_pylist()))
+        link_state.record_run(
+            con, run_id, mode="full" if stored is None else "full with the stored model",
+            model_id=model_id, changes=None, touched_persons=n_persons, new_matched_share=None,
+            retrain_advice=None,
+        )  # fmt: skip
+    strong = pc.sum(pc.greater_equal(scored.pairs.column("match_probability"), threshold)).as_py() or 0
+    timings["persons"] = time.perf_counter() - t0
     return LinkResult(
-        run_id=run_id,
-        backend=backend,
-        records=n_records,
-        comparisons=comparisons,
-        pairs=int(n_pairs),
-        persons=int(n_persons),
-        changes=changes,
-        timings=timings,
-        model=model,
-    )
+        run_id=run_id, backend=backend, records=frame.num_rows, comparisons=scored.comparisons,
+        pairs=int(strong), persons=n_persons, changes=changes, timings=timings,
+        model=scored.model, mode="full",
+    )  # fmt: skip
+
+
+def check_model_fields(stored: link_state.StoredModel, frame: pa.Table) -> None:
+    """The stored model compares fields some source must still hold."""
+    missing = sorted(stored.fields - present_fields(frame))
+    if missing:
+        raise LinkError(
+            f"the stored model compares {', '.join(missing)}, which no source holds now "
+            "(a mapping lost the column?): persons are unchanged; run `joinedup link --full` "
+            "to re-train the model on the fields the sources hold"
+        )

@@ -13,6 +13,8 @@ records merge or split. The rule, applied greedily from the largest overlap down
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import duckdb
@@ -53,9 +55,19 @@ def _match(overlap: pd.DataFrame) -> dict[str, str]:
 
 
 def assign_person_ids(
-    con: duckdb.DuckDBPyConnection, clusters: pd.DataFrame | pa.Table, run_id: int
+    con: duckdb.DuckDBPyConnection,
+    clusters: pd.DataFrame | pa.Table,
+    run_id: int,
+    *,
+    scope: Sequence[str] | None = None,
+    in_transaction: bool = False,
 ) -> PersonChanges:
-    """Replace person_links from clusters (unique_id = 'source|record_id', cluster_id)."""
+    """Replace person_links from clusters (unique_id = 'source|record_id', cluster_id).
+
+    With a scope (the person ids an incremental run touched), only those persons and the
+    clustered records are replaced; every other person keeps its records and id. The
+    clusters must then hold every remaining record of the scope's persons.
+    """
     con.register("_clusters_in", clusters)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _clusters AS SELECT CAST(unique_id AS VARCHAR) AS "
@@ -116,12 +128,23 @@ def assign_person_ids(
                         events.append((run_id, "split", str(person_id), new_id, int(n)))
                         changes.splits += 1
         changes.new = len(unmatched)
-        previous = {r[0] for r in con.execute("SELECT DISTINCT person_id FROM person_links").fetchall()}
+        if scope is None:
+            previous = {r[0] for r in con.execute("SELECT DISTINCT person_id FROM person_links").fetchall()}
+        else:
+            previous = set(scope)
         changes.retired = len(previous - set(chosen.values()))
         mapping = pd.DataFrame({"cluster_id": list(chosen.keys()), "person_id": list(chosen.values())})
         con.register("_chosen", mapping)
-        with transaction(con):
-            con.execute("DELETE FROM person_links")
+        with nullcontext() if in_transaction else transaction(con):
+            if scope is None:
+                con.execute("DELETE FROM person_links")
+            else:
+                con.register("_scope", pd.DataFrame({"person_id": list(scope)}, dtype=object))
+                con.execute(
+                    "DELETE FROM person_links WHERE person_id IN (SELECT person_id FROM _scope) "
+                    "OR source || '|' || record_id IN (SELECT unique_id FROM _clusters)"
+                )
+                con.unregister("_scope")
             con.execute(
                 """
                 INSERT INTO person_links

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from joinedup.insight import link_state
 from joinedup.insight.link import LinkError, check_governance, start_run
 from joinedup.insight.pipeline import link_with_settings, store_options
 from joinedup.insight.store import INTERRUPTED, one, open_store
 
-__all__ = ["RunBusy", "run_status", "start_link_run"]
+__all__ = ["RunBusy", "run_details", "run_status", "start_link_run"]
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -101,3 +102,40 @@ def run_status(settings: Any, slug: str, run_id: int) -> dict[str, Any] | None:
             status["status"] = "failed"
             status["message"] = INTERRUPTED
     return status
+
+
+def run_details(settings: Any, slug: str, run_id: int, *, with_events: bool) -> dict[str, Any]:
+    """How a run linked (incremental or full), the model it used, the advice to re-train, and
+    (person-level, for analysts) its merges and splits with the records that caused them."""
+    with open_store(Path(settings.insight_dir), slug, **store_options(settings)) as con:
+        link_state.ensure_schema(con)
+        row = one(
+            con.execute(
+                "SELECT d.mode, d.n_new, d.n_changed, d.n_removed, d.n_touched_persons, "
+                "d.new_matched_share, d.retrain_advice, m.trained_at, m.n_records, m.matched_share "
+                "FROM link_run_details d LEFT JOIN link_models m USING (model_id) WHERE d.run_id = ?",
+                [run_id],
+            )
+        )
+        events: list[dict[str, Any]] = []
+        if with_events and row is not None:
+            by_event: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+            for kind, person, other, n in con.execute(
+                "SELECT kind, person_id, other_person_id, n_records FROM person_events "
+                "WHERE run_id = ? ORDER BY kind, person_id, other_person_id",
+                [run_id],
+            ).fetchall():
+                by_event[(kind, person, other)] = []
+                events.append({"kind": kind, "person_id": person, "other_person_id": other,
+                               "n_records": n, "records": by_event[(kind, person, other)]})  # fmt: skip
+            for kind, person, other, unique_id, cause in con.execute(
+                "SELECT kind, person_id, other_person_id, unique_id, cause FROM person_event_records "
+                "WHERE run_id = ? ORDER BY unique_id",
+                [run_id],
+            ).fetchall():
+                by_event.setdefault((kind, person, other), []).append((unique_id, cause))
+    if row is None:
+        return {}
+    keys = ["mode", "n_new", "n_changed", "n_removed", "n_touched_persons", "new_matched_share",
+            "retrain_advice", "model_trained_at", "model_records", "model_matched_share"]  # fmt: skip
+    return {**dict(zip(keys, row, strict=True)), "events": events}

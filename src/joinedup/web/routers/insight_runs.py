@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from joinedup.insight import review
 from joinedup.insight.link import LinkError
+from joinedup.insight.model import DEFAULT_THRESHOLD
 from joinedup.insight.pipeline import explain_dir
-from joinedup.insight.runs import RunBusy, run_status, start_link_run
+from joinedup.insight.runs import RunBusy, run_details, run_status, start_link_run
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.insight_pages import (
@@ -52,14 +54,17 @@ async def link_submit(
 @router.get(BASE + "/runs", response_class=HTMLResponse)
 def runs_page(request: Request, actor: Actor = Depends(requires(Capability.RUN_INSIGHT))) -> Response:
     runs: list[Any] = []
+    estimate = None
     if has_store(request, actor.place.slug):
         with store(request, actor.place.slug) as con:
             runs = con.execute(
                 "SELECT run_id, started_at, status, stage, n_records, n_persons, message "
                 "FROM link_runs ORDER BY run_id DESC LIMIT 20"
             ).fetchall()
+            estimate = review.estimate(con, DEFAULT_THRESHOLD)  # issue 9: reviewed pairs
     return render(request, "insight/runs.html", {
         "place": actor.place, "runs": runs, "flash": request.session.pop("insight_flash", None),
+        "estimate": estimate,
     })  # fmt: skip
 
 
@@ -72,7 +77,10 @@ STAGES = (
 
 @router.get(BASE + "/runs/{run_id}", response_class=HTMLResponse)
 def run_page(
-    request: Request, run_id: int, actor: Actor = Depends(requires(Capability.RUN_INSIGHT))
+    request: Request,
+    run_id: int,
+    actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
+    session: Session = Depends(get_db),
 ) -> Response:
     if not has_store(request, actor.place.slug):
         raise HTTPException(status_code=404)
@@ -85,8 +93,13 @@ def run_page(
          else ("current" if i == reached else "waiting")}
         for i, s in enumerate(STAGES[:-1])
     ]  # fmt: skip
+    # Issue 9: incremental or full, the model, and (analysts only, audited) what changed.
+    analyst = actor.can(Capability.VIEW_PERSON_LEVEL)
+    details = run_details(settings_of(request), actor.place.slug, run_id, with_events=analyst)
+    if details.get("events"):
+        record_action(request, session, actor, "insight.view.run_changes", f"run:{run_id}")
     return render(request, "insight/run.html", {
-        "place": actor.place, "run": status, "steps": steps,
+        "place": actor.place, "run": status, "steps": steps, "details": details,
         "refresh": status["status"] == "running",
     })  # fmt: skip
 

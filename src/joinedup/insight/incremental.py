@@ -1,0 +1,321 @@
+"""Incremental linkage: score only new and changed records with the stored model, then
+re-cluster only the persons they touch.
+
+A record is *new* when the last run did not link it, *changed* when its model input (its
+fields or its derived blocking keys) differs from the last run's, *removed* when the last
+run linked it and it is gone. New and changed records are scored against every other
+record (``predict_between``) and among themselves (``predict_within``) with the stored
+model, its blocking rules and the term frequencies it was trained with; pairs between
+unchanged records keep their stored scores. Because every score and blocking decision is
+a function of the two records and the model alone, the pairs are those a full re-link
+with the same model would find, and so are the persons.
+
+Re-clustering covers the *affected* persons: those holding a changed or removed record,
+those a new pair at the threshold reaches, those a review decision does not yet agree
+with, closed under the stored pairs at the threshold (so a person kept apart by a
+cannot-link is re-clustered with the person it was kept apart from). A person left with no
+bridging record therefore splits, and a person whose records all went retires.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from joinedup.insight import link_state, review, splink_backend
+from joinedup.insight.clusters import cluster_records, matched_share
+from joinedup.insight.persons import assign_person_ids
+from joinedup.insight.store import one, transaction
+
+if TYPE_CHECKING:
+    from joinedup.insight.link import LinkResult
+
+__all__ = ["link_incrementally", "retrain_advice"]
+
+# Drift: re-training is suggested when the share of new records that join someone falls
+# below this fraction of the share of records matched at training (at least MIN_NEW new
+# records, so that a handful cannot trigger it), or once the place holds more than
+# GROWTH times the records the model was trained on.
+DRIFT_FRACTION = 2 / 3
+MIN_NEW = 50
+GROWTH = 2.0
+
+
+def retrain_advice(
+    stored: link_state.StoredModel, *, n_records: int, n_new: int, new_matched_share: float | None
+) -> str | None:
+    drifted = (
+        new_matched_share is not None
+        and n_new >= MIN_NEW
+        and new_matched_share < DRIFT_FRACTION * stored.matched_share
+    )
+    if drifted:
+        return (
+            f"only {new_matched_share:.0%} of the new records joined someone, against "
+            f"{stored.matched_share:.0%} of records when the model was trained: the data may "
+            "have drifted, so re-train the model (joinedup link --full)"
+        )
+    if n_records > GROWTH * stored.n_records:
+        return (
+            f"the place holds {n_records:,} records, more than {GROWTH:.0f} times the "
+            f"{stored.n_records:,} the model was trained on: re-train the model (joinedup link --full)"
+        )
+    return None
+
+
+def _score(
+    frame: pa.Table,
+    touched: list[str],
+    stored: link_state.StoredModel,
+    tf: dict[str, pa.Table],
+    *,
+    memory_limit: str,
+    threads: int,
+    work_dir: Path,
+) -> tuple[pa.Table, int]:
+    from joinedup.insight.link import PAIR_COLUMNS
+
+    empty = pa.table(
+        {c: pa.array([], pa.float64() if c.startswith("match") else pa.string()) for c in PAIR_COLUMNS}
+    )
+    if not touched:
+        return empty, 0
+    mask = pc.is_in(frame.column("unique_id"), value_set=pa.array(touched, pa.string()))
+    db_api = splink_backend.duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
+    new = db_api.register(frame.filter(mask), table_name="records_touched")
+    rest = db_api.register(frame.filter(pc.invert(mask)), table_name="records_rest")
+    linker = splink_backend.linker_from_model(db_api, new, stored.model, tf)
+    parts, comparisons = [], 0
+    # A full dedupe run tries each rule with the smaller id on the left, and some rules are
+    # not symmetric (l.forename = r.surname): so the new records are tried on both sides and
+    # only the orientation a full run would try is kept, which makes the pairs the same.
+    for predictions in (
+        linker.inference.predict_between(new, rest, warning_mode="never"),
+        linker.inference.predict_between(rest, new, warning_mode="never"),
+        linker.inference.predict_within(new, warning_mode="never"),
+    ):
+        comparisons += splink_backend.count_rows(predictions)
+        parts.append(
+            splink_backend.to_arrow(
+                predictions, PAIR_COLUMNS, "match_probability >= 0.5 AND unique_id_l < unique_id_r"
+            )
+        )
+    pairs = pa.concat_tables([p.cast(empty.schema) for p in parts])
+    return pairs, comparisons
+
+
+def _affected_persons(
+    con: duckdb.DuckDBPyConnection, threshold: float, must: list[tuple[str, str]],
+    cannot: list[tuple[str, str]],
+) -> list[str]:  # fmt: skip
+    """Persons to re-cluster (see the module's docstring); reads _touched, _gone, _links."""
+    seeds = {
+        r[0]
+        for r in con.execute(
+            """
+            SELECT person_id FROM _links WHERE unique_id IN (SELECT unique_id FROM _gone)
+            UNION
+            SELECT l.person_id FROM link_pairs p JOIN _links l ON l.unique_id = p.unique_id_r
+            WHERE p.match_probability >= ? AND p.unique_id_l IN (SELECT unique_id FROM _touched)
+            UNION
+            SELECT l.person_id FROM link_pairs p JOIN _links l ON l.unique_id = p.unique_id_l
+            WHERE p.match_probability >= ? AND p.unique_id_r IN (SELECT unique_id FROM _touched)
+            """,
+            [threshold, threshold],
+        ).fetchall()
+    }
+    decided = pd.DataFrame(
+        [(a, b, "same") for a, b in must] + [(a, b, "different") for a, b in cannot],
+        columns=["a", "b", "decision"], dtype=object,
+    )  # fmt: skip
+    if len(decided):
+        con.register("_decided", decided)
+        seeds |= {
+            r[0]
+            for r in con.execute(
+                """
+                WITH d AS (
+                    SELECT d.decision, la.person_id AS pa, lb.person_id AS pb FROM _decided d
+                    JOIN _links la ON la.unique_id = d.a JOIN _links lb ON lb.unique_id = d.b)
+                SELECT pa FROM d WHERE (decision = 'same') = (pa <> pb)
+                UNION SELECT pb FROM d WHERE (decision = 'same') = (pa <> pb)
+                """
+            ).fetchall()
+        }
+        con.unregister("_decided")
+    persons = set(seeds)
+    frontier = set(seeds)
+    while frontier:
+        # Close the set under the stored pairs at the threshold: a strong pair between two
+        # persons exists only where a cannot-link keeps them apart.
+        con.register("_frontier", pd.DataFrame({"person_id": sorted(frontier)}, dtype=object))
+        reached = {
+            r[0]
+            for r in con.execute(
+                """
+                WITH members AS (SELECT unique_id FROM _links
+                                 WHERE person_id IN (SELECT person_id FROM _frontier))
+                SELECT o.person_id FROM link_pairs p
+                JOIN _links o ON o.unique_id = p.unique_id_r
+                WHERE p.match_probability >= ? AND p.unique_id_l IN (SELECT unique_id FROM members)
+                UNION
+                SELECT o.person_id FROM link_pairs p
+                JOIN _links o ON o.unique_id = p.unique_id_l
+                WHERE p.match_probability >= ? AND p.unique_id_r IN (SELECT unique_id FROM members)
+                """,
+                [threshold, threshold],
+            ).fetchall()
+        }
+        con.unregister("_frontier")
+        frontier = reached - persons
+        persons |= frontier
+    return sorted(persons)
+
+
+def link_incrementally(
+    con: duckdb.DuckDBPyConnection,
+    frame: pa.Table,
+    stored: link_state.StoredModel,
+    *,
+    run_id: int,
+    threshold: float,
+    memory_limit: str,
+    threads: int,
+    work_dir: Path,
+    on_stage: Callable[[str], None] = lambda _s: None,
+) -> LinkResult:
+    from joinedup.insight.link import LinkResult, check_model_fields
+
+    check_model_fields(stored, frame)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    changes, hashes = link_state.diff_inputs(con, frame)
+    touched = changes.touched
+    timings["changes"] = time.perf_counter() - t0
+
+    on_stage("scoring pairs of records")  # the run page's stage names
+    t0 = time.perf_counter()
+    tf = link_state.term_frequencies(con, stored.model_id)
+    new_pairs, comparisons = _score(
+        frame, touched, stored, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir
+    )
+    timings["predict"] = time.perf_counter() - t0
+
+    on_stage("clustering pairs into persons")
+    t0 = time.perf_counter()
+    must, cannot = review.constraints(con)
+    con.register("_touched", pd.DataFrame({"unique_id": touched}, dtype=object))
+    con.register("_gone", pd.DataFrame({"unique_id": changes.changed + changes.removed}, dtype=object))
+    con.register("_new_pairs", new_pairs)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _links AS SELECT source || '|' || record_id AS unique_id, "
+        "person_id FROM person_links"
+    )
+    try:
+        with transaction(con):
+            # Pairs of changed or removed records were scored on what the records were.
+            con.execute(
+                """
+                DELETE FROM link_pairs
+                WHERE unique_id_l IN (SELECT unique_id FROM _gone)
+                   OR unique_id_r IN (SELECT unique_id FROM _gone)
+                   OR unique_id_l IN (SELECT unique_id FROM _touched)
+                   OR unique_id_r IN (SELECT unique_id FROM _touched)
+                """
+            )
+            con.execute(
+                "INSERT INTO link_pairs SELECT ?, least(unique_id_l, unique_id_r), "
+                "greatest(unique_id_l, unique_id_r), match_weight, match_probability FROM _new_pairs",
+                [run_id],
+            )
+            scope = _affected_persons(con, threshold, must, cannot)
+            con.register("_scope", pd.DataFrame({"person_id": scope}, dtype=object))
+            nodes = [
+                r[0]
+                for r in con.execute(
+                    """
+                    SELECT unique_id FROM _links WHERE person_id IN (SELECT person_id FROM _scope)
+                      AND unique_id NOT IN (SELECT unique_id FROM _gone)
+                    UNION SELECT unique_id FROM _touched ORDER BY 1
+                    """
+                ).fetchall()
+            ]
+            con.register("_nodes", pd.DataFrame({"unique_id": nodes}, dtype=object))
+            edges = con.sql(
+                """
+                SELECT unique_id_l, unique_id_r, match_weight, match_probability FROM link_pairs
+                WHERE match_probability >= ? AND unique_id_l IN (SELECT unique_id FROM _nodes)
+                  AND unique_id_r IN (SELECT unique_id FROM _nodes)
+                """,
+                params=[threshold],
+            ).to_arrow_table()
+            clusters = cluster_records(nodes, edges, threshold, must_link=must, cannot_link=cannot)
+            timings["cluster"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            person_changes = assign_person_ids(con, clusters, run_id, scope=scope, in_transaction=True)
+            _record_causes(con, run_id, changes)
+            link_state.replace_inputs(con, hashes)
+            new_share = matched_share(clusters, set(changes.new)) if changes.new else None
+            (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
+            advice = retrain_advice(
+                stored, n_records=int(n_records), n_new=len(changes.new), new_matched_share=new_share
+            )
+            link_state.record_run(
+                con, run_id, mode="incremental", model_id=stored.model_id, changes=changes,
+                touched_persons=len(scope), new_matched_share=new_share, retrain_advice=advice,
+            )  # fmt: skip
+        (n_persons,) = one(con.execute("SELECT count(DISTINCT person_id) FROM person_links")) or (0,)
+        (n_pairs,) = one(
+            con.execute("SELECT count(*) FROM link_pairs WHERE match_probability >= ?", [threshold])
+        ) or (0,)
+    finally:
+        for name in ("_touched", "_gone", "_new_pairs", "_scope", "_nodes"):
+            con.unregister(name)  # a no-op for a name an earlier failure left unregistered
+        con.execute("DROP TABLE IF EXISTS _links")
+    timings["persons"] = time.perf_counter() - t0
+    return LinkResult(
+        run_id=run_id, backend="duckdb", records=frame.num_rows, comparisons=comparisons,
+        pairs=int(n_pairs), persons=int(n_persons), changes=person_changes, timings=timings,
+        model=stored.model, mode="incremental", new_records=len(changes.new),
+        changed_records=len(changes.changed), removed_records=len(changes.removed),
+        touched_persons=len(scope), retrain_advice=advice,
+    )  # fmt: skip
+
+
+def _record_causes(con: duckdb.DuckDBPyConnection, run_id: int, changes: link_state.InputChanges) -> None:
+    """For each merge and split of this run, the records that caused it: the new or changed
+    records now in the merged person, the changed or removed records the split person lost.
+    (A merge or split that a review decision made has no such records.)"""
+    frame = pd.DataFrame(
+        [(u, "new") for u in changes.new] + [(u, "changed") for u in changes.changed]
+        + [(u, "removed") for u in changes.removed],
+        columns=["unique_id", "cause"], dtype=object,
+    )  # fmt: skip
+    con.register("_causes", frame)
+    try:
+        con.execute(
+            """
+            INSERT INTO person_event_records
+            SELECT e.run_id, e.kind, e.person_id, e.other_person_id, c.unique_id, c.cause
+            FROM person_events e
+            JOIN person_links now ON now.person_id = e.person_id
+            JOIN _causes c ON c.unique_id = now.source || '|' || now.record_id
+            WHERE e.run_id = ? AND e.kind = 'merge' AND c.cause <> 'removed'
+            UNION ALL
+            SELECT e.run_id, e.kind, e.person_id, e.other_person_id, c.unique_id, c.cause
+            FROM person_events e
+            JOIN _links was ON was.person_id = e.person_id
+            JOIN _causes c ON c.unique_id = was.unique_id
+            WHERE e.run_id = ? AND e.kind = 'split' AND c.cause <> 'new'
+            """,
+            [run_id, run_id],
+        )
+    finally:
+        con.unregister("_causes")

@@ -1,0 +1,230 @@
+"""What a place's linkage remembers between runs, so that the next run can link only what
+is new: the trained model (when, on how many records, its term frequencies), each record's
+model input as last linked (a hash per record, to see what changed), and per run how it
+ran and which records caused each merge or split.
+
+The tables live beside store.py's and are created the same way (IF NOT EXISTS), so a store
+made before them gains them on first use.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from joinedup.insight.store import one
+
+__all__ = [
+    "InputChanges", "StoredModel", "diff_inputs", "ensure_schema", "load_model", "record_run",
+    "save_inputs", "save_model",
+]  # fmt: skip
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS link_models (
+    model_id INTEGER PRIMARY KEY,
+    run_id INTEGER,
+    trained_at TIMESTAMP,
+    n_records INTEGER,
+    matched_share DOUBLE,
+    fields VARCHAR,
+    model_json VARCHAR
+);
+CREATE TABLE IF NOT EXISTS link_term_frequencies (
+    model_id INTEGER,
+    column_name VARCHAR,
+    value VARCHAR,
+    tf DOUBLE
+);
+CREATE TABLE IF NOT EXISTS link_inputs (
+    unique_id VARCHAR PRIMARY KEY,
+    row_hash UBIGINT
+);
+CREATE TABLE IF NOT EXISTS link_run_details (
+    run_id INTEGER PRIMARY KEY,
+    mode VARCHAR,
+    model_id INTEGER,
+    n_new INTEGER,
+    n_changed INTEGER,
+    n_removed INTEGER,
+    n_touched_persons INTEGER,
+    new_matched_share DOUBLE,
+    retrain_advice VARCHAR
+);
+CREATE TABLE IF NOT EXISTS person_event_records (
+    run_id INTEGER,
+    kind VARCHAR,
+    person_id VARCHAR,
+    other_person_id VARCHAR,
+    unique_id VARCHAR,
+    cause VARCHAR
+);
+"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_SCHEMA)
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    model_id: int
+    run_id: int
+    trained_at: datetime
+    n_records: int
+    matched_share: float
+    fields: frozenset[str]
+    model: dict[str, Any]
+
+    def compared_columns(self) -> set[str]:
+        return {c["output_column_name"] for c in self.model.get("comparisons", [])}
+
+
+def save_model(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    model: dict[str, Any],
+    fields: frozenset[str],
+    n_records: int,
+    matched_share: float,
+    term_frequencies: dict[str, pa.Table],
+) -> int:
+    """Keep a newly trained model with the term frequencies it was trained with (so that
+    incremental runs and a full re-link with this model score pairs alike)."""
+    ensure_schema(con)
+    (model_id,) = one(con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM link_models")) or (1,)
+    con.execute(
+        "INSERT INTO link_models VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [model_id, run_id, datetime.now(), n_records, matched_share, json.dumps(sorted(fields)),
+         json.dumps(model)],
+    )  # fmt: skip
+    for column, table in term_frequencies.items():
+        con.register("_tf", table)
+        con.execute(
+            f'INSERT INTO link_term_frequencies SELECT ?, ?, CAST("{column}" AS VARCHAR), '  # noqa: S608
+            f'"tf_{column}" FROM _tf',
+            [model_id, column],
+        )
+        con.unregister("_tf")
+    return int(model_id)
+
+
+def load_model(con: duckdb.DuckDBPyConnection) -> StoredModel | None:
+    ensure_schema(con)
+    row = one(
+        con.execute(
+            "SELECT model_id, run_id, trained_at, n_records, matched_share, fields, model_json "
+            "FROM link_models ORDER BY model_id DESC LIMIT 1"
+        )
+    )
+    if row is None:
+        return None
+    return StoredModel(
+        model_id=int(row[0]), run_id=int(row[1]), trained_at=row[2], n_records=int(row[3]),
+        matched_share=float(row[4]), fields=frozenset(json.loads(row[5])), model=json.loads(row[6]),
+    )  # fmt: skip
+
+
+def term_frequencies(con: duckdb.DuckDBPyConnection, model_id: int) -> dict[str, pa.Table]:
+    columns = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT column_name FROM link_term_frequencies WHERE model_id = ? ORDER BY 1",
+            [model_id],
+        ).fetchall()
+    ]
+    return {
+        c: con.sql(
+            f'SELECT value AS "{c}", tf AS "tf_{c}" FROM link_term_frequencies '  # noqa: S608
+            "WHERE model_id = ? AND column_name = ?",
+            params=[model_id, c],
+        ).to_arrow_table()
+        for c in columns
+    }
+
+
+def _hashes(con: duckdb.DuckDBPyConnection, frame: pa.Table) -> pa.Table:
+    # hash() over every column of the model's input: a record counts as changed when its
+    # fields or its derived blocking keys changed (a rare key turns common as records arrive).
+    columns = ", ".join(f'"{c}"' for c in frame.column_names if c != "unique_id")
+    con.register("_frame", frame)
+    try:
+        sql = f"SELECT unique_id, hash({columns}) AS row_hash FROM _frame"  # noqa: S608
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.unregister("_frame")
+
+
+def save_inputs(con: duckdb.DuckDBPyConnection, frame: pa.Table) -> None:
+    """Remember each record's model input as linked by this run."""
+    ensure_schema(con)
+    replace_inputs(con, _hashes(con, frame))
+
+
+@dataclass(frozen=True)
+class InputChanges:
+    new: list[str]
+    changed: list[str]
+    removed: list[str]
+
+    @property
+    def touched(self) -> list[str]:
+        return sorted(self.new + self.changed)
+
+
+def diff_inputs(con: duckdb.DuckDBPyConnection, frame: pa.Table) -> tuple[InputChanges, pa.Table]:
+    """New, changed and removed records since the last run, and the current hashes."""
+    ensure_schema(con)
+    hashes = _hashes(con, frame)
+    con.register("_hashes", hashes)
+    try:
+        rows = con.execute(
+            """
+            SELECT coalesce(h.unique_id, i.unique_id),
+                   CASE WHEN i.unique_id IS NULL THEN 'new'
+                        WHEN h.unique_id IS NULL THEN 'removed' ELSE 'changed' END
+            FROM _hashes h FULL OUTER JOIN link_inputs i USING (unique_id)
+            WHERE i.unique_id IS NULL OR h.unique_id IS NULL OR h.row_hash <> i.row_hash
+            ORDER BY 1
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_hashes")
+    by_kind: dict[str, list[str]] = {"new": [], "changed": [], "removed": []}
+    for unique_id, kind in rows:
+        by_kind[kind].append(unique_id)
+    return InputChanges(by_kind["new"], by_kind["changed"], by_kind["removed"]), hashes
+
+
+def replace_inputs(con: duckdb.DuckDBPyConnection, hashes: pa.Table) -> None:
+    con.register("_hashes", hashes)
+    try:
+        con.execute("DELETE FROM link_inputs")
+        con.execute("INSERT INTO link_inputs SELECT unique_id, row_hash FROM _hashes")
+    finally:
+        con.unregister("_hashes")
+
+
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    *,
+    mode: str,
+    model_id: int,
+    changes: InputChanges | None,
+    touched_persons: int,
+    new_matched_share: float | None,
+    retrain_advice: str | None,
+) -> None:
+    ensure_schema(con)
+    con.execute(
+        "INSERT OR REPLACE INTO link_run_details VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, mode, model_id,
+         len(changes.new) if changes else None, len(changes.changed) if changes else None,
+         len(changes.removed) if changes else None, touched_persons, new_matched_share,
+         retrain_advice],
+    )  # fmt: skip

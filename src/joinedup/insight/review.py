@@ -1,0 +1,269 @@
+"""Clerical review: analysts' decisions on pairs the model is unsure of.
+
+Decisions live in their own table, keyed by the pair's two record ids (smaller first), so
+they survive re-training and re-linking; every later link honours them as must-link
+("same person") and cannot-link ("different people") constraints (see clusters.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from joinedup.insight.store import one
+
+__all__ = [
+    "DECISIONS", "Estimate", "QueueItem", "ReviewError", "band", "constraints", "decide",
+    "ensure_schema", "estimate", "queue", "set_band",
+]  # fmt: skip
+
+# What an analyst may decide, and the words the pages use.
+DECISIONS: dict[str, str] = {
+    "same": "Same person",
+    "different": "Different people",
+    "unsure": "Not sure",
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS review_decisions (
+    unique_id_l VARCHAR NOT NULL,
+    unique_id_r VARCHAR NOT NULL,
+    decision VARCHAR NOT NULL,
+    decided_by VARCHAR,
+    decided_at TIMESTAMP,
+    match_probability DOUBLE,
+    PRIMARY KEY (unique_id_l, unique_id_r)
+);
+"""
+
+
+class ReviewError(ValueError):
+    """A decision cannot be kept; nothing was saved."""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_SCHEMA)
+
+
+def ordered(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+def constraints(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(must-link, cannot-link) pairs from every decision taken."""
+    ensure_schema(con)
+    rows = con.execute(
+        "SELECT unique_id_l, unique_id_r, decision FROM review_decisions "
+        "WHERE decision IN ('same', 'different') ORDER BY 1, 2"
+    ).fetchall()
+    must = [(a, b) for a, b, d in rows if d == "same"]
+    cannot = [(a, b) for a, b, d in rows if d == "different"]
+    return must, cannot
+
+
+def _exists(con: duckdb.DuckDBPyConnection, unique_id: str) -> bool:
+    return one(
+        con.execute("SELECT 1 FROM records WHERE source || '|' || record_id = ?", [unique_id])
+    ) is not None
+
+
+@dataclass(frozen=True)
+class Decision:
+    unique_id_l: str
+    unique_id_r: str
+    decision: str
+    decided_by: str | None
+    decided_at: datetime
+
+
+def decide(
+    con: duckdb.DuckDBPyConnection, a: str, b: str, decision: str, *, decided_by: str | None
+) -> Decision:
+    """Keep (or replace) the decision on a pair; it takes effect at the next link."""
+    ensure_schema(con)
+    if decision not in DECISIONS:
+        raise ReviewError("Choose same person, different people or not sure")
+    if a == b:
+        raise ReviewError("A record cannot be paired with itself")
+    gone = [u for u in (a, b) if not _exists(con, u)]
+    if gone:
+        raise ReviewError(
+            f"Record {gone[0]} is no longer held (its source was replaced or removed), so this "
+            "pair cannot be decided; the queue will drop it at the next link"
+        )
+    left, right = ordered(a, b)
+    probability = one(
+        con.execute(
+            "SELECT match_probability FROM link_pairs WHERE unique_id_l = ? AND unique_id_r = ?",
+            [left, right],
+        )
+    )
+    now = datetime.now()
+    con.execute(
+        "INSERT OR REPLACE INTO review_decisions VALUES (?, ?, ?, ?, ?, ?)",
+        [left, right, decision, decided_by, now, probability[0] if probability else None],
+    )
+    return Decision(left, right, decision, decided_by, now)
+
+
+# The uncertainty band: pairs the model scored between these match probabilities are
+# queued for review. Kept in the store's settings table, so a place may set its own.
+DEFAULT_BAND = (0.5, 0.95)
+
+
+def band(con: duckdb.DuckDBPyConnection) -> tuple[float, float]:
+    rows = dict(
+        con.execute(
+            "SELECT key, value FROM settings WHERE key IN ('review_band_low', 'review_band_high')"
+        ).fetchall()
+    )
+    return float(rows.get("review_band_low", DEFAULT_BAND[0])), float(
+        rows.get("review_band_high", DEFAULT_BAND[1])
+    )
+
+
+def set_band(con: duckdb.DuckDBPyConnection, low: float, high: float) -> None:
+    if not 0 <= low < high <= 1:
+        raise ReviewError("The band needs 0 ≤ low < high ≤ 1")
+    con.execute("INSERT OR REPLACE INTO settings VALUES ('review_band_low', ?)", [str(low)])
+    con.execute("INSERT OR REPLACE INTO settings VALUES ('review_band_high', ?)", [str(high)])
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    unique_id_l: str
+    unique_id_r: str
+    match_probability: float
+    person_l: str
+    person_r: str
+    effect: str  # "join", "split" or "none": what a decision against the model would do
+    records_moved: int  # records that would change person
+    decision: str | None
+
+    @property
+    def pair_key(self) -> str:
+        return f"{self.unique_id_l}~{self.unique_id_r}"
+
+
+def _is_bridge(edges: list[tuple[str, str]], pair: tuple[str, str]) -> tuple[bool, int]:
+    """Whether a person's pairs fall apart without this one, and the smaller part's size."""
+    graph: dict[str, set[str]] = {}
+    for a, b in edges:
+        if {a, b} == set(pair):
+            continue
+        graph.setdefault(a, set()).add(b)
+        graph.setdefault(b, set()).add(a)
+    seen = {pair[0]}
+    todo = [pair[0]]
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    if pair[1] in seen:
+        return False, 0
+    nodes = {n for e in edges for n in e}
+    return True, min(len(seen), len(nodes) - len(seen))
+
+
+def queue(con: duckdb.DuckDBPyConnection, threshold: float, *, limit: int = 100) -> list[QueueItem]:
+    """Pairs in the band not yet decided ("not sure" ones after them), those whose decision
+    would change the persons most first: a pair that alone holds a person together or
+    would alone join two persons, by the records that would move; then the rest."""
+    ensure_schema(con)
+    low, high = band(con)
+    rows = con.execute(
+        """
+        SELECT p.unique_id_l, p.unique_id_r, p.match_probability, a.person_id, b.person_id,
+               d.decision
+        FROM link_pairs p
+        JOIN person_links a ON a.source || '|' || a.record_id = p.unique_id_l
+        JOIN person_links b ON b.source || '|' || b.record_id = p.unique_id_r
+        LEFT JOIN review_decisions d USING (unique_id_l, unique_id_r)
+        WHERE p.match_probability >= ? AND p.match_probability <= ?
+          AND (d.decision IS NULL OR d.decision = 'unsure')
+        """,
+        [low, high],
+    ).fetchall()
+    if not rows:
+        return []
+    persons = sorted({r[3] for r in rows} | {r[4] for r in rows})
+    con.register("_persons", pd.DataFrame({"person_id": persons}, dtype=object))
+    sizes = dict(
+        con.execute(
+            "SELECT person_id, count(*) FROM person_links WHERE person_id IN "
+            "(SELECT person_id FROM _persons) GROUP BY 1"
+        ).fetchall()
+    )
+    edges: dict[str, list[tuple[str, str]]] = {}
+    for a, b, person in con.execute(
+        """
+        SELECT p.unique_id_l, p.unique_id_r, l.person_id FROM link_pairs p
+        JOIN person_links l ON l.source || '|' || l.record_id = p.unique_id_l
+        JOIN person_links r ON r.source || '|' || r.record_id = p.unique_id_r
+        WHERE p.match_probability >= ? AND l.person_id = r.person_id
+          AND l.person_id IN (SELECT person_id FROM _persons)
+        """,
+        [threshold],
+    ).fetchall():
+        edges.setdefault(person, []).append((a, b))
+    con.unregister("_persons")
+    items = []
+    for a, b, probability, pa_, pb, decision in rows:
+        if pa_ != pb:
+            effect, moved = "join", min(sizes[pa_], sizes[pb])
+        elif probability >= threshold:
+            bridge, moved = _is_bridge(edges.get(pa_, []), (a, b))
+            effect = "split" if bridge else "none"
+        else:
+            effect, moved = "none", 0
+        items.append(QueueItem(a, b, float(probability), pa_, pb, effect, moved, decision))
+    items.sort(
+        key=lambda i: (i.decision is not None, -i.records_moved, abs(i.match_probability - threshold),
+                       i.unique_id_l, i.unique_id_r)
+    )  # fmt: skip
+    return items[:limit]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Precision and recall of the threshold within the band, from reviewed pairs."""
+
+    reviewed: int
+    precision: float | None
+    precision_interval: tuple[float, float] | None
+    precision_n: int
+    recall: float | None
+    recall_interval: tuple[float, float] | None
+    recall_n: int
+
+
+def _wilson(successes: int, n: int) -> tuple[float | None, tuple[float, float] | None]:
+    if n == 0:
+        return None, None
+    from scipy.stats import binomtest
+
+    interval = binomtest(successes, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return successes / n, (float(interval.low), float(interval.high))
+
+
+def estimate(con: duckdb.DuckDBPyConnection, threshold: float) -> Estimate:
+    """Precision: of reviewed pairs the model joins (probability ≥ threshold), the share an
+    analyst judged the same person. Recall: of reviewed pairs judged the same person, the
+    share the model joins. Each with a 95% Wilson interval; only pairs in the band count,
+    scored as they were when decided, and "not sure" counts neither way."""
+    ensure_schema(con)
+    low, high = band(con)
+    rows = con.execute(
+        "SELECT decision, match_probability FROM review_decisions "
+        "WHERE decision IN ('same', 'different') AND match_probability BETWEEN ? AND ?",
+        [low, high],
+    ).fetchall()
+    joined = [d for d, p in rows if p >= threshold]
+    same = [p for d, p in rows if d == "same"]
+    precision, p_interval = _wilson(sum(d == "same" for d in joined), len(joined))
+    recall, r_interval = _wilson(sum(p >= threshold for p in same), len(same))
+    return Estimate(len(rows), precision, p_interval, len(joined), recall, r_interval, len(same))

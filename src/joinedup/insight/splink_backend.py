@@ -1,0 +1,150 @@
+"""Splink's side of linkage: a database for it (DuckDB or Spark), input registration, a
+linker from a stored model with its term frequencies, and Splink's own explanations."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+__all__ = [
+    "count_rows", "duckdb_api", "linker_from_model", "register", "spark_api", "spark_session",
+    "term_frequency_tables", "to_arrow", "write_explanations",
+]  # fmt: skip
+
+logger = logging.getLogger(__name__)
+
+
+def duckdb_api(memory_limit: str, threads: int, temp_dir: Path) -> Any:
+    from splink import DuckDBAPI
+
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET temp_directory = '{temp_dir.as_posix()}'")
+    return DuckDBAPI(connection=con)
+
+
+def spark_session(master: str | None = None) -> Any:
+    """A Spark session for Splink: local[2] unless a master URL is given."""
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    builder = (
+        SparkSession.builder.appName("joinedup-link")
+        # Splink's string-similarity functions (jaro_winkler …) ship as a Scala jar.
+        .config("spark.jars", similarity_jar_location())
+        .master(master or "local[2]")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    return builder.getOrCreate()
+
+
+def spark_api(master: str | None, checkpoint_dir: Path) -> Any:
+    from splink import SparkAPI
+
+    spark = spark_session(master)
+    spark.sparkContext.setLogLevel("ERROR")
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    spark.sparkContext.setCheckpointDir(checkpoint_dir.as_posix())
+    return SparkAPI(spark_session=spark)
+
+
+def register(db_api: Any, table: pa.Table, backend: str) -> Any:
+    if backend == "spark":
+        from pyspark.sql import types as T  # noqa: N812
+
+        frame = table.to_pandas()
+        frame["forename_names"] = frame["forename_names"].map(
+            lambda v: [str(x) for x in v] if v is not None else None
+        )
+        schema = T.StructType(
+            [
+                T.StructField(c, T.ArrayType(T.StringType()) if c == "forename_names" else T.StringType())
+                for c in frame.columns
+            ]
+        )
+        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        return db_api.register(db_api.spark.createDataFrame(rows, schema=schema), table_name="records_in")
+    return db_api.register(table, table_name="records_in")
+
+
+def to_arrow(splink_df: Any, columns: list[str], where: str | None = None) -> pa.Table:
+    physical = splink_df.physical_name
+    sql = f"SELECT {', '.join(columns)} FROM {physical}"  # noqa: S608
+    if where:
+        sql += f" WHERE {where}"
+    result = splink_df.db_api._execute_sql_against_backend(sql)
+    if hasattr(result, "toPandas"):
+        return pa.Table.from_pandas(result.toPandas(), preserve_index=False)
+    return result.to_arrow_table()
+
+
+def count_rows(splink_df: Any) -> int:
+    sql = f"SELECT count(*) AS n FROM {splink_df.physical_name}"  # noqa: S608
+    result = splink_df.db_api._execute_sql_against_backend(sql)
+    if hasattr(result, "collect"):
+        return int(result.collect()[0][0])
+    return int(result.fetchall()[0][0])
+
+
+def write_explanations(linker: Any, predictions: Any, clusters: Any, out_dir: Path) -> None:
+    """Splink's own offline HTML: match weights, a comparison viewer and cluster studio."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    viz = linker.visualisations
+    try:
+        # save_offline_chart bundles Vega's libraries, so the pages need no CDN.
+        viz.match_weights_chart().save_offline_chart(
+            str(out_dir / "match_weights.html"), overwrite=True, print_msg=False
+        )
+        viz.m_u_parameters_chart().save_offline_chart(
+            str(out_dir / "m_u_parameters.html"), overwrite=True, print_msg=False
+        )
+        viz.comparison_viewer_dashboard(
+            predictions, str(out_dir / "comparison_viewer.html"), overwrite=True,
+            num_example_rows=2,
+        )  # fmt: skip
+        viz.cluster_studio_dashboard(
+            predictions, clusters, str(out_dir / "cluster_studio.html"),
+            sampling_method="by_cluster_size", sample_size=20, overwrite=True,
+        )  # fmt: skip
+        sample = predictions.as_record_list(limit=10)
+        viz.waterfall_chart(sample, filter_nulls=False).save_offline_chart(
+            str(out_dir / "waterfall.html"), overwrite=True, print_msg=False
+        )
+    except Exception:  # explanations help analysts but must not fail a link run
+        logger.warning("could not write Splink's explanations", exc_info=True)
+
+
+
+
+def linker_from_model(db_api: Any, table: Any, model: dict[str, Any], tf: dict[str, pa.Table]) -> Any:
+    """A linker scoring with a stored model and the term frequencies it was trained with
+    (no re-training, and the same weights a full re-link with this model would give)."""
+    from splink import Linker
+
+    linker = Linker(table, model, log_level=logging.ERROR)
+    for column, frame in tf.items():
+        registered = db_api.register(frame, table_name=f"__joinedup_tf_{column}")
+        linker.table_management.register_term_frequency_lookup(registered, column)
+    return linker
+
+
+def term_frequency_tables(linker: Any) -> dict[str, pa.Table]:
+    """The term-frequency tables the linker scored with, one per adjusted column."""
+    out: dict[str, pa.Table] = {}
+    for tf_col in linker._settings_obj._term_frequency_columns:
+        column = tf_col.unquote()
+        frame = linker.table_management.compute_tf_table(column.name)
+        out[column.name] = to_arrow(frame, [column.name, column.tf_name])
+    return out

@@ -1,0 +1,136 @@
+"""Clerical review of pairs the model is unsure of: the queue, one pair side by side with
+the model's evidence, and the analyst's decision. Person-level: analysts only, each view
+audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from joinedup.insight import review
+from joinedup.insight.model import DEFAULT_THRESHOLD
+from joinedup.insight.pipeline import work_dir
+from joinedup.insight.review_evidence import pair_evidence, side_by_side
+from joinedup.places.roles import Capability
+from joinedup.web.authz import Actor, get_db, requires
+from joinedup.web.forms import FormErrors, form_data
+from joinedup.web.insight_pages import BASE, has_store, record_action, settings_of, store
+from joinedup.web.templating import render
+
+router = APIRouter()
+
+EFFECTS = {
+    "join": "A “same person” decision would join two persons",
+    "split": "A “different people” decision would split a person",
+    "none": "Other pairs already decide it",
+}
+
+
+def _threshold(con: Any) -> float:
+    row = con.execute(
+        "SELECT threshold FROM link_runs WHERE status = 'done' ORDER BY run_id DESC LIMIT 1"
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else DEFAULT_THRESHOLD
+
+
+@router.get(BASE + "/review", response_class=HTMLResponse)
+def review_queue(
+    request: Request,
+    actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
+    session: Session = Depends(get_db),
+) -> Response:
+    if not has_store(request, actor.place.slug):
+        raise HTTPException(status_code=404)
+    with store(request, actor.place.slug) as con:
+        threshold = _threshold(con)
+        items = review.queue(con, threshold)
+        low, high = review.band(con)
+        estimate = review.estimate(con, threshold)
+    record_action(request, session, actor, "insight.view.review", f"place:{actor.place.slug}",
+                  pairs=len(items))  # fmt: skip
+    return render(request, "insight/review.html", {
+        "place": actor.place, "items": items, "effects": EFFECTS, "low": low, "high": high,
+        "estimate": estimate, "flash": request.session.pop("review_flash", None),
+    })  # fmt: skip
+
+
+def _pair_context(request: Request, actor: Actor, left: str, right: str) -> dict[str, Any]:
+    with store(request, actor.place.slug) as con:
+        try:
+            fields = side_by_side(con, left, right)
+            evidence = pair_evidence(
+                con, left, right, work_dir=work_dir(settings_of(request), actor.place.slug)
+            )
+        except review.ReviewError as exc:
+            request.session["review_flash"] = str(exc)
+            raise _Gone from exc
+        decided = con.execute(
+            "SELECT decision FROM review_decisions WHERE unique_id_l = ? AND unique_id_r = ?",
+            list(review.ordered(left, right)),
+        ).fetchone()
+    return {
+        "place": actor.place, "left": left, "right": right, "fields": fields,
+        "evidence": evidence, "decisions": review.DECISIONS,
+        "decided": decided[0] if decided else None,
+    }  # fmt: skip
+
+
+class _Gone(Exception):
+    """The pair's records are no longer held: back to the queue with a message."""
+
+
+@router.get(BASE + "/review/pair", response_class=HTMLResponse)
+def review_pair(
+    request: Request,
+    l: str,  # noqa: E741  (the pair's left and right record)
+    r: str,
+    actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
+    session: Session = Depends(get_db),
+) -> Response:
+    if not has_store(request, actor.place.slug):
+        raise HTTPException(status_code=404)
+    left, right = review.ordered(l, r)
+    try:
+        context = _pair_context(request, actor, left, right)
+    except _Gone:
+        return RedirectResponse(f"/places/{actor.place.slug}/insight/review", status_code=303)
+    record_action(request, session, actor, "insight.view.review_pair", f"pair:{left}~{right}")
+    return render(request, "insight/review_pair.html", {**context, "errors": FormErrors()})
+
+
+@router.post(BASE + "/review/pair", response_class=HTMLResponse)
+def review_decide(
+    request: Request,
+    form: dict[str, str] = Depends(form_data),
+    actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
+    session: Session = Depends(get_db),
+) -> Response:
+    slug = actor.place.slug
+    if not has_store(request, slug):
+        raise HTTPException(status_code=404)
+    left, right = review.ordered(form.get("l", ""), form.get("r", ""))
+    decision = form.get("decision", "")
+    errors = FormErrors()
+    if decision not in review.DECISIONS:
+        errors.add("decision", "Choose same person, different people or not sure")
+    else:
+        with store(request, slug) as con:
+            try:
+                review.decide(con, left, right, decision, decided_by=actor.user.email)
+            except review.ReviewError as exc:
+                request.session["review_flash"] = str(exc)
+                return RedirectResponse(f"/places/{slug}/insight/review", status_code=303)
+    if errors:
+        try:
+            context = _pair_context(request, actor, left, right)
+        except _Gone:
+            return RedirectResponse(f"/places/{slug}/insight/review", status_code=303)
+        record_action(request, session, actor, "insight.view.review_pair", f"pair:{left}~{right}")
+        return render(request, "insight/review_pair.html", {**context, "errors": errors},
+                      status_code=400)  # fmt: skip
+    record_action(request, session, actor, "insight.review.decide", f"pair:{left}~{right}",
+                  decision=decision)  # fmt: skip
+    return RedirectResponse(f"/places/{slug}/insight/review", status_code=303)

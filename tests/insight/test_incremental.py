@@ -1,0 +1,271 @@
+"""Incremental linkage: a place fed in monthly batches, linked with the stored model.
+
+The equivalence test is the contract: with the same stored model, a full re-link gives
+the same persons (as partitions of records) as the incremental path, batch after batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from joinedup.config import Settings
+from joinedup.insight import link_state
+from joinedup.insight.governance import remove_source
+from joinedup.insight.link import LinkError, LinkResult, link_place
+from joinedup.insight.pipeline import ingest_directory
+from joinedup.insight.store import connect
+from joinedup.synth.insight import generate_place
+
+# Cumulative cut-offs by event month: each batch is every row whose event fell on or
+# before the month (rows without an event date arrive with the first batch).
+CUTOFFS = [date(2023, 10, 1), date(2024, 4, 1), date(2024, 10, 1), date(2099, 1, 1)]
+
+
+def _event_spec(mapping: Path) -> tuple[str, str]:
+    spec = tomllib.loads(mapping.read_text(encoding="utf-8"))["columns"]["event_date"]
+    if isinstance(spec, str):
+        return spec, "%Y-%m-%d"
+    return spec["column"], spec["format"]
+
+
+def write_batches(extracts: Path, out: Path, cutoffs: list[date]) -> list[Path]:
+    """Directories holding each batch's cumulative extracts, split by event month."""
+    dirs = []
+    for k, cutoff in enumerate(cutoffs):
+        batch = out / f"batch{k}"
+        batch.mkdir(parents=True)
+        for mapping in sorted(extracts.glob("*.toml")):
+            source = extracts / f"{mapping.stem}.csv"
+            text = source.read_text(encoding="utf-8")
+            header = text.splitlines()[0]
+            delimiter = next(d for d in ("\t", ";", ",") if d in header)
+            rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+            column, fmt = _event_spec(mapping)
+            at = rows[0].index(column)
+
+            def keep(row: list[str], at: int = at, fmt: str = fmt, cutoff: date = cutoff) -> bool:
+                try:
+                    return datetime.strptime(row[at], fmt).date() < cutoff
+                except ValueError:
+                    return True
+
+            kept = [rows[0]] + [r for r in rows[1:] if keep(r)]
+            if len(kept) < 2:
+                continue
+            with (batch / source.name).open("w", encoding="utf-8", newline="") as handle:
+                csv.writer(handle, delimiter=delimiter).writerows(kept)
+            shutil.copy(mapping, batch / mapping.name)
+        dirs.append(batch)
+    return dirs
+
+
+def partition(con: duckdb.DuckDBPyConnection) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for unique_id, person in con.execute(
+        "SELECT source || '|' || record_id, person_id FROM person_links"
+    ).fetchall():
+        groups.setdefault(person, set()).add(unique_id)
+    return {frozenset(g) for g in groups.values()}
+
+
+def persons(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT source || '|' || record_id, person_id FROM person_links").fetchall())
+
+
+def full_relink_partition(con: duckdb.DuckDBPyConnection, tmp: Path, name: str) -> set[frozenset[str]]:
+    """The persons a full re-link with the stored model gives, on a copy of the store."""
+    con.execute("CHECKPOINT")
+    copy = tmp / f"{name}.duckdb"
+    shutil.copy(tmp / "place.duckdb", copy)
+    other = connect(copy, memory_limit="500MB", threads=1)
+    try:
+        link_place(other, work_dir=tmp / f"work-{name}", mode="full", retrain=False)
+        return partition(other)
+    finally:
+        other.close()
+
+
+@dataclass
+class Fed:
+    root: Path
+    con: duckdb.DuckDBPyConnection
+    results: list[LinkResult] = field(default_factory=list)
+    before: list[dict[str, str]] = field(default_factory=list)
+    after: list[dict[str, str]] = field(default_factory=list)
+    full: list[set[frozenset[str]]] = field(default_factory=list)
+    incremental: list[set[frozenset[str]]] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
+    root = tmp_path_factory.mktemp("fed")
+    generate_place(260, root / "extracts", seed=11, formats="csv")
+    batches = write_batches(root / "extracts", root / "batches", CUTOFFS)
+    con = connect(root / "place.duckdb", memory_limit="500MB", threads=1)
+    state = Fed(root, con)
+    for k, batch in enumerate(batches):
+        ingest_directory(con, batch)
+        state.before.append(persons(con))
+        result = link_place(con, work_dir=root / "work", seed=42)
+        state.results.append(result)
+        state.after.append(persons(con))
+        if k:
+            state.incremental.append(partition(con))
+            state.full.append(full_relink_partition(con, root, f"full{k}"))
+    yield state
+    con.close()
+
+
+@pytest.mark.slow
+def test_first_link_trains_and_later_batches_are_incremental(fed: Fed) -> None:
+    modes = [r.mode for r in fed.results]
+    assert modes == ["full"] + ["incremental"] * (len(CUTOFFS) - 1)
+    assert all(r.new_records > 0 for r in fed.results[1:])
+    model = link_state.load_model(fed.con)
+    assert model is not None and model.run_id == fed.results[0].run_id
+    assert model.n_records == fed.results[0].records  # the model says what it was trained on
+
+
+@pytest.mark.slow
+def test_incremental_gives_the_persons_of_a_full_relink_with_the_same_model(fed: Fed) -> None:
+    assert len(fed.full) == len(CUTOFFS) - 1
+    for k, (incremental, full) in enumerate(zip(fed.incremental, fed.full, strict=True), start=1):
+        assert incremental == full, f"batch {k}: persons differ from a full re-link"
+    # The batches did change persons: new records joined existing persons.
+    assert any(r.touched_persons for r in fed.results[1:])
+
+
+@pytest.mark.slow
+def test_persons_not_touched_keep_their_ids(fed: Fed) -> None:
+    for k in range(1, len(CUTOFFS)):
+        before, after = fed.before[k], fed.after[k]
+        groups: dict[str, set[str]] = {}
+        for record, person in before.items():
+            groups.setdefault(person, set()).add(record)
+        kept = 0
+        for person, records in groups.items():
+            now = {after.get(r) for r in records}
+            # A person whose records all still sit together keeps its id, whatever joined it.
+            if len(now) == 1 and None not in now:
+                assert now == {person}, f"batch {k}: {person} was renamed {now}"
+                kept += 1
+        assert kept >= len(groups) * 0.9
+
+
+@pytest.mark.slow
+def test_removing_a_source_leaves_other_records_in_their_persons(fed: Fed, tmp_path: Path) -> None:
+    con = fed.con
+    before = persons(con)
+    (source,) = con.execute(
+        "SELECT source FROM person_links GROUP BY source ORDER BY count(*) LIMIT 1"
+    ).fetchone() or ("",)
+    remove_source(con, source)
+    result = link_place(con, work_dir=fed.root / "work")
+    assert result.mode == "incremental" and result.removed_records > 0
+    after = persons(con)
+    assert not any(r.startswith(source + "|") for r in after)
+    # Every person that had records elsewhere keeps its id on them (or split, recorded).
+    survivors = {p for r, p in before.items() if not r.startswith(source + "|")}
+    assert survivors <= set(after.values()) | {
+        row[0] for row in con.execute(
+            "SELECT person_id FROM person_events WHERE run_id = ? AND kind = 'split'", [result.run_id]
+        ).fetchall()
+    }  # fmt: skip
+    assert partition(con) == full_relink_partition(con, fed.root, "after-removal")
+
+
+def _two_records(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    generate_place(60, tmp_path / "x", seed=5, formats="csv")
+    con = connect(tmp_path / "place.duckdb", memory_limit="500MB", threads=1)
+    ingest_directory(con, tmp_path / "x")
+    link_place(con, work_dir=tmp_path / "w")
+    return con
+
+
+@pytest.mark.slow
+def test_a_bridging_record_removed_splits_its_person(tmp_path: Path) -> None:
+    con = _two_records(tmp_path)
+    # Find a person whose pairs at the threshold form a chain a–b–c with no a–c pair.
+    chain = con.execute(
+        """
+        WITH p AS (SELECT unique_id_l AS a, unique_id_r AS b FROM link_pairs WHERE match_probability >= 0.9
+                   UNION ALL SELECT unique_id_r, unique_id_l FROM link_pairs WHERE match_probability >= 0.9)
+        SELECT x.a, x.b, y.b FROM p x JOIN p y ON x.b = y.a AND y.b <> x.a
+        WHERE NOT EXISTS (SELECT 1 FROM p z WHERE z.a = x.a AND z.b = y.b)
+          AND (SELECT count(*) FROM p w WHERE w.a = x.a) = 1
+          AND (SELECT count(*) FROM p w WHERE w.a = y.b) = 1
+        LIMIT 1
+        """
+    ).fetchone()
+    if chain is None:
+        pytest.skip("the synthetic place has no chain of three records")
+    a, bridge, c = chain
+    before = persons(con)
+    assert before[a] == before[c]
+    source, record_id = bridge.split("|", 1)
+    con.execute("DELETE FROM records WHERE source = ? AND record_id = ?", [source, record_id])
+    result = link_place(con, work_dir=tmp_path / "w")
+    after = persons(con)
+    assert after[a] != after[c] and before[a] in {after[a], after[c]}
+    assert result.changes.splits >= 1
+    causes = con.execute(
+        "SELECT unique_id, cause FROM person_event_records WHERE run_id = ? AND kind = 'split'",
+        [result.run_id],
+    ).fetchall()
+    assert (bridge, "removed") in causes
+
+
+@pytest.mark.slow
+def test_a_model_column_no_source_holds_stops_the_run_and_keeps_persons(tmp_path: Path) -> None:
+    con = _two_records(tmp_path)
+    before = persons(con)
+    # A mapping lost the NHS number: no record holds one now.
+    con.execute("UPDATE records SET nhs_number = NULL")
+    with pytest.raises(LinkError, match=r"nhs_number.*joinedup link --full"):
+        link_place(con, work_dir=tmp_path / "w")
+    assert persons(con) == before
+    (status,) = con.execute("SELECT status FROM link_runs ORDER BY run_id DESC LIMIT 1").fetchone() or ("",)
+    assert status == "failed"
+    # --full re-trains on the fields the sources hold.
+    result = link_place(con, work_dir=tmp_path / "w", mode="full")
+    assert result.mode == "full"
+    model = link_state.load_model(con)
+    assert model is not None and "nhs_number" not in model.fields
+
+
+def test_incremental_without_a_model_asks_for_a_full_link(tmp_path: Path) -> None:
+    generate_place(20, tmp_path / "x", seed=5, formats="csv")
+    con = connect(tmp_path / "place.duckdb", memory_limit="500MB", threads=1)
+    ingest_directory(con, tmp_path / "x")
+    with pytest.raises(LinkError, match="--full"):
+        link_place(con, work_dir=tmp_path / "w", mode="incremental")
+    assert persons(con) == {}
+
+
+@pytest.mark.slow
+def test_the_link_command_says_incremental_or_full(cli_env: Settings, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from joinedup.cli import app
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    out = tmp_path / "place"
+    run("synth", "--people", "80", "--out", str(out), "--seed", "4")
+    run("ingest", "--manifest", str(out / "place.toml"), "--place", "clitown")
+    assert "(full)" in run("link", "--place", "clitown")
+    again = run("link", "--place", "clitown")
+    assert "incremental" in again and "0 new" in again and "persons touched" in again
+    assert "(full)" in run("link", "--place", "clitown", "--full")
