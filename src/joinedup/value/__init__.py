@@ -1,0 +1,1 @@
+"""Public value accounts (issue 10)."""
