@@ -1,1 +1,1 @@
-"""Public value accounts (issue 10)."""
+"""The public value account (issue 10): engine only, no web imports."""
