@@ -14,6 +14,7 @@ from joinedup.clikit import UserError, err_console
 from joinedup.insight import cli as insight_cli
 from joinedup.places import cli as places_cli
 from joinedup.surveys import cli as surveys_cli
+from joinedup.value import cli as value_cli
 
 app = typer.Typer(
     help="joinedup: help the public services of a place collaborate for real.",
@@ -22,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for area in (places_cli, insight_cli, surveys_cli):
+for area in (places_cli, insight_cli, surveys_cli, value_cli):
     area.register(app)
 
 

@@ -50,6 +50,7 @@ class Capability(StrEnum):
     MANAGE_ROUNDS = "manage_rounds"
     VIEW_RESULTS = "view_results"
     REVIEW_FREE_TEXT = "review_free_text"
+    EDIT_VALUE_ACCOUNT = "edit_value_account"
 
 
 _ALL = frozenset(Capability)
@@ -61,12 +62,12 @@ GRANTS: dict[Role, frozenset[Capability]] = {
     Role.LEAD: frozenset({
         Capability.VIEW_PLACE, Capability.EDIT_CHARTER, Capability.DEFINE_COHORT,
         Capability.EDIT_UNIT_COSTS, Capability.MANAGE_ROUNDS, Capability.VIEW_RESULTS,
-        Capability.VIEW_AUDIT,
+        Capability.VIEW_AUDIT, Capability.EDIT_VALUE_ACCOUNT,
     }),
     Role.ANALYST: frozenset({
         Capability.VIEW_PLACE, Capability.VIEW_PERSON_LEVEL, Capability.RUN_INSIGHT,
         Capability.DEFINE_COHORT, Capability.EDIT_UNIT_COSTS, Capability.VIEW_RESULTS,
-        Capability.REVIEW_FREE_TEXT,
+        Capability.REVIEW_FREE_TEXT, Capability.EDIT_VALUE_ACCOUNT,
     }),
     Role.PARTNER: frozenset({Capability.VIEW_PLACE, Capability.VIEW_RESULTS}),
     Role.VIEWER: frozenset({Capability.VIEW_PLACE}),

@@ -13,6 +13,7 @@ from joinedup.web.routers import (
     places,
     surveys,
     users,
+    value,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -26,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     insight_persons.router,
     insight_cohorts.router,
     surveys.router,
+    value.router,
 )

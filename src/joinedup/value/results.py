@@ -1,0 +1,104 @@
+"""Computing an account and keeping the result, so that pages are served without recomputing.
+
+A result is stored with the hash of the settings it was computed from and the insight
+store's data version, so a page can say when it is out of date (the settings or the data
+changed since) and offer to recompute. The published (controlled) copy is made at the same
+time, from the previous publication's sticky sizes (see :mod:`joinedup.value.published`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+from sqlalchemy.orm import Session
+
+from joinedup.db.base import utcnow
+from joinedup.insight.disclosure import DisclosureRule
+from joinedup.insight.store import one
+from joinedup.value.account import Account, compute_account
+from joinedup.value.models import ValueAccount, ValueResult
+from joinedup.value.published import publish
+from joinedup.value.settings import build_inputs, inputs_hash
+
+__all__ = ["Freshness", "compute", "data_version", "freshness", "store_result"]
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """The store's state as far as an account can see it: records, links, the latest linkage
+    run, each source's ingest time, the unit costs and the cohorts."""
+    row = one(con.execute(
+        """
+        SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM person_links),
+               (SELECT coalesce(max(run_id), 0) FROM link_runs WHERE status = 'done'),
+               (SELECT md5(coalesce(string_agg(name || '@' || coalesce(CAST(ingested_at AS VARCHAR), ''),
+                                               ',' ORDER BY name), '')) FROM sources),
+               (SELECT md5(coalesce(string_agg(code || '=' || CAST(cost_gbp AS VARCHAR) || price_year,
+                                               ',' ORDER BY code), '')) FROM unit_costs),
+               (SELECT md5(coalesce(string_agg(name || ':' || needs || ':' || min_needs, ',' ORDER BY name),
+                                    '')) FROM cohort_definitions)
+        """
+    ))  # fmt: skip
+    records, links, run, sources, costs, cohorts = row
+    return f"records={records};links={links};run={run};sources={sources[:12]};costs={costs[:12]};cohorts={cohorts[:12]}"
+
+
+def compute(con: duckdb.DuckDBPyConnection, account: ValueAccount, rule: DisclosureRule) -> Account:
+    """Run the engine on the place's store. Raises ValueInputError for input it cannot use."""
+    programme, measures, params = build_inputs(con, account, min_persons=rule.threshold)
+    return compute_account(con, programme, measures, params)
+
+
+def store_result(
+    session: Session, account: ValueAccount, result: Account, *, rule: DisclosureRule, version: str, by: str
+) -> ValueResult:
+    exact = result.to_dict()
+    previous = account.result
+    published = publish(exact, rule, previous.published if previous is not None else None)
+    row = previous or ValueResult(account_id=account.id)
+    row.computed_at = utcnow()
+    row.computed_by = by
+    row.settings_version = account.version
+    row.inputs_hash = inputs_hash(account, rule)
+    row.data_version = version
+    row.account = exact
+    row.published = published
+    if previous is None:
+        account.result = row
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class Freshness:
+    computed: bool
+    settings_changed: bool = False
+    data_changed: bool = False
+
+    @property
+    def stale(self) -> bool:
+        return self.settings_changed or self.data_changed
+
+    def reasons(self) -> list[str]:
+        out = []
+        if self.settings_changed:
+            out.append("the settings have changed since it was computed")
+        if self.data_changed:
+            out.append("the place's linked data has changed since it was computed")
+        return out
+
+
+def freshness(account: ValueAccount | None, rule: DisclosureRule, version: str | None) -> Freshness:
+    if account is None or account.result is None:
+        return Freshness(computed=False)
+    stored = account.result
+    return Freshness(
+        computed=True,
+        settings_changed=stored.inputs_hash != inputs_hash(account, rule),
+        data_changed=version is not None and stored.data_version != version,
+    )
+
+
+def as_dict(result: ValueResult, *, exact: bool) -> dict[str, Any]:
+    return result.account if exact else result.published
