@@ -466,9 +466,17 @@ def _write(path: Path, header: list[str], rows: list[list[Any]], fmt: str, layou
         writer.writerows(rows)
 
 
-def generate_place(people: int, out_dir: Path, seed: int = 1, *, formats: str = "mixed") -> SyntheticPlace:
+def generate_place(
+    people: int,
+    out_dir: Path,
+    seed: int = 1,
+    *,
+    formats: str = "mixed",
+    adjust: Callable[[random.Random, list[Person], dict[str, list[_Record]]], None] | None = None,
+) -> SyntheticPlace:
     """Write a synthetic place to out_dir. formats='csv' writes every extract as CSV
-    (benchmarks at a million records, where writing XLSX would dominate)."""
+    (benchmarks at a million records, where writing XLSX would dominate). ``adjust`` may
+    change the events before they are written (synth/programme.py plants a programme)."""
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     persons = _make_people(rng, people)
@@ -490,6 +498,8 @@ def generate_place(people: int, out_dir: Path, seed: int = 1, *, formats: str = 
             counters[spec.name] += 1
             rid = f"{spec.name[:3].upper()}{counters[spec.name]:07d}"
             by_source[spec.name].append(_variant(person, spec, rng, rid, start))
+    if adjust is not None:
+        adjust(rng, persons, by_source)
     layouts = _layouts()
     truth: list[tuple[str, str, int]] = []
     place = SyntheticPlace(out_dir=out_dir, people=people, records=0)

@@ -166,7 +166,9 @@ class Parameters:
 
     def validate(self) -> None:
         """Raise :class:`ValueInputError` (with the form field) on anything out of range."""
-        raise NotImplementedError
+        from joinedup.value.inputs import check_parameters
+
+        check_parameters(self)
 
 
 # --- results ------------------------------------------------------------------------------
@@ -320,20 +322,28 @@ def programme_from_source(con: duckdb.DuckDBPyConnection, source_name: str) -> P
     """The programme's own caseload extract: each linked person enters on the earliest
     ``event_date`` of their records in that source. Raises :class:`ValueInputError` (field
     ``source``) when the source is unknown or none of its persons link."""
-    raise NotImplementedError
+    from joinedup.value.inputs import from_source
+
+    return from_source(con, source_name)
 
 
 def programme_from_cohort(con: duckdb.DuckDBPyConnection, cohort_name: str, entry_date: date) -> Programme:
     """Everyone in a cohort (``cohort_definitions``), all entering on one date. Raises
     :class:`ValueInputError` (field ``cohort`` or ``entry_date``)."""
-    raise NotImplementedError
+    from joinedup.value.inputs import from_cohort
+
+    return from_cohort(con, cohort_name, entry_date)
 
 
 def validate_measure(con: duckdb.DuckDBPyConnection, spec: MeasureSpec) -> None:
     """Raise :class:`ValueInputError` when a measure cannot be computed: no services, a
     service with no events, an unknown unit cost, or nights asked of events without end
     dates."""
-    raise NotImplementedError
+    from joinedup.value.inputs import measure_problem
+
+    problem = measure_problem(con, spec)
+    if problem is not None:
+        raise problem
 
 
 def compute_account(
@@ -346,7 +356,9 @@ def compute_account(
 
     Raises :class:`ValueInputError` for input it cannot use (measures, entry dates outside
     the data window, a cohort below ``params.min_persons``, parameters out of range)."""
-    raise NotImplementedError
+    from joinedup.value.compute import compute
+
+    return compute(con, programme, measures, params or Parameters())
 
 
 # --- JSON ---------------------------------------------------------------------------------
