@@ -25,6 +25,7 @@ it, under the place's :class:`~joinedup.insight.disclosure.DisclosureRule`:
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from joinedup.insight.disclosure import DisclosureRule, control_counts
@@ -36,6 +37,9 @@ HIDDEN_MONEY = (
     "only: totals less the other measures would reveal it."
 )
 _MONEY_UNITS = {"£", "gbp", "pounds"}
+# A count of people written into the engine's words ("only 12 of 153 programme persons
+# found a close match", "× 153 persons"): the words must not carry the exact count.
+_COUNT_IN_WORDS = re.compile(r"\b(\d[\d,]*)(?=( of \d| programme persons| persons| people))")
 
 
 def sticky_size(true: int, previous: dict[str, Any] | None, rule: DisclosureRule) -> tuple[int | None, int]:
@@ -125,10 +129,23 @@ def publish(account: dict[str, Any], rule: DisclosureRule, previous: dict[str, A
         _hide_money(out)
     else:
         _scale_money(out, account, scale)
+    words = _words(rule)
+    out["warnings"] = [words(w) for w in account.get("warnings", [])]
+    out["flags"] = [words(f) for f in account.get("flags", [])]
+    out["steps"] = [{**s, "formula": words(str(s.get("formula", ""))), "source": words(str(s.get("source", "")))}
+                    for s in out.get("steps", [])]  # fmt: skip
     out["hidden"] = hidden
     out["_basis"] = basis
     out["controlled"] = True
     return out
+
+
+def _words(rule: DisclosureRule) -> Any:
+    def controlled(match: re.Match[str]) -> str:
+        (value,) = control_counts([int(match.group(1).replace(",", ""))], rule)
+        return f"fewer than {rule.threshold}" if value is None else f"about {value:,}"
+
+    return lambda text: _COUNT_IN_WORDS.sub(controlled, text)
 
 
 def _hide_money(out: dict[str, Any]) -> None:

@@ -159,6 +159,9 @@ def parameters_from(stored: dict[str, Any], costs: list[CostLine], extras: list[
         costs=tuple(costs),
         extra_values=tuple(extras),
         min_persons=min_persons,
+        # Not on the form: the Green Book-style 10,000 draws unless a place (or a test) says
+        # otherwise in the stored settings.
+        mc_draws=int(stored.get("mc_draws", base.mc_draws)),
     )  # fmt: skip
     return params
 
