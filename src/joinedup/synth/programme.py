@@ -24,6 +24,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from joinedup.synth.insight import (
     Person,
@@ -46,6 +47,9 @@ __all__ = [
     "ProgrammeTruth",
     "generate_place_with_programme",
     "read_truth",
+    "STORE_SERVICES",
+    "StoreTruth",
+    "write_programme_store",
 ]
 
 PROGRAMME_NAME = "Fulfilling lives in Northbrook"
@@ -217,3 +221,127 @@ def generate_place_with_programme(
     place.records += len(rows)
     assert not math.isnan(truth.planted_effect())
     return place
+
+
+# --- a store written directly (benchmarks and tests: no extracts, no linkage) ---------------
+
+
+@dataclass(frozen=True)
+class StoreService:
+    source: str
+    partner: str
+    service: str
+    need: str
+    cost_item: str
+    rate: float  # mean events per person over the two years, before the trend
+
+
+STORE_SERVICES: tuple[StoreService, ...] = (
+    StoreService("emergency_department", "Northbrook and Vale NHS Foundation Trust", "Emergency Department",
+                 "physical_health", "HE4.0", 1.6),
+    StoreService("community_mental_health", "Northbrook and Vale NHS Foundation Trust",
+                 "Community Mental Health Team", "mental_health", "HE16.0", 0.8),
+    StoreService("police_custody", "Northshire Police", "Northbrook Neighbourhood Policing", "offending",
+                 "CR7.0", 0.6),
+    StoreService("housing_options", "Northbrook Borough Council", "Housing Options", "homelessness", "HO3.0",
+                 0.5),
+    StoreService("domestic_abuse_support", "Northbrook Women's Refuge", "Domestic Abuse Support",
+                 "domestic_abuse", "CR2.0", 0.2),
+    StoreService("rough_sleeper_outreach", "Northbrook Borough Council", "Rough Sleeper Outreach",
+                 "homelessness", "HO6.1", 0.3),
+    StoreService("drug_alcohol_recovery", "Turning Point Northbrook", "Drug and Alcohol Recovery Service",
+                 "substance_misuse", "HE2.2", 0.3),
+    StoreService("work_coach", "Jobcentre Plus Northbrook", "Work Coach Support", "worklessness", "E&E1.7",
+                 0.7),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StoreTruth:
+    n_treated: int
+    planted_effect: float  # realised, per person per quarter over the after window
+    window_after: int
+
+
+def write_programme_store(
+    con: Any,
+    *,
+    persons: int,
+    programme: int,
+    seed: int = 1,
+    reduction: float = 1 / 3,
+    trend: float = 0.4,
+    effect_source: str = PLANTED_SOURCE,
+    window: tuple[int, int] = WINDOW_QUARTERS,
+) -> StoreTruth:
+    """Fill a store's sources, records and person_links directly with a place of ``persons``
+    people (mean events per person about 5) and a programme of ``programme`` of them,
+    selected on prior use, with the planted effect and background trend of the module doc.
+    The programme's caseload is the source ``fulfilling_lives``."""
+    import numpy as np
+    import pandas as pd
+
+    from joinedup.insight.reference_data import seed_reference
+
+    rng = np.random.default_rng(seed)
+    seed_reference(con)
+    pid = np.array([f"P{i:07d}" for i in range(persons)])
+    frailty = rng.gamma(0.5, 2.0, persons)  # mean 1: a few people use services a lot
+    sex = np.where(rng.random(persons) < 0.5, "F", "M")
+    dob = pd.Timestamp("2001-01-01") - pd.to_timedelta(rng.integers(0, 60 * 365, persons), unit="D")
+    frames = []
+    for s in STORE_SERVICES:
+        counts = rng.poisson(s.rate * frailty)
+        who = np.repeat(np.arange(persons), counts)
+        day = rng.integers(0, _SPAN_DAYS, len(who))
+        keep = rng.random(len(who)) >= trend * day / _SPAN_DAYS
+        frames.append(pd.DataFrame({"who": who[keep], "day": day[keep], "source": s.source}))
+    events = pd.concat(frames, ignore_index=True)
+    span = (ENTRY_TO - ENTRY_FROM).days
+    entry_day = (ENTRY_FROM - _DATA_START).days + rng.integers(0, span + 1, persons)
+    gap = entry_day[events["who"].to_numpy()] - events["day"].to_numpy()
+    prior = np.bincount(events["who"][(gap > 0) & (gap <= window[0] * _QUARTER)], minlength=persons)
+    keys = rng.random(persons) ** (1 / (1.0 + prior) ** 2)
+    treated = np.zeros(persons, dtype=bool)
+    treated[np.argsort(-keys)[:programme]] = True
+    after = -gap >= 0
+    planted = (events["source"].to_numpy() == effect_source) & treated[events["who"].to_numpy()] & after
+    removed = planted & (rng.random(len(events)) < reduction)
+    in_window = removed & (-gap < window[1] * _QUARTER)
+    events = events[~removed].reset_index(drop=True)
+    events["record_id"] = [f"R{i:09d}" for i in range(len(events))]
+    by_source = {s.source: s for s in STORE_SERVICES}
+    who = events["who"].to_numpy()
+    records = pd.DataFrame({
+        "source": events["source"], "record_id": events["record_id"],
+        "event_date": pd.Timestamp(_DATA_START) + pd.to_timedelta(events["day"], unit="D"),
+        "need": events["source"].map(lambda x: by_source[x].need),
+        "cost_item": events["source"].map(lambda x: by_source[x].cost_item),
+        "sex": sex[who], "date_of_birth": dob[who], "person_id": pid[who],
+    })  # fmt: skip
+    t_idx = np.flatnonzero(treated)
+    caseload = pd.DataFrame({
+        "source": PROGRAMME_SOURCE, "record_id": [f"FLN{i:06d}" for i in range(len(t_idx))],
+        "event_date": pd.Timestamp(_DATA_START) + pd.to_timedelta(entry_day[t_idx], unit="D"),
+        "need": None, "cost_item": None, "sex": sex[t_idx], "date_of_birth": dob[t_idx],
+        "person_id": pid[t_idx],
+    })  # fmt: skip
+    records = pd.concat([records, caseload], ignore_index=True)
+    records["event_date"] = records["event_date"].dt.date
+    records["date_of_birth"] = pd.to_datetime(records["date_of_birth"]).dt.date
+    sources = pd.DataFrame(
+        [(s.source, s.partner, s.service, s.need, s.cost_item) for s in STORE_SERVICES]
+        + [(PROGRAMME_SOURCE, PROGRAMME_PARTNER, PROGRAMME_SERVICE, None, None)],
+        columns=["name", "partner", "service", "need", "cost_item"],
+    )
+    con.register("w_sources", sources)
+    con.register("w_records", records)
+    con.execute("INSERT INTO sources (name, partner, service, need, cost_item) SELECT * FROM w_sources")
+    con.execute(
+        "INSERT INTO records (source, record_id, event_date, need, cost_item, sex, date_of_birth) "
+        "SELECT source, record_id, event_date, need, cost_item, sex, date_of_birth FROM w_records"
+    )
+    con.execute("INSERT INTO person_links SELECT source, record_id, person_id FROM w_records")
+    con.unregister("w_sources")
+    con.unregister("w_records")
+    return StoreTruth(len(t_idx), -float(in_window.sum()) / (len(t_idx) * window[1]), window[1])

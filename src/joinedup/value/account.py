@@ -80,6 +80,13 @@ class Programme:
     def n_persons(self) -> int:
         return len(self.entries)
 
+    def to_dict(self) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], _encode(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Programme:
+        return typing.cast(Programme, _decode(cls, data))
+
 
 @dataclass(frozen=True)
 class MeasureSpec:
@@ -100,6 +107,13 @@ class MeasureSpec:
     unit_cost_scale: float = 1.0
     period: Literal["quarter"] = "quarter"
     event_types: tuple[str, ...] = ()  # empty = every event type
+
+    def to_dict(self) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], _encode(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MeasureSpec:
+        return typing.cast(MeasureSpec, _decode(cls, data))
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,14 @@ class Parameters:
         from joinedup.value.inputs import check_parameters
 
         check_parameters(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data, for storing the analyst's settings."""
+        return typing.cast(dict[str, Any], _encode(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Parameters:
+        return typing.cast(Parameters, _decode(cls, data))
 
 
 # --- results ------------------------------------------------------------------------------
@@ -312,7 +334,7 @@ class Account:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Account:
-        return _decode(cls, data)
+        return typing.cast(Account, _decode(cls, data))
 
 
 # --- entry points -------------------------------------------------------------------------

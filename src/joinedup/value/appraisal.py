@@ -16,6 +16,7 @@ from joinedup.value.account import (
     Account,
     AgencyValue,
     BalanceRow,
+    CostLine,
     GainShareRow,
     MatrixRow,
     MeasureResult,
@@ -86,6 +87,26 @@ def assumptions_for(p: Parameters, credible: bool) -> Assumptions:
         discount_rate=p.discount_rate,
         price_year=p.price_year,
     )
+
+
+def totals_for(
+    pv_fiscal: float,
+    pv_economic: float,
+    pv_social: float,
+    first_year_fiscal: float,
+    a: Assumptions,
+    costs: Sequence[CostLine],
+) -> Totals:
+    """Present values, NPV, both returns and the payback period (fiscal benefits against
+    costs, only when the fiscal return is positive)."""
+    pv_costs = pv_of_costs(costs, a.discount_rate)
+    fiscal_npv = pv_fiscal - pv_costs
+    npv = pv_fiscal + pv_economic + pv_social - pv_costs
+    fiscal_roi = pv_fiscal / pv_costs if pv_costs > 0 else None
+    pv_roi = (pv_fiscal + pv_economic + pv_social) / pv_costs if pv_costs > 0 else None
+    yearly = first_year_fiscal * (1 - a.drop_off) ** np.arange(a.persistence_years)
+    payback = payback_years(yearly, costs, a.discount_rate) if fiscal_npv > 0 and costs else None
+    return Totals(pv_fiscal, pv_economic, pv_social, pv_costs, npv, fiscal_npv, fiscal_roi, pv_roi, payback)
 
 
 def _agency_partners(con: duckdb.DuckDBPyConnection, given: dict[str, str]) -> dict[str, str]:
@@ -204,14 +225,13 @@ def value_account(
             agency_values.append(
                 AgencyValue(m.key, agency, partners_of.get(agency), share, m.split.source, value)
             )
-    pv_costs = pv_of_costs(p.costs, p.discount_rate)
-    fiscal_npv = pv_fiscal - pv_costs
-    npv = pv_fiscal + pv_economic + pv_social - pv_costs
-    fiscal_roi = pv_fiscal / pv_costs if pv_costs > 0 else None
-    pv_roi = (pv_fiscal + pv_economic + pv_social) / pv_costs if pv_costs > 0 else None
-    yearly = first_year_total * (1 - a.drop_off) ** np.arange(a.persistence_years)
-    payback = payback_years(yearly, p.costs, p.discount_rate) if fiscal_npv > 0 and p.costs else None
-    totals = Totals(pv_fiscal, pv_economic, pv_social, pv_costs, npv, fiscal_npv, fiscal_roi, pv_roi, payback)
+    totals = totals_for(pv_fiscal, pv_economic, pv_social, first_year_total, a, p.costs)
+    pv_costs, npv, fiscal_roi, pv_roi = (
+        totals.pv_costs,
+        totals.npv,
+        totals.fiscal_roi,
+        totals.public_value_roi,
+    )
     steps.extend(
         [
             ValuationStep(
@@ -233,24 +253,18 @@ def value_account(
                 "fiscal + economic + social benefits − costs",
                 "HM Treasury Green Book",
             ),
-            ValuationStep(
-                "",
-                "Fiscal return on investment",
-                fiscal_roi if fiscal_roi is not None else float("nan"),
-                "£ per £1 spent",
-                "fiscal benefits ÷ costs",
-                "HMT/New Economy (2014)",
-            ),
-            ValuationStep(
-                "",
-                "Public value return on investment",
-                pv_roi if pv_roi is not None else float("nan"),
-                "£ per £1 spent",
-                "(fiscal + economic + social benefits) ÷ costs",
-                "HMT/New Economy (2014)",
-            ),
         ]
     )
+    if fiscal_roi is not None and pv_roi is not None:
+        steps.append(ValuationStep("", "Fiscal return on investment", fiscal_roi, "£ per £1 spent",
+                                   "fiscal benefits ÷ costs", "HMT/New Economy (2014)"))  # fmt: skip
+        steps.append(ValuationStep("", "Public value return on investment", pv_roi, "£ per £1 spent",
+                                   "(fiscal + economic + social benefits) ÷ costs",
+                                   "HMT/New Economy (2014)"))  # fmt: skip
+    if totals.payback_years is not None:
+        steps.append(ValuationStep("", "Payback period", totals.payback_years, "years",
+                                   "years until discounted fiscal benefits cover discounted costs",
+                                   "HMT/New Economy (2014)"))  # fmt: skip
     # Who pays and who gains.
     puts_in: dict[str, float] = {}
     for c in p.costs:

@@ -31,11 +31,10 @@ class DataWindow:
 
 
 def data_window(con: duckdb.DuckDBPyConnection, exclude_source: str | None = None) -> DataWindow | None:
-    """First and last event date of the place's linked records (the programme's own
-    caseload extract left out: its dates are entries, not outcomes)."""
+    """First and last event date of the partners' records: the span their extracts cover
+    (the programme's own caseload extract left out: its dates are entries, not outcomes)."""
     row = con.execute(
-        "SELECT min(r.event_date), max(r.event_date) FROM records r "
-        "JOIN person_links l USING (source, record_id) WHERE r.source IS DISTINCT FROM ?",
+        "SELECT min(event_date), max(event_date) FROM records WHERE source IS DISTINCT FROM ?",
         [exclude_source],
     ).fetchall()
     if not row or row[0][0] is None:
@@ -111,16 +110,16 @@ def measure_panel(
     keys = [m.key for m in measures]
     people = entries["person_id"].to_numpy()
     quarters = np.arange(-before, after)
-    grid = pd.DataFrame(
-        {"person_id": np.repeat(people, len(quarters)), "quarter": np.tile(quarters, len(people))}
-    )
-    if len(events):
-        wide = events.pivot_table(
-            index=["person_id", "quarter"], columns="key", values="amount", aggfunc="sum"
-        ).reset_index()
-        grid = grid.merge(wide, on=["person_id", "quarter"], how="left")
+    width = len(quarters)
+    grid = pd.DataFrame({"person_id": np.repeat(people, width), "quarter": np.tile(quarters, len(people))})
+    # Scatter the sums into the full grid (a quarter with no events stays 0): numpy, not a
+    # pandas pivot, which is slow at a million records.
+    row = pd.Index(people).get_indexer(events["person_id"]) * width + (events["quarter"].to_numpy() + before)
     for key in keys:
-        grid[key] = grid[key].fillna(0.0) if key in grid else 0.0
+        values = np.zeros(len(grid))
+        mine = (events["key"] == key).to_numpy()
+        np.add.at(values, row[mine], events["amount"].to_numpy()[mine])
+        grid[key] = values
     grid["post"] = (grid["quarter"] >= 0).astype(np.int8)
     return grid[["person_id", "quarter", "post", *keys]]
 
@@ -134,66 +133,59 @@ def covariates(
     """What was known about each person before entry, one row per person: each need
     recorded before entry, age band and sex at entry, use of each service in the before
     window, and the entry date itself (days since the first entry), so that comparison
-    persons are drawn from the same calendar time."""
+    persons are drawn from the same calendar time. One pass over the records in DuckDB."""
+    needs = [r[0] for r in con.execute(
+        "SELECT DISTINCT need FROM records WHERE need IS NOT NULL AND source IS DISTINCT FROM ? ORDER BY 1",
+        [exclude_source],
+    ).fetchall()]  # fmt: skip
+    services = [r[0] for r in con.execute(
+        "SELECT DISTINCT service FROM sources WHERE name IS DISTINCT FROM ? ORDER BY 1", [exclude_source]
+    ).fetchall()]  # fmt: skip
+    days = round(before * QUARTER_DAYS)
+    parts = ["any_value(r.sex) FILTER (WHERE r.sex IN ('F', 'M')) AS sex", "min(r.date_of_birth) AS dob"]
+    params: list[object] = []
+    for i, need in enumerate(needs):
+        parts.append(
+            f"max(CASE WHEN r.need = ? AND r.event_date < e.entry_date AND own THEN 1 ELSE 0 END) AS n{i}"
+        )
+        params.append(need)
+    for i, service in enumerate(services):
+        parts.append(
+            f"count(*) FILTER (WHERE s.service = ? AND own AND r.event_date < e.entry_date "
+            f"AND r.event_date >= e.entry_date - {days}) AS u{i}"
+        )
+        params.append(service)
     con.register("value_entries", entries[["person_id", "entry_date"]])
     try:
-        base = con.execute(
-            """
-            SELECT e.person_id, any_value(e.entry_date) AS entry_date,
-                   mode(r.sex) AS sex, min(r.date_of_birth) AS dob
-            FROM value_entries e
-            JOIN person_links l ON l.person_id = e.person_id
-            JOIN records r USING (source, record_id)
-            GROUP BY e.person_id
-            """
-        ).df()
-        needs = con.execute(
-            """
-            SELECT DISTINCT e.person_id, 'need: ' || r.need AS var
-            FROM value_entries e
-            JOIN person_links l ON l.person_id = e.person_id
-            JOIN records r USING (source, record_id)
-            WHERE r.need IS NOT NULL AND r.event_date < e.entry_date
-              AND r.source IS DISTINCT FROM ?
-            """,
-            [exclude_source],
-        ).df()
-        use = con.execute(
+        frame = con.execute(
             f"""
-            SELECT e.person_id, 'prior use: ' || s.service AS var, count(*)::DOUBLE AS n
+            SELECT e.person_id, any_value(e.entry_date) AS entry_date, {", ".join(parts)}
             FROM value_entries e
             JOIN person_links l ON l.person_id = e.person_id
-            JOIN records r USING (source, record_id)
+            JOIN (SELECT source, record_id, sex, date_of_birth, need, event_date,
+                         source IS DISTINCT FROM ? AS own FROM records) r USING (source, record_id)
             JOIN sources s ON s.name = r.source
-            WHERE r.event_date < e.entry_date
-              AND r.event_date >= e.entry_date - CAST(round({before} * {QUARTER_DAYS}) AS INTEGER)
-              AND r.source IS DISTINCT FROM ?
-            GROUP BY ALL
+            GROUP BY e.person_id
             """,  # noqa: S608
-            [exclude_source],
+            [*params, exclude_source],
         ).df()
     finally:
         con.unregister("value_entries")
-    frame = entries[["person_id"]].merge(base, on="person_id", how="left")
+    frame = entries[["person_id"]].merge(frame.drop(columns=[], errors="ignore"), on="person_id", how="left")
     entry = pd.to_datetime(frame["entry_date"])
     age = (entry - pd.to_datetime(frame["dob"])).dt.days / 365.25
-    bands = pd.cut(
-        age,
-        [-np.inf, 25, 35, 45, 55, np.inf],
-        right=False,
-        labels=["age: under 25", "age: 25 to 34", "age: 35 to 44", "age: 45 to 54", "age: 55 and over"],
-    )
-    out = pd.DataFrame({"person_id": frame["person_id"]})
+    bands = pd.cut(age, [-np.inf, 25, 35, 45, 55, np.inf], right=False,
+                   labels=["age: under 25", "age: 25 to 34", "age: 35 to 44", "age: 45 to 54",
+                           "age: 55 and over"])  # fmt: skip
+    out = {"person_id": frame["person_id"].to_numpy()}
     for label in bands.cat.categories:
-        out[str(label)] = (bands == label).astype(float)
-    out["age: unknown"] = bands.isna().astype(float)
-    out["sex: female"] = (frame["sex"] == "F").astype(float)
-    out["sex: unknown"] = (~frame["sex"].isin(["F", "M"])).astype(float)
-    out["entry date (days)"] = (entry - entry.min()).dt.days.astype(float)
-    if len(needs):
-        flags = pd.crosstab(needs["person_id"], needs["var"]).clip(upper=1).astype(float)
-        out = out.merge(flags, left_on="person_id", right_index=True, how="left")
-    if len(use):
-        counts = use.pivot_table(index="person_id", columns="var", values="n", aggfunc="sum")
-        out = out.merge(counts, left_on="person_id", right_index=True, how="left")
-    return out.fillna(0.0)
+        out[str(label)] = (bands == label).to_numpy(dtype=float)
+    out["age: unknown"] = bands.isna().to_numpy(dtype=float)
+    out["sex: female"] = (frame["sex"] == "F").to_numpy(dtype=float)
+    out["sex: unknown"] = (~frame["sex"].isin(["F", "M"])).to_numpy(dtype=float)
+    out["entry date (days)"] = (entry - entry.min()).dt.days.to_numpy(dtype=float)
+    for i, need in enumerate(needs):
+        out[f"need: {need}"] = frame[f"n{i}"].fillna(0).to_numpy(dtype=float)
+    for i, service in enumerate(services):
+        out[f"prior use: {service}"] = frame[f"u{i}"].fillna(0).to_numpy(dtype=float)
+    return pd.DataFrame(out)
