@@ -42,6 +42,11 @@ def _agency_words(name: str) -> str:
             "Criminal Justice System": "the criminal justice system"}.get(name, f"the {name}" if name != "NHS" else "the NHS")  # fmt: skip
 
 
+def _lower_first(label: str) -> str:
+    """'Arrests' → 'arrests', but 'A&E attendances' stays as it is."""
+    return label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
+
+
 def headline(acc: dict[str, Any]) -> str:
     """The account in one or two plain sentences, from the figures the reader may see."""
     people = acc.get("n_programme")
@@ -54,7 +59,7 @@ def headline(acc: dict[str, Any]) -> str:
     moved = "fell" if effect < 0 else "rose"
     than = ("than for similar people" if lead.get("method") == "did"
             else "than before they joined (with no credible comparison group, which overstates the effect)")
-    text = f"{who}, {lead['label'][0].lower() + lead['label'][1:]} {moved} by {abs(effect):.2f} a quarter more {than}"
+    text = f"{who}, {_lower_first(lead['label'])} {moved} by {abs(effect):.2f} a quarter more {than}"
     totals = acc.get("totals")
     if not totals:
         return text + "."
@@ -64,7 +69,8 @@ def headline(acc: dict[str, Any]) -> str:
             by_agency[a["agency"]] = by_agency.get(a["agency"], 0.0) + float(a["pv_fiscal"])
     top = sorted(by_agency.items(), key=lambda kv: -abs(kv[1]))[:3]
     years = acc.get("parameters", {}).get("persistence_years", 5)
-    worth = " and ".join(f"{money(v)} to {_agency_words(a)}" for a, v in top) or money(totals["pv_fiscal"])
+    parts = [f"{money(v)} to {_agency_words(a)}" for a, v in top]
+    worth = (", ".join(parts[:-1]) + " and " + parts[-1]) if len(parts) > 1 else (parts[0] if parts else money(totals["pv_fiscal"]))
     return (f"{text}. Over {years} years, with every measure, that is worth {worth}, against "
             f"{money(totals['pv_costs'])} spent.")
 
