@@ -103,7 +103,7 @@ def compute_command(place: PlaceOpt, collaboration: CollabOpt) -> None:
             version = data_version(con)
         row = store_result(session, account, result, rule=ctx.rule, version=version, by="command line")
         _audit(session, collab, "value.compute", {"settings_version": account.version})
-        console.print(headline(row.published), markup=False)
+        console.print(headline(row.published), markup=False, soft_wrap=True)
 
 
 @value_app.command("show")
@@ -113,20 +113,20 @@ def show_command(place: PlaceOpt, collaboration: CollabOpt, exact: ExactOpt = Fa
 
     with _collaboration(place, collaboration) as (session, collab):
         acc = _stored(session, collab, exact, "value.view.exact", {})
-    console.print(headline(acc), markup=False)
+    console.print(headline(acc), markup=False, soft_wrap=True)
     if not acc.get("comparison_credible"):
         console.print("Warning: no credible comparison group; the effect is before and after only, "
-                      "which overstates it.", markup=False)  # fmt: skip
+                      "which overstates it.", markup=False, soft_wrap=True)  # fmt: skip
     console.print(f"  people followed: {count(acc['n_programme'])}; matched comparison: {count(acc['n_matched'])}")
     for m in acc.get("measures", []):
         console.print(f"  {m['label']}: effect {number(m.get('effect'))} per person per quarter "
-                      f"(95% interval {number(m.get('ci_low'))} to {number(m.get('ci_high'))})", markup=False)
+                      f"(95% interval {number(m.get('ci_low'))} to {number(m.get('ci_high'))})", markup=False, soft_wrap=True)
     totals = acc.get("totals")
     if totals:
         console.print(f"  net present value {money(totals['npv'])}; fiscal return {number(totals['fiscal_roi'])}; "
-                      f"public value return {number(totals['public_value_roi'])}", markup=False)
+                      f"public value return {number(totals['public_value_roi'])}", markup=False, soft_wrap=True)
     for reason in (acc.get("hidden") or {}).values():
-        console.print(f"  {reason}", markup=False)
+        console.print(f"  {reason}", markup=False, soft_wrap=True)
 
 
 @value_app.command("export")
