@@ -46,12 +46,19 @@ def _few_draws(server: RunningServer) -> None:
 
     with make_session(server.settings) as session:
         for account in session.query(ValueAccount):
-            account.parameters = {**account.parameters, "mc_draws": 1000, "window_before": 3, "window_after": 3}
+            account.parameters = {
+                **account.parameters,
+                "mc_draws": 1000,
+                "window_before": 3,
+                "window_after": 3,
+            }
         session.commit()
 
 
 def _no_sideways_scroll(page: Any, where: str) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth") is False, where
+    assert (
+        page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth") is False
+    ), where
 
 
 def test_lead_reads_the_account(page: Any, server: RunningServer, programme_place: None) -> None:
@@ -89,7 +96,12 @@ def test_lead_reads_the_account(page: Any, server: RunningServer, programme_plac
     headline = page.locator("#headline").inner_text()
     assert "For 155 people" in headline and "than for similar people" in headline, headline
     main = page.inner_text("main")
-    for words in ("Matched comparison group", "Who pays and who gains", "Proposed gain-share", "random draws"):
+    for words in (
+        "Matched comparison group",
+        "Who pays and who gains",
+        "Proposed gain-share",
+        "random draws",
+    ):
         assert words in main, words
     assert page.locator("img[src$='/charts/tornado.svg']").count() == 1
     check_accessibility(page, "the public value account")

@@ -36,17 +36,25 @@ def build_store(path: Path, *, persons: int = 2000, programme: int = PROGRAMME_S
     try:
         truth = write_programme_store(con, persons=persons, programme=programme, seed=seed)
         council = "Northbrook Borough Council"
-        con.execute("INSERT INTO sources (name, partner, service) VALUES "
-                    "('empty_service', ?, 'Empty Service'), ('unlinked_caseload', ?, 'Unlinked Caseload'), "
-                    "('tiny_caseload', ?, 'Tiny Caseload')", [council, council, council])  # fmt: skip
-        con.execute("INSERT INTO records (source, record_id, event_date) "
-                    "SELECT 'unlinked_caseload', 'U' || i, DATE '2024-02-01' FROM range(20) t(i)")  # fmt: skip
+        con.execute(
+            "INSERT INTO sources (name, partner, service) VALUES "
+            "('empty_service', ?, 'Empty Service'), ('unlinked_caseload', ?, 'Unlinked Caseload'), "
+            "('tiny_caseload', ?, 'Tiny Caseload')",
+            [council, council, council],
+        )
+        con.execute(
+            "INSERT INTO records (source, record_id, event_date) "
+            "SELECT 'unlinked_caseload', 'U' || i, DATE '2024-02-01' FROM range(20) t(i)"
+        )
         con.execute(
             "INSERT INTO records (source, record_id, event_date) "
             "SELECT 'tiny_caseload', 'T' || i, DATE '2024-02-01' FROM range(5) t(i)"
         )
-        con.execute("INSERT INTO person_links SELECT 'tiny_caseload', 'T' || i, 'P' || lpad(CAST(1000 + i AS VARCHAR), 7, '0') "
-                    "FROM range(5) t(i)")  # fmt: skip
+        con.execute(
+            "INSERT INTO person_links SELECT 'tiny_caseload', 'T' || i, "
+            "'P' || lpad(CAST(1000 + i AS VARCHAR), 7, '0') "
+            "FROM range(5) t(i)"
+        )
     finally:
         con.close()
     return truth
@@ -84,8 +92,9 @@ def set_up_account(client: PageClient, session: Session, *, compute: bool = True
 
     sign_in_as(client, Role.ANALYST)
     settings_url = ACCOUNT + "/settings"
-    r = client.post_form(settings_url + "/programme", {"kind": "source", "source": "fulfilling_lives"},
-                         token_from=settings_url)
+    r = client.post_form(
+        settings_url + "/programme", {"kind": "source", "source": "fulfilling_lives"}, token_from=settings_url
+    )
     assert r.status_code == 303, r.text
     r = client.post_form(settings_url + "/starter", token_from=settings_url)
     assert r.status_code == 303, r.text

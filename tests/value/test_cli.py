@@ -41,7 +41,7 @@ def _actions(session: Session) -> list[str]:
 
 
 def test_compute_show_and_export_the_controlled_account(
-    cli_env: Settings, client: PageClient, session: Session, value_place: DemoLike, tmp_path: Path
+    cli_env: Settings, client: PageClient, session: Session, value_place: DemoLike, tmp_path: Path  # noqa: F811
 ) -> None:
     set_up_account(client, session, compute=False)
     code, out = _run("value", "compute", *WHERE)
@@ -61,7 +61,7 @@ def test_compute_show_and_export_the_controlled_account(
 
 
 def test_exact_figures_are_audited_first(
-    cli_env: Settings, client: PageClient, session: Session, value_place: DemoLike
+    cli_env: Settings, client: PageClient, session: Session, value_place: DemoLike  # noqa: F811
 ) -> None:
     set_up_account(client, session)
     assert "value.view.exact" not in _actions(session)
@@ -70,7 +70,7 @@ def test_exact_figures_are_audited_first(
     assert "value.view.exact" in _actions(session)
 
 
-def test_user_errors_are_one_line(cli_env: Settings, session: Session, value_place: DemoLike) -> None:
+def test_user_errors_are_one_line(cli_env: Settings, session: Session, value_place: DemoLike) -> None:  # noqa: F811
     code, out = _run("value", "show", "--place", SLUG, "--collaboration", "no-such-thing")
     assert code == 2 and "there is no collaboration 'no-such-thing'" in out
     code, out = _run("value", "compute", *WHERE)

@@ -32,7 +32,7 @@ def _actions(session: Session) -> list[str]:
 
 
 def test_a_lead_reads_the_account_with_comparison_matrix_and_sensitivity(
-    client: PageClient, session: Session, value_place: DemoLike
+    client: PageClient, session: Session, value_place: DemoLike  # noqa: F811
 ) -> None:
     set_up_account(client, session)
     assert "value.compute" in _actions(session)
@@ -43,8 +43,14 @@ def test_a_lead_reads_the_account_with_comparison_matrix_and_sensitivity(
     # The account in plain words at the top, for the published (rounded) number of people.
     assert re.search(r"For 15[05] people, .+ a quarter more than for similar people", text), text[:3000]
     assert "against" in text and "spent" in text
-    for heading in ("What changed", "How alike the groups are", "What it is worth", "Who pays and who gains",
-                    "How sure we can be", "Every assumption and its source"):
+    for heading in (
+        "What changed",
+        "How alike the groups are",
+        "What it is worth",
+        "Who pays and who gains",
+        "How sure we can be",
+        "Every assumption and its source",
+    ):
         assert heading in text, heading
     assert "Proposed gain-share" in text and "Northbrook Borough Council" in text
     assert "random draws" in text and "Tornado chart" in text
@@ -60,7 +66,7 @@ def test_a_lead_reads_the_account_with_comparison_matrix_and_sensitivity(
 
 
 def test_an_analyst_reads_exact_figures_and_the_programme_people_audited(
-    client: PageClient, session: Session, value_place: DemoLike
+    client: PageClient, session: Session, value_place: DemoLike  # noqa: F811
 ) -> None:
     set_up_account(client, session)
     page = client.get(ACCOUNT)
@@ -78,7 +84,7 @@ def test_an_analyst_reads_exact_figures_and_the_programme_people_audited(
 
 
 def test_everyone_reads_but_only_leads_and_analysts_change_and_recompute(
-    client: PageClient, session: Session, value_place: DemoLike
+    client: PageClient, session: Session, value_place: DemoLike  # noqa: F811
 ) -> None:
     set_up_account(client, session)
     for role in (Role.PARTNER, Role.VIEWER):
@@ -97,7 +103,7 @@ def test_everyone_reads_but_only_leads_and_analysts_change_and_recompute(
 
 
 def test_the_page_says_when_the_account_is_out_of_date_and_recompute_brings_it_up_to_date(
-    client: PageClient, session: Session, value_place: DemoLike
+    client: PageClient, session: Session, value_place: DemoLike  # noqa: F811
 ) -> None:
     set_up_account(client, session)
     sign_in_as(client, Role.LEAD)
@@ -115,7 +121,7 @@ def test_the_page_says_when_the_account_is_out_of_date_and_recompute_brings_it_u
     assert "out of date" not in page and "3.0% a year" in page
 
 
-def test_print_view_and_csv_exports(client: PageClient, session: Session, value_place: DemoLike) -> None:
+def test_print_view_and_csv_exports(client: PageClient, session: Session, value_place: DemoLike) -> None:  # noqa: F811
     set_up_account(client, session)
     sign_in_as(client, Role.VIEWER)
     printed = client.get(ACCOUNT + "/print")
@@ -130,7 +136,7 @@ def test_print_view_and_csv_exports(client: PageClient, session: Session, value_
 
 
 def test_a_charter_measure_tied_to_the_account_shows_its_measured_value_and_progress(
-    client: PageClient, session: Session, value_place: DemoLike
+    client: PageClient, session: Session, value_place: DemoLike  # noqa: F811
 ) -> None:
     set_up_account(client, session)
     sign_in_as(client, Role.LEAD)
@@ -138,9 +144,14 @@ def test_a_charter_measure_tied_to_the_account_shows_its_measured_value_and_prog
     first = re.search(r'name="tie-(\d+)"', form)
     assert first
     mid = first.group(1)
-    r = client.post_form(ACCOUNT + "/settings/charter", {f"tie-{mid}": "ae_attendances", f"per-{mid}": "year"},
-                         token_from=ACCOUNT + "/settings")
+    r = client.post_form(
+        ACCOUNT + "/settings/charter",
+        {f"tie-{mid}": "ae_attendances", f"per-{mid}": "year"},
+        token_from=ACCOUNT + "/settings",
+    )
     assert r.status_code == 303, r.text
     sign_in_as(client, Role.VIEWER)
     charter = client.get(CHARTER).text
-    assert re.search(r"Measured: \d+\.\d\d per person per year after joining, -?\d+% of the way from baseline", charter)
+    assert re.search(
+        r"Measured: \d+\.\d\d per person per year after joining, -?\d+% of the way from baseline", charter
+    )

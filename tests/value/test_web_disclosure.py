@@ -50,21 +50,28 @@ def _words(html: str) -> list[str]:
 
 
 def test_windows_and_measures_in_the_address_change_nothing_a_viewer_sees(
-    client: PageClient, session: Session, value_place: DemoLike
+    client: PageClient, session: Session, value_place: DemoLike  # noqa: F811
 ) -> None:
     set_up_account(client, session)
     sign_in_as(client, Role.VIEWER)
     plain = _VOLATILE.sub("", client.get(ACCOUNT).text)
-    for query in ("window_before=1&window_after=1", "measures=arrests", "window_before=12&exact=1",
-                  "programme=tiny_caseload", "year=2024-25&from=2024-01-01&to=2024-03-31"):
+    for query in (
+        "window_before=1&window_after=1",
+        "measures=arrests",
+        "window_before=12&exact=1",
+        "programme=tiny_caseload",
+        "year=2024-25&from=2024-01-01&to=2024-03-31",
+    ):
         assert _VOLATILE.sub("", client.get(f"{ACCOUNT}?{query}").text) == plain, query
         for name in ("measures", "steps"):
-            assert (client.get(f"{ACCOUNT}/export/{name}.csv?{query}").text
-                    == client.get(f"{ACCOUNT}/export/{name}.csv").text), (query, name)
+            assert (
+                client.get(f"{ACCOUNT}/export/{name}.csv?{query}").text
+                == client.get(f"{ACCOUNT}/export/{name}.csv").text
+            ), (query, name)
 
 
 def test_two_accounts_a_few_people_apart_cannot_be_subtracted(
-    client: PageClient, session: Session, settings: Settings, value_place: DemoLike
+    client: PageClient, session: Session, settings: Settings, value_place: DemoLike  # noqa: F811
 ) -> None:
     set_up_account(client, session)
     first = _stored(session).published
@@ -75,13 +82,20 @@ def test_two_accounts_a_few_people_apart_cannot_be_subtracted(
     # by 5, a count the rule would hide.
     con = connect(Path(settings.insight_dir) / f"{SLUG}.duckdb", memory_limit="500MB", threads=1)
     try:
-        outside = [r[0] for r in con.execute(
-            "SELECT DISTINCT person_id FROM person_links WHERE person_id NOT IN "
-            "(SELECT person_id FROM person_links WHERE source = 'fulfilling_lives') ORDER BY person_id LIMIT 5"
-        ).fetchall()]  # fmt: skip
+        outside = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT person_id FROM person_links WHERE person_id NOT IN "
+                "(SELECT person_id FROM person_links WHERE source = 'fulfilling_lives') "
+                "ORDER BY person_id LIMIT 5"
+            ).fetchall()
+        ]
         for i, pid in enumerate(outside):
-            con.execute("INSERT INTO records (source, record_id, event_date) VALUES ('fulfilling_lives', ?, "
-                        "DATE '2024-03-01')", [f"EXTRA{i}"])  # fmt: skip
+            con.execute(
+                "INSERT INTO records (source, record_id, event_date) VALUES ('fulfilling_lives', ?, "
+                "DATE '2024-03-01')",
+                [f"EXTRA{i}"],
+            )
             con.execute("INSERT INTO person_links VALUES ('fulfilling_lives', ?, ?)", [f"EXTRA{i}", pid])
     finally:
         con.close()
@@ -103,7 +117,7 @@ def test_two_accounts_a_few_people_apart_cannot_be_subtracted(
 
 
 def test_money_is_valued_for_the_published_number_of_people(
-    client: PageClient, session: Session, value_place: DemoLike
+    client: PageClient, session: Session, value_place: DemoLike  # noqa: F811
 ) -> None:
     """Money ÷ the per-person value (which the viewer can work out from the published effect,
     unit cost, discounting and shares) gives the published size, never the exact one."""
@@ -117,27 +131,71 @@ def test_money_is_valued_for_the_published_number_of_people(
     for e, p in pairs:
         assert abs(p["value"] - e["value"] * scale) <= 50 + 1e-6, e["name"]
     assert abs(published["totals"]["pv_fiscal"] - exact["totals"]["pv_fiscal"] * scale) <= 50 + 1e-6
-    assert published["totals"]["pv_costs"] == round(exact["totals"]["pv_costs"] / 100) * 100  # costs as entered
+    assert (
+        published["totals"]["pv_costs"] == round(exact["totals"]["pv_costs"] / 100) * 100
+    )  # costs as entered
     # The engine's words carry no exact count either ("× 153 persons").
-    text = " ".join(s["formula"] for s in published["steps"]) + " ".join(published["warnings"] + published["flags"])
+    text = " ".join(s["formula"] for s in published["steps"]) + " ".join(
+        published["warnings"] + published["flags"]
+    )
     assert str(PROGRAMME_SIZE) not in text.split()
 
 
 def _account(events_before: int, n: int = 40) -> dict[str, Any]:
     quarters = 3
     return {
-        "n_programme": n, "n_comparison": 500, "n_matched": n, "n_outside_window": 0, "comparison_credible": True,
-        "warnings": [], "flags": [], "balance": [],
+        "n_programme": n,
+        "n_comparison": 500,
+        "n_matched": n,
+        "n_outside_window": 0,
+        "comparison_credible": True,
+        "warnings": [],
+        "flags": [],
+        "balance": [],
         "parameters": {"window_before": quarters, "window_after": quarters},
-        "measures": [{"key": "evictions", "label": "Evictions", "programme_before": events_before / (n * quarters),
-                      "programme_after": 0.0, "comparison_before": 0.5, "comparison_after": 0.5, "effect": -0.02,
-                      "se": 0.01, "ci_low": -0.04, "ci_high": 0.0, "naive_effect": -0.02, "method": "did"}],
-        "steps": [{"measure_key": "evictions", "name": "Present value of the fiscal benefit", "value": 12345.0,
-                   "unit": "£", "formula": "", "source": ""}],
-        "agency_values": [], "matrix": [], "gain_share": [], "tornado": [], "monte_carlo": None,
-        "totals": {"pv_fiscal": 12345.0, "pv_economic": 0.0, "pv_social": 0.0, "pv_costs": 1000.0, "npv": 11345.0,
-                   "fiscal_npv": 11345.0, "fiscal_roi": 12.3, "public_value_roi": 12.3, "payback_years": 0.1},
-    }  # fmt: skip
+        "measures": [
+            {
+                "key": "evictions",
+                "label": "Evictions",
+                "programme_before": events_before / (n * quarters),
+                "programme_after": 0.0,
+                "comparison_before": 0.5,
+                "comparison_after": 0.5,
+                "effect": -0.02,
+                "se": 0.01,
+                "ci_low": -0.04,
+                "ci_high": 0.0,
+                "naive_effect": -0.02,
+                "method": "did",
+            }
+        ],
+        "steps": [
+            {
+                "measure_key": "evictions",
+                "name": "Present value of the fiscal benefit",
+                "value": 12345.0,
+                "unit": "£",
+                "formula": "",
+                "source": "",
+            }
+        ],
+        "agency_values": [],
+        "matrix": [],
+        "gain_share": [],
+        "tornado": [],
+        "monte_carlo": None,
+        "totals": {
+            "pv_fiscal": 12345.0,
+            "pv_economic": 0.0,
+            "pv_social": 0.0,
+            "pv_costs": 1000.0,
+            "npv": 11345.0,
+            "fiscal_npv": 11345.0,
+            "fiscal_roi": 12.3,
+            "public_value_roi": 12.3,
+            "payback_years": 0.1,
+        },
+    }
 
 
 def test_a_measure_resting_on_a_few_events_is_hidden_and_so_is_the_money() -> None:

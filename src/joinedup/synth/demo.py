@@ -55,8 +55,8 @@ def _users(session: Session, place: Place) -> User:
 def load_demo(settings: Settings) -> str:
     # Imported here: each area's generator is heavy, and only the demo needs them.
     from joinedup.synth.demo_charters import load_demo_collaborations
-    from joinedup.synth.insight import load_demo_insight
     from joinedup.synth.demo_value import load_demo_value, write_demo_programme
+    from joinedup.synth.insight import load_demo_insight
     from joinedup.synth.surveys import load_demo_surveys
 
     with session_scope(settings) as session:

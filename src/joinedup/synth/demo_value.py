@@ -55,8 +55,18 @@ def load_demo_value(settings: Any, place_slug: str = PLACE_SLUG) -> str:
     rule = place_context(place_slug, settings).rule
     with session_scope(settings) as session:
         place = get_place(session, place_slug)
-        collab = next((c for c in session.query(Collaboration).filter_by(place_id=place.id)
-                       if c.name == DEMO_PROGRAMME_COLLABORATION), None) if place else None  # fmt: skip
+        collab = (
+            next(
+                (
+                    c
+                    for c in session.query(Collaboration).filter_by(place_id=place.id)
+                    if c.name == DEMO_PROGRAMME_COLLABORATION
+                ),
+                None,
+            )
+            if place
+            else None
+        )
         if collab is None:
             return "no demo collaboration for the account"
         account = vs.account_of(session, collab)
@@ -68,16 +78,24 @@ def load_demo_value(settings: Any, place_slug: str = PLACE_SLUG) -> str:
                 account = vs.ensure_account(session, collab, by="demo")
                 vs.save_programme(session, account, {"kind": "source", "source": PROGRAMME_SOURCE}, by="demo")
                 measures = [vs.measure_dict(spec) for spec in STARTER_MEASURES]
-                vs.save_measures(session, account, [m for m in measures if not vs.check_measure(con, m)], by="demo")
+                vs.save_measures(
+                    session, account, [m for m in measures if not vs.check_measure(con, m)], by="demo"
+                )
                 before, after = WINDOW_QUARTERS
-                vs.save_parameters(session, account, {**account.parameters, "window_before": before,
-                                                      "window_after": after}, by="demo")  # fmt: skip
+                vs.save_parameters(
+                    session,
+                    account,
+                    {**account.parameters, "window_before": before, "window_after": after},
+                    by="demo",
+                )
             result = compute(con, account, rule)
             # As an analyst would: a measure resting on too few events to publish keeps the
             # account's money from everyone but analysts, so the demo leaves it out.
             few = {m["key"] for m in publish(result.to_dict(), rule)["measures"] if m.get("hidden")}
             if few:
-                vs.save_measures(session, account, [m for m in account.measures if m["key"] not in few], by="demo")
+                vs.save_measures(
+                    session, account, [m for m in account.measures if m["key"] not in few], by="demo"
+                )
                 result = compute(con, account, rule)
             version = data_version(con)
         store_result(session, account, result, rule=rule, version=version, by="demo")

@@ -52,11 +52,19 @@ def _collaboration(place: str, slug: str) -> Iterator[tuple[Session, Collaborati
 def _audit(session: Session, collab: Collaboration, action: str, detail: dict[str, Any]) -> None:
     from joinedup.audit import COMMAND_LINE, record
 
-    record(session, action, actor_label=COMMAND_LINE, place_id=collab.place_id,
-           subject=f"collaboration:{collab.slug}", detail=detail)  # fmt: skip
+    record(
+        session,
+        action,
+        actor_label=COMMAND_LINE,
+        place_id=collab.place_id,
+        subject=f"collaboration:{collab.slug}",
+        detail=detail,
+    )
 
 
-def _stored(session: Session, collab: Collaboration, exact: bool, action: str, detail: dict[str, Any]) -> dict[str, Any]:
+def _stored(
+    session: Session, collab: Collaboration, exact: bool, action: str, detail: dict[str, Any]
+) -> dict[str, Any]:
     from joinedup.value.settings import account_of
 
     account = account_of(session, collab)
@@ -91,7 +99,9 @@ def compute_command(place: PlaceOpt, collaboration: CollabOpt) -> None:
     with _collaboration(place, collaboration) as (session, collab):
         account = account_of(session, collab)
         if account is None:
-            raise UserError("the account has no settings yet: set it up on the collaboration's value settings page")
+            raise UserError(
+                "the account has no settings yet: set it up on the collaboration's value settings page"
+            )
         if not path.exists():
             raise UserError(f"place {place!r} has no insight yet: ingest and link its extracts first")
         with open_store(Path(settings.insight_dir), place, **store_options(settings)) as con:
@@ -115,23 +125,38 @@ def show_command(place: PlaceOpt, collaboration: CollabOpt, exact: ExactOpt = Fa
         acc = _stored(session, collab, exact, "value.view.exact", {})
     console.print(headline(acc), markup=False, soft_wrap=True)
     if not acc.get("comparison_credible"):
-        console.print("Warning: no credible comparison group; the effect is before and after only, "
-                      "which overstates it.", markup=False, soft_wrap=True)  # fmt: skip
-    console.print(f"  people followed: {count(acc['n_programme'])}; matched comparison: {count(acc['n_matched'])}")
+        console.print(
+            "Warning: no credible comparison group; the effect is before and after only, "
+            "which overstates it.",
+            markup=False,
+            soft_wrap=True,
+        )
+    console.print(
+        f"  people followed: {count(acc['n_programme'])}; matched comparison: {count(acc['n_matched'])}"
+    )
     for m in acc.get("measures", []):
-        console.print(f"  {m['label']}: effect {number(m.get('effect'))} per person per quarter "
-                      f"(95% interval {number(m.get('ci_low'))} to {number(m.get('ci_high'))})", markup=False, soft_wrap=True)
+        console.print(
+            f"  {m['label']}: effect {number(m.get('effect'))} per person per quarter "
+            f"(95% interval {number(m.get('ci_low'))} to {number(m.get('ci_high'))})",
+            markup=False,
+            soft_wrap=True,
+        )
     totals = acc.get("totals")
     if totals:
-        console.print(f"  net present value {money(totals['npv'])}; fiscal return {number(totals['fiscal_roi'])}; "
-                      f"public value return {number(totals['public_value_roi'])}", markup=False, soft_wrap=True)
+        console.print(
+            f"  net present value {money(totals['npv'])}; fiscal return {number(totals['fiscal_roi'])}; "
+            f"public value return {number(totals['public_value_roi'])}",
+            markup=False,
+            soft_wrap=True,
+        )
     for reason in (acc.get("hidden") or {}).values():
         console.print(f"  {reason}", markup=False, soft_wrap=True)
 
 
 @value_app.command("export")
 def export_command(
-    place: PlaceOpt, collaboration: CollabOpt,
+    place: PlaceOpt,
+    collaboration: CollabOpt,
     out: Annotated[Path, typer.Option("--out", help="Directory to write the CSV files to")],
     exact: ExactOpt = False,
 ) -> None:

@@ -46,9 +46,10 @@ class ValueAccount(Timestamped, Base):
 
     collaboration: Mapped[Collaboration] = relationship()
     costs: Mapped[list[ValueCost]] = relationship(
-        back_populates="account", cascade="all, delete-orphan",
+        back_populates="account",
+        cascade="all, delete-orphan",
         order_by="(ValueCost.year, ValueCost.id)",
-    )  # fmt: skip
+    )
     result: Mapped[ValueResult | None] = relationship(
         back_populates="owner", cascade="all, delete-orphan", uselist=False
     )
@@ -61,9 +62,7 @@ class ValueCost(Base):
     __tablename__ = "value_costs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("value_accounts.id", ondelete="CASCADE"), index=True
-    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("value_accounts.id", ondelete="CASCADE"), index=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column(Integer)
     amount_gbp: Mapped[int] = mapped_column(Integer)
@@ -85,9 +84,7 @@ class ValueResult(Base):
     __tablename__ = "value_results"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("value_accounts.id", ondelete="CASCADE"), unique=True
-    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("value_accounts.id", ondelete="CASCADE"), unique=True)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     computed_by: Mapped[str] = mapped_column(String(254), default="")
     settings_version: Mapped[int] = mapped_column(Integer)
@@ -108,9 +105,7 @@ class ValueMeasureLink(Base):
     __table_args__ = (UniqueConstraint("outcome_measure_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    outcome_measure_id: Mapped[int] = mapped_column(
-        ForeignKey("outcome_measures.id", ondelete="CASCADE")
-    )
+    outcome_measure_id: Mapped[int] = mapped_column(ForeignKey("outcome_measures.id", ondelete="CASCADE"))
     measure_key: Mapped[str] = mapped_column(String(80))
     per: Mapped[str] = mapped_column(String(10), default="year")
 

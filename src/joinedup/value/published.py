@@ -49,7 +49,11 @@ def sticky_size(true: int, previous: dict[str, Any] | None, rule: DisclosureRule
     while the true size stays within the threshold of b."""
     if rule.is_small(true):
         return None, true
-    if previous and previous.get("published") is not None and abs(true - int(previous["basis"])) < rule.threshold:
+    if (
+        previous
+        and previous.get("published") is not None
+        and abs(true - int(previous["basis"])) < rule.threshold
+    ):
         return int(previous["published"]), int(previous["basis"])
     return rule.round(true), true
 
@@ -66,7 +70,9 @@ def _pounds(value: float | None) -> float | None:
     return None if value is None else float(round(value / 100.0) * 100)
 
 
-def publish(account: dict[str, Any], rule: DisclosureRule, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+def publish(
+    account: dict[str, Any], rule: DisclosureRule, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The controlled copy of ``Account.to_dict()`` (same shape; ``None`` where hidden) with
     ``hidden`` reasons by section and the ``_basis`` of its sticky sizes (never shown)."""
     basis_before = (previous or {}).get("_basis", {})
@@ -81,8 +87,12 @@ def publish(account: dict[str, Any], rule: DisclosureRule, previous: dict[str, A
         sizes[name] = published
         basis[name] = {"published": published, "basis": rests_on}
     other = control_counts([int(account["n_comparison"]), int(account["n_outside_window"])], rule)
-    out.update(n_programme=sizes["n_programme"], n_matched=sizes["n_matched"],
-               n_comparison=other[0], n_outside_window=other[1])  # fmt: skip
+    out.update(
+        n_programme=sizes["n_programme"],
+        n_matched=sizes["n_matched"],
+        n_comparison=other[0],
+        n_outside_window=other[1],
+    )
     if sizes["n_matched"] is None and account.get("comparison_credible"):
         hidden["comparison"] = f"The comparison group has fewer than {rule.threshold} people."
     # Money for the published number of people (see the module's docstring).
@@ -90,8 +100,10 @@ def publish(account: dict[str, Any], rule: DisclosureRule, previous: dict[str, A
 
     params = account.get("parameters", {})
     quarters = {"before": int(params.get("window_before", 4)), "after": int(params.get("window_after", 4))}
-    groups = {"programme": (n_true, sizes["n_programme"]),
-              "comparison": (int(account["n_matched"]), sizes["n_matched"])}  # fmt: skip
+    groups = {
+        "programme": (n_true, sizes["n_programme"]),
+        "comparison": (int(account["n_matched"]), sizes["n_matched"]),
+    }
     measures = []
     for m in account.get("measures", []):
         row = dict(m)
@@ -112,8 +124,7 @@ def publish(account: dict[str, Any], rule: DisclosureRule, previous: dict[str, A
         if few:
             for key in ("effect", "se", "ci_low", "ci_high", "naive_effect"):
                 row[key] = None
-            row["hidden"] = (f"Fewer than {rule.threshold} events in a group or window, too few "
-                             f"to publish.")  # fmt: skip
+            row["hidden"] = f"Fewer than {rule.threshold} events in a group or window, too few to publish."
             hidden["money"] = HIDDEN_MONEY
         else:
             for key in ("effect", "se", "ci_low", "ci_high"):
@@ -122,8 +133,10 @@ def publish(account: dict[str, Any], rule: DisclosureRule, previous: dict[str, A
             row["naive_effect"] = None if pa is None or pb is None else round(pa - pb, 2)
         measures.append(row)
     out["measures"] = measures
-    out["balance"] = [{**b, "smd_before": round(float(b["smd_before"]), 2),
-                       "smd_after": round(float(b["smd_after"]), 2)} for b in account.get("balance", [])]  # fmt: skip
+    out["balance"] = [
+        {**b, "smd_before": round(float(b["smd_before"]), 2), "smd_after": round(float(b["smd_after"]), 2)}
+        for b in account.get("balance", [])
+    ]
     if "money" in hidden or not scale:
         hidden.setdefault("money", HIDDEN_MONEY)
         _hide_money(out)
@@ -132,8 +145,10 @@ def publish(account: dict[str, Any], rule: DisclosureRule, previous: dict[str, A
     words = _words(rule)
     out["warnings"] = [words(w) for w in account.get("warnings", [])]
     out["flags"] = [words(f) for f in account.get("flags", [])]
-    out["steps"] = [{**s, "formula": words(str(s.get("formula", ""))), "source": words(str(s.get("source", "")))}
-                    for s in out.get("steps", [])]  # fmt: skip
+    out["steps"] = [
+        {**s, "formula": words(str(s.get("formula", ""))), "source": words(str(s.get("source", "")))}
+        for s in out.get("steps", [])
+    ]
     out["hidden"] = hidden
     out["_basis"] = basis
     out["controlled"] = True
@@ -149,8 +164,11 @@ def _words(rule: DisclosureRule) -> Any:
 
 
 def _hide_money(out: dict[str, Any]) -> None:
-    out["steps"] = [s for s in out.get("steps", []) if str(s.get("unit", "")).lower() not in _MONEY_UNITS
-                    and s.get("measure_key") == ""]  # fmt: skip
+    out["steps"] = [
+        s
+        for s in out.get("steps", [])
+        if str(s.get("unit", "")).lower() not in _MONEY_UNITS and s.get("measure_key") == ""
+    ]
     out["agency_values"] = []
     out["totals"] = None
     out["matrix"] = []
@@ -167,22 +185,34 @@ def _scale_money(out: dict[str, Any], account: dict[str, Any], scale: float) -> 
     social = float(t["pv_social"]) * scale
     benefits = fiscal + economic + social
     out["totals"] = {
-        "pv_fiscal": _pounds(fiscal), "pv_economic": _pounds(economic), "pv_social": _pounds(social),
-        "pv_costs": _pounds(costs), "npv": _pounds(benefits - costs), "fiscal_npv": _pounds(fiscal - costs),
+        "pv_fiscal": _pounds(fiscal),
+        "pv_economic": _pounds(economic),
+        "pv_social": _pounds(social),
+        "pv_costs": _pounds(costs),
+        "npv": _pounds(benefits - costs),
+        "fiscal_npv": _pounds(fiscal - costs),
         "fiscal_roi": round(fiscal / costs, 2) if costs else None,
         "public_value_roi": round(benefits / costs, 2) if costs else None,
         # Half years: the exact point at which the cumulative benefit passes the cost would
         # be one more equation in the number of people.
         "payback_years": None if t.get("payback_years") is None else round(float(t["payback_years"]) * 2) / 2,
-    }  # fmt: skip
+    }
     out["steps"] = [_scaled_step(s, scale) for s in account.get("steps", [])]
-    out["agency_values"] = [{**a, "pv_fiscal": _pounds(float(a["pv_fiscal"]) * scale)}
-                            for a in account.get("agency_values", [])]  # fmt: skip
+    out["agency_values"] = [
+        {**a, "pv_fiscal": _pounds(float(a["pv_fiscal"]) * scale)} for a in account.get("agency_values", [])
+    ]
     matrix = []
     for r in account.get("matrix", []):
         saves = float(r["saves"]) * scale
-        matrix.append({**r, "saves": _pounds(saves), "cashable": _pounds(float(r["cashable"]) * scale),
-                       "puts_in": _pounds(float(r["puts_in"])), "net": _pounds(saves - float(r["puts_in"]))})  # fmt: skip
+        matrix.append(
+            {
+                **r,
+                "saves": _pounds(saves),
+                "cashable": _pounds(float(r["cashable"]) * scale),
+                "puts_in": _pounds(float(r["puts_in"])),
+                "net": _pounds(saves - float(r["puts_in"])),
+            }
+        )
     out["matrix"] = matrix
     rows = account.get("gain_share", [])
     net_total = sum(float(g["saves"]) * scale for g in rows) - sum(float(g["contribution"]) for g in rows)
@@ -190,21 +220,37 @@ def _scale_money(out: dict[str, Any], account: dict[str, Any], scale: float) -> 
     for g in rows:
         due = float(g["share"]) * net_total
         saves = float(g["saves"]) * scale
-        shares.append({**g, "saves": _pounds(saves), "contribution": _pounds(float(g["contribution"])),
-                       "gain_due": _pounds(due), "transfer": _pounds(due - (saves - float(g["contribution"])))})  # fmt: skip
+        shares.append(
+            {
+                **g,
+                "saves": _pounds(saves),
+                "contribution": _pounds(float(g["contribution"])),
+                "gain_due": _pounds(due),
+                "transfer": _pounds(due - (saves - float(g["contribution"]))),
+            }
+        )
     out["gain_share"] = shares
-    out["tornado"] = [{**b, "npv_low": _sig((float(b["npv_low"]) + costs) * scale - costs),
-                       "npv_high": _sig((float(b["npv_high"]) + costs) * scale - costs)}
-                      for b in account.get("tornado", [])]  # fmt: skip
+    out["tornado"] = [
+        {
+            **b,
+            "npv_low": _sig((float(b["npv_low"]) + costs) * scale - costs),
+            "npv_high": _sig((float(b["npv_high"]) + costs) * scale - costs),
+        }
+        for b in account.get("tornado", [])
+    ]
     mc = account.get("monte_carlo")
     if mc:
         out["monte_carlo"] = {
             **mc,
-            **{k: _sig((float(mc[k]) + costs) * scale - costs) for k in ("npv_low", "npv_median", "npv_high")},
-            **{k: None if mc.get(k) is None else _sig(float(mc[k]) * scale)
-               for k in ("roi_low", "roi_median", "roi_high")},
+            **{
+                k: _sig((float(mc[k]) + costs) * scale - costs) for k in ("npv_low", "npv_median", "npv_high")
+            },
+            **{
+                k: None if mc.get(k) is None else _sig(float(mc[k]) * scale)
+                for k in ("roi_low", "roi_median", "roi_high")
+            },
             "probability_positive": round(float(mc["probability_positive"]) * 20) / 20,
-        }  # fmt: skip
+        }
 
 
 def _scaled_step(step: dict[str, Any], scale: float) -> dict[str, Any]:

@@ -28,8 +28,9 @@ __all__ = ["Freshness", "compute", "data_version", "freshness", "store_result"]
 def data_version(con: duckdb.DuckDBPyConnection) -> str:
     """The store's state as far as an account can see it: records, links, the latest linkage
     run, each source's ingest time, the unit costs and the cohorts."""
-    row = one(con.execute(
-        """
+    row = one(
+        con.execute(
+            """
         SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM person_links),
                (SELECT coalesce(max(run_id), 0) FROM link_runs WHERE status = 'done'),
                (SELECT md5(coalesce(string_agg(name || '@' || coalesce(CAST(ingested_at AS VARCHAR), ''),
@@ -39,9 +40,13 @@ def data_version(con: duckdb.DuckDBPyConnection) -> str:
                (SELECT md5(coalesce(string_agg(name || ':' || needs || ':' || min_needs, ',' ORDER BY name),
                                     '')) FROM cohort_definitions)
         """
-    ))  # fmt: skip
+        )
+    )
     records, links, run, sources, costs, cohorts = row
-    return f"records={records};links={links};run={run};sources={sources[:12]};costs={costs[:12]};cohorts={cohorts[:12]}"
+    return (
+        f"records={records};links={links};run={run};"
+        f"sources={sources[:12]};costs={costs[:12]};cohorts={cohorts[:12]}"
+    )
 
 
 def compute(con: duckdb.DuckDBPyConnection, account: ValueAccount, rule: DisclosureRule) -> Account:

@@ -101,15 +101,25 @@ def ensure_account(session: Session, collab: Collaboration, *, by: str = "") -> 
     account = account_of(session, collab)
     if account is not None:
         return account
-    account = ValueAccount(collaboration_id=collab.id, programme=None, measures=[],
-                           parameters=parameters_dict(Parameters()), version=1, updated_by=by)
+    account = ValueAccount(
+        collaboration_id=collab.id,
+        programme=None,
+        measures=[],
+        parameters=parameters_dict(Parameters()),
+        version=1,
+        updated_by=by,
+    )
     session.add(account)
     for resource in collab.resources:
         if resource.kind == ResourceKind.MONEY.value and resource.amount_gbp and resource.partner_id:
-            account.costs.append(ValueCost(
-                partner_id=resource.partner_id, year=0, amount_gbp=int(resource.amount_gbp),
-                description=f"From the charter: {resource.description}"[:300],
-            ))  # fmt: skip
+            account.costs.append(
+                ValueCost(
+                    partner_id=resource.partner_id,
+                    year=0,
+                    amount_gbp=int(resource.amount_gbp),
+                    description=f"From the charter: {resource.description}"[:300],
+                )
+            )
     session.flush()
     return account
 
@@ -118,27 +128,33 @@ def parameters_dict(params: Parameters) -> dict[str, Any]:
     """What is stored of the parameters: the scalar ones, the optimism-bias table and the
     ranges. Costs and economic and social values are stored beside them."""
     return {
-        "window_before": params.window_before, "window_after": params.window_after,
-        "price_year": params.price_year, "discount_rate": params.discount_rate,
-        "deadweight": params.deadweight, "attribution": params.attribution,
+        "window_before": params.window_before,
+        "window_after": params.window_after,
+        "price_year": params.price_year,
+        "discount_rate": params.discount_rate,
+        "deadweight": params.deadweight,
+        "attribution": params.attribution,
         "evidence_grade": params.evidence_grade,
         "optimism_bias": {str(k): v for k, v in params.optimism_bias.items()},
         "optimism_bias_verified": params.optimism_bias_verified,
-        "persistence_years": params.persistence_years, "drop_off": params.drop_off,
+        "persistence_years": params.persistence_years,
+        "drop_off": params.drop_off,
         "gain_share_rule": params.gain_share_rule,
         "ranges": {k: list(v) for k, v in params.ranges.items()},
-    }  # fmt: skip
+    }
 
 
 def parameters_of(account: ValueAccount, *, min_persons: int) -> Parameters:
     """The engine's parameters from the stored settings, with costs and extra values."""
     costs = [CostLine(c.partner.name, c.year, float(c.amount_gbp), c.description) for c in account.costs]
-    return parameters_from(dict(account.parameters or {}), costs, _extra_values(account.measures),
-                           min_persons=min_persons)
+    return parameters_from(
+        dict(account.parameters or {}), costs, _extra_values(account.measures), min_persons=min_persons
+    )
 
 
-def parameters_from(stored: dict[str, Any], costs: list[CostLine], extras: list[ExtraValue], *,
-                    min_persons: int) -> Parameters:
+def parameters_from(
+    stored: dict[str, Any], costs: list[CostLine], extras: list[ExtraValue], *, min_persons: int
+) -> Parameters:
     base = Parameters()
     params = replace(
         base,
@@ -149,8 +165,9 @@ def parameters_from(stored: dict[str, Any], costs: list[CostLine], extras: list[
         deadweight=float(stored.get("deadweight", base.deadweight)),
         attribution=float(stored.get("attribution", base.attribution)),
         evidence_grade=(int(stored["evidence_grade"]) if stored.get("evidence_grade") else None),
-        optimism_bias={int(k): float(v) for k, v in
-                       (stored.get("optimism_bias") or OPTIMISM_BIAS_BY_GRADE).items()},
+        optimism_bias={
+            int(k): float(v) for k, v in (stored.get("optimism_bias") or OPTIMISM_BIAS_BY_GRADE).items()
+        },
         optimism_bias_verified=bool(stored.get("optimism_bias_verified", False)),
         persistence_years=int(stored.get("persistence_years", base.persistence_years)),
         drop_off=float(stored.get("drop_off", base.drop_off)),
@@ -162,7 +179,7 @@ def parameters_from(stored: dict[str, Any], costs: list[CostLine], extras: list[
         # Not on the form: the Green Book-style 10,000 draws unless a place (or a test) says
         # otherwise in the stored settings.
         mc_draws=int(stored.get("mc_draws", base.mc_draws)),
-    )  # fmt: skip
+    )
     return params
 
 
@@ -178,19 +195,31 @@ def _extra_values(measures: list[dict[str, Any]]) -> list[ExtraValue]:
 
 def measure_spec(stored: dict[str, Any]) -> MeasureSpec:
     return MeasureSpec(
-        key=stored["key"], label=stored["label"], services=tuple(stored["services"]),
-        statistic=stored.get("statistic", "count"), direction=stored.get("direction", "lower"),
+        key=stored["key"],
+        label=stored["label"],
+        services=tuple(stored["services"]),
+        statistic=stored.get("statistic", "count"),
+        direction=stored.get("direction", "lower"),
         unit_cost_code=stored.get("unit_cost_code") or None,
         unit_cost_scale=float(stored.get("unit_cost_scale", 1.0)),
-    )  # fmt: skip
+    )
 
 
 def measure_dict(spec: MeasureSpec, **extra: Any) -> dict[str, Any]:
-    return {"key": spec.key, "label": spec.label, "services": list(spec.services),
-            "statistic": spec.statistic, "direction": spec.direction,
-            "unit_cost_code": spec.unit_cost_code or "", "unit_cost_scale": spec.unit_cost_scale,
-            "economic_value": "", "economic_source": "", "social_value": "", "social_source": "",
-            **extra}  # fmt: skip
+    return {
+        "key": spec.key,
+        "label": spec.label,
+        "services": list(spec.services),
+        "statistic": spec.statistic,
+        "direction": spec.direction,
+        "unit_cost_code": spec.unit_cost_code or "",
+        "unit_cost_scale": spec.unit_cost_scale,
+        "economic_value": "",
+        "economic_source": "",
+        "social_value": "",
+        "social_source": "",
+        **extra,
+    }
 
 
 def programme_of(con: duckdb.DuckDBPyConnection, definition: dict[str, Any]) -> Programme:
@@ -207,18 +236,23 @@ def build_inputs(
         raise ValueInputError("Say who the programme serves before computing the account", "programme")
     if not account.measures:
         raise ValueInputError("Add at least one measure before computing the account", "measures")
-    return (programme_of(con, account.programme), [measure_spec(m) for m in account.measures],
-            parameters_of(account, min_persons=min_persons))
+    return (
+        programme_of(con, account.programme),
+        [measure_spec(m) for m in account.measures],
+        parameters_of(account, min_persons=min_persons),
+    )
 
 
 def inputs_hash(account: ValueAccount, rule: object) -> str:
     """What the stored result depends on in the app database: every setting, the costs and
     the place's disclosure rule."""
     payload = {
-        "programme": account.programme, "measures": account.measures,
-        "parameters": account.parameters, "rule": repr(rule),
+        "programme": account.programme,
+        "measures": account.measures,
+        "parameters": account.parameters,
+        "rule": repr(rule),
         "costs": [[c.partner_id, c.year, c.amount_gbp, c.description] for c in account.costs],
-    }  # fmt: skip
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -270,8 +304,10 @@ def check_programme(con: duckdb.DuckDBPyConnection, definition: dict[str, Any], 
         return {_programme_field(exc.field): exc.message}
     if programme.n_persons < min_persons:
         field = "source" if definition.get("kind") == "source" else "cohort"
-        return {field: f"The programme has fewer than {min_persons} linked people, too few to "
-                       f"publish: an account of it could identify them"}
+        return {
+            field: f"The programme has fewer than {min_persons} linked people, too few to "
+            f"publish: an account of it could identify them"
+        }
     return {}
 
 
@@ -288,8 +324,17 @@ def save_programme(session: Session, account: ValueAccount, definition: dict[str
 # --- measures ---------------------------------------------------------------------------------
 
 
-def _number(form: dict[str, str], name: str, errors: Errors, what: str, *, low: float, high: float,
-            percent: bool = False, blank: float | None = None) -> float | None:
+def _number(
+    form: dict[str, str],
+    name: str,
+    errors: Errors,
+    what: str,
+    *,
+    low: float,
+    high: float,
+    percent: bool = False,
+    blank: float | None = None,
+) -> float | None:
     raw = form.get(name, "").strip().replace(",", "").removesuffix("%").removeprefix("£")
     if not raw:
         if blank is not None:
@@ -308,7 +353,9 @@ def _number(form: dict[str, str], name: str, errors: Errors, what: str, *, low: 
     return value / 100 if percent else value
 
 
-def read_measure(form: dict[str, str], services: list[str], existing: list[str]) -> tuple[dict[str, Any], Errors]:
+def read_measure(
+    form: dict[str, str], services: list[str], existing: list[str]
+) -> tuple[dict[str, Any], Errors]:
     """One measure from its form. ``services`` are the store's services (the checkboxes)."""
     errors: Errors = {}
     label = form.get("label", "").strip()
@@ -332,18 +379,39 @@ def read_measure(form: dict[str, str], services: list[str], existing: list[str])
         errors["direction"] = "Choose whether lower or higher is better"
     extra: dict[str, Any] = {}
     for kind in ("economic", "social"):
-        value = _number(form, f"{kind}_value", errors, f"the {kind} value per unit in pounds",
-                        low=0, high=10_000_000, blank=-1.0)
+        value = _number(
+            form,
+            f"{kind}_value",
+            errors,
+            f"the {kind} value per unit in pounds",
+            low=0,
+            high=10_000_000,
+            blank=-1.0,
+        )
         source = form.get(f"{kind}_source", "").strip()
         if value is not None and value >= 0 and not source:
             errors[f"{kind}_source"] = f"Say where the {kind} value comes from"
         extra[f"{kind}_value"] = "" if value is None or value < 0 else value
         extra[f"{kind}_source"] = source
-    scale = _number(form, "unit_cost_scale", errors, "the units of the cost in one unit of the measure",
-                    low=0.000001, high=1000, blank=1.0)
-    return {"key": key, "label": label, "services": chosen, "statistic": statistic,
-            "direction": direction, "unit_cost_code": form.get("unit_cost_code", "").strip(),
-            "unit_cost_scale": scale or 1.0, **extra}, errors  # fmt: skip
+    scale = _number(
+        form,
+        "unit_cost_scale",
+        errors,
+        "the units of the cost in one unit of the measure",
+        low=0.000001,
+        high=1000,
+        blank=1.0,
+    )
+    return {
+        "key": key,
+        "label": label,
+        "services": chosen,
+        "statistic": statistic,
+        "direction": direction,
+        "unit_cost_code": form.get("unit_cost_code", "").strip(),
+        "unit_cost_scale": scale or 1.0,
+        **extra,
+    }, errors
 
 
 def check_measure(con: duckdb.DuckDBPyConnection, stored: dict[str, Any]) -> Errors:
@@ -358,7 +426,9 @@ def check_measure(con: duckdb.DuckDBPyConnection, stored: dict[str, Any]) -> Err
     return {}
 
 
-def save_measures(session: Session, account: ValueAccount, measures: list[dict[str, Any]], *, by: str) -> None:
+def save_measures(
+    session: Session, account: ValueAccount, measures: list[dict[str, Any]], *, by: str
+) -> None:
     account.measures = measures
     _touch(account, by)
     session.flush()
@@ -367,21 +437,28 @@ def save_measures(session: Session, account: ValueAccount, measures: list[dict[s
 # --- parameters -------------------------------------------------------------------------------
 
 
-def read_parameters(form: dict[str, str], current: dict[str, Any], *, analyst: bool) -> tuple[dict[str, Any], Errors]:
+def read_parameters(
+    form: dict[str, str], current: dict[str, Any], *, analyst: bool
+) -> tuple[dict[str, Any], Errors]:
     """The valuation's parameters (rates as percentages on the form). Windows are read only
     for an analyst: they change who is counted (see the module's docstring)."""
     errors: Errors = {}
     out = dict(current)
     if analyst:
-        for name, what in (("window_before", "the quarters before entry"),
-                           ("window_after", "the quarters after entry")):
+        for name, what in (
+            ("window_before", "the quarters before entry"),
+            ("window_after", "the quarters after entry"),
+        ):
             value = _number(form, name, errors, what, low=1, high=MAX_WINDOW)
             if value is not None:
                 if value != int(value):
                     errors[name] = f"Enter {what} as a whole number"
                 out[name] = int(value)
     price_year = form.get("price_year", "").strip()
-    if not re.fullmatch(r"20\d\d-\d\d", price_year) or int(price_year[5:]) != (int(price_year[2:4]) + 1) % 100:
+    if (
+        not re.fullmatch(r"20\d\d-\d\d", price_year)
+        or int(price_year[5:]) != (int(price_year[2:4]) + 1) % 100
+    ):
         errors["price_year"] = "Enter the price year as a financial year, like 2024-25"
     out["price_year"] = price_year
     for name, what, low, high in (
@@ -393,7 +470,9 @@ def read_parameters(form: dict[str, str], current: dict[str, Any], *, analyst: b
         value = _number(form, name, errors, what, low=low, high=high, percent=True)
         if value is not None:
             out[name] = value
-    years = _number(form, "persistence_years", errors, "how many years the effect lasts", low=1, high=MAX_YEAR)
+    years = _number(
+        form, "persistence_years", errors, "how many years the effect lasts", low=1, high=MAX_YEAR
+    )
     if years is not None:
         if years != int(years):
             errors["persistence_years"] = "Enter how many years the effect lasts as a whole number"
@@ -404,8 +483,15 @@ def read_parameters(form: dict[str, str], current: dict[str, Any], *, analyst: b
     out["evidence_grade"] = int(grade) if grade in {str(g) for g in OPTIMISM_BIAS_BY_GRADE} else None
     table: dict[str, float] = {}
     for g in OPTIMISM_BIAS_BY_GRADE:
-        value = _number(form, f"optimism_bias-{g}", errors, f"the optimism bias for grade {g}",
-                        low=0.0, high=100.0, percent=True)
+        value = _number(
+            form,
+            f"optimism_bias-{g}",
+            errors,
+            f"the optimism bias for grade {g}",
+            low=0.0,
+            high=100.0,
+            percent=True,
+        )
         table[str(g)] = value if value is not None else 0.0
     out["optimism_bias"] = table
     out["optimism_bias_verified"] = form.get("optimism_bias_verified") == "yes"
@@ -416,10 +502,26 @@ def read_parameters(form: dict[str, str], current: dict[str, Any], *, analyst: b
     ranges: dict[str, list[float]] = {}
     for name, label in RANGED.items():
         high_limit = 10.0 if name == "discount_rate" else 100.0
-        lo = _number(form, f"range-{name}-low", errors, f"the lowest {label.lower()}", low=0.0,
-                     high=high_limit, percent=True, blank=-1.0)
-        hi = _number(form, f"range-{name}-high", errors, f"the highest {label.lower()}", low=0.0,
-                     high=high_limit, percent=True, blank=-1.0)
+        lo = _number(
+            form,
+            f"range-{name}-low",
+            errors,
+            f"the lowest {label.lower()}",
+            low=0.0,
+            high=high_limit,
+            percent=True,
+            blank=-1.0,
+        )
+        hi = _number(
+            form,
+            f"range-{name}-high",
+            errors,
+            f"the highest {label.lower()}",
+            low=0.0,
+            high=high_limit,
+            percent=True,
+            blank=-1.0,
+        )
         if lo is None or hi is None or (lo < 0 and hi < 0):
             continue
         if lo < 0 or hi < 0:
@@ -459,25 +561,37 @@ def read_costs(form: dict[str, str], partner_ids: dict[int, str]) -> tuple[list[
     left out (it is offered for adding another)."""
     errors: Errors = {}
     rows: list[dict[str, Any]] = []
-    indices = sorted({int(k.split("-")[1]) for k in form if k.startswith("costs-") and k.split("-")[1].isdigit()})
+    indices = sorted(
+        {int(k.split("-")[1]) for k in form if k.startswith("costs-") and k.split("-")[1].isdigit()}
+    )
     for i in indices:
         field = f"costs-{i}"
-        values = {n: form.get(f"{field}-{n}", "").strip() for n in ("partner", "year", "amount", "description")}
+        values = {
+            n: form.get(f"{field}-{n}", "").strip() for n in ("partner", "year", "amount", "description")
+        }
         if not any(values[n] for n in ("year", "amount", "description")) and not values["partner"]:
             continue
         pid = int(values["partner"]) if values["partner"].isdigit() else 0
         if pid not in partner_ids:
             errors[f"{field}-partner"] = f"Choose the partner who spends it (row {i + 1})"
-        year = _number(form, f"{field}-year", errors, f"the year of the spending (row {i + 1})",
-                       low=0, high=MAX_YEAR)
+        year = _number(
+            form, f"{field}-year", errors, f"the year of the spending (row {i + 1})", low=0, high=MAX_YEAR
+        )
         if year is not None and year != int(year):
             errors[f"{field}-year"] = f"Enter the year as a whole number (row {i + 1})"
-        amount = _number(form, f"{field}-amount", errors, f"the amount in pounds (row {i + 1})",
-                         low=0, high=MAX_COST_GBP)
+        amount = _number(
+            form, f"{field}-amount", errors, f"the amount in pounds (row {i + 1})", low=0, high=MAX_COST_GBP
+        )
         if amount is not None and amount != int(amount):
             errors[f"{field}-amount"] = f"Enter the amount in whole pounds (row {i + 1})"
-        rows.append({"partner_id": pid, "year": int(year or 0), "amount_gbp": int(amount or 0),
-                     "description": values["description"][:300]})
+        rows.append(
+            {
+                "partner_id": pid,
+                "year": int(year or 0),
+                "amount_gbp": int(amount or 0),
+                "description": values["description"][:300],
+            }
+        )
     return rows, errors
 
 
@@ -527,6 +641,11 @@ def charter_ties(session: Session, collab: Collaboration, *, exact: bool) -> dic
             baseline = target = 0.0
         if value is not None and baseline != target:
             progress = (baseline - value) / (baseline - target)
-        out[m.id] = {"value": value, "per": link.per, "progress": progress, "label": by_key[link.measure_key]["label"],
-                     "computed_at": account.result.computed_at}
+        out[m.id] = {
+            "value": value,
+            "per": link.per,
+            "progress": progress,
+            "label": by_key[link.measure_key]["label"],
+            "computed_at": account.result.computed_at,
+        }
     return out

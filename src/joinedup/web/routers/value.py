@@ -21,15 +21,15 @@ from joinedup.collaborations.models import Collaboration
 from joinedup.csvsafe import frame_to_csv
 from joinedup.db.base import utcnow
 from joinedup.places.roles import Capability
-from joinedup.value import settings as value_settings
 from joinedup.value import present
+from joinedup.value import settings as value_settings
 from joinedup.value.account import ValueInputError
 from joinedup.value.results import compute, data_version, freshness, store_result
 from joinedup.web import value_pages
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
-from joinedup.web.routers import value_settings as settings_pages
 from joinedup.web.insight_pages import has_store, place_ctx, record_action, store
+from joinedup.web.routers import value_settings as settings_pages
 from joinedup.web.templating import render
 
 router = APIRouter()
@@ -73,20 +73,31 @@ def _account_context(request: Request, session: Session, actor: Actor, c: Collab
     if account is not None and account.result is not None:
         acc = account.result.account if exact else account.result.published
     return {
-        "place": actor.place, "collab": c, "account": account, "acc": acc, "exact": exact,
-        "fresh": fresh, "result": account.result if account else None, "rule": ctx.rule.describe(),
+        "place": actor.place,
+        "collab": c,
+        "account": account,
+        "acc": acc,
+        "exact": exact,
+        "fresh": fresh,
+        "result": account.result if account else None,
+        "rule": ctx.rule.describe(),
         "tables": value_pages.tables(acc) if acc else None,
         "headline": present.headline(acc) if acc else "",
         "can_edit": actor.can(Capability.EDIT_VALUE_ACCOUNT),
-        "can_define": actor.can(Capability.RUN_INSIGHT), "money": present.money,
-        "number": present.number, "count": present.count, "share": present.share,
+        "can_define": actor.can(Capability.RUN_INSIGHT),
+        "money": present.money,
+        "number": present.number,
+        "count": present.count,
+        "share": present.share,
         "exports": present.EXPORTS,
-    }  # fmt: skip
+    }
 
 
 @router.get(BASE, response_class=HTMLResponse)
 def account_page(
-    request: Request, collab: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    request: Request,
+    collab: str,
+    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
     c = _collaboration(session, actor, collab)
@@ -98,7 +109,9 @@ def account_page(
 
 @router.get(BASE + "/print", response_class=HTMLResponse)
 def account_print(
-    request: Request, collab: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    request: Request,
+    collab: str,
+    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
     c = _collaboration(session, actor, collab)
@@ -116,19 +129,26 @@ def _stored(session: Session, actor: Actor, c: Collaboration) -> dict[str, Any]:
 
 @router.get(BASE + "/charts/{name}.svg")
 def account_chart(
-    request: Request, collab: str, name: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    request: Request,
+    collab: str,
+    name: str,
+    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
     if name not in value_pages.CHARTS:
         raise HTTPException(status_code=404)
     acc = _stored(session, actor, _collaboration(session, actor, collab))
-    return Response(value_pages.svg(acc, name), media_type="image/svg+xml",
-                    headers={"Cache-Control": "private, no-store"})
+    return Response(
+        value_pages.svg(acc, name), media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"}
+    )
 
 
 @router.get(BASE + "/export/{name}.csv")
 def account_csv(
-    request: Request, collab: str, name: str, actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
+    request: Request,
+    collab: str,
+    name: str,
+    actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
     if name not in present.EXPORTS:
@@ -139,13 +159,18 @@ def account_csv(
     if account is None or account.result is None:
         raise HTTPException(status_code=404)
     body = frame_to_csv(present.export_frame(account.result.published, name))
-    return Response(body, media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{c.slug}-value-{name}.csv"'})
+    return Response(
+        body,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{c.slug}-value-{name}.csv"'},
+    )
 
 
 @router.post(BASE + "/recompute", response_class=HTMLResponse)
 async def recompute(
-    request: Request, collab: str, actor: Actor = Depends(requires(Capability.EDIT_VALUE_ACCOUNT)),
+    request: Request,
+    collab: str,
+    actor: Actor = Depends(requires(Capability.EDIT_VALUE_ACCOUNT)),
     session: Session = Depends(get_db),
 ) -> Response:
     c = _collaboration(session, actor, collab)
@@ -170,8 +195,14 @@ async def recompute(
             errors.add(exc.field, exc.message)
         else:
             store_result(session, account, result, rule=rule, version=version, by=actor.user.email)
-            record_action(request, session, actor, "value.compute", f"collaboration:{c.slug}",
-                          settings_version=account.version)
+            record_action(
+                request,
+                session,
+                actor,
+                "value.compute",
+                f"collaboration:{c.slug}",
+                settings_version=account.version,
+            )
             request.session[FLASH] = "The account has been computed from the latest data and settings"
             return RedirectResponse(_url(c), status_code=303)
     session.rollback()
@@ -182,15 +213,25 @@ async def recompute(
 
 def _error_links(c: Collaboration, errors: FormErrors) -> list[dict[str, str]]:
     """Errors of computing point at the settings page that fixes them."""
-    where = {"programme": "/settings/programme", "source": "/settings/programme", "cohort": "/settings/programme",
-             "entry_date": "/settings/programme", "measures": "/settings/measures/new",
-             "services": "/settings", "costs": "/settings/costs"}  # fmt: skip
-    return [{"text": m, "href": _url(c, where.get(f, "/settings/parameters"))} for f, m in errors.by_field.items()]
+    where = {
+        "programme": "/settings/programme",
+        "source": "/settings/programme",
+        "cohort": "/settings/programme",
+        "entry_date": "/settings/programme",
+        "measures": "/settings/measures/new",
+        "services": "/settings",
+        "costs": "/settings/costs",
+    }
+    return [
+        {"text": m, "href": _url(c, where.get(f, "/settings/parameters"))} for f, m in errors.by_field.items()
+    ]
 
 
 @router.get(BASE + "/programme", response_class=HTMLResponse)
 def programme_persons(
-    request: Request, collab: str, actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
+    request: Request,
+    collab: str,
+    actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
     session: Session = Depends(get_db),
 ) -> Response:
     """Who is in the programme cohort and when each entered: person-level, audited."""
@@ -203,14 +244,37 @@ def programme_persons(
             programme = value_settings.programme_of(con, account.programme)
         except ValueInputError as exc:
             raise HTTPException(status_code=404, detail=exc.message) from exc
-    record_action(request, session, actor, "value.view.programme", f"collaboration:{c.slug}",
-                  persons=programme.n_persons)
-    rows = [[{"html": f'<a class="govuk-link" href="/places/{actor.place.slug}/insight/persons/{pid}">{pid}</a>'},
-             {"text": entered.isoformat()}] for pid, entered in sorted(programme.entries, key=lambda e: (e[1], e[0]))]  # fmt: skip
-    return render(request, "value/programme.html", {
-        "place": actor.place, "collab": c, "programme": programme,
-        "table": {"head": [{"text": "Person"}, {"text": "Entered"}], "rows": rows,
-                  "caption": f"{programme.n_persons:,} people in the programme", "firstCellIsHeader": False,
-                  "captionClasses": "govuk-table__caption--s"},
-    })  # fmt: skip
-
+    record_action(
+        request,
+        session,
+        actor,
+        "value.view.programme",
+        f"collaboration:{c.slug}",
+        persons=programme.n_persons,
+    )
+    rows = [
+        [
+            {
+                "html": f'<a class="govuk-link" href="/places/{actor.place.slug}/insight/persons/{pid}">'
+                f"{pid}</a>"
+            },
+            {"text": entered.isoformat()},
+        ]
+        for pid, entered in sorted(programme.entries, key=lambda e: (e[1], e[0]))
+    ]
+    return render(
+        request,
+        "value/programme.html",
+        {
+            "place": actor.place,
+            "collab": c,
+            "programme": programme,
+            "table": {
+                "head": [{"text": "Person"}, {"text": "Entered"}],
+                "rows": rows,
+                "caption": f"{programme.n_persons:,} people in the programme",
+                "firstCellIsHeader": False,
+                "captionClasses": "govuk-table__caption--s",
+            },
+        },
+    )
