@@ -9,6 +9,7 @@ saved configuration is shown.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,15 +21,17 @@ from joinedup.collaborations import charters
 from joinedup.collaborations.models import Collaboration
 from joinedup.csvsafe import frame_to_csv
 from joinedup.db.base import utcnow
+from joinedup.insight.pipeline import store_options
+from joinedup.insight.store import insight_path, open_store
 from joinedup.places.roles import Capability
 from joinedup.value import present
 from joinedup.value import settings as value_settings
 from joinedup.value.account import ValueInputError
-from joinedup.value.results import compute, data_version, freshness, store_result
+from joinedup.value.results import compute, current_data_version, data_version, freshness, store_result
 from joinedup.web import value_pages
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
-from joinedup.web.insight_pages import has_store, place_ctx, record_action, store
+from joinedup.web.insight_pages import has_store, place_ctx, record_action, settings_of, store
 from joinedup.web.routers import value_settings as settings_pages
 from joinedup.web.templating import render
 
@@ -60,8 +63,11 @@ def _errors(found: dict[str, str]) -> FormErrors:
 def _version(request: Request, actor: Actor) -> str | None:
     if not has_store(request, actor.place.slug):
         return None
-    with store(request, actor.place.slug) as con:
-        return data_version(con)
+    settings = settings_of(request)
+    path = insight_path(Path(settings.insight_dir), actor.place.slug)
+    return current_data_version(
+        path, lambda: open_store(Path(settings.insight_dir), actor.place.slug, **store_options(settings))
+    )
 
 
 def _account_context(request: Request, session: Session, actor: Actor, c: Collaboration) -> dict[str, Any]:
