@@ -55,6 +55,7 @@ def seed(settings: Settings, persons: int, programme: int, timings: dict[str, fl
         t = time.perf_counter()
         write_programme_store(con, persons=persons, programme=programme, seed=1)
         timings["store"] = time.perf_counter() - t
+        timings["records"] = con.execute("SELECT count(*) FROM records").fetchone()[0]  # type: ignore[index]
         account = vs.ensure_account(session, collab, by="bench")
         vs.save_programme(session, account, {"kind": "source", "source": PROGRAMME_SOURCE}, by="bench")
         vs.save_measures(session, account, [vs.measure_dict(s) for s in STARTER_MEASURES], by="bench")
@@ -115,7 +116,8 @@ def main() -> None:
         running_server(Path(tmp), seed=lambda s: seed(s, args.persons, args.programme, timings)) as server,
     ):
         print(
-            f"store of {args.persons:,} persons with a programme of {args.programme:,}: "
+            f"store of {args.persons:,} persons ({timings['records']:,.0f} records) with a programme of "
+            f"{args.programme:,}: "
             f"{timings['store']:.1f} s; "
             f"account computed and stored in {timings['compute']:.1f} s"
         )
