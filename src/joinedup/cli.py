@@ -15,6 +15,7 @@ from joinedup.insight import cli as insight_cli
 from joinedup.places import cli as places_cli
 from joinedup.state import cli as state_cli
 from joinedup.surveys import cli as surveys_cli
+from joinedup.value import cli as value_cli
 
 app = typer.Typer(
     help="joinedup: help the public services of a place collaborate for real.",
@@ -23,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for area in (places_cli, insight_cli, surveys_cli, state_cli):
+for area in (places_cli, insight_cli, surveys_cli, state_cli, value_cli):
     area.register(app)
 
 

@@ -7,3 +7,4 @@ from joinedup import audit  # noqa: F401
 from joinedup.collaborations import models as collaborations_models  # noqa: F401
 from joinedup.places import models as places_models  # noqa: F401
 from joinedup.surveys import models as surveys_models  # noqa: F401
+from joinedup.value import models as value_models  # noqa: F401

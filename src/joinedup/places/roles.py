@@ -52,6 +52,7 @@ class Capability(StrEnum):
     REVIEW_FREE_TEXT = "review_free_text"
     # Add, change, retire, import and export the place's partners and services.
     MANAGE_PARTNERS = "manage_partners"
+    EDIT_VALUE_ACCOUNT = "edit_value_account"
 
 
 _ALL = frozenset(Capability)
@@ -63,12 +64,12 @@ GRANTS: dict[Role, frozenset[Capability]] = {
     Role.LEAD: frozenset({
         Capability.VIEW_PLACE, Capability.EDIT_CHARTER, Capability.DEFINE_COHORT,
         Capability.EDIT_UNIT_COSTS, Capability.MANAGE_ROUNDS, Capability.VIEW_RESULTS,
-        Capability.VIEW_AUDIT, Capability.MANAGE_PARTNERS,
+        Capability.VIEW_AUDIT, Capability.MANAGE_PARTNERS, Capability.EDIT_VALUE_ACCOUNT,
     }),
     Role.ANALYST: frozenset({
         Capability.VIEW_PLACE, Capability.VIEW_PERSON_LEVEL, Capability.RUN_INSIGHT,
         Capability.DEFINE_COHORT, Capability.EDIT_UNIT_COSTS, Capability.VIEW_RESULTS,
-        Capability.REVIEW_FREE_TEXT,
+        Capability.REVIEW_FREE_TEXT, Capability.EDIT_VALUE_ACCOUNT,
     }),
     Role.PARTNER: frozenset({Capability.VIEW_PLACE, Capability.VIEW_RESULTS}),
     Role.VIEWER: frozenset({Capability.VIEW_PLACE}),

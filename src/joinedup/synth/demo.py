@@ -55,6 +55,7 @@ def _users(session: Session, place: Place) -> User:
 def load_demo(settings: Settings) -> str:
     # Imported here: each area's generator is heavy, and only the demo needs them.
     from joinedup.synth.demo_charters import load_demo_collaborations
+    from joinedup.synth.demo_value import load_demo_value, write_demo_programme
     from joinedup.synth.insight import load_demo_insight
     from joinedup.synth.places import load_demo_collection
     from joinedup.synth.surveys import load_demo_surveys
@@ -65,7 +66,9 @@ def load_demo(settings: Settings) -> str:
         load_demo_collaborations(session, place, lead)
         load_demo_surveys(session, place.slug)
         slug = place.slug
+    write_demo_programme(settings, slug)  # the programme's caseload, ingested with the rest
     load_demo_insight(slug, settings)
+    load_demo_value(settings, slug)
     load_demo_collection(settings, slug)  # issue 11: the demo places' packages, compared
     verb = "Loaded" if created else "Checked"
     return f"{verb} the demo place {PLACE_NAME} ({slug})"

@@ -19,6 +19,7 @@ from joinedup.web.routers import (
     surveys_answering,
     surveys_results,
     users,
+    value,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -38,4 +39,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     surveys_results.router,
     board.router,
     collections.router,
+    value.router,
 )

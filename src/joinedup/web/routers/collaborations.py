@@ -21,6 +21,7 @@ from joinedup.db.base import utcnow
 from joinedup.places.models import Partner
 from joinedup.places.registry import partners_to_choose
 from joinedup.places.roles import Capability
+from joinedup.value.settings import charter_ties
 from joinedup.web.authz import Actor, client_ip, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
 from joinedup.web.templating import render
@@ -106,6 +107,7 @@ def charter_page(
         "latest": charters.latest_revision(session, c),
         "can_edit": actor.can(Capability.EDIT_CHARTER),
         "flash": request.session.pop(FLASH, None), **_common(),
+        "ties": charter_ties(session, c, exact=actor.can(Capability.VIEW_PERSON_LEVEL)),  # issue 10
     })
 
 

@@ -1,0 +1,102 @@
+"""The demo's public value account: "Fulfilling lives in Northbrook" with its programme.
+
+The programme's caseload extract is written beside the other extracts (by
+synth/programme.py, with its planted effect and background trend) before they are ingested
+and linked, so that it is ingested like any other source. Then the account is set up as an
+analyst would (the caseload as the programme, the starter measures the place has events
+for, three quarters either side of entry, the charter's pooled money as the costs) and
+computed. Idempotent: an account already set up is left alone, and computed only if it has
+no result yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from joinedup.synth.demo_place import PLACE_SLUG
+
+__all__ = ["DEMO_PROGRAMME_COLLABORATION", "load_demo_value", "write_demo_programme"]
+
+logger = logging.getLogger(__name__)
+
+DEMO_PROGRAMME_COLLABORATION = "Fulfilling lives in Northbrook"
+DEMO_PEOPLE = 2500  # as synth.insight.load_demo_insight
+DEMO_SEED = 2025
+DEMO_PROGRAMME_SIZE = 150
+
+
+def write_demo_programme(settings: Any, place_slug: str = PLACE_SLUG) -> None:
+    """Write the demo's extracts with the programme in them, unless they are there already
+    (load_synthetic_place then ingests them as they are)."""
+    from joinedup.synth.programme import generate_place_with_programme
+
+    extracts = Path(settings.insight_dir) / f"{place_slug}-extracts"
+    if not (extracts / "truth.csv").exists():
+        generate_place_with_programme(DEMO_PEOPLE, extracts, seed=DEMO_SEED, size=DEMO_PROGRAMME_SIZE)
+
+
+def load_demo_value(settings: Any, place_slug: str = PLACE_SLUG) -> str:
+    """Set up and compute the demo collaboration's account; returns what it did."""
+    from joinedup.collaborations.models import Collaboration
+    from joinedup.db.session import session_scope
+    from joinedup.insight.context import place_context
+    from joinedup.insight.pipeline import store_options
+    from joinedup.insight.reference_data import seed_reference
+    from joinedup.insight.store import open_store
+    from joinedup.places.service import get_place
+    from joinedup.synth.programme import PROGRAMME_SOURCE, WINDOW_QUARTERS
+    from joinedup.value import settings as vs
+    from joinedup.value.catalogue import STARTER_MEASURES
+    from joinedup.value.published import publish
+    from joinedup.value.results import compute, data_version, store_result
+
+    rule = place_context(place_slug, settings).rule
+    with session_scope(settings) as session:
+        place = get_place(session, place_slug)
+        collab = (
+            next(
+                (
+                    c
+                    for c in session.query(Collaboration).filter_by(place_id=place.id)
+                    if c.name == DEMO_PROGRAMME_COLLABORATION
+                ),
+                None,
+            )
+            if place
+            else None
+        )
+        if collab is None:
+            return "no demo collaboration for the account"
+        account = vs.account_of(session, collab)
+        if account is not None and account.result is not None:
+            return "the demo account is already computed"
+        with open_store(Path(settings.insight_dir), place_slug, **store_options(settings)) as con:
+            seed_reference(con)
+            if account is None:
+                account = vs.ensure_account(session, collab, by="demo")
+                vs.save_programme(session, account, {"kind": "source", "source": PROGRAMME_SOURCE}, by="demo")
+                measures = [vs.measure_dict(spec) for spec in STARTER_MEASURES]
+                vs.save_measures(
+                    session, account, [m for m in measures if not vs.check_measure(con, m)], by="demo"
+                )
+                before, after = WINDOW_QUARTERS
+                vs.save_parameters(
+                    session,
+                    account,
+                    {**account.parameters, "window_before": before, "window_after": after},
+                    by="demo",
+                )
+            result = compute(con, account, rule)
+            # As an analyst would: a measure resting on too few events to publish keeps the
+            # account's money from everyone but analysts, so the demo leaves it out.
+            few = {m["key"] for m in publish(result.to_dict(), rule)["measures"] if m.get("hidden")}
+            if few:
+                vs.save_measures(
+                    session, account, [m for m in account.measures if m["key"] not in few], by="demo"
+                )
+                result = compute(con, account, rule)
+            version = data_version(con)
+        store_result(session, account, result, rule=rule, version=version, by="demo")
+    return "computed the demo's public value account"
