@@ -22,6 +22,7 @@ from joinedup.insight.context import PlaceContext
 from joinedup.insight.periods import FinancialYear, available_years
 from joinedup.places.models import Place
 from joinedup.surveys import comparison, results
+from joinedup.value.settings import account_of
 
 __all__ = ["Figure", "Overview", "Section", "build_overview"]
 
@@ -169,18 +170,38 @@ def citizens_section(session: Session, place: Place) -> Section:
     return section
 
 
+def _value_return(session: Session, collab: Any) -> str:
+    """The collaboration's public value return as its account publishes it (controlled)."""
+    account = account_of(session, collab)
+    result = account.result if account is not None else None
+    if result is None:
+        return "Not computed"
+    totals = (result.published or {}).get("totals") or {}
+    roi = totals.get("public_value_roi")
+    return "Not shown" if roi is None else f"£{roi:,.2f} per £1"
+
+
 def collaborations_section(session: Session, place: Place) -> Section:
-    section = Section("collaborations", "Collaborations and their measures",
+    section = Section("collaborations", "Collaborations, their measures and the value they add",
                       empty="No collaboration has been started yet.")
-    section.trend_head = ["Collaboration", "Status", "Partners", "Measures", "Next check"]
+    section.trend_head = ["Collaboration", "Status", "Partners", "Measures", "Next check",
+                          "Public value return"]
     for c in list_collaborations(session, place):
         checks = sorted(m.check_on for m in c.measures)
+        next_check = f"{checks[0]:%d %B %Y}" if checks else "–"
         section.trend.append([c.name, c.status, f"{len(c.partners)}", f"{len(c.measures)}",
-                              f"{checks[0]:%d %B %Y}" if checks else "–"])  # fmt: skip
+                              next_check, _value_return(session, c)])  # fmt: skip
     if section.trend:
         active = sum(1 for row in section.trend if row[1] == "active")
         section.figures.append(Figure("Collaborations", f"{len(section.trend):,}",
                                       f"{active} active.", f"/places/{place.slug}/collaborations"))
+        for c in list_collaborations(session, place):
+            value = _value_return(session, c)
+            if value not in {"Not computed"}:
+                section.figures.append(Figure(
+                    f"Public value return of {c.name}", value,
+                    "Fiscal, economic and social value per pound spent, from its public value account.",
+                    f"/places/{place.slug}/collaborations/{c.slug}/value"))
     return section
 
 
