@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     ingest_max_concurrent: int = Field(
         2, description="Uploads checked at once by one server process; more wait their turn"
     )
+    figure_cache_mb: int = Field(
+        64, description="Memory for figures kept per data version (MB; 0 keeps none)"
+    )
     host: str = Field("127.0.0.1", description="Address `joinedup serve` binds")
     port: int = Field(8000, description="Port `joinedup serve` binds")
 

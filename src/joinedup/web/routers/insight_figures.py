@@ -7,6 +7,7 @@ Everything here leaves the analyst role, so every figure comes through disclosur
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup.insight import charts, demand, export
+from joinedup.insight import charts, demand, export, figure_cache
 from joinedup.insight import controlled as families
+from joinedup.insight.context import PlaceContext
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.periods import FinancialYear, available_years, parse_year
 from joinedup.insight.pipeline import explain_dir
-from joinedup.insight.summary import headline
+from joinedup.insight.summary import headline, last_run
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
@@ -105,18 +107,22 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
     if has_store(request, slug):
         ctx = place_ctx(request, actor)
         with store(request, slug) as con:
-            h = headline(con, ctx)
+            version = figure_cache.data_version(con, ctx)
+            # The headline's figures are kept per data version; its last run is read afresh,
+            # as a run in progress moves on without changing the data.
+            h = replace(figure_cache.figure_cache().get((version, "headline"), lambda: headline(con, ctx)),
+                        last_run=last_run(con))  # fmt: skip
             year, years, period_errors = _year(request, con)
             label = year.label if year else None
             context.update(years=years, year=label, period_errors=period_errors,
                            year_items=[{"value": y, "text": y, "selected": y == label} for y in years])
             services = families.service_figures(con, ctx) if h.persons else None
             if h.persons and services is not None:
-                cohorts_frame = export.cohorts_table(con, ctx)
-                overlaps_frame = export.overlaps_table(con, ctx)
-                costs_frame = export.costs_table(con, ctx, year=year)
-                demand_frame = export.demand_table(con, ctx, year=year)
-                network_frame = _network_with_flags(export.network_table(con, ctx))
+                cohorts_frame, overlaps_frame, costs_frame, demand_frame, network_frame = (
+                    figure_cache.figure_cache().get(
+                        (version, "dashboard", label), lambda: _dashboard_frames(con, ctx, year)
+                    )
+                )
                 context.update(
                     has_data=True,
                     cohorts=table(cohorts_frame, [
@@ -166,6 +172,14 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
     return render(request, "insight/dashboard.html", context)
 
 
+def _dashboard_frames(
+    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, year: FinancialYear | None
+) -> tuple[pd.DataFrame, ...]:
+    return (export.cohorts_table(con, ctx), export.overlaps_table(con, ctx),
+            export.costs_table(con, ctx, year=year), export.demand_table(con, ctx, year=year),
+            _network_with_flags(export.network_table(con, ctx)))  # fmt: skip
+
+
 def _shown_count(value: int | None) -> str:
     return SUPPRESSED if value is None else f"{value:,}"
 
@@ -182,19 +196,27 @@ def chart(request: Request, name: str, actor: Actor = Depends(requires(Capabilit
         raise HTTPException(status_code=404)
     ctx = place_ctx(request, actor)
     with store(request, actor.place.slug) as con:
-        if name == "cohorts":
-            spec = charts.cohorts_chart(export.cohorts_table(con, ctx))
-        elif name == "overlaps":
-            spec = charts.upset_chart(export.overlaps_table(con, ctx))
-        elif name == "costs":
-            year, _labels, _errors = _year(request, con)
-            spec = charts.costs_chart(export.costs_table(con, ctx, year=year))
-        else:
-            spec = charts.network_chart(export.network_table(con, ctx))
+        year, _labels, _errors = _year(request, con)
+        # Drawn once per data version, chart and year: Vega takes 0.1–0.8 s per chart.
+        shown_year = year.label if year and name == "costs" else None  # only costs have a year
+        svg = figure_cache.cached(con, ctx, ("chart", name, shown_year),
+                                  lambda: charts.to_svg(_chart_spec(con, ctx, name, year)))
     return Response(
-        charts.to_svg(spec), media_type="image/svg+xml",
+        svg, media_type="image/svg+xml",
         headers={"Cache-Control": "private, no-store"},
     )  # fmt: skip
+
+
+def _chart_spec(
+    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, name: str, year: FinancialYear | None
+) -> Any:
+    if name == "cohorts":
+        return charts.cohorts_chart(export.cohorts_table(con, ctx))
+    if name == "overlaps":
+        return charts.upset_chart(export.overlaps_table(con, ctx))
+    if name == "costs":
+        return charts.costs_chart(export.costs_table(con, ctx, year=year))
+    return charts.network_chart(export.network_table(con, ctx))
 
 
 @router.get(BASE + "/export/{name}.csv")
@@ -215,12 +237,21 @@ def export_csv(
         year, _labels, errors = _year(request, con)
         if errors:
             raise HTTPException(status_code=404)
-        frame = export.build(name, con, ctx, controlled=True, year=year)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / f"{name}.csv"
-        export.write_table(frame, out)
-        body = out.read_bytes()
+        if name == "links":  # person-level: never kept in memory beyond the request
+            body = _csv_body(export.build(name, con, ctx, controlled=True, year=year), name)
+        else:
+            body = figure_cache.cached(
+                con, ctx, ("csv", name, year.label if year else None),
+                lambda: _csv_body(export.build(name, con, ctx, controlled=True, year=year), name),
+            )  # fmt: skip
     return Response(
         body, media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{actor.place.slug}-{name}.csv"'},
     )  # fmt: skip
+
+
+def _csv_body(frame: pd.DataFrame, name: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{name}.csv"
+        export.write_table(frame, out)
+        return out.read_bytes()
