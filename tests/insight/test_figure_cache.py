@@ -130,7 +130,8 @@ def test_every_change_makes_a_new_data_version(linked_store: duckdb.DuckDBPyConn
 
 def test_a_stricter_disclosure_rule_is_a_new_data_version(linked_store: duckdb.DuckDBPyConnection) -> None:
     loose = figure_cache.data_version(linked_store, PlaceContext(slug=SLUG))
-    strict = figure_cache.data_version(linked_store, PlaceContext(slug=SLUG, rule=DisclosureRule(threshold=20)))
+    stricter = PlaceContext(slug=SLUG, rule=DisclosureRule(threshold=20))
+    strict = figure_cache.data_version(linked_store, stricter)
     assert loose != strict
 
 
@@ -207,3 +208,19 @@ def test_a_deleted_source_and_a_new_run_show_at_once(
     with _store(settings) as con:
         _new_run(con)
     assert {"overlaps.csv", "dashboard"} <= _changed(after_delete, _published(client))
+
+
+def test_warming_computes_what_the_dashboard_shows_first(linked_store: duckdb.DuckDBPyConnection) -> None:
+    from joinedup.insight import dashboard_figures
+    from joinedup.insight.periods import available_years
+
+    cache = figure_cache.reset()
+    ctx = PlaceContext(slug=SLUG)
+    dashboard_figures.warm(linked_store, ctx)
+    made = cache.misses
+    newest = available_years(linked_store)[0]
+    dashboard_figures.dashboard_tables(linked_store, ctx, newest)
+    for name in dashboard_figures.CHARTS:
+        dashboard_figures.chart_svg(linked_store, ctx, name, newest)
+    assert cache.misses == made  # everything was there already
+    assert cache.hits >= 1 + len(dashboard_figures.CHARTS)

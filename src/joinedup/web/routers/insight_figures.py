@@ -17,9 +17,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup.insight import charts, demand, export, figure_cache
 from joinedup.insight import controlled as families
-from joinedup.insight.context import PlaceContext
+from joinedup.insight import dashboard_figures, demand, export, figure_cache
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.periods import FinancialYear, available_years, parse_year
 from joinedup.insight.pipeline import explain_dir
@@ -42,7 +41,7 @@ from joinedup.web.templating import render
 
 router = APIRouter()
 
-CHARTS = ("cohorts", "overlaps", "costs", "network")
+CHARTS = dashboard_figures.CHARTS
 
 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -118,11 +117,10 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
                            year_items=[{"value": y, "text": y, "selected": y == label} for y in years])
             services = families.service_figures(con, ctx) if h.persons else None
             if h.persons and services is not None:
-                cohorts_frame, overlaps_frame, costs_frame, demand_frame, network_frame = (
-                    figure_cache.figure_cache().get(
-                        (version, "dashboard", label), lambda: _dashboard_frames(con, ctx, year)
-                    )
-                )
+                tables = dashboard_figures.dashboard_tables(con, ctx, year)
+                cohorts_frame, overlaps_frame = tables.cohorts, tables.overlaps
+                costs_frame, demand_frame = tables.costs, tables.demand
+                network_frame = _network_with_flags(tables.network)
                 context.update(
                     has_data=True,
                     cohorts=table(cohorts_frame, [
@@ -172,14 +170,6 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
     return render(request, "insight/dashboard.html", context)
 
 
-def _dashboard_frames(
-    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, year: FinancialYear | None
-) -> tuple[pd.DataFrame, ...]:
-    return (export.cohorts_table(con, ctx), export.overlaps_table(con, ctx),
-            export.costs_table(con, ctx, year=year), export.demand_table(con, ctx, year=year),
-            _network_with_flags(export.network_table(con, ctx)))  # fmt: skip
-
-
 def _shown_count(value: int | None) -> str:
     return SUPPRESSED if value is None else f"{value:,}"
 
@@ -197,26 +187,11 @@ def chart(request: Request, name: str, actor: Actor = Depends(requires(Capabilit
     ctx = place_ctx(request, actor)
     with store(request, actor.place.slug) as con:
         year, _labels, _errors = _year(request, con)
-        # Drawn once per data version, chart and year: Vega takes 0.1–0.8 s per chart.
-        shown_year = year.label if year and name == "costs" else None  # only costs have a year
-        svg = figure_cache.cached(con, ctx, ("chart", name, shown_year),
-                                  lambda: charts.to_svg(_chart_spec(con, ctx, name, year)))
+        svg = dashboard_figures.chart_svg(con, ctx, name, year)
     return Response(
         svg, media_type="image/svg+xml",
         headers={"Cache-Control": "private, no-store"},
     )  # fmt: skip
-
-
-def _chart_spec(
-    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, name: str, year: FinancialYear | None
-) -> Any:
-    if name == "cohorts":
-        return charts.cohorts_chart(export.cohorts_table(con, ctx))
-    if name == "overlaps":
-        return charts.upset_chart(export.overlaps_table(con, ctx))
-    if name == "costs":
-        return charts.costs_chart(export.costs_table(con, ctx, year=year))
-    return charts.network_chart(export.network_table(con, ctx))
 
 
 @router.get(BASE + "/export/{name}.csv")
