@@ -47,7 +47,7 @@ def test_analyst_links_and_partner_sees_aggregates(page, tmp_path: Path) -> None
 
     page.get_by_role("button", name="Link all sources now").click()
     assert re.search(r"/insight/runs/\d+$", page.url)
-    # The run page refreshes itself (a meta refresh: no script) until linking ends.
+    # The run page's script polls the run's status and loads the outcome when linking ends.
     page.wait_for_selector("text=Linking finished", timeout=90_000)
     screenshot(page, "insight-run-finished")
     page.get_by_role("button", name="Open the dashboard").click()
