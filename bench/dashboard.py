@@ -1,6 +1,6 @@
 """Benchmark: the insight dashboard through a real server (`uvicorn joinedup.web.app`).
 
-    .venv/bin/python bench/dashboard.py [--repeats 20] [--before-ref 578c7e1] [--people 0]
+    .venv/bin/python bench/dashboard.py [--repeats 20] [--before-ref 578c7e1] [--people 0] [--data DIR]
 
 Loads the demo place once (or, with ``--people N``, a synthetic place of N people instead),
 then starts a server on it in up to three ways, one after the other, and measures each the
@@ -148,16 +148,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--before-ref", default="", help="git ref of the code before (e.g. 578c7e1)")
     parser.add_argument("--people", type=int, default=0, help="a synthetic place of this size")
+    parser.add_argument("--data", default="", help="a data directory loaded before (kept)")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.1f}; Python {platform.python_version()}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "place"
-        seed = _seed_synthetic(args.people) if args.people else _seed_demo
+        seed: Callable[[object], None] | None = _seed_synthetic(args.people) if args.people else _seed_demo
         started = time.perf_counter()
+        if args.data:  # a place loaded by an earlier run: measured, not loaded again
+            data, seed = Path(args.data), None
         with running_server(data, seed=seed, timeout=600) as server:
-            with _signed_in(server.url, "viewer@northbrook.example") as probe:
-                years = re.findall(r'<option value="([0-9]{4}-[0-9]{2})"', probe.get(BASE).text)
+            probe = _signed_in(server.url, "viewer@northbrook.example")
+            years = re.findall(r'<option value="([0-9]{4}-[0-9]{2})"', probe.get(BASE).text)
+            probe.close()
         print(f"place loaded in {time.perf_counter() - started:.0f} s; financial years: {years}")
         ways: list[tuple[str, dict[str, str]]] = []
         if args.before_ref:

@@ -188,7 +188,7 @@ def test_no_page_scrolls_sideways_at_320px(demo_server: RunningServer, browser: 
     for role, group in by_role.items():
         context = browser.new_context(base_url=demo_server.url, viewport={"width": WIDTH, "height": 800},
                                       locale="en-GB")  # fmt: skip
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(90_000)  # the first dashboard view computes its figures
         page = context.new_page()
         if role is not None:
             sign_in(page, email_for(role))
