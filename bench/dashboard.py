@@ -149,6 +149,7 @@ def main() -> None:
     parser.add_argument("--before-ref", default="", help="git ref of the code before (e.g. 578c7e1)")
     parser.add_argument("--people", type=int, default=0, help="a synthetic place of this size")
     parser.add_argument("--data", default="", help="a data directory loaded before (kept)")
+    parser.add_argument("--ways", default="before,no cache,cached", help="which to measure")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.1f}; Python {platform.python_version()}")  # fmt: skip
@@ -167,21 +168,25 @@ def main() -> None:
         if args.before_ref:
             ways.append(("before", {"PYTHONPATH": str(_export_before(args.before_ref, Path(tmp)))}))
         ways += [("no cache", {"JOINEDUP_FIGURE_CACHE_MB": "0"}), ("cached", {})]
+        ways = [(n, e) for n, e in ways if n in args.ways.split(",")]
         results: dict[str, dict[str, list[float]]] = {}
         for name, env in ways:
             with running_server(data, seed=None, env=env, timeout=300) as server:
                 results[name] = measure(server.url, args.repeats, years)
-            print(f"measured {name}", flush=True)
+            print(f"measured {name}: " + "; ".join(
+                f"{what} median {statistics.median(v):,.0f} ms" for what, v in results[name].items()
+            ), flush=True)  # fmt: skip
     names = [n for n, _ in ways]
     header = "| request | " + " | ".join(f"{n} median | {n} p90" for n in names) + " |"
     print(header)
     print("|" + " --- |" * (1 + 2 * len(names)))
-    for what in results["cached"]:
+    last = names[-1]
+    for what in results[last]:
         cells = []
         for n in names:
             median, p90 = _stats(results[n][what])
             cells += [f"{median:,.0f}", f"{p90:,.0f}"]
-        print(f"| {what} (n={len(results['cached'][what])}) | " + " | ".join(cells) + " |")
+        print(f"| {what} (n={len(results[last][what])}) | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
