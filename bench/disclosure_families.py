@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from joinedup.insight import controlled, demand, overlaps
+from joinedup.insight import controlled, demand, figure_cache, overlaps
 from joinedup.insight import disclosure_family as family_mod
 from joinedup.insight.context import PlaceContext
 from joinedup.insight.disclosure import DisclosureRule, control_counts
@@ -35,7 +35,7 @@ from joinedup.synth.insight import generate_place
 def _median(fn: Callable[[], object], runs: int = 5) -> tuple[float, object]:
     times, result = [], None
     for _ in range(runs):
-        controlled._CACHE.clear()  # measure the first view after a change, not the cache
+        figure_cache.reset()  # measure the first view after a change, not the cache
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     chromium: str = Field(
         "/usr/bin/chromium", description="Chromium that prints board packs to PDF (Debian's package)"
     )
+    figure_cache_mb: int = Field(
+        64, description="Memory for figures kept per data version (MB; 0 keeps none)"
+    )
     host: str = Field("127.0.0.1", description="Address `joinedup serve` binds")
     port: int = Field(8000, description="Port `joinedup serve` binds")
 

@@ -47,7 +47,9 @@ def test_analyst_links_and_partner_sees_aggregates(page, tmp_path: Path) -> None
 
     page.get_by_role("button", name="Link all sources now").click()
     assert re.search(r"/insight/runs/\d+$", page.url)
-    # The run page refreshes itself (a meta refresh: no script) until linking ends.
+    # The run page's script polls the run's status and loads the outcome when linking ends.
+    assert page.locator("meta[http-equiv=refresh]").count() == 0
+    check_accessibility(page, "the linkage run page")
     page.wait_for_selector("text=Linking finished", timeout=90_000)
     screenshot(page, "insight-run-finished")
     page.get_by_role("button", name="Open the dashboard").click()

@@ -130,6 +130,12 @@ def _insight_exports(client: PageClient, h: Hostile) -> list[Response]:
     return [client.get(f"/places/{SLUG}/insight/export/{name}.csv") for name in export.TABLES]
 
 
+def _persons_export(client: PageClient, h: Hostile) -> list[Response]:
+    _sign_in(client, Role.ANALYST)
+    return [client.get(f"/places/{SLUG}/insight/persons.csv"),
+            client.get(f"/places/{SLUG}/insight/persons.csv", params={"q": "a"})]
+
+
 def _survey_links(client: PageClient, h: Hostile) -> list[Response]:
     _sign_in(client, Role.LEAD)
     url = f"/places/{SLUG}/surveys/{h.readiness_id}"
@@ -168,6 +174,7 @@ def _collection_comparison(client: PageClient, h: Hostile) -> list[Response]:
 # test_every_csv_route_is_walked until it is added here.
 CSV_ROUTES: dict[tuple[str, str], Callable[[PageClient, Hostile], list[Response]]] = {
     ("GET", "/places/{place}/insight/export/{name}.csv"): _insight_exports,
+    ("GET", "/places/{place}/insight/persons.csv"): _persons_export,
     ("POST", "/places/{place}/surveys/{round_id}/links"): _survey_links,
     ("GET", "/places/{place}/surveys/{round_id}/import/template.csv"): _survey_template,
     ("GET", "/places/{place}/surveys/{round_id}/results.csv"): _survey_results,

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
 
 from joinedup.insight import cohorts as cohort_mod
-from joinedup.insight import demand, overlaps
+from joinedup.insight import demand, figure_cache, overlaps
 from joinedup.insight.analysis import person_services_sql
 from joinedup.insight.context import PlaceContext
 from joinedup.insight.disclosure import Line, control_counts, control_family
@@ -34,34 +34,16 @@ SEPARATOR = overlaps.SEPARATOR
 T = TypeVar("T")
 
 # Controlling a family audits it with linear programmes (a few seconds for a large place), so
-# the result is kept while the store's persons, sources and cohorts are unchanged.
-_CACHE: dict[tuple[object, ...], object] = {}
-_CACHE_SIZE = 32
+# the result is kept per data version (joinedup.insight.figure_cache): until the store's data,
+# the place's costs or cohorts or its disclosure rule change.
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, kind: str) -> tuple[object, ...]:
-    row = con.execute(
-        """
-        SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),
-               (SELECT count(*) FROM person_links),
-               (SELECT count(*) FROM records),
-               (SELECT max(run_id) FROM link_runs),
-               (SELECT string_agg(name || '@' || coalesce(CAST(ingested_at AS VARCHAR), ''), ','
-                                  ORDER BY name)
-                FROM sources),
-               (SELECT string_agg(name || ':' || needs || ':' || min_needs, ',' ORDER BY name)
-                FROM cohort_definitions)
-        """
-    ).fetchall()[0]
-    return (kind, ctx.rule, *row)
+    return (kind, figure_cache.data_version(con, ctx))
 
 
 def _cached(key: tuple[object, ...], make: Callable[[], T]) -> T:
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = make()
-    return cast(T, _CACHE[key])
+    return figure_cache.figure_cache().get(("controlled", *key), make)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from joinedup.insight import link_state
+from joinedup.insight.dashboard_figures import warm_place
 from joinedup.insight.link import LinkError, check_governance, start_run
 from joinedup.insight.pipeline import link_with_settings, store_options
 from joinedup.insight.store import INTERRUPTED, one, open_store
@@ -36,9 +37,11 @@ class RunBusy(RuntimeError):
 
 
 def _worker(settings: Any, slug: str, run_id: int, seed: int) -> None:
+    linked = False
     try:
         with open_store(Path(settings.insight_dir), slug, **store_options(settings)) as con:
             link_with_settings(con, settings, slug, seed=seed, run_id=run_id)
+        linked = True
     except LinkError:
         logger.info("link run %s of %s failed", run_id, slug, exc_info=True)
     except Exception:  # the run row records the failure; the thread must not die noisily
@@ -46,6 +49,10 @@ def _worker(settings: Any, slug: str, run_id: int, seed: int) -> None:
     finally:
         with _lock:
             _active.pop(slug, None)
+    if linked:
+        # The new persons make a new data version: compute the dashboard's figures now, so
+        # that whoever opens it after the run does not wait for them.
+        warm_place(settings, slug)
 
 
 def start_link_run(settings: Any, slug: str, *, seed: int = 42, wait: bool = False) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from joinedup import audit
 from joinedup.insight.context import PlaceContext, place_context
+from joinedup.insight.dashboard_figures import warm_in_background
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.pipeline import store_options
 from joinedup.insight.reference_data import seed_reference
@@ -41,6 +42,10 @@ def store(request: Request, slug: str) -> Iterator[duckdb.DuckDBPyConnection]:
     with open_store(Path(settings.insight_dir), slug, **store_options(settings)) as con:
         seed_reference(con)
         yield con
+    if request.method == "POST":
+        # A change (an ingest, a cost, a cohort) makes a new data version: compute the
+        # dashboard's figures in the background, so that whoever looks next need not wait.
+        warm_in_background(settings, slug)
 
 
 def has_store(request: Request, slug: str) -> bool:

@@ -7,6 +7,7 @@ Everything here leaves the analyst role, so every figure comes through disclosur
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup.insight import charts, demand, export
 from joinedup.insight import controlled as families
+from joinedup.insight import dashboard_figures, demand, export, figure_cache
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.periods import FinancialYear, available_years, parse_year
 from joinedup.insight.pipeline import explain_dir
-from joinedup.insight.summary import headline
+from joinedup.insight.summary import headline, last_run
 from joinedup.places.colours import partner_colours
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
@@ -41,7 +42,7 @@ from joinedup.web.templating import render
 
 router = APIRouter()
 
-CHARTS = ("cohorts", "overlaps", "costs", "network")
+CHARTS = dashboard_figures.CHARTS
 
 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -106,18 +107,21 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
     if has_store(request, slug):
         ctx = place_ctx(request, actor)
         with store(request, slug) as con:
-            h = headline(con, ctx)
+            version = figure_cache.data_version(con, ctx)
+            # The headline's figures are kept per data version; its last run is read afresh,
+            # as a run in progress moves on without changing the data.
+            h = replace(figure_cache.figure_cache().get((version, "headline"), lambda: headline(con, ctx)),
+                        last_run=last_run(con))  # fmt: skip
             year, years, period_errors = _year(request, con)
             label = year.label if year else None
             context.update(years=years, year=label, period_errors=period_errors,
                            year_items=[{"value": y, "text": y, "selected": y == label} for y in years])
             services = families.service_figures(con, ctx) if h.persons else None
             if h.persons and services is not None:
-                cohorts_frame = export.cohorts_table(con, ctx)
-                overlaps_frame = export.overlaps_table(con, ctx)
-                costs_frame = export.costs_table(con, ctx, year=year)
-                demand_frame = export.demand_table(con, ctx, year=year)
-                network_frame = _network_with_flags(export.network_table(con, ctx))
+                tables = dashboard_figures.dashboard_tables(con, ctx, year)
+                cohorts_frame, overlaps_frame = tables.cohorts, tables.overlaps
+                costs_frame, demand_frame = tables.costs, tables.demand
+                network_frame = _network_with_flags(tables.network)
                 context.update(
                     has_data=True,
                     cohorts=table(cohorts_frame, [
@@ -184,19 +188,10 @@ def chart(request: Request, name: str, actor: Actor = Depends(requires(Capabilit
         raise HTTPException(status_code=404)
     ctx = place_ctx(request, actor)
     with store(request, actor.place.slug) as con:
-        if name == "cohorts":
-            spec = charts.cohorts_chart(export.cohorts_table(con, ctx))
-        elif name == "overlaps":
-            spec = charts.upset_chart(export.overlaps_table(con, ctx))
-        elif name == "costs":
-            year, _labels, _errors = _year(request, con)
-            spec = charts.costs_chart(export.costs_table(con, ctx, year=year),
-                                      colours=partner_colours(session, actor.place))
-        else:
-            spec = charts.network_chart(export.network_table(con, ctx),
-                                        colours=partner_colours(session, actor.place))
+        year, _labels, _errors = _year(request, con)
+        svg = dashboard_figures.chart_svg(con, ctx, name, year, partner_colours(session, actor.place))
     return Response(
-        charts.to_svg(spec), media_type="image/svg+xml",
+        svg, media_type="image/svg+xml",
         headers={"Cache-Control": "private, no-store"},
     )  # fmt: skip
 
@@ -219,12 +214,21 @@ def export_csv(
         year, _labels, errors = _year(request, con)
         if errors:
             raise HTTPException(status_code=404)
-        frame = export.build(name, con, ctx, controlled=True, year=year)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / f"{name}.csv"
-        export.write_table(frame, out)
-        body = out.read_bytes()
+        if name == "links":  # person-level: never kept in memory beyond the request
+            body = _csv_body(export.build(name, con, ctx, controlled=True, year=year), name)
+        else:
+            body = figure_cache.cached(
+                con, ctx, ("csv", name, year.label if year else None),
+                lambda: _csv_body(export.build(name, con, ctx, controlled=True, year=year), name),
+            )  # fmt: skip
     return Response(
         body, media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{actor.place.slug}-{name}.csv"'},
     )  # fmt: skip
+
+
+def _csv_body(frame: pd.DataFrame, name: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{name}.csv"
+        export.write_table(frame, out)
+        return out.read_bytes()

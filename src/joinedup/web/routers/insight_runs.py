@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from joinedup.insight import review
@@ -27,7 +27,6 @@ from joinedup.web.insight_pages import (
 from joinedup.web.templating import render
 
 router = APIRouter()
-
 
 
 # --- linkage runs -------------------------------------------------------------------------
@@ -75,13 +74,8 @@ STAGES = (
 )  # fmt: skip
 
 
-@router.get(BASE + "/runs/{run_id}", response_class=HTMLResponse)
-def run_page(
-    request: Request,
-    run_id: int,
-    actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
-    session: Session = Depends(get_db),
-) -> Response:
+def _progress(request: Request, actor: Actor, run_id: int) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """A run's status and its steps (done, current or waiting); 404 for a run not found."""
     if not has_store(request, actor.place.slug):
         raise HTTPException(status_code=404)
     status = run_status(settings_of(request), actor.place.slug, run_id)
@@ -93,6 +87,17 @@ def run_page(
          else ("current" if i == reached else "waiting")}
         for i, s in enumerate(STAGES[:-1])
     ]  # fmt: skip
+    return status, steps
+
+
+@router.get(BASE + "/runs/{run_id}", response_class=HTMLResponse)
+def run_page(
+    request: Request,
+    run_id: int,
+    actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
+    session: Session = Depends(get_db),
+) -> Response:
+    status, steps = _progress(request, actor, run_id)
     # Issue 9: incremental or full, the model, and (analysts only, audited) what changed.
     analyst = actor.can(Capability.VIEW_PERSON_LEVEL)
     details = run_details(settings_of(request), actor.place.slug, run_id, with_events=analyst)
@@ -100,7 +105,21 @@ def run_page(
         record_action(request, session, actor, "insight.view.run_changes", f"run:{run_id}")
     return render(request, "insight/run.html", {
         "place": actor.place, "run": status, "steps": steps, "details": details,
-        "refresh": status["status"] == "running",
+        "running": status["status"] == "running",
+    })  # fmt: skip
+
+
+@router.get(BASE + "/runs/{run_id}/status.json")
+def run_status_json(
+    request: Request, run_id: int, actor: Actor = Depends(requires(Capability.RUN_INSIGHT))
+) -> JSONResponse:
+    """What the run page's script polls: the stage in words, and whether the run has ended
+    (then the script loads the page again, which shows the outcome)."""
+    status, steps = _progress(request, actor, run_id)
+    return JSONResponse({
+        "status": status["status"], "stage": status["stage"],
+        "finished": status["status"] != "running",
+        "steps": [{"name": s["name"], "state": s["state"]} for s in steps],
     })  # fmt: skip
 
 
