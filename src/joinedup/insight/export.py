@@ -17,7 +17,7 @@ from joinedup.insight import cohorts as cohort_mod
 from joinedup.insight import controlled as families
 from joinedup.insight import demand, network, overlaps
 from joinedup.insight.context import PlaceContext
-from joinedup.insight.disclosure import control_counts, control_money
+from joinedup.insight.disclosure import control_counts
 from joinedup.insight.periods import FinancialYear, available_years
 
 __all__ = [
@@ -92,23 +92,29 @@ def costs_table(
     if controlled and not frame.empty:
         rule = ctx.rule
         _demand, partner_totals = families.controlled_demand(con, ctx, price_year, _period(year))
+        # Each cohort's events and cost by partner come from the same family as the place's
+        # demand, so that no cohort minus the place, or cohort minus cohort, narrows a figure.
+        figures = families.demand_figures(con, ctx, price_year, _period(year))
+        by_cohort = {
+            (name, str(r["partner"])): r for name, b in figures.cohorts.items() for r in b.partners
+        }
         everyone = frame["cohort"] == "all"
-        small = [rule.is_small(int(p)) for p in frame["persons"]]
-        frame["events"] = [
-            partner_totals.get(str(pt), {}).get("events") if all_ else (None if s else rule.round(int(e)))
-            for all_, pt, s, e in zip(everyone, frame["partner"], small, frame["events"], strict=True)
-        ]
-        frame["cost"] = [
+        frame["events"] = pd.Series([
+            partner_totals.get(str(pt), {}).get("events") if all_
+            else by_cohort.get((str(c), str(pt)), {}).get("events")
+            for all_, c, pt in zip(everyone, frame["cohort"], frame["partner"], strict=True)
+        ], dtype=object)  # fmt: skip
+        frame["cost"] = pd.Series([
             partner_totals.get(str(pt), {}).get("cost") if all_
-            else control_money(c, p, rule, u if u == u else 1.0)
-            for all_, pt, c, p, u in zip(everyone, frame["partner"], frame["cost"], frame["persons"],
-                                         frame["max_unit_cost"], strict=True)
-        ]  # fmt: skip
+            else by_cohort.get((str(c), str(pt)), {}).get("cost")
+            for all_, c, pt in zip(everyone, frame["cohort"], frame["partner"], strict=True)
+        ], dtype=object)  # fmt: skip
         persons = control_counts(frame["persons"].tolist(), rule)
         # A partner's persons bound its services' from above and below (Σ ≥ partner ≥ each):
-        # with one of its services hidden, the partner's own count is hidden too.
+        # with one of its services hidden, the partner's own count is hidden too. A cohort's
+        # persons by partner are not published: they would be a second, uncontrolled family.
         frame["persons"] = pd.Series([
-            None if all_ and partner_totals.get(str(pt), {}).get("hidden_parts") else p
+            (None if partner_totals.get(str(pt), {}).get("hidden_parts") else p) if all_ else None
             for all_, pt, p in zip(everyone, frame["partner"], persons, strict=True)
         ], dtype=object)
     return frame.drop(columns=["max_unit_cost"])

@@ -79,7 +79,7 @@ def _cost_matrix(costs: pd.DataFrame, year: str) -> dict[str, Any]:
 # --- dashboard ----------------------------------------------------------------------------
 
 
-def _year(
+def choose_year(
     request: Request, con: duckdb.DuckDBPyConnection
 ) -> tuple[FinancialYear | None, list[str], FormErrors]:
     """The financial year for demand and cost (?year=2024-25); the newest by default.
@@ -106,7 +106,7 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
         ctx = place_ctx(request, actor)
         with store(request, slug) as con:
             h = headline(con, ctx)
-            year, years, period_errors = _year(request, con)
+            year, years, period_errors = choose_year(request, con)
             label = year.label if year else None
             context.update(years=years, year=label, period_errors=period_errors,
                            year_items=[{"value": y, "text": y, "selected": y == label} for y in years])
@@ -187,7 +187,7 @@ def chart(request: Request, name: str, actor: Actor = Depends(requires(Capabilit
         elif name == "overlaps":
             spec = charts.upset_chart(export.overlaps_table(con, ctx))
         elif name == "costs":
-            year, _labels, _errors = _year(request, con)
+            year, _labels, _errors = choose_year(request, con)
             spec = charts.costs_chart(export.costs_table(con, ctx, year=year))
         else:
             spec = charts.network_chart(export.network_table(con, ctx))
@@ -212,7 +212,7 @@ def export_csv(
         record_action(request, session, actor, "insight.export.links", f"place:{actor.place.slug}")
     ctx = place_ctx(request, actor)
     with store(request, actor.place.slug) as con:
-        year, _labels, errors = _year(request, con)
+        year, _labels, errors = choose_year(request, con)
         if errors:
             raise HTTPException(status_code=404)
         frame = export.build(name, con, ctx, controlled=True, year=year)
