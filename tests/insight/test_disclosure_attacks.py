@@ -167,9 +167,11 @@ def _html_table(page: str, caption: str) -> list[list[str]]:
 
 
 def _summary(page: str, key: str) -> float | None:
-    match = re.search(re.escape(key) + r"\s*</dt>\s*<dd[^>]*>\s*([^<]*?)\s*</dd>", page, re.S)
+    match = re.search(re.escape(key) + r"\s*</dt>\s*<dd[^>]*>(.*?)</dd>", page, re.S)
     assert match, key
-    return _number(match.group(1))
+    # The figure, without the link and words around it (3 or more services links to its cohort).
+    text = re.sub(r"<span[^>]*govuk-visually-hidden.*?</span>", "", match.group(1), flags=re.S)
+    return _number(re.sub(r"<[^>]+>", "", text).split("–")[0])
 
 
 @dataclass

@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate)
     app.command("purge")(purge)
     app.command("synth")(synth)
+    from joinedup.insight.cohort_cli import cohorts_app
+
+    app.add_typer(cohorts_app, name="cohorts")
 
 
 @contextmanager

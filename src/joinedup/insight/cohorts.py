@@ -28,6 +28,7 @@ __all__ = [
     "cohorts",
     "define_cohort",
     "delete_cohort",
+    "filter_cohort",
     "find_cohort",
     "needs_per_person",
     "persons_in",
@@ -242,4 +243,36 @@ def prevalence(con: duckdb.DuckDBPyConnection, adult_population: int | None) -> 
         rates,
         columns=["cohort", "label", "persons", "per_1000_adults", "national_per_1000",
                  "national_source"],
+    )  # fmt: skip
+
+
+FILTER_NAME = "_filter"
+
+
+def filter_cohort(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    partner: str = "",
+    need: str = "",
+    age_band: str = "",
+    sex: str = "",
+) -> Cohort | None:
+    """The dashboard's filters as a cohort made for the request (None when no filter is set).
+    A value this place does not hold – another place's partner, an unknown need – raises
+    CohortError naming the filter."""
+    partner, need, age_band, sex = (v.strip() for v in (partner, need, age_band, sex))
+    if not any((partner, need, age_band, sex)):
+        return None
+    if partner and not one(con.execute("SELECT 1 FROM sources WHERE partner = ?", [partner])):
+        raise CohortError(f"{partner!r} is not a partner of this place", "partner")
+    if need and need not in needs_of_place(con):
+        raise CohortError(f"{need!r} is not a need recorded in this place", "need")
+    if age_band and age_band not in [b[0] for b in AGE_BANDS]:
+        raise CohortError(f"{age_band!r} is not an age band", "age_band")
+    if sex and sex not in SEXES:
+        raise CohortError(f"{sex!r} is not a sex recorded (F or M)", "sex")
+    return Cohort(
+        FILTER_NAME, "Filtered", (need,) if need else (), 1 if need else 0, False,
+        age_bands=(age_band,) if age_band else (), sexes=(sex,) if sex else (),
+        partners=(partner,) if partner else (),
     )  # fmt: skip

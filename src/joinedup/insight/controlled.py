@@ -144,26 +144,31 @@ def controlled_demand(
     ctx: PlaceContext,
     price_year: str,
     period: demand.Period,
+    extra: Cohort | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float | int | bool | None]]]:
     """Demand per service in a period, controlled, and each partner's controlled totals
-    (events, cost) as they must appear wherever a partner's whole demand is shown."""
+    (events, cost) as they must appear wherever a partner's whole demand is shown. With
+    ``extra`` (a filter) the demand of its persons; their persons by service are then not
+    shown, since they are not in the family."""
     rule = ctx.rule
     frame = demand.demand_by_service(con, price_year, period).reset_index(drop=True)
     if frame.empty:
         return frame.drop(columns=["max_unit_cost"]), {}
-    place = demand_figures(con, ctx, price_year, period).place
+    place = demand_figures(con, ctx, price_year, period, extra).place
     by_service = {(r["partner"], r["service"]): r for r in place.services}
+    # In a filtered view a service none of the filter's persons used had no events.
+    missing: dict[str, object] = {"events": 0, "cost": 0.0} if extra is not None else {}
     out = frame.copy()
-    rows = [
-        by_service.get((str(p), str(s)), {}) for p, s in zip(frame["partner"], frame["service"], strict=True)
-    ]
+    pairs = zip(frame["partner"], frame["service"], strict=True)
+    rows = [by_service.get((str(p), str(s)), missing) for p, s in pairs]
     out["events"] = pd.Series([r.get("events") for r in rows], dtype=object)
     out["cost"] = pd.Series([r.get("cost") for r in rows], dtype=object)
     out["uncosted_events"] = [
-        None if r.get("events") is None else rule.round(int(u))
+        None if r.get("events") is None or extra is not None else rule.round(int(u))
         for r, u in zip(rows, frame["uncosted_events"], strict=True)
     ]
-    out["persons"] = pd.Series(control_counts(frame["persons"].tolist(), rule), dtype=object)
+    persons = control_counts(frame["persons"].tolist(), rule) if extra is None else [None] * len(frame)
+    out["persons"] = pd.Series(persons, dtype=object)
     # Events per person from the controlled counts, so it reveals nothing they do not.
     out["events_per_person"] = [
         round(e / p, 2) if e is not None and p else None
