@@ -189,11 +189,16 @@ class Verdict:
         if lo > 1 + EPS or hi < THRESHOLD - 1 - EPS:
             self.leaks.append(f"{name} (truly {truth}) narrowed to {lo:.2f}..{hi:.2f}")
 
-    def rounded(self, att: Attacker, name: str, shown: float) -> None:
-        """A count shown rounded to 5 must still be anywhere within ± 2 of the figure."""
+    def rounded(self, att: Attacker, name: str, shown: float, parts: int = 1) -> None:
+        """A count shown rounded to 5 must still be anywhere within ± 2 of the figure. A figure
+        made of several cells (the sum of their roundings) may be further from the truth: it
+        must still leave the attacker at least the width of one rounding."""
         self.tried += 1
         lo, hi = att.range(name)
-        if lo > max(0.0, shown - 2) + EPS or hi < shown + 2 - EPS:
+        if parts > 1:
+            if hi - lo < 4 - EPS:
+                self.leaks.append(f"{name} shown as {shown:g} narrowed to {lo:.2f}..{hi:.2f}")
+        elif lo > max(0.0, shown - 2) + EPS or hi < shown + 2 - EPS:
             self.leaks.append(f"{name} shown as {shown:g} narrowed to {lo:.2f}..{hi:.2f}")
 
 
@@ -277,7 +282,7 @@ def attack_needs(client: PageClient, con: duckdb.DuckDBPyConnection, verdict: Ve
         if value is None and 0 < real < THRESHOLD:
             verdict.small(att, name, real)
         elif value is not None:
-            verdict.rounded(att, name, value)
+            verdict.rounded(att, name, value, parts.get(name, 1))
 
 
 def attack_services(client: PageClient, con: duckdb.DuckDBPyConnection, page: str, verdict: Verdict) -> None:
@@ -325,7 +330,7 @@ def attack_services(client: PageClient, con: duckdb.DuckDBPyConnection, page: st
         if value is None and 0 < truth.get(key, 0) < THRESHOLD:
             verdict.small(att, key, truth[key])
         elif value is not None:
-            verdict.rounded(att, key, value)
+            verdict.rounded(att, key, value, parts.get(key, 1))
 
 
 def _demand_cells(con: duckdb.DuckDBPyConnection, fy: FinancialYear) -> dict[str, int]:
@@ -397,7 +402,7 @@ def attack_year(client: PageClient, con: duckdb.DuckDBPyConnection, year: str, v
             verdict.small(att, name, n_events)
             verdict.small(att, f"persons:{name[7:]}", persons)
         elif value is not None:
-            verdict.rounded(att, name, value)
+            verdict.rounded(att, name, value, parts.get(name, 1))
 
 
 def attack_cohort_costs(

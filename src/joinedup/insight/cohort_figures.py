@@ -227,6 +227,32 @@ def _sum_cost(events: object, parts: list[dict[str, object]]) -> float | None:
     return float(sum(float(str(r["cost"])) for r in parts if r["cost"] is not None))
 
 
+def _hide_small_differences(
+    lines: Sequence[Line],
+    keys: Sequence[tuple[bool, str | None, str, str, str]],
+    persons: Sequence[int],
+    small: list[bool],
+    rule: DisclosureRule,
+) -> None:
+    """Of two lines of the same service (or partner, or total) where one holds the other – the
+    place and a cohort, a cohort and one inside it, unfiltered and filtered – hide the
+    smaller when the persons between them are few: subtracted, the two would give the demand
+    of those few, which no single hidden cell shows but the pair would."""
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for li, (_f, _scope, kind, partner, service) in enumerate(keys):
+        groups.setdefault((kind, partner, service), []).append(li)
+    for members in groups.values():
+        sets = {li: frozenset(lines[li].cells) for li in members}
+        for outer in members:
+            for inner in members:
+                if (
+                    inner != outer
+                    and sets[inner] < sets[outer]
+                    and rule.is_small(persons[outer] - persons[inner])
+                ):
+                    small[inner] = True
+
+
 def demand_family(
     con: duckdb.DuckDBPyConnection,
     rule: DisclosureRule,
@@ -274,6 +300,7 @@ def demand_family(
     small: list[bool] = []
     keys: list[tuple[bool, str | None, str, str, str]] = []  # filtered, scope, kind, partner, service
     scope_persons: dict[tuple[bool, str | None], int] = {}
+    line_persons: list[int] = []
 
     def inside(b: str, k: int | None, filtered: bool) -> bool:
         return (k is None or b[k] == "1") and (not filtered or b[n_def] == "1")
@@ -294,6 +321,7 @@ def demand_family(
                 where = f"{'filtered ' if filtered else ''}{scope or 'place'}"
                 lines.append(Line(ids, f"{where} {kind} {partner} {service}"))
                 small.append(rule.is_small(who))
+                line_persons.append(who)
                 keys.append((filtered, scope, kind, partner, service))
 
             for partner, service in services_of:
@@ -311,6 +339,7 @@ def demand_family(
             who = sum(int(n) for b, n in by_bits if inside(str(b), k, filtered))
             scope_persons[(filtered, scope)] = who
             add("total", "", "", tuple(cell_ids), who)
+    _hide_small_differences(lines, keys, line_persons, small, rule)
     primary = [rule.is_small(p) for p in persons]
     family = control_family(cells["events"].tolist(), lines, rule, primary, small_lines=small)
     costs = [float(c) if c == c and c is not None else None for c in cells["cost"]]
