@@ -30,6 +30,9 @@ OutOpt = Annotated[Path, typer.Option("--out", help="File to write (.csv or .par
 
 
 def register(app: typer.Typer) -> None:
+    from joinedup.insight.cohort_cli import cohorts_app  # its own module: `joinedup cohorts ...`
+
+    app.add_typer(cohorts_app, name="cohorts")
     app.command("ingest")(ingest)
     app.command("link")(link)
     app.command("insight")(insight)
@@ -37,9 +40,6 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate)
     app.command("purge")(purge)
     app.command("synth")(synth)
-    from joinedup.insight.cohort_cli import cohorts_app
-
-    app.add_typer(cohorts_app, name="cohorts")
 
 
 @contextmanager
