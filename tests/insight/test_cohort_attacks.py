@@ -346,3 +346,31 @@ def test_cohort_sizes_differenced_leak_when_naive_and_not_from_the_engine(
     naive = attack_sizes(place, naive=True)
     assert any("services3 minus smd3" in leak for leak in naive), naive
     assert not attack_sizes(place, naive=False)
+
+
+def test_a_total_cost_is_hidden_when_any_partners_cost_is(place: duckdb.DuckDBPyConnection) -> None:
+    """A total cost beside hidden parts would be one more equation in their events, at
+    different unit costs: it is hidden, not the sum of the shown parts."""
+    # The police gain a second service, used by three of the forty-eight: hidden, so the
+    # police's cost for every cohort holding them is hidden, though its events are not.
+    place.execute(
+        "INSERT INTO sources (name, partner, service, need, cost_item, ingested_at) "
+        "VALUES ('iom', 'Police', 'Offender Management', 'offending', 'HE2.0', now())"
+    )
+    for n in (10, 11, 12):
+        place.execute(
+            "INSERT INTO records (source, record_id, sex, event_date, need, cost_item) "
+            "VALUES ('iom', ?, 'M', DATE '2024-07-01', 'offending', 'HE2.0')",
+            [f"iom-{n}"],
+        )
+        place.execute("INSERT INTO person_links VALUES ('iom', ?, ?)", [f"iom-{n}", f"P{n:04d}"])
+    figures = published_by_engine(place, PlaceContext("attack", rule=RULE))
+    checked = 0
+    for f in figures:
+        if f.service is None and f.partner is None:
+            parts = [g for g in figures if g.scope == f.scope and g.filtered == f.filtered
+                     and g.service is None and g.partner is not None]  # fmt: skip
+            if any(g.cost is None and g.events is not None for g in parts) and f.events is not None:
+                assert f.cost is None, f
+                checked += 1
+    assert checked

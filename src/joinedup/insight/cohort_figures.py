@@ -221,8 +221,9 @@ def _costed_sql(price_year: str, start: object, end: object) -> tuple[str, list[
 
 
 def _sum_cost(events: object, parts: list[dict[str, object]]) -> float | None:
-    """The sum of the parts' costs; hidden if the line or any part's events are hidden."""
-    if events is None or any(r["events"] is None for r in parts):
+    """The sum of the parts' costs; hidden if the line's events are, or any part's cost is
+    hidden (a part with events but no unit cost adds nothing and hides nothing)."""
+    if events is None or any(r["events"] is None or r.get("cost_hidden") for r in parts):
         return None
     return float(sum(float(str(r["cost"])) for r in parts if r["cost"] is not None))
 
@@ -364,7 +365,9 @@ def demand_family(
                 service_rows.append({"partner": partner, "service": service, "events": events, "cost": cost})
             elif kind == "partner":
                 parts = [r for r in service_rows if r["partner"] == partner]
-                partner_rows.append({"partner": partner, "events": events, "cost": _sum_cost(events, parts)})
+                cost = _sum_cost(events, parts)
+                partner_rows.append({"partner": partner, "events": events, "cost": cost,
+                                     "cost_hidden": events is not None and cost is None})  # fmt: skip
             else:
                 total = {"events": events, "cost": _sum_cost(events, partner_rows)}
         out[scope] = Breakdown(service_rows, partner_rows, total, scope_persons[(view, scope)])

@@ -168,7 +168,7 @@ def cohort_page(
         year, years, year_errors = choose_year(request, con)
         context: dict[str, Any] = {
             "place": actor.place, "cohort": cohort, "years": years, "year": year.label if year else None,
-            "year_errors": year_errors, "size": None, "empty": True, "tables": None,
+            "year_errors": year_errors, "size": None, "empty": True, "tables": None, "shown_cost": 0.0,
             "year_items": [{"value": y, "text": y, "selected": year is not None and y == year.label}
                            for y in years],
         }  # fmt: skip
@@ -183,6 +183,10 @@ def cohort_page(
                 if breakdown is not None and breakdown.persons:
                     context["tables"] = _breakdown_tables(breakdown, year.label)
                     context["total"] = breakdown.total
+                    # What the shown partners cost is plain from the table; said beside a
+                    # hidden total so that the page still answers 'at least how much'.
+                    context["shown_cost"] = sum(float(str(r["cost"])) for r in breakdown.partners
+                                                if r["cost"] is not None)  # fmt: skip
     context["rule"] = ctx.rule.describe()
     return render(request, "insight/cohort.html", context)
 
