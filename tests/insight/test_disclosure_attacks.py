@@ -25,15 +25,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import duckdb
 import pytest
 
 from joinedup.config import Settings
 from joinedup.insight import demand
-from joinedup.insight.cohorts import cohorts
+from joinedup.insight.cohorts import cohort_members_sql, cohorts
 from joinedup.insight.link import link_place
-from joinedup.insight.periods import parse_year
+from joinedup.insight.periods import FinancialYear, parse_year
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.store import connect
@@ -129,7 +130,9 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(params=["adversarial", "synthetic", pytest.param("demo", marks=pytest.mark.slow)])
 def place_store(
-    request: pytest.FixtureRequest, settings: Settings, demo: DemoLike,  # noqa: F811
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    demo: DemoLike,  # noqa: F811
     tmp_path: Path,
 ) -> Iterator[Path]:
     target = Path(settings.insight_dir) / f"{SLUG}.duckdb"
@@ -167,9 +170,11 @@ def _html_table(page: str, caption: str) -> list[list[str]]:
 
 
 def _summary(page: str, key: str) -> float | None:
-    match = re.search(re.escape(key) + r"\s*</dt>\s*<dd[^>]*>\s*([^<]*?)\s*</dd>", page, re.S)
+    match = re.search(re.escape(key) + r"\s*</dt>\s*<dd[^>]*>(.*?)</dd>", page, re.S)
     assert match, key
-    return _number(match.group(1))
+    # The figure, without the link and words around it (3 or more services links to its cohort).
+    text = re.sub(r"<span[^>]*govuk-visually-hidden.*?</span>", "", match.group(1), flags=re.S)
+    return _number(re.sub(r"<[^>]+>", "", text).split("–")[0])
 
 
 @dataclass
@@ -184,24 +189,69 @@ class Verdict:
         if lo > 1 + EPS or hi < THRESHOLD - 1 - EPS:
             self.leaks.append(f"{name} (truly {truth}) narrowed to {lo:.2f}..{hi:.2f}")
 
-    def rounded(self, att: Attacker, name: str, shown: float) -> None:
-        """A count shown rounded to 5 must still be anywhere within ± 2 of the figure."""
+    def rounded(self, att: Attacker, name: str, shown: float, parts: int = 1) -> None:
+        """A count shown rounded to 5 must still be anywhere within ± 2 of the figure. A figure
+        made of several cells (the sum of their roundings) may be further from the truth: it
+        must still leave the attacker at least the width of one rounding."""
         self.tried += 1
         lo, hi = att.range(name)
-        if lo > max(0.0, shown - 2) + EPS or hi < shown + 2 - EPS:
+        if parts > 1:
+            if hi - lo < 4 - EPS:
+                self.leaks.append(f"{name} shown as {shown:g} narrowed to {lo:.2f}..{hi:.2f}")
+        elif lo > max(0.0, shown - 2) + EPS or hi < shown + 2 - EPS:
             self.leaks.append(f"{name} shown as {shown:g} narrowed to {lo:.2f}..{hi:.2f}")
 
 
-def _line(att: Attacker, members: list[str], values: dict[str, float | None], total: float | None) -> None:
-    """A published total: bounds the sum of its parts, and (by the method) of its hidden ones."""
+def _line(
+    att: Attacker,
+    members: list[str],
+    values: dict[str, float | None],
+    total: float | None,
+    parts: dict[str, int] | None = None,
+) -> None:
+    """A published total: bounds the sum of its parts, and (by the method) of its hidden ones.
+
+    Since issue 8 every published figure is a line over finer cells (each combination of
+    services, needs and cohort memberships; each service's events by cohort memberships):
+    ``parts`` says how many cells each member is made of. A total is the sum of its shown
+    cells' roundings plus the rounding of its hidden ones, so it is within half the base per
+    cell (plus one) of the truth; only where every member is one cell does the method also
+    fix the sum of the hidden members."""
     if total is None:
         return
-    att.between([(m, 1.0) for m in members], total - HALF, total + HALF)
+    cells = sum((parts or {}).get(m, 1) for m in members)
+    single = all((parts or {}).get(m, 1) == 1 for m in members)
+    slack = HALF if single else HALF * (cells + 1)
+    att.between([(m, 1.0) for m in members], total - slack, total + slack)
     hidden = [m for m in members if values.get(m, 0.0) is None]
-    if hidden and all(m in values for m in members):
+    if single and hidden and all(m in values for m in members):
         rest = total - sum(float(values[m] or 0.0) for m in members if values[m] is not None)
         att.between([(m, 1.0) for m in hidden], rest - HALF, rest + HALF)
     assert att.feasible(), f"a published total of {total} contradicts its parts {members[:4]}"
+
+
+def _shown(att: Attacker, name: str, value: float | None, parts: int) -> None:
+    """A published figure made of ``parts`` cells (see _line)."""
+    if value is None or parts <= 1:
+        att.shown(name, value)
+    else:
+        att.var(name, max(0.0, value - HALF * (parts + 1)), value + HALF * (parts + 1))
+
+
+def _cells_of(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], dict[str, int]]:
+    """How many cells of the persons family make each combination of needs, and of sources."""
+    rows = con.execute(
+        "SELECT string_agg(DISTINCT l.source, '+' ORDER BY l.source), "
+        "string_agg(DISTINCT r.need, ' + ' ORDER BY r.need) FROM person_links l "
+        "JOIN records r USING (source, record_id) GROUP BY l.person_id"
+    ).fetchall()
+    needs: dict[str, set[str]] = {}
+    sources: dict[str, set[str | None]] = {}
+    for src, need in rows:
+        if need is not None:
+            needs.setdefault(f"need:{need}", set()).add(src)
+        sources.setdefault(src, set()).add(need)
+    return {k: len(v) for k, v in needs.items()}, {k: len(v) for k, v in sources.items()}
 
 
 def attack_needs(client: PageClient, con: duckdb.DuckDBPyConnection, verdict: Verdict) -> None:
@@ -214,27 +264,28 @@ def attack_needs(client: PageClient, con: duckdb.DuckDBPyConnection, verdict: Ve
     rows = _csv(client, "overlaps")
     att = Attacker(HALF)
     values = {f"need:{r['combination']}": _number(r["persons"]) for r in rows if r["combination"] != "Total"}
+    parts, _ = _cells_of(con)
     for name, value in values.items():
-        att.shown(name, value)
+        _shown(att, name, value, parts.get(name, 1))
     total = next(_number(r["persons"]) for r in rows if r["combination"] == "Total")
-    _line(att, list(values), values, total)
+    _line(att, list(values), values, total, parts)
     published = {r["cohort"]: _number(r["persons"]) for r in _csv(client, "cohorts")}
     for cohort in cohorts(con):
+        if not cohort.needs_only:  # sizes by services, age … are attacked with the services
+            continue
         pool = set(cohort.needs)
         members = [n for n in values if len((set(n[5:].split(" + ")) & pool) if pool else
                                              set(n[5:].split(" + "))) >= cohort.min_needs]  # fmt: skip
-        _line(att, members, values, published[cohort.name])
+        _line(att, members, values, published[cohort.name], parts)
     for name, value in values.items():
         real = truth[name[5:]]
         if value is None and 0 < real < THRESHOLD:
             verdict.small(att, name, real)
         elif value is not None:
-            verdict.rounded(att, name, value)
+            verdict.rounded(att, name, value, parts.get(name, 1))
 
 
-def attack_services(
-    client: PageClient, con: duckdb.DuckDBPyConnection, page: str, verdict: Verdict
-) -> None:
+def attack_services(client: PageClient, con: duckdb.DuckDBPyConnection, page: str, verdict: Verdict) -> None:
     sets = con.execute(
         "SELECT string_agg(DISTINCT l.source, '+' ORDER BY l.source) AS s, count(*) FROM "
         "(SELECT DISTINCT person_id, source FROM person_links) l GROUP BY person_id"
@@ -247,13 +298,14 @@ def attack_services(
     every = sorted(service_of)
     combos = ["+".join(c for i, c in enumerate(every) if mask >> i & 1) for mask in range(1, 2 ** len(every))]
     att = Attacker(HALF)
+    _, parts = _cells_of(con)
     values: dict[str, float | None] = {}
     for combo, count in _html_table(page, "Persons by combination of services"):
         if combo == "Total":
             continue
         key = "+".join(sorted(source_of[s] for s in combo.split(" + ")))
         values[key] = _number(count)
-        att.shown(key, values[key])
+        _shown(att, key, values[key], parts.get(key, 1))
     for combo in combos:
         att.var(combo)
 
@@ -262,19 +314,39 @@ def attack_services(
 
     # Only the largest combinations are on the page: lines over the others bound only sums.
     everything = values
-    _line(att, combos, everything, _summary(page, "Persons"))
-    _line(att, members(lambda s: len(s) >= 2), everything, _summary(page, "Known to 2 or more services"))
-    _line(att, members(lambda s: len(s) >= 3), everything, _summary(page, "Known to 3 or more services"))
+    _line(att, combos, everything, _summary(page, "Persons"), parts)
+    _line(
+        att, members(lambda s: len(s) >= 2), everything, _summary(page, "Known to 2 or more services"), parts
+    )
+    _line(
+        att, members(lambda s: len(s) >= 3), everything, _summary(page, "Known to 3 or more services"), parts
+    )
     for row in _csv(client, "network"):
         a, b = row["source_a"], row["source_b"]
-        _line(att, members(lambda s, a=a, b=b: {a, b} <= s), everything, _number(row["shared"]))
-        _line(att, members(lambda s, a=a: a in s), everything, _number(row["caseload_a"]))
-        _line(att, members(lambda s, b=b: b in s), everything, _number(row["caseload_b"]))
+        _line(att, members(lambda s, a=a, b=b: {a, b} <= s), everything, _number(row["shared"]), parts)
+        _line(att, members(lambda s, a=a: a in s), everything, _number(row["caseload_a"]), parts)
+        _line(att, members(lambda s, b=b: b in s), everything, _number(row["caseload_b"]), parts)
     for key, value in values.items():
         if value is None and 0 < truth.get(key, 0) < THRESHOLD:
             verdict.small(att, key, truth[key])
         elif value is not None:
-            verdict.rounded(att, key, value)
+            verdict.rounded(att, key, value, parts.get(key, 1))
+
+
+def _demand_cells(con: duckdb.DuckDBPyConnection, fy: FinancialYear) -> dict[str, int]:
+    """How many cells of the demand family (a service's events by cohort memberships) make
+    each service's events in a year."""
+    members = [{r[0] for r in con.execute(f"SELECT person_id FROM ({sql})", ps).fetchall()}  # noqa: S608
+               for sql, ps in (cohort_members_sql(c) for c in cohorts(con))]  # fmt: skip
+    rows = con.execute(
+        "SELECT DISTINCT s.service, l.person_id FROM records r JOIN person_links l USING (source, record_id) "
+        "JOIN sources s ON s.name = r.source WHERE r.event_date BETWEEN ? AND ?",
+        [fy.start, fy.end],
+    ).fetchall()
+    bits: dict[str, set[str]] = {}
+    for service, pid in rows:
+        bits.setdefault(f"events:{service}", set()).add("".join("1" if pid in m else "0" for m in members))
+    return {k: len(v) for k, v in bits.items()}
 
 
 def attack_year(client: PageClient, con: duckdb.DuckDBPyConnection, year: str, verdict: Verdict) -> None:
@@ -288,11 +360,12 @@ def attack_year(client: PageClient, con: duckdb.DuckDBPyConnection, year: str, v
     rows = _csv(client, "demand", f"?year={year}")
     assert {r["financial_year"] for r in rows} == {year}
     att = Attacker(HALF)
+    parts = _demand_cells(con, fy)
     events = {f"events:{r['service']}": _number(r["events"]) for r in rows}
     partner_of = {f"events:{r['service']}": r["partner"] for r in rows}
     for r in rows:
         name = f"events:{r['service']}"
-        att.shown(name, events[name])
+        _shown(att, name, events[name], parts.get(name, 1))
         persons = _number(r["persons"])
         att.shown(f"persons:{r['service']}", persons)
         att.between([(f"persons:{r['service']}", 1.0), (name, -1.0)], -1e9, 0.0)  # persons <= events
@@ -304,7 +377,7 @@ def attack_year(client: PageClient, con: duckdb.DuckDBPyConnection, year: str, v
         if r["cohort"] != "all":
             continue
         members = [n for n, p in partner_of.items() if p == r["partner"]]
-        _line(att, members, events, _number(r["events"]))
+        _line(att, members, events, _number(r["events"]), parts)
         # Distinct persons: the partner's are at least each service's, at most their sum.
         who = f"partner persons:{r['partner']}"
         att.shown(who, _number(r["persons"]))
@@ -329,7 +402,91 @@ def attack_year(client: PageClient, con: duckdb.DuckDBPyConnection, year: str, v
             verdict.small(att, name, n_events)
             verdict.small(att, f"persons:{name[7:]}", persons)
         elif value is not None:
-            verdict.rounded(att, name, value)
+            verdict.rounded(att, name, value, parts.get(name, 1))
+
+
+def attack_cohort_costs(
+    client: PageClient, con: duckdb.DuckDBPyConnection, year: str, verdict: Verdict
+) -> None:
+    """Issue 8: each cohort's events and cost by partner (costs.csv) and by service (its page),
+    beside the place's (demand.csv), unfiltered and filtered by a partner. The unknowns are
+    the events of each (service, membership of every cohort and of the filter). A published
+    line is within half the rounding base of the truth for each of its parts plus one (the
+    family's method), and a cost ÷ its unit cost within half the base of the events."""
+    fy = parse_year(year)
+    names = [c.name for c in cohorts(con)]
+    partner = str(con.execute("SELECT max(partner) FROM sources").fetchall()[0][0])
+    members = {n: {r[0] for r in con.execute(f"SELECT person_id FROM ({sql})", ps).fetchall()}  # noqa: S608
+               for n, (sql, ps) in ((c.name, cohort_members_sql(c)) for c in cohorts(con))}  # fmt: skip
+    members["_filter"] = {r[0] for r in con.execute(
+        "SELECT DISTINCT l.person_id FROM person_links l JOIN sources s ON s.name = l.source "
+        "WHERE s.partner = ?",
+        [partner]).fetchall()}  # fmt: skip
+    scopes = [*names, "_filter"]
+    rows = con.execute(
+        "SELECT l.person_id, s.service, s.partner, u.cost_gbp * (dt.idx / df.idx) FROM records r "
+        "JOIN person_links l USING (source, record_id) JOIN sources s ON s.name = r.source "
+        "JOIN unit_costs u ON u.code = r.cost_item JOIN deflators df ON df.financial_year = u.price_year "
+        "JOIN deflators dt ON dt.financial_year = ? WHERE r.event_date BETWEEN ? AND ?",
+        [demand.DEFAULT_PRICE_YEAR, fy.start, fy.end],
+    ).fetchall()
+    events: dict[str, int] = {}
+    persons: dict[str, set[str]] = {}
+    partner_of: dict[str, str] = {}
+    price: dict[str, float] = {}
+    for pid, service, owner, cost in rows:
+        atom = service + "|" + "".join("1" if pid in members[s] else "0" for s in scopes)
+        events[atom] = events.get(atom, 0) + 1
+        persons.setdefault(atom, set()).add(pid)
+        partner_of[service], price[service] = owner, float(cost)
+    att = Attacker(HALF)
+    for atom in events:
+        att.var(atom, 0.0)
+
+    def line(scope: str | None, filtered: bool, service: str | None, owner: str | None,
+             value: float | None, cost: float | None) -> None:  # fmt: skip
+        k = None if scope is None else scopes.index(scope)
+        inside = [a for a in events if (k is None or a.split("|")[1][k] == "1")
+                  and (not filtered or a[-1] == "1") and (service is None or a.split("|")[0] == service)
+                  and (owner is None or partner_of[a.split("|")[0]] == owner)]  # fmt: skip
+        if not inside:
+            return
+        parts = len({a if filtered else a[:-1] for a in inside})
+        if value is not None:
+            att.between([(a, 1.0) for a in inside], value - HALF * (parts + 1), value + HALF * (parts + 1))
+        if cost is not None and service is not None:
+            p = price[service]
+            att.between([(a, p) for a in inside], cost - HALF * p - 50, cost + HALF * p + 50)
+
+    for filtered, query in ((False, f"?year={year}"), (True, f"?year={year}&partner={quote_plus(partner)}")):
+        for r in _csv(client, "demand", query):
+            line(None, filtered, r["service"], r["partner"], _number(r["events"]), _number(r["cost"]))
+        for r in _csv(client, "costs", query):
+            scope = None if r["cohort"] == "all" else r["cohort"]
+            line(scope, filtered, None, r["partner"], _number(r["events"]), _number(r["cost"]))
+    for name in names:  # each cohort's page: its services under each partner
+        page = client.get(f"{BASE}/cohorts/{name}?year={year}").text
+        for owner in sorted(set(partner_of.values())):
+            caption = f"{owner}: its services in {year}"
+            if caption not in page:
+                continue
+            for service, value, cost in _html_table(page, caption):
+                if service != "Total":
+                    line(name, False, service, owner, _number(value), _number(cost))
+    assert att.feasible(), "the published cohort figures contradict the attacker's model of them"
+    for atom, who in persons.items():
+        if 0 < len(who) < THRESHOLD:
+            verdict.small(att, atom, events[atom])
+    # Differences: a service's events outside a cohort, and outside the filter.
+    for service in partner_of:
+        here = [a for a in events if a.split("|")[0] == service]
+        for k, scope in enumerate(scopes):
+            outside = [a for a in here if a.split("|")[1][k] == "0"]
+            who = set().union(*(persons[a] for a in outside)) if outside else set()
+            if 0 < len(who) < THRESHOLD:
+                total = f"{service} outside {scope} in {year}"
+                att.between([(a, 1.0) for a in outside] + [(total, -1.0)], 0.0, 0.0)
+                verdict.small(att, total, sum(events[a] for a in outside))
 
 
 # --- the tests ---------------------------------------------------------------------------
@@ -375,6 +532,7 @@ def test_nothing_a_viewer_sees_narrows_a_hidden_or_rounded_count(
         attack_services(viewer, con, page, verdict)
         for year in years:
             attack_year(viewer, con, year, verdict)
+            attack_cohort_costs(viewer, con, year, verdict)
     finally:
         con.close()
     assert verdict.tried > 20, "the attack must have something to attack"

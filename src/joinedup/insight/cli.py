@@ -33,6 +33,9 @@ OutOpt = Annotated[Path, typer.Option("--out", help="File to write (.csv or .par
 
 
 def register(app: typer.Typer) -> None:
+    from joinedup.insight.cohort_cli import cohorts_app  # its own module: `joinedup cohorts ...`
+
+    app.add_typer(cohorts_app, name="cohorts")
     app.command("ingest")(ingest)
     app.command("link")(link)
     app.command("insight")(insight)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from joinedup.insight import charts, export, figure_cache
 from joinedup.insight import controlled as families
+from joinedup.insight.cohort_rules import Cohort
 from joinedup.insight.context import PlaceContext, place_context
 from joinedup.insight.periods import FinancialYear, available_years
 
@@ -51,34 +52,39 @@ def _label(year: FinancialYear | None) -> str | None:
 
 
 def dashboard_tables(
-    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, year: FinancialYear | None
+    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, year: FinancialYear | None,
+    extra: Cohort | None = None,
 ) -> DashboardTables:
-    """The dashboard's controlled tables for a financial year (callers must not change them)."""
-    return figure_cache.cached(con, ctx, ("dashboard", _label(year)), lambda: DashboardTables(
-        cohorts=export.cohorts_table(con, ctx), overlaps=export.overlaps_table(con, ctx),
-        costs=export.costs_table(con, ctx, year=year), demand=export.demand_table(con, ctx, year=year),
-        network=export.network_table(con, ctx),
+    """The dashboard's controlled tables for a financial year, filtered by ``extra`` (a cohort
+    made for the request) when given; callers must not change them."""
+    return figure_cache.cached(con, ctx, ("dashboard", _label(year), extra), lambda: DashboardTables(
+        cohorts=export.cohorts_table(con, ctx, extra=extra),
+        overlaps=export.overlaps_table(con, ctx, extra=extra),
+        costs=export.costs_table(con, ctx, year=year, extra=extra),
+        demand=export.demand_table(con, ctx, year=year, extra=extra),
+        network=export.network_table(con, ctx, extra=extra),
     ))  # fmt: skip
 
 
 def _chart_spec(
     con: duckdb.DuckDBPyConnection, ctx: PlaceContext, name: str, year: FinancialYear | None,
-    colours: Mapping[str, str] | None,
+    colours: Mapping[str, str] | None, extra: Cohort | None,
 ) -> Any:
     if name == "cohorts":
-        return charts.cohorts_chart(export.cohorts_table(con, ctx))
+        return charts.cohorts_chart(export.cohorts_table(con, ctx, extra=extra))
     if name == "overlaps":
-        return charts.upset_chart(export.overlaps_table(con, ctx))
+        return charts.upset_chart(export.overlaps_table(con, ctx, extra=extra))
     if name == "costs":
-        return charts.costs_chart(export.costs_table(con, ctx, year=year), colours=colours)
-    return charts.network_chart(export.network_table(con, ctx), colours=colours)
+        return charts.costs_chart(export.costs_table(con, ctx, year=year, extra=extra), colours=colours)
+    return charts.network_chart(export.network_table(con, ctx, extra=extra), colours=colours)
 
 
 def chart_svg(
     con: duckdb.DuckDBPyConnection, ctx: PlaceContext, name: str, year: FinancialYear | None,
-    colours: Mapping[str, str] | None = None,
+    colours: Mapping[str, str] | None = None, extra: Cohort | None = None,
 ) -> str:
-    """A chart drawn once per data version (Vega takes 0.1–0.8 s); only costs have a year.
+    """A chart drawn once per data version and filter (Vega takes 0.1–0.8 s); only costs
+    have a year.
     Partners' colours (from the registry) are part of the key: a partner added later gets its
     own colour without changing anyone else's."""
     if name not in CHARTS:
@@ -86,8 +92,8 @@ def chart_svg(
     shown = year if name == "costs" else None
     palette = tuple(sorted((colours or {}).items())) if name in {"costs", "network"} else ()
     return figure_cache.cached(
-        con, ctx, ("chart", name, _label(shown), palette),
-        lambda: charts.to_svg(_chart_spec(con, ctx, name, shown, colours)),
+        con, ctx, ("chart", name, _label(shown), palette, extra),
+        lambda: charts.to_svg(_chart_spec(con, ctx, name, shown, colours, extra)),
     )
 
 

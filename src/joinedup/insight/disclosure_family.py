@@ -180,16 +180,20 @@ def control_family(
     primary: Sequence[bool] | None = None,
     *,
     audit: bool = True,
+    small_lines: Sequence[bool] | None = None,
 ) -> ControlledFamily:
     """Control a family of cells and line totals (see the module's docstring).
 
     ``primary`` marks the cells to protect; by default the small ones. (For events, the
-    cells of services with too few persons.)
+    cells of services with too few persons.) ``small_lines`` marks totals to hide whatever
+    their size (for events, the lines with too few persons behind them).
     """
     counts = [int(c) for c in counts]
     first = list(primary) if primary is not None else [rule.is_small(c) for c in counts]
     hidden = list(first)
     small_totals = [rule.is_small(sum(counts[i] for i in line.cells)) for line in lines]
+    if small_lines is not None:
+        small_totals = [a or bool(b) for a, b in zip(small_totals, small_lines, strict=True)]
     total_hidden = list(small_totals)
     for _ in range(4 * (len(counts) + len(lines)) + 4):
         while _hide_more(counts, lines, rule, hidden, total_hidden):

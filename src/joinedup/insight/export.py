@@ -16,8 +16,9 @@ from joinedup.csvsafe import write_frame
 from joinedup.insight import cohorts as cohort_mod
 from joinedup.insight import controlled as families
 from joinedup.insight import demand, network, overlaps
+from joinedup.insight.cohort_rules import Cohort
 from joinedup.insight.context import PlaceContext
-from joinedup.insight.disclosure import control_counts, control_money
+from joinedup.insight.disclosure import control_counts
 from joinedup.insight.periods import FinancialYear, available_years
 
 __all__ = [
@@ -44,11 +45,14 @@ def links_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def cohorts_table(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True) -> pd.DataFrame:
+def cohorts_table(
+    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True, extra: Cohort | None = None
+) -> pd.DataFrame:
+    """Persons in each cohort; with ``extra`` (a dashboard filter), those who are also in it."""
     frame = cohort_mod.prevalence(con, ctx.adult_population)
     if controlled:
-        # Cohorts are sums of combinations of needs: controlled with them, as one family.
-        figures = families.need_figures(con, ctx)
+        # Cohorts are sums of combinations of needs and services: one family with them.
+        figures = families.need_figures(con, ctx, extra)
         frame["persons"] = pd.Series([figures.cohorts.get(str(c)) for c in frame["cohort"]], dtype=object)
         frame["per_1000_adults"] = [
             round(1000 * p / ctx.adult_population, 2) if p is not None and ctx.adult_population
@@ -59,18 +63,24 @@ def cohorts_table(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled:
 
 
 def overlaps_table(
-    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True, kind: str = "need"
+    con: duckdb.DuckDBPyConnection,
+    ctx: PlaceContext,
+    controlled: bool = True,
+    kind: str = "need",
+    extra: Cohort | None = None,
 ) -> pd.DataFrame:
     if controlled:
-        figures = controlled_figures(con, ctx, kind)
+        figures = controlled_figures(con, ctx, kind, extra)
         return figures.combinations.copy()
     return overlaps.need_combinations(con) if kind == "need" else overlaps.service_combinations(con)
 
 
 def controlled_figures(
-    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, kind: str
+    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, kind: str, extra: Cohort | None = None
 ) -> families.NeedFigures | families.ServiceFigures:
-    return families.need_figures(con, ctx) if kind == "need" else families.service_figures(con, ctx)
+    if kind == "need":
+        return families.need_figures(con, ctx, extra)
+    return families.service_figures(con, ctx, extra)
 
 
 def _period(year: FinancialYear | None) -> demand.Period:
@@ -83,34 +93,45 @@ def costs_table(
     controlled: bool = True,
     price_year: str = demand.DEFAULT_PRICE_YEAR,
     year: FinancialYear | None = None,
+    extra: Cohort | None = None,
 ) -> pd.DataFrame:
     """Cohort × partner: persons, events and cost in a financial year (all years for analysts'
-    own uncontrolled tables only)."""
+    own uncontrolled tables only); with ``extra``, of the persons in it."""
     frame = demand.cohort_partner_costs(con, price_year, _period(year))
     frame["price_year"] = price_year
     frame["financial_year"] = year.label if year else "all"
     if controlled and not frame.empty:
         rule = ctx.rule
-        _demand, partner_totals = families.controlled_demand(con, ctx, price_year, _period(year))
+        _demand, partner_totals = families.controlled_demand(con, ctx, price_year, _period(year), extra)
+        # Each cohort's events and cost by partner come from the same family as the place's
+        # demand, so that no cohort minus the place, or cohort minus cohort, narrows a figure.
+        figures = families.demand_figures(con, ctx, price_year, _period(year), extra)
+        by_cohort = {(name, str(r["partner"])): r for name, b in figures.cohorts.items() for r in b.partners}
         everyone = frame["cohort"] == "all"
-        small = [rule.is_small(int(p)) for p in frame["persons"]]
-        frame["events"] = [
-            partner_totals.get(str(pt), {}).get("events") if all_ else (None if s else rule.round(int(e)))
-            for all_, pt, s, e in zip(everyone, frame["partner"], small, frame["events"], strict=True)
-        ]
-        frame["cost"] = [
-            partner_totals.get(str(pt), {}).get("cost") if all_
-            else control_money(c, p, rule, u if u == u else 1.0)
-            for all_, pt, c, p, u in zip(everyone, frame["partner"], frame["cost"], frame["persons"],
-                                         frame["max_unit_cost"], strict=True)
-        ]  # fmt: skip
+        missing: dict[str, object] = {"events": 0, "cost": 0.0} if extra is not None else {}
+        frame["events"] = pd.Series([
+            partner_totals.get(str(pt), missing).get("events") if all_
+            else by_cohort.get((str(c), str(pt)), missing).get("events")
+            for all_, c, pt in zip(everyone, frame["cohort"], frame["partner"], strict=True)
+        ], dtype=object)  # fmt: skip
+        frame["cost"] = pd.Series([
+            partner_totals.get(str(pt), missing).get("cost") if all_
+            else by_cohort.get((str(c), str(pt)), missing).get("cost")
+            for all_, c, pt in zip(everyone, frame["cohort"], frame["partner"], strict=True)
+        ], dtype=object)  # fmt: skip
         persons = control_counts(frame["persons"].tolist(), rule)
         # A partner's persons bound its services' from above and below (Σ ≥ partner ≥ each):
-        # with one of its services hidden, the partner's own count is hidden too.
-        frame["persons"] = pd.Series([
-            None if all_ and partner_totals.get(str(pt), {}).get("hidden_parts") else p
-            for all_, pt, p in zip(everyone, frame["partner"], persons, strict=True)
-        ], dtype=object)
+        # with one of its services hidden, the partner's own count is hidden too. A cohort's
+        # persons by partner are not published: they would be a second, uncontrolled family.
+        frame["persons"] = pd.Series(
+            [
+                (None if partner_totals.get(str(pt), {}).get("hidden_parts") else p)
+                if all_ and extra is None
+                else None
+                for all_, pt, p in zip(everyone, frame["partner"], persons, strict=True)
+            ],
+            dtype=object,
+        )
     return frame.drop(columns=["max_unit_cost"])
 
 
@@ -120,10 +141,11 @@ def demand_table(
     controlled: bool = True,
     price_year: str = demand.DEFAULT_PRICE_YEAR,
     year: FinancialYear | None = None,
+    extra: Cohort | None = None,
 ) -> pd.DataFrame:
     """Per service: persons, events, events per person and cost in a financial year."""
     if controlled:
-        frame, _totals = families.controlled_demand(con, ctx, price_year, _period(year))
+        frame, _totals = families.controlled_demand(con, ctx, price_year, _period(year), extra)
     else:
         frame = demand.demand_by_service(con, price_year, _period(year)).drop(columns=["max_unit_cost"])
     frame["price_year"] = price_year
@@ -131,15 +153,20 @@ def demand_table(
     return frame
 
 
-def network_table(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True) -> pd.DataFrame:
+def network_table(
+    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True, extra: Cohort | None = None
+) -> pd.DataFrame:
     frame = network.service_network(con, ctx.collaborating_partners)
     if controlled and not frame.empty:
         # Caseloads and shared persons are sums of combinations of services: one family.
-        figures = families.service_figures(con, ctx)
-        frame["shared"] = pd.Series([
-            figures.shared.get(frozenset((a, b)))
-            for a, b in zip(frame["source_a"], frame["source_b"], strict=True)
-        ], dtype=object)
+        figures = families.service_figures(con, ctx, extra)
+        frame["shared"] = pd.Series(
+            [
+                figures.shared.get(frozenset((a, b)))
+                for a, b in zip(frame["source_a"], frame["source_b"], strict=True)
+            ],
+            dtype=object,
+        )
         frame["caseload_a"] = pd.Series([figures.caseload.get(a) for a in frame["source_a"]], dtype=object)
         frame["caseload_b"] = pd.Series([figures.caseload.get(b) for b in frame["source_b"]], dtype=object)
         # Shares from controlled counts, so they reveal nothing the counts do not.
@@ -160,24 +187,28 @@ def build(
     ctx: PlaceContext,
     controlled: bool = True,
     year: FinancialYear | None = None,
+    extra: Cohort | None = None,
 ) -> pd.DataFrame:
     """A table by name; ``year`` applies to costs and demand. Controlled figures are only
-    ever for one financial year (the newest, unless another is chosen)."""
+    ever for one financial year (the newest, unless another is chosen). ``extra`` (a
+    dashboard filter, controlled figures only) restricts every table to its persons."""
+    if extra is not None and not controlled:
+        raise ValueError("filters apply to controlled tables only")
     if controlled and year is None and name in {"costs", "demand"}:
         years = available_years(con)
         year = years[0] if years else None
     if name == "links":
         return links_table(con)
     if name == "cohorts":
-        return cohorts_table(con, ctx, controlled)
+        return cohorts_table(con, ctx, controlled, extra)
     if name == "overlaps":
-        return overlaps_table(con, ctx, controlled)
+        return overlaps_table(con, ctx, controlled, extra=extra)
     if name == "costs":
-        return costs_table(con, ctx, controlled, year=year)
+        return costs_table(con, ctx, controlled, year=year, extra=extra)
     if name == "demand":
-        return demand_table(con, ctx, controlled, year=year)
+        return demand_table(con, ctx, controlled, year=year, extra=extra)
     if name == "network":
-        return network_table(con, ctx, controlled)
+        return network_table(con, ctx, controlled, extra)
     raise ValueError(f"unknown table {name!r} (choose from {', '.join(TABLES)})")
 
 

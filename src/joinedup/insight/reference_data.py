@@ -12,7 +12,10 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["BUILTIN_COHORTS", "SMD_NEEDS", "national_prevalence", "read_reference", "seed_reference"]
+__all__ = [
+    "BUILTIN_COHORTS", "SERVICES3", "SMD_NEEDS", "national_prevalence", "read_reference",
+    "seed_reference",
+]  # fmt: skip
 
 # The three systems of 'severe and multiple disadvantage' in Hard Edges (2015).
 SMD_NEEDS = ("homelessness", "substance_misuse", "offending")
@@ -24,6 +27,8 @@ BUILTIN_COHORTS: tuple[tuple[str, str, tuple[str, ...], int], ...] = (
     ("smd3", "Severe multiple disadvantage (all three)", SMD_NEEDS, 3),
     ("any2", "Two or more of the place's needs", (), 2),
 )  # fmt: skip
+# name and label of the built-in cohort of persons known to three or more services
+SERVICES3 = ("services3", "Known to three or more services")
 
 
 @lru_cache(maxsize=8)
@@ -76,9 +81,16 @@ def seed_reference(con: duckdb.DuckDBPyConnection) -> None:
         )
     for name, label, needs, minimum in BUILTIN_COHORTS:
         con.execute(
-            "INSERT INTO cohort_definitions VALUES (?, ?, ?, ?, TRUE) ON CONFLICT DO NOTHING",
+            "INSERT INTO cohort_definitions (name, label, needs, min_needs, builtin) "
+            "VALUES (?, ?, ?, ?, TRUE) ON CONFLICT DO NOTHING",
             [name, label, ",".join(needs), minimum],
         )
+    # The insight team's first question, built in: no need rule, three or more services.
+    con.execute(
+        "INSERT INTO cohort_definitions (name, label, needs, min_needs, builtin, min_services) "
+        "VALUES (?, ?, '', 0, TRUE, 3) ON CONFLICT DO NOTHING",
+        [SERVICES3[0], SERVICES3[1]],
+    )
 
 
 def national_prevalence() -> list[dict[str, Any]]:

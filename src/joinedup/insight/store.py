@@ -152,6 +152,16 @@ CREATE TABLE IF NOT EXISTS cohort_definitions (
     min_needs INTEGER NOT NULL,
     builtin BOOLEAN DEFAULT FALSE
 );
+-- Cohorts by more than needs (issue 8): a need rule with min_needs 0 means no need rule, so
+-- the cohorts stored before these columns keep meaning what they meant.
+ALTER TABLE cohort_definitions ADD COLUMN IF NOT EXISTS min_services INTEGER;
+ALTER TABLE cohort_definitions ADD COLUMN IF NOT EXISTS max_services INTEGER;
+ALTER TABLE cohort_definitions ADD COLUMN IF NOT EXISTS min_partners INTEGER;
+ALTER TABLE cohort_definitions ADD COLUMN IF NOT EXISTS max_partners INTEGER;
+ALTER TABLE cohort_definitions ADD COLUMN IF NOT EXISTS age_bands VARCHAR DEFAULT '';
+ALTER TABLE cohort_definitions ADD COLUMN IF NOT EXISTS sexes VARCHAR DEFAULT '';
+ALTER TABLE cohort_definitions ADD COLUMN IF NOT EXISTS partners VARCHAR DEFAULT '';
+ALTER TABLE cohort_definitions ADD COLUMN IF NOT EXISTS known_sources VARCHAR DEFAULT '';
 CREATE TABLE IF NOT EXISTS settings (
     key VARCHAR PRIMARY KEY,
     value VARCHAR
