@@ -4,12 +4,9 @@ is for those who may read results."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import shutil
 from datetime import date
-from html import unescape
 from pathlib import Path
 
 import pytest
@@ -94,17 +91,19 @@ def test_every_headline_equals_its_own_page(
     dashboard = client.get(f"/places/{SLUG}/insight").text
     three = _figure(html, "People known to three or more services")
     assert _after(dashboard, "Known to 3 or more services") == three
-    # Cost borne by each partner in the year: the partner totals of the year's demand CSV.
+    # Their cost and who bears it: the figures of the three-or-more cohort's own page.
     year = re.search(r'<option value="(\d{4}-\d{2})" selected', html)
     assert year
-    costs = client.get(f"/places/{SLUG}/insight/export/costs.csv?year={year.group(1)}").text
-    rows = list(csv.DictReader(io.StringIO(costs.lstrip("\ufeff"))))
+    cohort = client.get(f"/places/{SLUG}/insight/cohorts/services3?year={year.group(1)}").text
     borne = re.findall(r">Borne by ([^<]+)</dt>\s*<dd[^>]*><span[^>]*>([^<]+)</span>", html)
     assert borne
     for partner, shown in borne:
-        name = unescape(partner.strip())
-        row = next(r for r in rows if r["cohort"] == "all" and r["partner"] == name)
-        assert shown == ("Not shown" if not row["cost"] else f"£{float(row['cost']):,.0f}"), partner
+        row = re.search(rf">{re.escape(partner.strip())}</th>(.*?)</tr>", cohort, re.S)
+        assert row, f"{partner} is not in the cohort page's table of who bears the cost"
+        tds = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in tds]
+        on_page = cells[-1]  # partner | events | cost
+        assert shown == ("Not shown" if on_page == "*" else on_page), (partner, cells)
     # Readiness: the round's own results page shows the same overall practice and gap.
     results = client.get(f"/places/{SLUG}/surveys/{place_with_everything['readiness']}/results").text
     practice = _figure(html, "Practice, all staff").split(" (")[0]

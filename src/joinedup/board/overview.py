@@ -20,6 +20,7 @@ from joinedup.insight import controlled, demand
 from joinedup.insight.analysis import has_persons
 from joinedup.insight.context import PlaceContext
 from joinedup.insight.periods import FinancialYear, available_years
+from joinedup.insight.reference_data import SERVICES3
 from joinedup.places.models import Place
 from joinedup.surveys import comparison, results
 from joinedup.value.settings import account_of
@@ -59,8 +60,10 @@ def _count(value: int | None) -> str:
     return "Not shown" if value is None else f"{value:,}"
 
 
-def _money(value: float | int | bool | None) -> str:
-    return "Not shown" if value is None or isinstance(value, bool) else f"£{float(value):,.0f}"
+def _money(value: object) -> str:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return "Not shown"
+    return f"£{float(value):,.0f}"
 
 
 def _score(estimate: dict[str, Any] | None) -> str:
@@ -88,30 +91,31 @@ def demand_section(con: duckdb.DuckDBPyConnection, ctx: PlaceContext, year: Fina
         f"Of {_count(services.persons)} people known to any service.", base))
     if year is None:
         return section
+    # The first question an insight team asks: what the demand of those known to three or
+    # more services costs, and who bears it (the cohort page's own figures).
+    cohort_link = f"{base}/cohorts/{SERVICES3[0]}?year={year.label}"
     period = demand.Period(year.start, year.end)
-    _frame, partners = controlled.controlled_demand(con, ctx, demand.DEFAULT_PRICE_YEAR, period)
-    costs = {name: t.get("cost") for name, t in partners.items()}
-    shown = [c for c in costs.values() if c is not None and not isinstance(c, bool)]
-    total = sum(float(c) for c in shown) if len(shown) == len(costs) else None
-    section.figures.append(Figure(
-        f"Cost of all demand on partners' services in {year.label}", _money(total),
-        f"At {demand.DEFAULT_PRICE_YEAR} prices"
-        + ("" if total is not None else "; a partner's cost is hidden by disclosure control") + ".",
-        f"{base}?year={year.label}"))
-    bearers = sorted(((n, c) for n, c in costs.items()), key=lambda nc: -(float(nc[1] or 0)))
-    section.figures += [Figure(f"Borne by {name}", _money(cost), "", f"{base}?year={year.label}")
-                        for name, cost in bearers[:6]]  # fmt: skip
-    section.trend_head = ["Financial year", "Events", "Cost"]
+    figures = controlled.demand_figures(con, ctx, demand.DEFAULT_PRICE_YEAR, period)
+    breakdown = figures.cohorts.get(SERVICES3[0])
+    if breakdown is not None:
+        hidden = breakdown.total.get("cost") is None
+        shown = sum(float(str(r["cost"])) for r in breakdown.partners if r["cost"] is not None)
+        section.figures.append(Figure(
+            f"Cost of their demand in {year.label}", _money(breakdown.total.get("cost")),
+            f"At {demand.DEFAULT_PRICE_YEAR} prices"
+            + (f"; the total is hidden because a partner's share is, but the partners shown bear "
+               f"{_money(shown)} between them" if hidden else "") + ".",
+            cohort_link))
+        partners = sorted(breakdown.partners, key=lambda r: -float(str(r["cost"] or 0)))
+        section.figures += [Figure(f"Borne by {r['partner']}", _money(r["cost"]), "", cohort_link)
+                            for r in partners[:6]]  # fmt: skip
+    section.trend_head = ["Financial year", "Cost of all demand", "Cost of those known to 3 or more services"]
     for fy in years:
-        _f, totals = controlled.controlled_demand(
-            con, ctx, demand.DEFAULT_PRICE_YEAR, demand.Period(fy.start, fy.end))
-        events = [t.get("events") for t in totals.values()]
-        cost = [t.get("cost") for t in totals.values()]
-        section.trend.append([
-            fy.label,
-            _count(sum(int(e) for e in events if e is not None)) if None not in events else "Not shown",
-            _money(sum(float(c) for c in cost if c is not None)) if None not in cost else "Not shown",
-        ])
+        fy_period = demand.Period(fy.start, fy.end)
+        family = controlled.demand_figures(con, ctx, demand.DEFAULT_PRICE_YEAR, fy_period)
+        cohort = family.cohorts.get(SERVICES3[0])
+        section.trend.append([fy.label, _money(family.place.total.get("cost")),
+                              _money(cohort.total.get("cost") if cohort else None)])
     return section
 
 
