@@ -68,7 +68,7 @@ def test_no_combination_of_published_tables_recovers_a_hidden_or_rounded_cell(
         verdict = _attack(package, con)
     finally:
         con.close()
-    assert verdict.tried > 20, "the attack must have something to attack"
+    assert verdict.tried >= 10, "the attack must have something to attack"
     assert not verdict.leaks, "\n".join(verdict.leaks)
 
 

@@ -77,7 +77,8 @@ def test_data_window_leaves_out_the_caseload(con) -> None:  # type: ignore[no-un
 
 def test_programme_from_a_cohort_and_a_date(con) -> None:  # type: ignore[no-untyped-def]
     con.execute(
-        "INSERT INTO cohort_definitions VALUES ('offenders', 'Known to custody', 'offending', 1, FALSE)"
+        "INSERT INTO cohort_definitions (name, label, needs, min_needs, builtin) "
+        "VALUES ('offenders', 'Known to custody', 'offending', 1, FALSE)"
     )
     programme = programme_from_cohort(con, "offenders", date(2024, 5, 1))
     assert programme.entries == (("A", date(2024, 5, 1)), ("B", date(2024, 5, 1)))

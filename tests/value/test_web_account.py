@@ -155,3 +155,29 @@ def test_a_charter_measure_tied_to_the_account_shows_its_measured_value_and_prog
     assert re.search(
         r"Measured: \d+\.\d\d per person per year after joining, -?\d+% of the way from baseline", charter
     )
+
+
+def test_exports_neutralise_formulas_in_names(client: PageClient, session: Session,
+                                              value_place: DemoLike) -> None:  # noqa: F811
+    """The CSV walk of tests/web/test_csv_routes.py for the account's exports: names a partner
+    or programme could carry (here planted in the stored account) never reach a spreadsheet
+    as formulas."""
+    from joinedup.value.models import ValueResult
+    from tests.web.test_csv_routes import HYPERLINK, dangerous
+
+    set_up_account(client, session)
+    session.expire_all()
+    result = session.scalars(select(ValueResult)).one()
+    published = dict(result.published)
+    published["programme_name"] = HYPERLINK
+    published["matrix"] = [{**row, "name": HYPERLINK} for row in published["matrix"]]
+    published["measures"] = [{**m, "label": "+" + str(m.get("label"))} for m in published["measures"]]
+    result.published = published
+    session.commit()
+    sign_in_as(client, Role.VIEWER)
+    for name in ("measures", "matrix", "steps", "assumptions"):
+        text = client.get(f"{ACCOUNT}/export/{name}.csv").text
+        cells = [cell for line in text.splitlines() for cell in line.split(",")]
+        assert not any(dangerous(cell.strip('"')) for cell in cells), (name, text[:400])
+        if name == "matrix":
+            assert "HYPERLINK" in text  # the planted name is there, made harmless

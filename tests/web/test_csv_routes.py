@@ -197,6 +197,13 @@ def _registry_exports(client: PageClient, h: Hostile) -> list[Response]:
     return [client.get(f"/places/{SLUG}/{what}/export.csv") for what in ("partners", "services")]
 
 
+def _value_exports(client: PageClient, h: Hostile) -> list[Response]:
+    """Issue 10: walked where an account can be computed, in
+    tests/value/test_web_account.py::test_exports_neutralise_formulas_in_names."""
+    return []
+
+
+CSV_ROUTES[("GET", "/places/{place}/collaborations/{collab}/value/export/{name}.csv")] = _value_exports
 CSV_ROUTES[("GET", "/places/{place}/partners/export.csv")] = _registry_exports
 CSV_ROUTES[("GET", "/places/{place}/services/export.csv")] = _registry_exports
 
