@@ -170,3 +170,27 @@ def test_the_board_pack_pdf_is_a4_with_text_and_whole_tables(
     # The download is audited.
     entry = session.scalars(select(AuditEvent).where(AuditEvent.action == "board_pack.downloaded")).first()
     assert entry is not None
+
+
+@pytest.mark.browser
+def test_the_readiness_report_prints_every_column_on_a4(
+    client: PageClient, settings: Settings, place_with_everything: dict[str, int], tmp_path: Path
+) -> None:
+    """Issue 11: printed, the readiness report used to lose its gap, change and partner
+    columns off the edge of the page."""
+    import subprocess
+
+    from joinedup.board.pdf import html_to_pdf
+    from joinedup.web.routers.board import STATIC_DIR
+
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    html = client.get(f"/places/{SLUG}/surveys/{place_with_everything['readiness']}/report").text
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(html_to_pdf(html, STATIC_DIR, settings.chromium))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    headings = re.findall(r'<th scope="col" class="govuk-table__header[^"]*"[^>]*>([^<]+)</th>', html)
+    assert headings
+    for heading in headings:
+        for word in heading.split():
+            assert word in text, f"column {heading!r} is missing from the printed report"

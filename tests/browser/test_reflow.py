@@ -29,6 +29,7 @@ from joinedup.places.roles import GRANTS, Capability, Role
 from joinedup.places.users import find_user
 from joinedup.surveys.models import SurveyRound
 from joinedup.surveys.rounds import instrument_of
+from joinedup.value.models import ValueAccount
 from joinedup.web.app import create_app
 from tests.support.axe import describe, run_axe
 from tests.support.browser import sign_in
@@ -41,7 +42,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WIDTH = 320
 
 # Routes the walk cannot visit as a page of joinedup, and why.
+# Pages whose rule lets more roles in than the page itself does.
+ROLE_OVERRIDES = {
+    "/places/new": Role.ADMIN,  # any signed-in user reaches it; only administrators create places
+}
+
 UNFILLABLE = {
+    "/places/{place}/insight/upload/{token}": (
+        "a staged upload exists only for the analyst who uploaded it; the column check is "
+        "walked at 320 px with axe by tests/browser/test_mapping_journey.py"
+    ),
+    "/places/{place}/insight/review/pair": (
+        "needs a pair in the review band, chosen in the address; walked at 320 px with axe by "
+        "tests/browser/test_review_journey.py"
+    ),
     "/places/{place}/insight/explain/{name}.html": (
         "Splink's own offline report, served sandboxed as a third-party document; "
         "it is not a joinedup page and is not laid out by joinedup's styles"
@@ -115,6 +129,8 @@ def _values(settings: Settings) -> dict[str, list[str]]:
         slug, token = place.slug, open_round.open_token
         round_ids = [str(r.id) for r in rounds]
         viewer_id = str(viewer.id)
+        partner_ids = [str(p.id) for p in place.partners]
+        service_ids = [str(sv.id) for sv in place.services]
     con = connect(Path(settings.insight_dir) / f"{slug}.duckdb", memory_limit="500MB", threads=1)
     try:
         (source,) = con.execute("SELECT min(name) FROM sources").fetchall()[0]
@@ -124,10 +140,17 @@ def _values(settings: Settings) -> dict[str, list[str]]:
         ).fetchall()[0]
     finally:
         con.close()
+    with make_session(settings) as session:
+        account = session.scalars(select(ValueAccount)).first()
+        measure_keys = [str(m["key"]) for m in account.measures][:1] if account else []
+        valued = [account.collaboration.slug] if account else []
     return {
-        "place": [slug], "collab": collabs[:1], "user_id": [viewer_id], "round_id": round_ids,
+        "place": [slug], "collab": valued or collabs[:1], "user_id": [viewer_id], "round_id": round_ids,
         "token": [token], "section_key": [section], "source": [str(source)],
         "run_id": [str(run_id)], "person_id": [str(person)],
+        # Issues 8, 10 and 11: the built-in cohort, the demo's value account, the demo collection.
+        "name": ["services3"], "key": measure_keys, "cid": ["demo"],
+        "partner_id": partner_ids[:1], "service_id": service_ids[:1],
     }  # fmt: skip
 
 
@@ -140,11 +163,14 @@ def _role_for(rule: str) -> Role | None:
     return next(r for r in _ROLE_ORDER if capability in GRANTS[r])
 
 
+PARAM = re.compile(r"{(\w+)(:\w+)?}")  # {name} or {name:int}
+
+
 def _expand(path: str, values: dict[str, list[str]]) -> list[str]:
-    names = re.findall(r"{(\w+)}", path)
     urls = [path]
-    for name in names:
-        urls = [u.replace("{" + name + "}", v) for u in urls for v in values[name]]
+    for name, converter in PARAM.findall(path):
+        token = "{" + name + converter + "}"
+        urls = [u.replace(token, v) for u in urls for v in values[name]]
     return urls
 
 
@@ -154,11 +180,12 @@ def plan(values: dict[str, list[str]]) -> tuple[list[Visit], list[str]]:
     for path, rule in html_routes():
         if path in UNFILLABLE:
             continue
-        missing = [n for n in re.findall(r"{(\w+)}", path) if not values.get(n)]
+        missing = [n for n, _c in PARAM.findall(path) if not values.get(n)]
         if missing:
             unfilled.append(f"{path} (no value for {', '.join(missing)})")
             continue
-        visits += [Visit(path, url, _role_for(rule)) for url in _expand(path, values)]
+        role = ROLE_OVERRIDES.get(path, _role_for(rule))
+        visits += [Visit(path, url, role) for url in _expand(path, values)]
     # Error pages are page types too.
     visits.append(Visit("404 page", "/places/northbrook/no-such-page", Role.VIEWER))
     return visits, unfilled

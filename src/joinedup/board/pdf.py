@@ -9,6 +9,7 @@ never reaches the network or another page of the site.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -25,9 +26,32 @@ class PdfUnavailable(RuntimeError):
 
 
 def html_to_pdf(html: str, static_dir: Path, chromium: str, *, title: str = "") -> bytes:
-    """Print ``html`` (which may link /static/…) to an A4 PDF with page numbers."""
+    """Print ``html`` (which may link /static/…) to an A4 PDF with page numbers.
+
+    Playwright's sync API refuses to run in a thread with an event loop (a server's, or a
+    test's own browser), so the printing always happens in a thread of its own."""
     if not Path(chromium).exists():
         raise PdfUnavailable(f"Chromium is not installed at {chromium} (setting JOINEDUP_CHROMIUM)")
+    outcome: dict[str, bytes | BaseException] = {}
+
+    def work() -> None:
+        try:
+            outcome["pdf"] = _print(html, static_dir, chromium, title)
+        except BaseException as exc:  # handed back to the caller's thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="board-pack-pdf", daemon=True)
+    thread.start()
+    thread.join()
+    error = outcome.get("error")
+    if isinstance(error, BaseException):
+        raise error
+    pdf = outcome["pdf"]
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def _print(html: str, static_dir: Path, chromium: str, title: str) -> bytes:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
