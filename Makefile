@@ -53,7 +53,7 @@ serve: venv assets
 # The whole suite: fast tier, browser tier (Chromium), slow tier, Spark tier and the R check.
 # PostgreSQL-only tests skip here unless JOINEDUP_TEST_DATABASE_URL is set (.ci/run sets it).
 test: venv assets system-deps
-	$(BIN)/pytest -m "not postgres" -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not postgres" -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 # The quick loop while developing: unit and HTTP tests only.
 test-fast: venv assets
