@@ -13,6 +13,14 @@ class FormErrors:
 
     by_field: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def from_dict(cls, found: dict[str, str]) -> FormErrors:
+        """Errors an engine returned as {field: message}, in their order."""
+        errors = cls()
+        for key, message in found.items():
+            errors.add(key, message)
+        return errors
+
     def add(self, field_name: str, message: str) -> None:
         self.by_field.setdefault(field_name, message)
 

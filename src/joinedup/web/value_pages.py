@@ -11,11 +11,16 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
+from fastapi import HTTPException
+from sqlalchemy.orm import Session
 
 from joinedup.charts import BLUE, GREEN, GREY, RED
 from joinedup.charts import to_svg as house_to_svg
+from joinedup.collaborations import charters
+from joinedup.collaborations.models import Collaboration
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.value.present import assumption_rows, money, number, share
+from joinedup.web.authz import Actor
 
 __all__ = ["CHARTS", "svg", "tables"]
 
@@ -23,6 +28,14 @@ CHARTS = ("effects", "matrix", "tornado")
 
 
 # --- tables --------------------------------------------------------------------------------
+
+
+def collaboration_or_404(session: Session, actor: Actor, slug: str) -> Collaboration:
+    """The actor's place's collaboration named in the address, or a 404."""
+    collab = charters.get_collaboration(session, actor.place, slug)
+    if collab is None:
+        raise HTTPException(status_code=404)
+    return collab
 
 
 def _table(head: list[str], rows: list[list[str]], caption: str, numeric_from: int = 1) -> dict[str, Any]:

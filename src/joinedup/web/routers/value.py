@@ -17,7 +17,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup.collaborations import charters
 from joinedup.collaborations.models import Collaboration
 from joinedup.csvsafe import frame_to_csv
 from joinedup.db.base import utcnow
@@ -34,6 +33,7 @@ from joinedup.web.forms import FormErrors
 from joinedup.web.insight_pages import has_store, place_ctx, record_action, settings_of, store
 from joinedup.web.routers import value_settings as settings_pages
 from joinedup.web.templating import render
+from joinedup.web.value_pages import collaboration_or_404
 
 router = APIRouter()
 router.include_router(settings_pages.router)  # the settings pages: one page group, one module
@@ -42,22 +42,10 @@ BASE = "/places/{place}/collaborations/{collab}/value"
 FLASH = "value_flash"
 
 
-def _collaboration(session: Session, actor: Actor, slug: str) -> Collaboration:
-    collab = charters.get_collaboration(session, actor.place, slug)
-    if collab is None:
-        raise HTTPException(status_code=404)
-    return collab
-
 
 def _url(collab: Collaboration, tail: str = "") -> str:
     return f"/places/{collab.place.slug}/collaborations/{collab.slug}/value{tail}"
 
-
-def _errors(found: dict[str, str]) -> FormErrors:
-    errors = FormErrors()
-    for key, message in found.items():
-        errors.add(key, message)
-    return errors
 
 
 def _version(request: Request, actor: Actor) -> str | None:
@@ -106,7 +94,7 @@ def account_page(
     actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     context = _account_context(request, session, actor, c)
     context["flash"] = request.session.pop(FLASH, None)
     context["errors"] = FormErrors()
@@ -120,7 +108,7 @@ def account_print(
     actor: Actor = Depends(requires(Capability.VIEW_PLACE)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     context = _account_context(request, session, actor, c)
     context["printed_on"] = utcnow().date()
     return render(request, "value/print.html", context)
@@ -143,7 +131,7 @@ def account_chart(
 ) -> Response:
     if name not in value_pages.CHARTS:
         raise HTTPException(status_code=404)
-    acc = _stored(session, actor, _collaboration(session, actor, collab))
+    acc = _stored(session, actor, collaboration_or_404(session, actor, collab))
     return Response(
         value_pages.svg(acc, name), media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"}
     )
@@ -159,7 +147,7 @@ def account_csv(
 ) -> Response:
     if name not in present.EXPORTS:
         raise HTTPException(status_code=404)
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     # CSVs are always the controlled account: a file travels further than a page.
     account = value_settings.account_of(session, c)
     if account is None or account.result is None:
@@ -179,7 +167,7 @@ async def recompute(
     actor: Actor = Depends(requires(Capability.EDIT_VALUE_ACCOUNT)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     account = value_settings.account_of(session, c)
     errors = FormErrors()
     if account is None:
@@ -241,7 +229,7 @@ def programme_persons(
     session: Session = Depends(get_db),
 ) -> Response:
     """Who is in the programme cohort and when each entered: person-level, audited."""
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     account = value_settings.account_of(session, c)
     if account is None or not account.programme or not has_store(request, actor.place.slug):
         raise HTTPException(status_code=404)

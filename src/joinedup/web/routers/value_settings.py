@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup.collaborations import charters
 from joinedup.collaborations.models import Collaboration
 from joinedup.places.roles import Capability
 from joinedup.value import settings as vs
@@ -24,6 +23,7 @@ from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
 from joinedup.web.insight_pages import has_store, place_ctx, record_action, store
 from joinedup.web.templating import render
+from joinedup.web.value_pages import collaboration_or_404
 
 router = APIRouter()
 
@@ -31,22 +31,10 @@ BASE = "/places/{place}/collaborations/{collab}/value/settings"
 FLASH = "value_flash"
 
 
-def _collaboration(session: Session, actor: Actor, slug: str) -> Collaboration:
-    collab = charters.get_collaboration(session, actor.place, slug)
-    if collab is None:
-        raise HTTPException(status_code=404)
-    return collab
-
 
 def _settings_url(c: Collaboration, tail: str = "") -> str:
     return f"/places/{c.place.slug}/collaborations/{c.slug}/value/settings{tail}"
 
-
-def _errors(found: dict[str, str]) -> FormErrors:
-    errors = FormErrors()
-    for key, message in found.items():
-        errors.add(key, message)
-    return errors
 
 
 def _store_facts(request: Request, actor: Actor) -> dict[str, Any]:
@@ -89,7 +77,7 @@ def settings_page(
     actor: Actor = Depends(requires(Capability.EDIT_VALUE_ACCOUNT)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     account = vs.account_of(session, c)
     params = (
         vs.parameters_of(account, min_persons=place_ctx(request, actor).rule.threshold)
@@ -150,7 +138,7 @@ def programme_page(
     actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     account = vs.account_of(session, c)
     stored = (account.programme if account else None) or {}
     values = {
@@ -172,7 +160,7 @@ def programme_save(
     session: Session = Depends(get_db),
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     definition, found = vs.read_programme(form)
     if not found:
         if not has_store(request, actor.place.slug):
@@ -182,7 +170,7 @@ def programme_save(
                 found = vs.check_programme(con, definition, place_ctx(request, actor).rule.threshold)
     if found:
         session.rollback()
-        return _programme_form(request, actor, c, form, _errors(found), 400)
+        return _programme_form(request, actor, c, form, FormErrors.from_dict(found), 400)
     account = vs.ensure_account(session, c, by=actor.user.email)
     vs.save_programme(session, account, definition, by=actor.user.email)
     return _saved(
@@ -232,7 +220,7 @@ def measure_new(
     actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     return _measure_form(request, actor, c, {"statistic": "count", "direction": "lower"}, FormErrors(), None)
 
 
@@ -244,7 +232,7 @@ def measure_edit(
     actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     account = vs.account_of(session, c)
     stored = next((m for m in (account.measures if account else []) if m["key"] == key), None)
     if stored is None:
@@ -273,7 +261,7 @@ def _save_measure(
                 found = vs.check_measure(con, stored)
     if found:
         session.rollback()
-        return _measure_form(request, actor, c, form, _errors(found), key, 400)
+        return _measure_form(request, actor, c, form, FormErrors.from_dict(found), key, 400)
     account = vs.ensure_account(session, c, by=actor.user.email)
     measures = [stored if m["key"] == key else m for m in current] if key else [*current, stored]
     vs.save_measures(session, account, measures, by=actor.user.email)
@@ -288,7 +276,7 @@ def measure_add(
     session: Session = Depends(get_db),
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
-    return _save_measure(request, session, actor, _collaboration(session, actor, collab), form, None)
+    return _save_measure(request, session, actor, collaboration_or_404(session, actor, collab), form, None)
 
 
 @router.post(BASE + "/measures/{key}", response_class=HTMLResponse)
@@ -300,7 +288,7 @@ def measure_save(
     session: Session = Depends(get_db),
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     if form.get("remove") == "yes":
         account = vs.account_of(session, c)
         if account is None or not any(m["key"] == key for m in account.measures):
@@ -322,7 +310,7 @@ def starter_measures(
     """Add the starter catalogue's measures whose services have events in this place."""
     from joinedup.value.catalogue import STARTER_MEASURES
 
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     if not has_store(request, actor.place.slug):
         raise HTTPException(status_code=404)
     account = vs.ensure_account(session, c, by=actor.user.email)
@@ -402,7 +390,7 @@ def parameters_page(
     actor: Actor = Depends(requires(Capability.EDIT_VALUE_ACCOUNT)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     account = vs.account_of(session, c)
     stored = account.parameters if account else vs.parameters_dict(Parameters())
     return _parameters_form(request, actor, c, _parameter_values(stored), FormErrors())
@@ -416,14 +404,14 @@ def parameters_save(
     session: Session = Depends(get_db),
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     account = vs.account_of(session, c)
     current = dict(account.parameters) if account else vs.parameters_dict(Parameters())
     stored, found = vs.read_parameters(form, current, analyst=actor.can(Capability.RUN_INSIGHT))
     if found:
         session.rollback()
         return _parameters_form(
-            request, actor, c, {**_parameter_values(current), **form}, _errors(found), 400
+            request, actor, c, {**_parameter_values(current), **form}, FormErrors.from_dict(found), 400
         )
     account = vs.ensure_account(session, c, by=actor.user.email)
     vs.save_parameters(session, account, stored, by=actor.user.email)
@@ -488,7 +476,7 @@ def costs_page(
     actor: Actor = Depends(requires(Capability.EDIT_VALUE_ACCOUNT)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     values, rows = _cost_values(vs.account_of(session, c), c)
     return _costs_form(request, actor, c, values, rows, FormErrors())
 
@@ -501,7 +489,7 @@ def costs_save(
     session: Session = Depends(get_db),
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     rows, found = vs.read_costs(form, {p.id: p.name for p in actor.place.partners})
     if found:
         session.rollback()
@@ -509,7 +497,7 @@ def costs_save(
             [int(k.split("-")[1]) for k in form if k.startswith("costs-") and k.split("-")[1].isdigit()]
             or [0]
         )
-        return _costs_form(request, actor, c, form, count, _errors(found), 400)
+        return _costs_form(request, actor, c, form, count, FormErrors.from_dict(found), 400)
     account = vs.ensure_account(session, c, by=actor.user.email)
     vs.save_costs(session, account, rows, by=actor.user.email)
     return _saved(request, session, actor, c, "costs", "Costs saved. Recompute the account to use them.")
@@ -548,7 +536,7 @@ def charter_page(
     actor: Actor = Depends(requires(Capability.EDIT_VALUE_ACCOUNT)),
     session: Session = Depends(get_db),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     values: dict[str, str] = {}
     for mid, link in _links(session, c).items():
         values[f"tie-{mid}"], values[f"per-{mid}"] = link.measure_key, link.per
@@ -563,7 +551,7 @@ def charter_save(
     session: Session = Depends(get_db),
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
-    c = _collaboration(session, actor, collab)
+    c = collaboration_or_404(session, actor, collab)
     account = vs.account_of(session, c)
     keys = {m["key"] for m in (account.measures if account else [])}
     errors: dict[str, str] = {}
@@ -578,7 +566,7 @@ def charter_save(
             wanted[m.id] = (key, per)
     if errors:
         session.rollback()
-        return _charter_form(request, actor, c, account, form, _errors(errors), 400)
+        return _charter_form(request, actor, c, account, form, FormErrors.from_dict(errors), 400)
     existing = _links(session, c)
     for mid, link in existing.items():
         if mid not in wanted:
