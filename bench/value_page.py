@@ -38,6 +38,7 @@ def seed(settings: Settings, persons: int, programme: int, timings: dict[str, fl
     from joinedup.insight.store import connect
     from joinedup.places.service import get_place
     from joinedup.synth.programme import PROGRAMME_SOURCE, WINDOW_QUARTERS, write_programme_store
+    from joinedup.value import measure_settings, programme_settings
     from joinedup.value import settings as vs
     from joinedup.value.catalogue import STARTER_MEASURES
     from joinedup.value.results import compute, data_version, store_result
@@ -57,8 +58,12 @@ def seed(settings: Settings, persons: int, programme: int, timings: dict[str, fl
         timings["store"] = time.perf_counter() - t
         timings["records"] = con.execute("SELECT count(*) FROM records").fetchone()[0]  # type: ignore[index]
         account = vs.ensure_account(session, collab, by="bench")
-        vs.save_programme(session, account, {"kind": "source", "source": PROGRAMME_SOURCE}, by="bench")
-        vs.save_measures(session, account, [vs.measure_dict(s) for s in STARTER_MEASURES], by="bench")
+        programme_settings.save_programme(
+            session, account, {"kind": "source", "source": PROGRAMME_SOURCE}, by="bench"
+        )
+        measure_settings.save_measures(
+            session, account, [vs.measure_dict(s) for s in STARTER_MEASURES], by="bench"
+        )
         vs.save_parameters(session, account, {**account.parameters, "window_before": WINDOW_QUARTERS[0],
                                               "window_after": WINDOW_QUARTERS[1]}, by="bench")  # fmt: skip
         rule = place_context("northbrook", settings).rule

@@ -47,6 +47,7 @@ def load_demo_value(settings: Any, place_slug: str = PLACE_SLUG) -> str:
     from joinedup.insight.store import open_store
     from joinedup.places.service import get_place
     from joinedup.synth.programme import PROGRAMME_SOURCE, WINDOW_QUARTERS
+    from joinedup.value import measure_settings, programme_settings
     from joinedup.value import settings as vs
     from joinedup.value.catalogue import STARTER_MEASURES
     from joinedup.value.published import publish
@@ -76,10 +77,15 @@ def load_demo_value(settings: Any, place_slug: str = PLACE_SLUG) -> str:
             seed_reference(con)
             if account is None:
                 account = vs.ensure_account(session, collab, by="demo")
-                vs.save_programme(session, account, {"kind": "source", "source": PROGRAMME_SOURCE}, by="demo")
+                programme_settings.save_programme(
+                    session, account, {"kind": "source", "source": PROGRAMME_SOURCE}, by="demo"
+                )
                 measures = [vs.measure_dict(spec) for spec in STARTER_MEASURES]
-                vs.save_measures(
-                    session, account, [m for m in measures if not vs.check_measure(con, m)], by="demo"
+                measure_settings.save_measures(
+                    session,
+                    account,
+                    [m for m in measures if not measure_settings.check_measure(con, m)],
+                    by="demo",
                 )
                 before, after = WINDOW_QUARTERS
                 vs.save_parameters(
@@ -93,7 +99,7 @@ def load_demo_value(settings: Any, place_slug: str = PLACE_SLUG) -> str:
             # account's money from everyone but analysts, so the demo leaves it out.
             few = {m["key"] for m in publish(result.to_dict(), rule)["measures"] if m.get("hidden")}
             if few:
-                vs.save_measures(
+                measure_settings.save_measures(
                     session, account, [m for m in account.measures if m["key"] not in few], by="demo"
                 )
                 result = compute(con, account, rule)

@@ -37,7 +37,6 @@ from joinedup.value.account import (
     ValueInputError,
     programme_from_cohort,
     programme_from_source,
-    validate_measure,
 )
 from joinedup.value.models import ValueAccount, ValueCost, ValueMeasureLink
 
@@ -55,14 +54,10 @@ __all__ = [
     "parameters_dict",
     "parameters_of",
     "programme_of",
-    "read_costs",
-    "read_measure",
+    "read_number",
+    "touch",
     "read_parameters",
-    "read_programme",
-    "save_costs",
-    "save_measures",
     "save_parameters",
-    "save_programme",
 ]
 
 Errors = dict[str, str]
@@ -77,7 +72,7 @@ RANGED: dict[str, str] = {
     "deadweight": "Deadweight",
     "drop_off": "Drop-off",
 }
-_KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")  # a measure's key
 
 
 class SettingsInvalid(Exception):
@@ -256,75 +251,16 @@ def inputs_hash(account: ValueAccount, rule: object) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _touch(account: ValueAccount, by: str) -> None:
+def touch(account: ValueAccount, by: str) -> None:
     account.version = int(account.version or 0) + 1
     account.updated_at = utcnow()
     account.updated_by = by
 
 
-# --- the programme --------------------------------------------------------------------------
+# --- numbers from forms -----------------------------------------------------------------------
 
 
-def read_programme(form: dict[str, str]) -> tuple[dict[str, Any], Errors]:
-    errors: Errors = {}
-    kind = form.get("kind", "").strip()
-    if kind not in {"source", "cohort"}:
-        errors["kind"] = "Choose whether the programme is a source or a cohort"
-        return {}, errors
-    if kind == "source":
-        source = form.get("source", "").strip()
-        if not source:
-            errors["source"] = "Choose the source that holds the programme's caseload"
-        return {"kind": "source", "source": source}, errors
-    cohort = form.get("cohort", "").strip()
-    if not cohort:
-        errors["cohort"] = "Choose the cohort the programme serves"
-    entry = _read_date(form, "entry_date", errors, "the date the cohort entered the programme")
-    return {"kind": "cohort", "cohort": cohort, "entry_date": entry.isoformat() if entry else ""}, errors
-
-
-def _read_date(form: dict[str, str], name: str, errors: Errors, what: str) -> date | None:
-    parts = [form.get(f"{name}-{p}", "").strip() for p in ("day", "month", "year")]
-    if not all(parts):
-        errors[name] = f"Enter {what}, including a day, month and year"
-        return None
-    try:
-        return date(int(parts[2]), int(parts[1]), int(parts[0]))
-    except ValueError:
-        errors[name] = f"Enter {what} as a real date, for example 1 4 2024"
-        return None
-
-
-def check_programme(con: duckdb.DuckDBPyConnection, definition: dict[str, Any], min_persons: int) -> Errors:
-    """The engine's checks (unknown source, persons that do not link, an entry date outside
-    the data) and the place's: a programme too small to publish is refused."""
-    try:
-        programme = programme_of(con, definition)
-    except ValueInputError as exc:
-        return {_programme_field(exc.field): exc.message}
-    if programme.n_persons < min_persons:
-        field = "source" if definition.get("kind") == "source" else "cohort"
-        return {
-            field: f"The programme has fewer than {min_persons} linked people, too few to "
-            f"publish: an account of it could identify them"
-        }
-    return {}
-
-
-def _programme_field(field: str) -> str:
-    return field if field in {"kind", "source", "cohort", "entry_date"} else "kind"
-
-
-def save_programme(session: Session, account: ValueAccount, definition: dict[str, Any], *, by: str) -> None:
-    account.programme = definition
-    _touch(account, by)
-    session.flush()
-
-
-# --- measures ---------------------------------------------------------------------------------
-
-
-def _number(
+def read_number(
     form: dict[str, str],
     name: str,
     errors: Errors,
@@ -353,87 +289,6 @@ def _number(
     return value / 100 if percent else value
 
 
-def read_measure(
-    form: dict[str, str], services: list[str], existing: list[str]
-) -> tuple[dict[str, Any], Errors]:
-    """One measure from its form. ``services`` are the store's services (the checkboxes)."""
-    errors: Errors = {}
-    label = form.get("label", "").strip()
-    if not label:
-        errors["label"] = "Enter a name for the measure"
-    key = form.get("key", "").strip().lower() or re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:60]
-    if key and not key[0].isalpha():
-        key = "m_" + key
-    if not _KEY.match(key or "-"):
-        errors.setdefault("label", "Enter a name for the measure that starts with a letter")
-    elif key in existing:
-        errors["label"] = "There is already a measure with this name: choose another"
-    chosen = [s for i, s in enumerate(services) if form.get(f"service-{i}")]
-    if not chosen:
-        errors["service-0"] = "Choose at least one service whose events the measure counts"
-    statistic = form.get("statistic", "count")
-    if statistic not in {"count", "nights"}:
-        errors["statistic"] = "Choose what the measure counts"
-    direction = form.get("direction", "")
-    if direction not in {"lower", "higher"}:
-        errors["direction"] = "Choose whether lower or higher is better"
-    extra: dict[str, Any] = {}
-    for kind in ("economic", "social"):
-        value = _number(
-            form,
-            f"{kind}_value",
-            errors,
-            f"the {kind} value per unit in pounds",
-            low=0,
-            high=10_000_000,
-            blank=-1.0,
-        )
-        source = form.get(f"{kind}_source", "").strip()
-        if value is not None and value >= 0 and not source:
-            errors[f"{kind}_source"] = f"Say where the {kind} value comes from"
-        extra[f"{kind}_value"] = "" if value is None or value < 0 else value
-        extra[f"{kind}_source"] = source
-    scale = _number(
-        form,
-        "unit_cost_scale",
-        errors,
-        "the units of the cost in one unit of the measure",
-        low=0.000001,
-        high=1000,
-        blank=1.0,
-    )
-    return {
-        "key": key,
-        "label": label,
-        "services": chosen,
-        "statistic": statistic,
-        "direction": direction,
-        "unit_cost_code": form.get("unit_cost_code", "").strip(),
-        "unit_cost_scale": scale or 1.0,
-        **extra,
-    }, errors
-
-
-def check_measure(con: duckdb.DuckDBPyConnection, stored: dict[str, Any]) -> Errors:
-    """The engine's checks: a service with no events, an unknown unit cost, nights asked of
-    events with no end dates."""
-    try:
-        validate_measure(con, measure_spec(stored))
-    except ValueInputError as exc:
-        field = {"services": "service-0"}.get(exc.field, exc.field)
-        known = {"service-0", "unit_cost_code", "statistic", "direction", "label"}
-        return {field if field in known else "service-0": exc.message}
-    return {}
-
-
-def save_measures(
-    session: Session, account: ValueAccount, measures: list[dict[str, Any]], *, by: str
-) -> None:
-    account.measures = measures
-    _touch(account, by)
-    session.flush()
-
-
 # --- parameters -------------------------------------------------------------------------------
 
 
@@ -449,7 +304,7 @@ def read_parameters(
             ("window_before", "the quarters before entry"),
             ("window_after", "the quarters after entry"),
         ):
-            value = _number(form, name, errors, what, low=1, high=MAX_WINDOW)
+            value = read_number(form, name, errors, what, low=1, high=MAX_WINDOW)
             if value is not None:
                 if value != int(value):
                     errors[name] = f"Enter {what} as a whole number"
@@ -467,10 +322,10 @@ def read_parameters(
         ("attribution", "the attribution", 0.0, 100.0),
         ("drop_off", "the drop-off each year", 0.0, 100.0),
     ):
-        value = _number(form, name, errors, what, low=low, high=high, percent=True)
+        value = read_number(form, name, errors, what, low=low, high=high, percent=True)
         if value is not None:
             out[name] = value
-    years = _number(
+    years = read_number(
         form, "persistence_years", errors, "how many years the effect lasts", low=1, high=MAX_YEAR
     )
     if years is not None:
@@ -483,7 +338,7 @@ def read_parameters(
     out["evidence_grade"] = int(grade) if grade in {str(g) for g in OPTIMISM_BIAS_BY_GRADE} else None
     table: dict[str, float] = {}
     for g in OPTIMISM_BIAS_BY_GRADE:
-        value = _number(
+        value = read_number(
             form,
             f"optimism_bias-{g}",
             errors,
@@ -502,7 +357,7 @@ def read_parameters(
     ranges: dict[str, list[float]] = {}
     for name, label in RANGED.items():
         high_limit = 10.0 if name == "discount_rate" else 100.0
-        lo = _number(
+        lo = read_number(
             form,
             f"range-{name}-low",
             errors,
@@ -512,7 +367,7 @@ def read_parameters(
             percent=True,
             blank=-1.0,
         )
-        hi = _number(
+        hi = read_number(
             form,
             f"range-{name}-high",
             errors,
@@ -547,58 +402,7 @@ def _engine_checks(stored: dict[str, Any]) -> Errors:
 
 def save_parameters(session: Session, account: ValueAccount, stored: dict[str, Any], *, by: str) -> None:
     account.parameters = stored
-    _touch(account, by)
-    session.flush()
-
-
-# --- costs --------------------------------------------------------------------------------------
-
-
-def read_costs(form: dict[str, str], partner_ids: dict[int, str]) -> tuple[list[dict[str, Any]], Errors]:
-    """Rows ``costs-<i>-partner``, ``-year``, ``-amount``, ``-description``; a blank row is
-    left out (it is offered for adding another)."""
-    errors: Errors = {}
-    rows: list[dict[str, Any]] = []
-    indices = sorted(
-        {int(k.split("-")[1]) for k in form if k.startswith("costs-") and k.split("-")[1].isdigit()}
-    )
-    for i in indices:
-        field = f"costs-{i}"
-        values = {
-            n: form.get(f"{field}-{n}", "").strip() for n in ("partner", "year", "amount", "description")
-        }
-        if not any(values[n] for n in ("year", "amount", "description")) and not values["partner"]:
-            continue
-        pid = int(values["partner"]) if values["partner"].isdigit() else 0
-        if pid not in partner_ids:
-            errors[f"{field}-partner"] = f"Choose the partner who spends it (row {i + 1})"
-        year = _number(
-            form, f"{field}-year", errors, f"the year of the spending (row {i + 1})", low=0, high=MAX_YEAR
-        )
-        if year is not None and year != int(year):
-            errors[f"{field}-year"] = f"Enter the year as a whole number (row {i + 1})"
-        amount = _number(
-            form, f"{field}-amount", errors, f"the amount in pounds (row {i + 1})", low=0, high=MAX_COST_GBP
-        )
-        if amount is not None and amount != int(amount):
-            errors[f"{field}-amount"] = f"Enter the amount in whole pounds (row {i + 1})"
-        rows.append(
-            {
-                "partner_id": pid,
-                "year": int(year or 0),
-                "amount_gbp": int(amount or 0),
-                "description": values["description"][:300],
-            }
-        )
-    return rows, errors
-
-
-def save_costs(session: Session, account: ValueAccount, rows: list[dict[str, Any]], *, by: str) -> None:
-    account.costs.clear()
-    session.flush()
-    for row in rows:
-        account.costs.append(ValueCost(**row))
-    _touch(account, by)
+    touch(account, by)
     session.flush()
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from joinedup.charts import BLUE, GREEN, GREY, RED
@@ -21,10 +22,47 @@ from joinedup.collaborations.models import Collaboration
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.value.present import assumption_rows, money, number, share
 from joinedup.web.authz import Actor
+from joinedup.web.insight_pages import has_store, record_action, store
 
-__all__ = ["CHARTS", "svg", "tables"]
+__all__ = ["BASE", "CHARTS", "FLASH", "saved", "settings_url", "store_facts", "svg", "tables"]
 
 CHARTS = ("effects", "matrix", "tornado")
+BASE = "/places/{place}/collaborations/{collab}/value/settings"
+FLASH = "value_flash"
+
+
+def settings_url(c: Collaboration, tail: str = "") -> str:
+    return f"/places/{c.place.slug}/collaborations/{c.slug}/value/settings{tail}"
+
+
+def store_facts(request: Request, actor: Actor) -> dict[str, Any]:
+    """What the forms offer: the store's sources, services, cohorts and unit costs."""
+    facts: dict[str, Any] = {
+        "sources": [],
+        "services": [],
+        "cohorts": [],
+        "unit_costs": [],
+        "has_store": False,
+    }
+    if not has_store(request, actor.place.slug):
+        return facts
+    with store(request, actor.place.slug) as con:
+        facts["sources"] = [r[0] for r in con.execute("SELECT name FROM sources ORDER BY name").fetchall()]
+        facts["services"] = [
+            r[0] for r in con.execute("SELECT DISTINCT service FROM sources ORDER BY service").fetchall()
+        ]
+        facts["cohorts"] = con.execute("SELECT name, label FROM cohort_definitions ORDER BY name").fetchall()
+        facts["unit_costs"] = con.execute("SELECT code, item FROM unit_costs ORDER BY code").fetchall()
+    facts["has_store"] = True
+    return facts
+
+
+def saved(
+    request: Request, session: Session, actor: Actor, c: Collaboration, part: str, message: str
+) -> Response:
+    record_action(request, session, actor, f"value.settings.{part}", f"collaboration:{c.slug}")  # commits
+    request.session[FLASH] = message
+    return RedirectResponse(settings_url(c), status_code=303)
 
 
 # --- tables --------------------------------------------------------------------------------

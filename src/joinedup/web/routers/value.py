@@ -31,21 +31,21 @@ from joinedup.web import value_pages
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
 from joinedup.web.insight_pages import has_store, place_ctx, record_action, settings_of, store
+from joinedup.web.routers import value_measure_settings as measure_pages
 from joinedup.web.routers import value_settings as settings_pages
 from joinedup.web.templating import render
 from joinedup.web.value_pages import collaboration_or_404
 
 router = APIRouter()
-router.include_router(settings_pages.router)  # the settings pages: one page group, one module
+router.include_router(settings_pages.router)  # the settings pages, by part
+router.include_router(measure_pages.router)
 
 BASE = "/places/{place}/collaborations/{collab}/value"
 FLASH = "value_flash"
 
 
-
 def _url(collab: Collaboration, tail: str = "") -> str:
     return f"/places/{collab.place.slug}/collaborations/{collab.slug}/value{tail}"
-
 
 
 def _version(request: Request, actor: Actor) -> str | None:

@@ -10,62 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from joinedup.collaborations.models import Collaboration
 from joinedup.places.roles import Capability
+from joinedup.value import cost_settings, programme_settings
 from joinedup.value import settings as vs
 from joinedup.value.account import OPTIMISM_BIAS_BY_GRADE, Parameters
 from joinedup.value.models import ValueAccount, ValueMeasureLink
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
-from joinedup.web.insight_pages import has_store, place_ctx, record_action, store
+from joinedup.web.insight_pages import has_store, place_ctx, store
 from joinedup.web.templating import render
-from joinedup.web.value_pages import collaboration_or_404
+from joinedup.web.value_pages import BASE, FLASH, collaboration_or_404, saved, store_facts
 
 router = APIRouter()
-
-BASE = "/places/{place}/collaborations/{collab}/value/settings"
-FLASH = "value_flash"
-
-
-
-def _settings_url(c: Collaboration, tail: str = "") -> str:
-    return f"/places/{c.place.slug}/collaborations/{c.slug}/value/settings{tail}"
-
-
-
-def _store_facts(request: Request, actor: Actor) -> dict[str, Any]:
-    """What the forms offer: the store's sources, services, cohorts and unit costs."""
-    facts: dict[str, Any] = {
-        "sources": [],
-        "services": [],
-        "cohorts": [],
-        "unit_costs": [],
-        "has_store": False,
-    }
-    if not has_store(request, actor.place.slug):
-        return facts
-    with store(request, actor.place.slug) as con:
-        facts["sources"] = [r[0] for r in con.execute("SELECT name FROM sources ORDER BY name").fetchall()]
-        facts["services"] = [
-            r[0] for r in con.execute("SELECT DISTINCT service FROM sources ORDER BY service").fetchall()
-        ]
-        facts["cohorts"] = con.execute("SELECT name, label FROM cohort_definitions ORDER BY name").fetchall()
-        facts["unit_costs"] = con.execute("SELECT code, item FROM unit_costs ORDER BY code").fetchall()
-    facts["has_store"] = True
-    return facts
-
-
-def _saved(
-    request: Request, session: Session, actor: Actor, c: Collaboration, part: str, message: str
-) -> Response:
-    record_action(request, session, actor, f"value.settings.{part}", f"collaboration:{c.slug}")  # commits
-    request.session[FLASH] = message
-    return RedirectResponse(_settings_url(c), status_code=303)
-
 
 # --- overview --------------------------------------------------------------------------------
 
@@ -125,7 +86,7 @@ def _programme_form(
             "collab": c,
             "values": values,
             "errors": errors,
-            **_store_facts(request, actor),
+            **store_facts(request, actor),
         },
         status_code=status,
     )
@@ -161,177 +122,21 @@ def programme_save(
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
     c = collaboration_or_404(session, actor, collab)
-    definition, found = vs.read_programme(form)
+    definition, found = programme_settings.read_programme(form)
     if not found:
         if not has_store(request, actor.place.slug):
             found = {"kind": "The place has no linked data yet: ingest and link the partners' extracts first"}
         else:
             with store(request, actor.place.slug) as con:
-                found = vs.check_programme(con, definition, place_ctx(request, actor).rule.threshold)
+                found = programme_settings.check_programme(
+                    con, definition, place_ctx(request, actor).rule.threshold
+                )
     if found:
         session.rollback()
         return _programme_form(request, actor, c, form, FormErrors.from_dict(found), 400)
     account = vs.ensure_account(session, c, by=actor.user.email)
-    vs.save_programme(session, account, definition, by=actor.user.email)
-    return _saved(
-        request, session, actor, c, "programme", "Programme saved. Recompute the account to use it."
-    )
-
-
-# --- measures (analysts) ---------------------------------------------------------------------
-
-
-def _measure_form(
-    request: Request,
-    actor: Actor,
-    c: Collaboration,
-    values: dict[str, str],
-    errors: FormErrors,
-    key: str | None,
-    status: int = 200,
-) -> Response:
-    return render(
-        request,
-        "value/settings_measure.html",
-        {
-            "place": actor.place,
-            "collab": c,
-            "values": values,
-            "errors": errors,
-            "key": key,
-            **_store_facts(request, actor),
-        },
-        status_code=status,
-    )
-
-
-def _measure_values(stored: dict[str, Any], services: list[str]) -> dict[str, str]:
-    values = {k: "" if v is None else str(v) for k, v in stored.items() if not isinstance(v, list)}
-    for i, s in enumerate(services):
-        if s in stored.get("services", []):
-            values[f"service-{i}"] = s
-    return values
-
-
-@router.get(BASE + "/measures/new", response_class=HTMLResponse)
-def measure_new(
-    request: Request,
-    collab: str,
-    actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
-    session: Session = Depends(get_db),
-) -> Response:
-    c = collaboration_or_404(session, actor, collab)
-    return _measure_form(request, actor, c, {"statistic": "count", "direction": "lower"}, FormErrors(), None)
-
-
-@router.get(BASE + "/measures/{key}", response_class=HTMLResponse)
-def measure_edit(
-    request: Request,
-    collab: str,
-    key: str,
-    actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
-    session: Session = Depends(get_db),
-) -> Response:
-    c = collaboration_or_404(session, actor, collab)
-    account = vs.account_of(session, c)
-    stored = next((m for m in (account.measures if account else []) if m["key"] == key), None)
-    if stored is None:
-        raise HTTPException(status_code=404)
-    facts = _store_facts(request, actor)
-    return _measure_form(request, actor, c, _measure_values(stored, facts["services"]), FormErrors(), key)
-
-
-def _save_measure(
-    request: Request, session: Session, actor: Actor, c: Collaboration, form: dict[str, str], key: str | None
-) -> Response:
-    account = vs.account_of(session, c)
-    current = list(account.measures) if account else []
-    if key is not None and not any(m["key"] == key for m in current):
-        raise HTTPException(status_code=404)
-    facts = _store_facts(request, actor)
-    others = [m["key"] for m in current if m["key"] != key]
-    stored, found = vs.read_measure({**form, "key": key or ""}, facts["services"], others)
-    if not found:
-        if not facts["has_store"]:
-            found = {
-                "service-0": "The place has no linked data yet: ingest and link the partners' extracts first"
-            }
-        else:
-            with store(request, actor.place.slug) as con:
-                found = vs.check_measure(con, stored)
-    if found:
-        session.rollback()
-        return _measure_form(request, actor, c, form, FormErrors.from_dict(found), key, 400)
-    account = vs.ensure_account(session, c, by=actor.user.email)
-    measures = [stored if m["key"] == key else m for m in current] if key else [*current, stored]
-    vs.save_measures(session, account, measures, by=actor.user.email)
-    return _saved(request, session, actor, c, "measures", f"Measure “{stored['label']}” saved.")
-
-
-@router.post(BASE + "/measures/new", response_class=HTMLResponse)
-def measure_add(
-    request: Request,
-    collab: str,
-    actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
-    session: Session = Depends(get_db),
-    form: dict[str, str] = Depends(form_data),
-) -> Response:
-    return _save_measure(request, session, actor, collaboration_or_404(session, actor, collab), form, None)
-
-
-@router.post(BASE + "/measures/{key}", response_class=HTMLResponse)
-def measure_save(
-    request: Request,
-    collab: str,
-    key: str,
-    actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
-    session: Session = Depends(get_db),
-    form: dict[str, str] = Depends(form_data),
-) -> Response:
-    c = collaboration_or_404(session, actor, collab)
-    if form.get("remove") == "yes":
-        account = vs.account_of(session, c)
-        if account is None or not any(m["key"] == key for m in account.measures):
-            raise HTTPException(status_code=404)
-        vs.save_measures(
-            session, account, [m for m in account.measures if m["key"] != key], by=actor.user.email
-        )
-        return _saved(request, session, actor, c, "measures", "Measure removed.")
-    return _save_measure(request, session, actor, c, form, key)
-
-
-@router.post(BASE + "/starter", response_class=HTMLResponse)
-def starter_measures(
-    request: Request,
-    collab: str,
-    actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
-    session: Session = Depends(get_db),
-) -> Response:
-    """Add the starter catalogue's measures whose services have events in this place."""
-    from joinedup.value.catalogue import STARTER_MEASURES
-
-    c = collaboration_or_404(session, actor, collab)
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
-    account = vs.ensure_account(session, c, by=actor.user.email)
-    have = {m["key"] for m in account.measures}
-    added: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    with store(request, actor.place.slug) as con:
-        for spec in STARTER_MEASURES:
-            if spec.key in have:
-                continue
-            stored = vs.measure_dict(spec)
-            (added if not vs.check_measure(con, stored) else skipped).append(stored)
-    vs.save_measures(session, account, [*account.measures, *added], by=actor.user.email)
-    names = ", ".join(m["label"] for m in skipped)
-    message = f"{len(added)} starter measures added." + (
-        f" Left out, as this place has no events for them: {names}." if names else ""
-    )
-    return _saved(request, session, actor, c, "measures", message)
-
-
-# --- parameters (leads and analysts) -----------------------------------------------------------
+    programme_settings.save_programme(session, account, definition, by=actor.user.email)
+    return saved(request, session, actor, c, "programme", "Programme saved. Recompute the account to use it.")
 
 
 def _parameter_values(stored: dict[str, Any]) -> dict[str, str]:
@@ -415,7 +220,7 @@ def parameters_save(
         )
     account = vs.ensure_account(session, c, by=actor.user.email)
     vs.save_parameters(session, account, stored, by=actor.user.email)
-    return _saved(
+    return saved(
         request, session, actor, c, "parameters", "Parameters saved. Recompute the account to use them."
     )
 
@@ -490,7 +295,7 @@ def costs_save(
     form: dict[str, str] = Depends(form_data),
 ) -> Response:
     c = collaboration_or_404(session, actor, collab)
-    rows, found = vs.read_costs(form, {p.id: p.name for p in actor.place.partners})
+    rows, found = cost_settings.read_costs(form, {p.id: p.name for p in actor.place.partners})
     if found:
         session.rollback()
         count = 1 + max(
@@ -499,8 +304,8 @@ def costs_save(
         )
         return _costs_form(request, actor, c, form, count, FormErrors.from_dict(found), 400)
     account = vs.ensure_account(session, c, by=actor.user.email)
-    vs.save_costs(session, account, rows, by=actor.user.email)
-    return _saved(request, session, actor, c, "costs", "Costs saved. Recompute the account to use them.")
+    cost_settings.save_costs(session, account, rows, by=actor.user.email)
+    return saved(request, session, actor, c, "costs", "Costs saved. Recompute the account to use them.")
 
 
 # --- charter measures tied to the account's (leads and analysts) ---------------------------------
@@ -576,4 +381,4 @@ def charter_save(
         link.measure_key, link.per = key, per
         session.add(link)
     session.flush()
-    return _saved(request, session, actor, c, "charter", "Charter measures tied to the account.")
+    return saved(request, session, actor, c, "charter", "Charter measures tied to the account.")
