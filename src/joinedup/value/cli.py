@@ -87,7 +87,7 @@ def compute_command(place: PlaceOpt, collaboration: CollabOpt) -> None:
     from joinedup.insight.store import insight_path, open_store
     from joinedup.value.account import ValueInputError
     from joinedup.value.present import headline
-    from joinedup.value.results import compute, data_version, store_result
+    from joinedup.value.results import compute_for_publication, data_version, store_result
     from joinedup.value.settings import account_of
 
     settings = get_settings()
@@ -107,11 +107,13 @@ def compute_command(place: PlaceOpt, collaboration: CollabOpt) -> None:
         with open_store(Path(settings.insight_dir), place, **store_options(settings)) as con:
             seed_reference(con)
             try:
-                result = compute(con, account, ctx.rule)
+                result, without = compute_for_publication(con, account, ctx.rule)
             except ValueInputError as exc:
                 raise UserError(f"{exc.message} (setting: {exc.field})") from exc
             version = data_version(con)
-        row = store_result(session, account, result, rule=ctx.rule, version=version, by="command line")
+        row = store_result(
+            session, account, result, rule=ctx.rule, version=version, by="command line", without=without
+        )
         _audit(session, collab, "value.compute", {"settings_version": account.version})
         console.print(headline(row.published), markup=False, soft_wrap=True)
 

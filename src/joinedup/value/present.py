@@ -82,8 +82,12 @@ def headline(acc: dict[str, Any]) -> str:
         if len(parts) > 1
         else (parts[0] if parts else money(totals["pv_fiscal"]))
     )
+    left_out = [m["label"] for m in acc.get("measures", []) if m["key"] in acc.get("money_leaves_out", [])]
+    which = f"leaving out {_lower_first(left_out[0])}" if len(left_out) == 1 else "with every measure"
+    if len(left_out) > 1:
+        which = "leaving out the measures too few to publish"
     return (
-        f"{text}. Over {years} years, with every measure, that is worth {worth}, against "
+        f"{text}. Over {years} years, {which}, that is worth {worth}, against "
         f"{money(totals['pv_costs'])} spent."
     )
 

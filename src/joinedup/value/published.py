@@ -10,8 +10,11 @@ it, under the place's :class:`~joinedup.insight.disclosure.DisclosureRule`:
   subtracting them gives nothing. Hidden when small.
 - **Rates** (events per person per quarter) are derived only from controlled counts: the
   events behind each rate are rounded (hidden when small) and divided by the published size.
-  A measure whose events are too few to publish is hidden with its reason, and then the money
-  of the whole account is kept for analysts (totals minus the other measures would give it).
+  A measure whose events are too few to publish is hidden with its reason, and the money is
+  the account computed again *without* that measure (``without``), with the page saying which
+  measure is left out and why: a total that included it, less the other measures, would give
+  it away, so no published total ever includes a hidden measure. Without that second
+  account the money is kept for analysts.
 - **Money** that grows with the number of people (benefits, savings, the effect on each
   agency) is computed for the *published* number of people: the valuation is linear in it,
   so money scaled by published ÷ true size equals the valuation of the published cohort,
@@ -30,7 +33,7 @@ from typing import Any
 
 from joinedup.insight.disclosure import DisclosureRule, control_counts
 
-__all__ = ["HIDDEN_MONEY", "publish", "sticky_size"]
+__all__ = ["HIDDEN_MONEY", "hidden_measures", "money_leaves_out", "publish", "sticky_size"]
 
 HIDDEN_MONEY = (
     "A measure rests on too few events to publish, so the account's money is shown to analysts "
@@ -70,11 +73,32 @@ def _pounds(value: float | None) -> float | None:
     return None if value is None else float(round(value / 100.0) * 100)
 
 
+def money_leaves_out(labels: list[str], rule: DisclosureRule) -> str:
+    """The plain reason the published money leaves measures out."""
+    named = ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else labels[0]
+    return (
+        f"The money leaves out {named}: fewer than {rule.threshold} events, too few to publish. "
+        "It is the account worked out again without it, so no total shown includes it."
+    )
+
+
+def hidden_measures(account: dict[str, Any], rule: DisclosureRule) -> set[str]:
+    """The keys of the measures whose events are too few to publish."""
+    return {m["key"] for m in publish(account, rule)["measures"] if m.get("hidden")}
+
+
 def publish(
-    account: dict[str, Any], rule: DisclosureRule, previous: dict[str, Any] | None = None
+    account: dict[str, Any],
+    rule: DisclosureRule,
+    previous: dict[str, Any] | None = None,
+    *,
+    without: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The controlled copy of ``Account.to_dict()`` (same shape; ``None`` where hidden) with
-    ``hidden`` reasons by section and the ``_basis`` of its sticky sizes (never shown)."""
+    ``hidden`` reasons by section and the ``_basis`` of its sticky sizes (never shown).
+
+    ``without`` is the same account computed without the measures hidden here: when given,
+    the money is published from it (see the module's docstring)."""
     basis_before = (previous or {}).get("_basis", {})
     out: dict[str, Any] = {k: v for k, v in account.items()}
     hidden: dict[str, str] = {}
@@ -137,7 +161,19 @@ def publish(
         {**b, "smd_before": round(float(b["smd_before"]), 2), "smd_after": round(float(b["smd_after"]), 2)}
         for b in account.get("balance", [])
     ]
-    if "money" in hidden or not scale:
+    left_out = [m for m in measures if m.get("hidden")]
+    kept = {m["key"] for m in measures if not m.get("hidden")}
+    usable = (
+        without is not None
+        and int(without["n_programme"]) == n_true
+        and {m["key"] for m in without.get("measures", [])} == kept
+    )
+    if left_out and usable and scale:
+        assert without is not None
+        hidden["money"] = money_leaves_out([str(m["label"]) for m in left_out], rule)
+        out["money_leaves_out"] = [m["key"] for m in left_out]
+        _scale_money(out, without, scale)
+    elif "money" in hidden or not scale:
         hidden.setdefault("money", HIDDEN_MONEY)
         _hide_money(out)
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,19 @@ from joinedup.insight.disclosure import DisclosureRule
 from joinedup.insight.store import one
 from joinedup.value.account import Account, compute_account
 from joinedup.value.models import ValueAccount, ValueResult
-from joinedup.value.published import publish
+from joinedup.value.published import hidden_measures, publish
 from joinedup.value.settings import build_inputs, inputs_hash
 
-__all__ = ["Freshness", "compute", "current_data_version", "data_version", "freshness", "store_result"]
+__all__ = [
+    "Freshness",
+    "compute",
+    "compute_for_publication",
+    "current_data_version",
+    "data_version",
+    "freshness",
+    "store_result",
+    "without_hidden",
+]
 
 # The data version of each store file, with the file's state (its and its write-ahead log's
 # size and modification time) when it was read. Opening a place's DuckDB store costs a few
@@ -90,12 +99,51 @@ def compute(con: duckdb.DuckDBPyConnection, account: ValueAccount, rule: Disclos
     return compute_account(con, programme, measures, params)
 
 
+def without_hidden(
+    con: duckdb.DuckDBPyConnection, account: ValueAccount, result: Account, rule: DisclosureRule
+) -> Account | None:
+    """The account again without the measures too few events to publish (None when none is
+    hidden, or when every measure is): its money is what everyone but analysts reads, so a
+    measure's money is never published as part of a total it could be subtracted from."""
+    hidden = hidden_measures(result.to_dict(), rule)
+    if not hidden:
+        return None
+    programme, measures, params = build_inputs(con, account, min_persons=rule.threshold)
+    kept = [m for m in measures if m.key not in hidden]
+    if not kept:
+        return None
+    params = replace(
+        params, extra_values=tuple(e for e in params.extra_values if e.measure_key not in hidden)
+    )
+    return compute_account(con, programme, kept, params)
+
+
+def compute_for_publication(
+    con: duckdb.DuckDBPyConnection, account: ValueAccount, rule: DisclosureRule
+) -> tuple[Account, Account | None]:
+    """The exact account and, when a measure must be hidden, the account without it."""
+    result = compute(con, account, rule)
+    return result, without_hidden(con, account, result, rule)
+
+
 def store_result(
-    session: Session, account: ValueAccount, result: Account, *, rule: DisclosureRule, version: str, by: str
+    session: Session,
+    account: ValueAccount,
+    result: Account,
+    *,
+    rule: DisclosureRule,
+    version: str,
+    by: str,
+    without: Account | None = None,
 ) -> ValueResult:
     exact = result.to_dict()
     previous = account.result
-    published = publish(exact, rule, previous.published if previous is not None else None)
+    published = publish(
+        exact,
+        rule,
+        previous.published if previous is not None else None,
+        without=None if without is None else without.to_dict(),
+    )
     row = previous or ValueResult(account_id=account.id)
     row.computed_at = utcnow()
     row.computed_by = by

@@ -26,7 +26,13 @@ from joinedup.places.roles import Capability
 from joinedup.value import present
 from joinedup.value import settings as value_settings
 from joinedup.value.account import ValueInputError
-from joinedup.value.results import compute, current_data_version, data_version, freshness, store_result
+from joinedup.value.results import (
+    compute_for_publication,
+    current_data_version,
+    data_version,
+    freshness,
+    store_result,
+)
 from joinedup.web import value_pages
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
@@ -177,18 +183,20 @@ async def recompute(
     if not errors and account is not None:
         rule = place_ctx(request, actor).rule
 
-        def run() -> tuple[Any, str]:
+        def run() -> tuple[Any, Any, str]:
             with store(request, actor.place.slug) as con:
-                return compute(con, account, rule), data_version(con)
+                return (*compute_for_publication(con, account, rule), data_version(con))
 
         try:
             # The engine runs for seconds on a large place: off the event loop, so that the
             # server keeps answering everyone else.
-            result, version = await anyio.to_thread.run_sync(run)
+            result, without, version = await anyio.to_thread.run_sync(run)
         except ValueInputError as exc:
             errors.add(exc.field, exc.message)
         else:
-            store_result(session, account, result, rule=rule, version=version, by=actor.user.email)
+            store_result(
+                session, account, result, rule=rule, version=version, by=actor.user.email, without=without
+            )
             record_action(
                 request,
                 session,
