@@ -229,3 +229,29 @@ def test_computing_without_settings_says_what_to_do(
     assert r.status_code == 400 and "The account could not be computed" in r.text
     assert "quarters" in r.text
     assert account.result is None
+
+
+def test_an_analyst_chooses_the_headline_measure_and_an_unknown_one_is_refused(
+    client: PageClient,
+    session: Session,
+    value_place: DemoLike,  # noqa: F811
+) -> None:
+    set_up_account(client, session, compute=False)  # as an analyst
+    form = client.get(SETTINGS + "/parameters").text
+    assert 'name="headline_measure"' in form and "Crisis mental health contacts" in form
+    values = dict(re.findall(r'name="([^"]+)"[^>]*value="([^"]*)"', form))
+    values.pop("csrf_token", None)
+    values.update(gain_share_rule="contribution")
+    before = _snapshot(session)
+    bad = {**values, "headline_measure": "no_such_measure"}
+    _refused(
+        client.post_form(SETTINGS + "/parameters", bad, token_from=SETTINGS),
+        "Choose one of the account",
+        "headline_measure",
+    )
+    assert _snapshot(session) == before
+    good = {**values, "headline_measure": "crisis_mental_health"}
+    assert client.post_form(SETTINGS + "/parameters", good, token_from=SETTINGS).status_code == 303
+    session.expire_all()
+    assert _snapshot(session) != before
+    assert 'value="crisis_mental_health" selected' in client.get(SETTINGS + "/parameters").text

@@ -177,6 +177,9 @@ class Parameters:
     min_persons: int = 8  # the place's disclosure threshold: smaller cohorts are refused
     caliper_sd: float = 0.2  # of the logit of the propensity score
     max_smd: float = 0.1
+    # The measure the account's sentence leads with, chosen by the analyst; "" lets the
+    # sentence choose (the largest change whose interval excludes zero) and say so.
+    headline_measure: str = ""
 
     def validate(self) -> None:
         """Raise :class:`ValueInputError` (with the form field) on anything out of range."""

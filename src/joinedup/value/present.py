@@ -51,6 +51,31 @@ def _lower_first(label: str) -> str:
     return label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
 
 
+def _excludes_zero(m: dict[str, Any]) -> bool:
+    low, high = m.get("ci_low"), m.get("ci_high")
+    return low is not None and high is not None and (float(low) > 0 or float(high) < 0)
+
+
+def _lead_measure(shown: list[dict[str, Any]], chosen: str) -> tuple[dict[str, Any], str]:
+    """The measure the sentence leads with, and the words saying how it was chosen: the
+    analyst's headline measure if it can be shown, else the largest change whose interval
+    excludes zero, else the largest change (said to be uncertain)."""
+    picked = next((m for m in shown if m["key"] == chosen), None)
+    if picked is not None:
+        return picked, ""
+    clear = [m for m in shown if _excludes_zero(m)]
+    if clear:
+        lead = max(clear, key=lambda m: abs(float(m["effect"])))
+        return lead, (
+            ". No headline measure is chosen, so this is the largest change whose interval excludes zero"
+        )
+    lead = max(shown, key=lambda m: abs(float(m["effect"])))
+    return (
+        lead,
+        ". No headline measure is chosen and no interval excludes zero, so this change is uncertain",
+    )
+
+
 def headline(acc: dict[str, Any]) -> str:
     """The account in one or two plain sentences, from the figures the reader may see."""
     people = acc.get("n_programme")
@@ -58,15 +83,24 @@ def headline(acc: dict[str, Any]) -> str:
     shown = [m for m in acc.get("measures", []) if m.get("effect") is not None]
     if not shown:
         return f"{who}, no measure can be shown yet."
-    lead = max(shown, key=lambda m: abs(float(m["effect"])))
+    lead, why = _lead_measure(shown, str(acc.get("parameters", {}).get("headline_measure") or ""))
     effect = float(lead["effect"])
     moved = "fell" if effect < 0 else "rose"
+    did = lead.get("method") == "did"
     than = (
         "than for similar people"
-        if lead.get("method") == "did"
+        if did
         else "than before they joined (with no credible comparison group, which overstates the effect)"
     )
     text = f"{who}, {_lower_first(lead['label'])} {moved} by {abs(effect):.2f} a quarter more {than}"
+    if lead.get("ci_low") is not None and lead.get("ci_high") is not None:
+        text += f" (95% interval {number(lead['ci_low'])} to {number(lead['ci_high'])})"
+    naive = lead.get("naive_effect")
+    if did and naive is not None:
+        # Why the comparison group matters: the programme's own before and after carries
+        # whatever changed for everyone.
+        text += f"; their own before and after alone would say {number(naive)}"
+    text += why
     totals = acc.get("totals")
     if not totals:
         return text + "."

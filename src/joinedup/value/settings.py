@@ -136,6 +136,7 @@ def parameters_dict(params: Parameters) -> dict[str, Any]:
         "drop_off": params.drop_off,
         "gain_share_rule": params.gain_share_rule,
         "ranges": {k: list(v) for k, v in params.ranges.items()},
+        "headline_measure": params.headline_measure,
     }
 
 
@@ -168,6 +169,7 @@ def parameters_from(
         drop_off=float(stored.get("drop_off", base.drop_off)),
         gain_share_rule=stored.get("gain_share_rule", base.gain_share_rule),
         ranges={k: (float(v[0]), float(v[1])) for k, v in (stored.get("ranges") or {}).items()},
+        headline_measure=str(stored.get("headline_measure") or ""),
         costs=tuple(costs),
         extra_values=tuple(extras),
         min_persons=min_persons,
@@ -293,12 +295,18 @@ def read_number(
 
 
 def read_parameters(
-    form: dict[str, str], current: dict[str, Any], *, analyst: bool
+    form: dict[str, str], current: dict[str, Any], *, analyst: bool, measure_keys: list[str] | None = None
 ) -> tuple[dict[str, Any], Errors]:
-    """The valuation's parameters (rates as percentages on the form). Windows are read only
-    for an analyst: they change who is counted (see the module's docstring)."""
+    """The valuation's parameters (rates as percentages on the form). Windows, and the
+    measure the sentence leads with, are read only for an analyst: the windows change who is
+    counted (see the module's docstring), and the headline is the analyst's reading."""
     errors: Errors = {}
     out = dict(current)
+    if analyst and "headline_measure" in form:
+        chosen = form.get("headline_measure", "").strip()
+        if chosen and chosen not in (measure_keys or []):
+            errors["headline_measure"] = "Choose one of the account's measures, or let the account choose"
+        out["headline_measure"] = chosen
     if analyst:
         for name, what in (
             ("window_before", "the quarters before entry"),

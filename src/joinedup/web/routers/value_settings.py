@@ -155,6 +155,7 @@ def _parameter_values(stored: dict[str, Any]) -> dict[str, str]:
         "evidence_grade": str(stored.get("evidence_grade") or ""),
         "gain_share_rule": str(stored.get("gain_share_rule", "contribution")),
         "optimism_bias_verified": "yes" if stored.get("optimism_bias_verified") else "",
+        "headline_measure": str(stored.get("headline_measure") or ""),
     }
     table = stored.get("optimism_bias") or {str(k): v for k, v in OPTIMISM_BIAS_BY_GRADE.items()}
     for grade, value in table.items():
@@ -171,6 +172,7 @@ def _parameters_form(
     values: dict[str, str],
     errors: FormErrors,
     status: int = 200,
+    measures: list[dict[str, Any]] | None = None,
 ) -> Response:
     return render(
         request,
@@ -183,6 +185,7 @@ def _parameters_form(
             "grades": list(OPTIMISM_BIAS_BY_GRADE),
             "ranged": vs.RANGED,
             "can_define": actor.can(Capability.RUN_INSIGHT),
+            "measures": measures,
         },
         status_code=status,
     )
@@ -198,7 +201,14 @@ def parameters_page(
     c = collaboration_or_404(session, actor, collab)
     account = vs.account_of(session, c)
     stored = account.parameters if account else vs.parameters_dict(Parameters())
-    return _parameters_form(request, actor, c, _parameter_values(stored), FormErrors())
+    return _parameters_form(
+        request,
+        actor,
+        c,
+        _parameter_values(stored),
+        FormErrors(),
+        measures=account.measures if account else [],
+    )
 
 
 @router.post(BASE + "/parameters", response_class=HTMLResponse)
@@ -212,11 +222,23 @@ def parameters_save(
     c = collaboration_or_404(session, actor, collab)
     account = vs.account_of(session, c)
     current = dict(account.parameters) if account else vs.parameters_dict(Parameters())
-    stored, found = vs.read_parameters(form, current, analyst=actor.can(Capability.RUN_INSIGHT))
+    existing = vs.account_of(session, c)
+    stored, found = vs.read_parameters(
+        form,
+        current,
+        analyst=actor.can(Capability.RUN_INSIGHT),
+        measure_keys=[m["key"] for m in existing.measures] if existing else [],
+    )
     if found:
         session.rollback()
         return _parameters_form(
-            request, actor, c, {**_parameter_values(current), **form}, FormErrors.from_dict(found), 400
+            request,
+            actor,
+            c,
+            {**_parameter_values(current), **form},
+            FormErrors.from_dict(found),
+            400,
+            measures=existing.measures if existing else [],
         )
     account = vs.ensure_account(session, c, by=actor.user.email)
     vs.save_parameters(session, account, stored, by=actor.user.email)
