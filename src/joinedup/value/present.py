@@ -99,7 +99,8 @@ def headline(acc: dict[str, Any]) -> str:
     if did and naive is not None:
         # Why the comparison group matters: the programme's own before and after carries
         # whatever changed for everyone.
-        text += f"; their own before and after alone would say {number(naive)}"
+        naive_moved = "fell" if float(naive) < 0 else "rose"
+        text += f"; before and after alone would say it {naive_moved} by {abs(float(naive)):.2f}"
     text += why
     totals = acc.get("totals")
     if not totals:
