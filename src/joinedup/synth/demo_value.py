@@ -105,7 +105,16 @@ def load_demo_value(settings: Any, place_slug: str = PLACE_SLUG) -> str:
                 )
             # A measure too few events to publish is left out of the published money (and
             # the page says so): the demo keeps it, as an analyst may.
-            result, without = compute_for_publication(con, account, rule)
+            result, without, withheld = compute_for_publication(con, account, rule)
             version = data_version(con)
-        store_result(session, account, result, rule=rule, version=version, by="demo", without=without)
+        store_result(
+            session,
+            account,
+            result,
+            rule=rule,
+            version=version,
+            by="demo",
+            without=without,
+            withheld=withheld,
+        )
     return "computed the demo's public value account"

@@ -107,12 +107,19 @@ def compute_command(place: PlaceOpt, collaboration: CollabOpt) -> None:
         with open_store(Path(settings.insight_dir), place, **store_options(settings)) as con:
             seed_reference(con)
             try:
-                result, without = compute_for_publication(con, account, ctx.rule)
+                result, without, withheld = compute_for_publication(con, account, ctx.rule)
             except ValueInputError as exc:
                 raise UserError(f"{exc.message} (setting: {exc.field})") from exc
             version = data_version(con)
         row = store_result(
-            session, account, result, rule=ctx.rule, version=version, by="command line", without=without
+            session,
+            account,
+            result,
+            rule=ctx.rule,
+            version=version,
+            by="command line",
+            without=without,
+            withheld=withheld,
         )
         _audit(session, collab, "value.compute", {"settings_version": account.version})
         console.print(headline(row.published), markup=False, soft_wrap=True)

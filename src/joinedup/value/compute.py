@@ -21,7 +21,7 @@ from joinedup.value.account import (
 from joinedup.value.appraisal import value_account
 from joinedup.value.matching import SMD_NOT_CREDIBLE, match
 
-__all__ = ["compute"]
+__all__ = ["compute", "followed_persons"]
 
 
 def _comparison(
@@ -64,6 +64,25 @@ def _mean(frame: pd.DataFrame, key: str, post: int) -> float:
     return float(values.mean()) if len(values) else 0.0
 
 
+def _own_source(programme: Programme) -> str | None:
+    return programme.origin.removeprefix("source:") if programme.origin.startswith("source:") else None
+
+
+def _followed(programme: Programme, window: panel.DataWindow, p: Parameters) -> pd.DataFrame:
+    """The programme persons whose whole window fits the data: the analysed cohort."""
+    entries = pd.DataFrame(list(programme.entries), columns=["person_id", "entry_date"])
+    fits = panel.fits_window(entries["entry_date"], window, p.window_before, p.window_after)
+    return entries[fits].reset_index(drop=True)
+
+
+def followed_persons(con: duckdb.DuckDBPyConnection, programme: Programme, p: Parameters) -> list[str]:
+    """The ids of the persons an account of ``programme`` follows (for the nearby rule)."""
+    window = panel.data_window(con, _own_source(programme))
+    if window is None:
+        return []
+    return [str(x) for x in _followed(programme, window, p)["person_id"]]
+
+
 def compute(
     con: duckdb.DuckDBPyConnection, programme: Programme, measures: Sequence[MeasureSpec], p: Parameters
 ) -> Account:
@@ -77,13 +96,11 @@ def compute(
         if problem:
             raise problem
     inputs.check_price_year(con, p.price_year)
-    exclude = programme.origin.removeprefix("source:") if programme.origin.startswith("source:") else None
+    exclude = _own_source(programme)
     window = panel.data_window(con, exclude)
     if window is None:
         raise ValueInputError("The place has no linked events yet", "programme")
-    entries = pd.DataFrame(list(programme.entries), columns=["person_id", "entry_date"])
-    fits = panel.fits_window(entries["entry_date"], window, p.window_before, p.window_after)
-    prog = entries[fits].reset_index(drop=True)
+    prog = _followed(programme, window, p)
     if prog.empty:
         raise ValueInputError(
             f"No one's entry date leaves {p.window_before} quarters before and {p.window_after} after it "
@@ -147,7 +164,7 @@ def compute(
         len(prog),
         n_candidates,
         len(matched_ids),
-        len(entries) - len(prog),
+        len(programme.entries) - len(prog),
         window,
         credible,
         reason,

@@ -33,7 +33,7 @@ from typing import Any
 
 from joinedup.insight.disclosure import DisclosureRule, control_counts
 
-__all__ = ["HIDDEN_MONEY", "hidden_measures", "money_leaves_out", "publish", "sticky_size"]
+__all__ = ["HIDDEN_MONEY", "hidden_measures", "money_leaves_out", "publish", "sticky_size", "withhold"]
 
 HIDDEN_MONEY = (
     "A measure rests on too few events to publish, so the account's money is shown to analysts "
@@ -188,6 +188,43 @@ def publish(
     out["hidden"] = hidden
     out["_basis"] = basis
     out["controlled"] = True
+    return out
+
+
+def withhold(published: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The controlled copy with every size, rate and pound taken out and ``reason`` given
+    (the nearby-cohort rule, joinedup.value.nearby). Its sticky basis is kept unchanged."""
+    out = dict(published)
+    for name in ("n_programme", "n_matched", "n_comparison", "n_outside_window"):
+        out[name] = None
+    out["measures"] = [
+        {
+            **m,
+            **{
+                k: None
+                for k in (
+                    "programme_before",
+                    "programme_after",
+                    "comparison_before",
+                    "comparison_after",
+                    "effect",
+                    "se",
+                    "ci_low",
+                    "ci_high",
+                    "naive_effect",
+                )
+            },
+            "hidden": "Withheld: see the reason at the top of the account.",
+        }
+        for m in published.get("measures", [])
+    ]
+    out["balance"] = []
+    out["warnings"] = []
+    _hide_money(out)
+    out["steps"] = []
+    out.pop("money_leaves_out", None)
+    out["hidden"] = {"nearby": reason}
+    out["withheld"] = reason
     return out
 
 

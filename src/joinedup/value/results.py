@@ -21,8 +21,10 @@ from joinedup.db.base import utcnow
 from joinedup.insight.disclosure import DisclosureRule
 from joinedup.insight.store import one
 from joinedup.value.account import Account, compute_account
+from joinedup.value.compute import followed_persons
 from joinedup.value.models import ValueAccount, ValueResult
-from joinedup.value.published import hidden_measures, publish
+from joinedup.value.nearby import nearby_reason, record_cohort
+from joinedup.value.published import hidden_measures, publish, withhold
 from joinedup.value.settings import build_inputs, inputs_hash
 
 __all__ = [
@@ -120,10 +122,17 @@ def without_hidden(
 
 def compute_for_publication(
     con: duckdb.DuckDBPyConnection, account: ValueAccount, rule: DisclosureRule
-) -> tuple[Account, Account | None]:
-    """The exact account and, when a measure must be hidden, the account without it."""
+) -> tuple[Account, Account | None, str | None]:
+    """The exact account; when a measure must be hidden, the account without it; and, when
+    its cohort is a few people from another published account's, why its controlled copy is
+    withheld (see joinedup.value.nearby). The analysed cohort is kept in the store."""
     result = compute(con, account, rule)
-    return result, without_hidden(con, account, result, rule)
+    programme, _, params = build_inputs(con, account, min_persons=rule.threshold)
+    persons = followed_persons(con, programme, params)
+    key = f"account:{account.id}"
+    withheld = nearby_reason(con, key, persons, rule)
+    record_cohort(con, key, persons, withheld=withheld is not None)
+    return result, without_hidden(con, account, result, rule), withheld
 
 
 def store_result(
@@ -135,6 +144,7 @@ def store_result(
     version: str,
     by: str,
     without: Account | None = None,
+    withheld: str | None = None,
 ) -> ValueResult:
     exact = result.to_dict()
     previous = account.result
@@ -144,6 +154,8 @@ def store_result(
         previous.published if previous is not None else None,
         without=None if without is None else without.to_dict(),
     )
+    if withheld:
+        published = withhold(published, withheld)
     row = previous or ValueResult(account_id=account.id)
     row.computed_at = utcnow()
     row.computed_by = by

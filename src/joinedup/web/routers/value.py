@@ -183,19 +183,26 @@ async def recompute(
     if not errors and account is not None:
         rule = place_ctx(request, actor).rule
 
-        def run() -> tuple[Any, Any, str]:
+        def run() -> tuple[Any, Any, str | None, str]:
             with store(request, actor.place.slug) as con:
                 return (*compute_for_publication(con, account, rule), data_version(con))
 
         try:
             # The engine runs for seconds on a large place: off the event loop, so that the
             # server keeps answering everyone else.
-            result, without, version = await anyio.to_thread.run_sync(run)
+            result, without, withheld, version = await anyio.to_thread.run_sync(run)
         except ValueInputError as exc:
             errors.add(exc.field, exc.message)
         else:
             store_result(
-                session, account, result, rule=rule, version=version, by=actor.user.email, without=without
+                session,
+                account,
+                result,
+                rule=rule,
+                version=version,
+                by=actor.user.email,
+                without=without,
+                withheld=withheld,
             )
             record_action(
                 request,
