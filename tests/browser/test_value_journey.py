@@ -82,6 +82,14 @@ def test_lead_reads_the_account(page: Any, server: RunningServer, programme_plac
     for path in ("/settings/parameters", "/settings/costs", "/settings/charter", "/settings/measures/new"):
         page.goto(ACCOUNT + path)
         check_accessibility(page, f"the settings page {path}")
+    # The analyst chooses the measure the sentence leads with.
+    page.goto(ACCOUNT + "/settings/parameters")
+    page.get_by_label("Measure the account's sentence leads with").select_option("crisis_mental_health")
+    page.set_viewport_size({"width": 320, "height": 700})
+    _no_sideways_scroll(page, "the valuation settings at 320 px")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("button", name="Save").click()
+    assert "Parameters saved" in page.locator(".govuk-notification-banner").inner_text()
     _few_draws(server)
     page.goto(ACCOUNT)
     page.get_by_role("button", name="Compute the account").click()
@@ -95,6 +103,7 @@ def test_lead_reads_the_account(page: Any, server: RunningServer, programme_plac
     page.get_by_role("link", name="Public value account").first.click()
     headline = page.locator("#headline").inner_text()
     assert "For 155 people" in headline and "than for similar people" in headline, headline
+    assert "crisis mental health contacts" in headline and "before and after alone" in headline, headline
     main = page.inner_text("main")
     for words in (
         "Matched comparison group",
