@@ -32,11 +32,14 @@ def test_new_persons_take_merges_and_splits_back_out(tmp_path: Path) -> None:
     con = _store(tmp_path, [(1, "done", 500, 0, 0), (2, "done", 536, 7, 3), (3, "failed", 1, 0, 0)])
     changes = latest_changes(con)  # type: ignore[arg-type]
     assert changes is not None
-    assert (changes.run_id, changes.previous_run_id, changes.merged, changes.split, changes.new) == (2, 1, 7, 3, 40)
+    got = (changes.run_id, changes.previous_run_id, changes.merged, changes.split, changes.new)
+    assert got == (2, 1, 7, 3, 40)
 
 
 @pytest.mark.parametrize("analyst", [True, False])
-def test_analysts_see_exact_counts_and_the_run_others_see_them_controlled(tmp_path: Path, analyst: bool) -> None:
+def test_analysts_see_exact_counts_and_the_run_others_see_them_controlled(
+    tmp_path: Path, analyst: bool
+) -> None:
     rule = DisclosureRule(threshold=10, rounding=5)
     con = _store(tmp_path, [(1, "done", 500, 0, 0), (2, "done", 536, 7, 3), (4, "done", 600, 12, 1)])
     # Run 4 against run 2: 12 merged, 1 split, 600 - 536 + 12 - 1 = 75 new.

@@ -210,7 +210,8 @@ def collaborations_section(session: Session, place: Place) -> Section:
 
 
 def build_overview(session: Session, place: Place, con: duckdb.DuckDBPyConnection | None,
-                   ctx: PlaceContext, year: FinancialYear | None = None, *, analyst: bool = False) -> Overview:
+                   ctx: PlaceContext, year: FinancialYear | None = None, *,
+                   analyst: bool = False) -> Overview:
     """The overview for a financial year (the newest with data if not given). Analysts see
     the last linkage run's changes exactly, with a link to the run page."""
     years = available_years(con) if con is not None else []
