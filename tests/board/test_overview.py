@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from joinedup.audit import AuditEvent
 from joinedup.config import Settings
+from joinedup.insight.disclosure import control_counts
+from joinedup.insight.disclosure_rule import DisclosureRule
 from joinedup.insight.link import link_place
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.reference_data import seed_reference
@@ -40,6 +42,7 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     seed_reference(con)
     ingest_directory(con, root / "extracts")
     link_place(con, work_dir=root / "work")
+    link_place(con, work_dir=root / "work")  # a second run, so the overview says what changed
     con.close()
     return path
 
@@ -81,7 +84,7 @@ def _after(html: str, label: str) -> str:
 
 
 def test_every_headline_equals_its_own_page(
-    client: PageClient, place_with_everything: dict[str, int]
+    client: PageClient, session: Session, place_with_everything: dict[str, int]
 ) -> None:
     client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
     page = client.get(STATE)
@@ -118,6 +121,21 @@ def test_every_headline_equals_its_own_page(
     listed = client.get(f"/places/{SLUG}/collaborations").text
     slugs = set(re.findall(rf'href="/places/{SLUG}/collaborations/([a-z0-9-]+)"', listed)) - {"new"}
     assert count == len(slugs)
+    # What changed since the previous linkage run: controlled for the lead, no link to the
+    # person-level run page; for an analyst, exactly the run page's counts, linked to it.
+    merged, split = (_figure(html, f"Persons {k} since the previous run") for k in ("merged", "split"))
+    assert f"/places/{SLUG}/insight/runs/" not in html
+    client.sign_in(email_for(Role.ANALYST), DEMO_PASSWORD)
+    mine = client.get(STATE).text
+    run = re.search(rf'href="(/places/{SLUG}/insight/runs/\d+)"', mine)
+    assert run, "the analyst's headline links to the run page"
+    run_page = client.get(run.group(1)).text
+    for kind, controlled_value in (("merged", merged), ("split", split)):
+        exact = _figure(mine, f"Persons {kind} since the previous run")
+        assert _after(run_page, f"Persons {kind} since the last run") == exact
+        rule = DisclosureRule.for_place(get_place(session, SLUG))
+        expected = control_counts([int(exact.replace(",", ""))], rule)[0]
+        assert controlled_value == ("Not shown" if expected is None else f"{expected:,}")
 
 
 def test_only_whole_financial_years(client: PageClient, place_with_everything: dict[str, int]) -> None:

@@ -210,13 +210,18 @@ def collaborations_section(session: Session, place: Place) -> Section:
 
 
 def build_overview(session: Session, place: Place, con: duckdb.DuckDBPyConnection | None,
-                   ctx: PlaceContext, year: FinancialYear | None = None) -> Overview:
-    """The overview for a financial year (the newest with data if not given)."""
+                   ctx: PlaceContext, year: FinancialYear | None = None, *,
+                   analyst: bool = False) -> Overview:
+    """The overview for a financial year (the newest with data if not given). Analysts see
+    the last linkage run's changes exactly, with a link to the run page."""
     years = available_years(con) if con is not None else []
     chosen = year if year is not None else (years[0] if years else None)
     sections = []
     if con is not None:
         sections.append(demand_section(con, ctx, chosen, years))
+        from joinedup.board.run_changes import run_changes_section  # it builds on Section
+
+        sections.append(run_changes_section(con, ctx, analyst=analyst))
     else:
         sections.append(Section("shared", "People partners share, and what their demand costs",
                                 empty="No linked records yet: an analyst ingests extracts and links them."))

@@ -39,7 +39,8 @@ def _overview(request: Request, actor: Actor, session: Session) -> tuple[Overvie
                 year = parse_year(raw)
             else:
                 errors.add("year", "Choose one of the financial years with data: " + ", ".join(labels))
-        overview = build_overview(session, actor.place, con, ctx, year)
+        overview = build_overview(session, actor.place, con, ctx, year,
+                                  analyst=actor.can(Capability.VIEW_PERSON_LEVEL))
     session.commit()  # survey results may have been computed and cached
     return overview, errors
 
