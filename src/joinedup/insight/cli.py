@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
     from joinedup.insight import mapping_cli  # its own module: `joinedup mapping ...`
 
     mapping_cli.register(app)
+    from joinedup.insight import review_cli  # its own module: `joinedup review ...`
+
+    review_cli.register(app)
 
 
 @contextmanager
@@ -67,7 +70,9 @@ def _store(place: str, *, must_exist: bool = True) -> Iterator[duckdb.DuckDBPyCo
         raise UserError(f"the insight store of {place!r} is busy or unreadable: {exc}") from exc
 
 
-def _audit(ctx: PlaceContext, action: str, detail: dict[str, Any], *, required: bool) -> None:
+def _audit(
+    ctx: PlaceContext, action: str, detail: dict[str, Any], *, required: bool, subject: str | None = None
+) -> None:
     """Write to the app's audit log; person-level actions refuse to go on without it."""
     try:
         from joinedup.audit import record
@@ -76,7 +81,7 @@ def _audit(ctx: PlaceContext, action: str, detail: dict[str, Any], *, required: 
         with session_scope(get_settings()) as session:
             record(
                 session, action, actor_label="command line", place_id=ctx.place_id,
-                subject=f"place:{ctx.slug}", detail=detail,
+                subject=subject or f"place:{ctx.slug}", detail=detail,
             )  # fmt: skip
     except Exception as exc:
         if required:

@@ -21,6 +21,7 @@ from joinedup.insight import charts, export, figure_cache
 from joinedup.insight import controlled as families
 from joinedup.insight.cohort_rules import Cohort
 from joinedup.insight.context import PlaceContext, place_context
+from joinedup.insight.households import HouseholdFigures, household_figures
 from joinedup.insight.periods import FinancialYear, available_years
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "DashboardTables",
     "chart_svg",
     "dashboard_tables",
+    "households",
     "warm",
     "warm_in_background",
     "warm_place",
@@ -64,6 +66,16 @@ def dashboard_tables(
         demand=export.demand_table(con, ctx, year=year, extra=extra),
         network=export.network_table(con, ctx, extra=extra),
     ))  # fmt: skip
+
+
+def households(
+    con: duckdb.DuckDBPyConnection, ctx: PlaceContext, year: FinancialYear | None
+) -> HouseholdFigures | None:
+    """A year's households (Think Family), controlled as their own family; whole place only."""
+    if year is None:
+        return None
+    return figure_cache.cached(con, ctx, ("households", year.label),
+                               lambda: household_figures(con, ctx, year))  # fmt: skip
 
 
 def _chart_spec(

@@ -16,8 +16,8 @@ import pandas as pd
 from joinedup.insight.store import one
 
 __all__ = [
-    "DECISIONS", "Estimate", "QueueItem", "ReviewError", "band", "constraints", "decide",
-    "ensure_schema", "estimate", "queue", "set_band",
+    "DECISIONS", "Estimate", "QueueItem", "ReviewError", "band", "constraints", "current_threshold",
+    "decide", "ensure_schema", "estimate", "parse_pair", "queue", "scored", "set_band",
 ]  # fmt: skip
 
 # What an analyst may decide, and the words the pages use.
@@ -64,6 +64,44 @@ def constraints(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str]], 
     return must, cannot
 
 
+def parse_pair(key: str) -> tuple[str, str]:
+    """A pair as the queue names it, "source|record~source|record", smaller id first."""
+    left, sep, right = key.partition("~")
+    if not sep or "|" not in left or "|" not in right:
+        raise ReviewError(
+            f"{key!r} is not a pair: give it as the queue lists it, like source|record~source|record"
+        )
+    return ordered(left, right)
+
+
+def scored(con: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
+    """Whether the model scored these two records as a pair."""
+    left, right = ordered(a, b)
+    return one(con.execute(
+        "SELECT 1 FROM link_pairs WHERE unique_id_l = ? AND unique_id_r = ?", [left, right]
+    )) is not None  # fmt: skip
+
+
+def current_threshold(con: duckdb.DuckDBPyConnection) -> float:
+    """The threshold of the latest finished link, against which decisions are weighed."""
+    from joinedup.insight.model import DEFAULT_THRESHOLD
+
+    row = con.execute(
+        "SELECT threshold FROM link_runs WHERE status = 'done' ORDER BY run_id DESC LIMIT 1"
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else DEFAULT_THRESHOLD
+
+
+def held(con: duckdb.DuckDBPyConnection, a: str, b: str) -> None:
+    """Refuse a pair one of whose records has since been removed."""
+    gone = [u for u in (a, b) if not _exists(con, u)]
+    if gone:
+        raise ReviewError(
+            f"Record {gone[0]} is no longer held (its source was replaced or removed), so this "
+            "pair cannot be decided; the queue will drop it at the next link"
+        )
+
+
 def _exists(con: duckdb.DuckDBPyConnection, unique_id: str) -> bool:
     return one(
         con.execute("SELECT 1 FROM records WHERE source || '|' || record_id = ?", [unique_id])
@@ -88,12 +126,7 @@ def decide(
         raise ReviewError("Choose same person, different people or not sure")
     if a == b:
         raise ReviewError("A record cannot be paired with itself")
-    gone = [u for u in (a, b) if not _exists(con, u)]
-    if gone:
-        raise ReviewError(
-            f"Record {gone[0]} is no longer held (its source was replaced or removed), so this "
-            "pair cannot be decided; the queue will drop it at the next link"
-        )
+    held(con, a, b)
     left, right = ordered(a, b)
     probability = one(
         con.execute(

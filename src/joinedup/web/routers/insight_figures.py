@@ -209,6 +209,8 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
                         f"{r.service_a} and {r.service_b}"
                         for r in network_frame.itertuples() if r.ships_in_the_night
                     ][:10],
+                    # Households are of the whole place: a filtered view leaves them out.
+                    households=dashboard_figures.households(con, ctx, year) if extra is None else None,
                 )  # fmt: skip
             # Records are events across every year: a sum the year tables would subtract from,
             # so only those who work with the records see the exact figure.

@@ -168,6 +168,7 @@ def person_page(
             "JOIN sources s ON s.name = r.source WHERE l.person_id = ? "
             "ORDER BY r.event_date NULLS LAST, s.service", [person_id],
         ).fetchall()  # fmt: skip
+        household = _household(con, person_id)
         events = con.execute(
             "SELECT run_id, kind, person_id, other_person_id, n_records FROM person_events "
             "WHERE person_id = ? OR other_person_id = ? ORDER BY run_id", [person_id, person_id],
@@ -177,5 +178,14 @@ def person_page(
     record_action(request, session, actor, "insight.view.person", f"person:{person_id}")
     return render(request, "insight/person.html", {
         "place": actor.place, "person_id": person_id, "records": records, "events": events,
-        "names": names,
+        "names": names, "household": household,
     })  # fmt: skip
+
+
+def _household(con: Any, person_id: str) -> tuple[str, list[str]] | None:
+    """The persons the person lived with in the newest year with data (Think Family)."""
+    from joinedup.insight.households import household_of
+    from joinedup.insight.periods import available_years
+
+    years = available_years(con)
+    return (years[0].label, household_of(con, person_id, years[0])) if years else None

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from joinedup.insight import review
-from joinedup.insight.model import DEFAULT_THRESHOLD
 from joinedup.insight.pipeline import work_dir
 from joinedup.insight.review_evidence import pair_evidence, side_by_side
 from joinedup.places.roles import Capability
@@ -29,13 +28,6 @@ EFFECTS = {
 }
 
 
-def _threshold(con: Any) -> float:
-    row = con.execute(
-        "SELECT threshold FROM link_runs WHERE status = 'done' ORDER BY run_id DESC LIMIT 1"
-    ).fetchone()
-    return float(row[0]) if row and row[0] is not None else DEFAULT_THRESHOLD
-
-
 @router.get(BASE + "/review", response_class=HTMLResponse)
 def review_queue(
     request: Request,
@@ -45,7 +37,7 @@ def review_queue(
     if not has_store(request, actor.place.slug):
         raise HTTPException(status_code=404)
     with store(request, actor.place.slug) as con:
-        threshold = _threshold(con)
+        threshold = review.current_threshold(con)
         items = review.queue(con, threshold)
         low, high = review.band(con)
         estimate = review.estimate(con, threshold)

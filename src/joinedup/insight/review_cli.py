@@ -1,0 +1,162 @@
+"""`joinedup review list|show|decide|estimate`: clerical review from the command line, beside
+the web's review queue. The queue is the web's, in the web's order; `show` is person-level
+and, like the web's pair page, refuses to go on unless the view is written to the audit log.
+A mistake (a bad decision word, an unknown pair, a pair whose records have since gone)
+prints one line and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from joinedup.clikit import UserError, console
+
+review_app = typer.Typer(
+    help="The review queue: pairs the model is unsure of, and analysts' decisions on them.",
+    no_args_is_help=True,
+)
+
+PlaceOpt = Annotated[str, typer.Option("--place", help="The place's slug")]
+PairArg = Annotated[str, typer.Argument(help="The pair as `review list` shows it (left~right)")]
+
+# The words a decision takes on the command line, as insight.review keeps them.
+WORDS = "same, different or unsure"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(review_app, name="review")
+
+
+def _percent(value: float | None, interval: tuple[float, float] | None) -> str:
+    if value is None or interval is None:
+        return "not enough reviewed pairs yet"
+    return f"{100 * value:.0f}% (95% interval {100 * interval[0]:.0f}% to {100 * interval[1]:.0f}%)"
+
+
+@review_app.command("list")
+def list_queue(
+    place: PlaceOpt,
+    limit: Annotated[int, typer.Option(help="Show at most this many pairs")] = 100,
+) -> None:
+    """The pairs waiting for review, those a decision would change most first."""
+    from joinedup.insight import review
+    from joinedup.insight.cli import _store
+
+    with _store(place) as con:
+        threshold = review.current_threshold(con)
+        items = review.queue(con, threshold, limit=limit)
+        low, high = review.band(con)
+    if not items:
+        console.print("No pairs are waiting for review.")
+        return
+    # One pair a block, not a table: the pair's key is long and must stay whole to be
+    # copied into `review show` and `review decide`.
+    effects = {"join": "a “same person” decision would join two persons",
+               "split": "a “different people” decision would split a person",
+               "none": "other pairs already decide it"}  # fmt: skip
+    console.print(f"{len(items)} pairs scored between {100 * low:.0f}% and {100 * high:.0f}%, "
+                  f"those a decision would change most first:")  # fmt: skip
+    for n, item in enumerate(items, 1):
+        moved = f" ({item.records_moved} records would move)" if item.records_moved else ""
+        decided = "marked not sure" if item.decision else "not yet decided"
+        console.print(f"{n}. {item.pair_key}", markup=False, soft_wrap=True)
+        console.print(f"   match probability {100 * item.match_probability:.1f}%; "
+                      f"{effects[item.effect]}{moved}; {decided}", markup=False)  # fmt: skip
+
+
+@review_app.command("show")
+def show(place: PlaceOpt, pair: PairArg) -> None:
+    """The pair's two records side by side with the model's evidence (person-level; audited)."""
+    from joinedup.config import get_settings
+    from joinedup.insight import review
+    from joinedup.insight.cli import _audit, _store
+    from joinedup.insight.context import place_context
+    from joinedup.insight.pipeline import work_dir
+    from joinedup.insight.review_evidence import pair_evidence, side_by_side
+
+    try:
+        left, right = review.parse_pair(pair)
+    except review.ReviewError as exc:
+        raise UserError(str(exc)) from exc
+    with _store(place) as con:
+        try:
+            review.held(con, left, right)
+            fields = side_by_side(con, left, right)
+            _audit(place_context(place), "insight.view.review_pair", {"pair": f"{left}~{right}"},
+                   required=True, subject=f"pair:{left}~{right}")  # fmt: skip
+            evidence = pair_evidence(con, left, right, work_dir=work_dir(get_settings(), place))
+        except review.ReviewError as exc:
+            raise UserError(str(exc)) from exc
+    records = Table(title="The two records")
+    records.add_column("", no_wrap=True)
+    records.add_column("left record")
+    records.add_column("right record")
+    for label, value_l, value_r in fields:
+        records.add_row(label, value_l, value_r)
+    console.print(records)
+    # The values compared are in the table above; here each comparison's level and weight.
+    waterfall = Table(title="The model's evidence")
+    waterfall.add_column("comparison", no_wrap=True)
+    waterfall.add_column("how alike")
+    waterfall.add_column("match weight", justify="right", no_wrap=True)
+    waterfall.add_row("Before comparing (prior)", "", f"{evidence.prior_weight:+.2f}")
+    for row in evidence.rows:
+        waterfall.add_row(row.comparison, row.level, f"{row.weight:+.2f}")
+    waterfall.add_row("Match weight in all", "", f"{evidence.match_weight:+.2f}")
+    console.print(waterfall)
+    console.print(f"Match probability {100 * evidence.match_probability:.1f}%. Decide with: "
+                  f"joinedup review decide --place {place} {left}~{right} same|different|unsure",
+                  markup=False, soft_wrap=True)  # fmt: skip
+
+
+@review_app.command("decide")
+def decide(
+    place: PlaceOpt,
+    pair: PairArg,
+    decision: Annotated[str, typer.Argument(help="same, different or unsure")],
+) -> None:
+    """Decide a pair: the same person, different people, or not sure. The next link honours it."""
+    from joinedup.insight import review
+    from joinedup.insight.cli import _audit, _store
+    from joinedup.insight.context import place_context
+
+    if decision not in review.DECISIONS:
+        raise UserError(f"{decision!r} is not a decision: give {WORDS}; nothing was saved")
+    try:
+        left, right = review.parse_pair(pair)
+    except review.ReviewError as exc:
+        raise UserError(str(exc)) from exc
+    with _store(place) as con:
+        try:
+            review.held(con, left, right)
+            if not review.scored(con, left, right):
+                raise review.ReviewError(
+                    f"{left}~{right} is not a pair the model scored; take pairs from "
+                    "`joinedup review list`. Nothing was saved"
+                )
+            review.decide(con, left, right, decision, decided_by="command line")
+        except review.ReviewError as exc:
+            raise UserError(str(exc)) from exc
+    _audit(place_context(place), "insight.review.decide", {"pair": f"{left}~{right}", "decision": decision},
+           required=False, subject=f"pair:{left}~{right}")  # fmt: skip
+    console.print(f"{review.DECISIONS[decision]}: {left}~{right}. The next link honours it.")
+
+
+@review_app.command("estimate")
+def estimate(place: PlaceOpt) -> None:
+    """Precision and recall of the threshold within the band, from the reviewed pairs."""
+    from joinedup.insight import review
+    from joinedup.insight.cli import _store
+
+    with _store(place) as con:
+        threshold = review.current_threshold(con)
+        found = review.estimate(con, threshold)
+        low, high = review.band(con)
+    console.print(f"{found.reviewed} pair{'' if found.reviewed == 1 else 's'} reviewed in the band "
+                  f"{100 * low:.0f}% to {100 * high:.0f}% (threshold {100 * threshold:.0f}%)")  # fmt: skip
+    console.print(f"Precision in the band: {_percent(found.precision, found.precision_interval)}"
+                  f", from {found.precision_n} pairs the model joins")  # fmt: skip
+    console.print(f"Recall in the band: {_percent(found.recall, found.recall_interval)}"
+                  f", from {found.recall_n} pairs judged the same person")  # fmt: skip

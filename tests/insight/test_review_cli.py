@@ -1,0 +1,129 @@
+"""`joinedup review list|show|decide|estimate`: the web review queue from the command line,
+in the web's order; `show` is person-level and audited; mistakes change nothing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from joinedup.audit import AuditEvent
+from joinedup.cli import app
+from joinedup.clikit import UserError
+from joinedup.config import Settings
+from joinedup.insight import review
+from joinedup.insight.store import connect
+from tests.insight.test_review import SLUG, linked  # noqa: F401  (the linked place, built once)
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), terminal_width=200)
+    if isinstance(result.exception, UserError):
+        return 2, str(result.exception)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def place(cli_env: Settings, linked: Path) -> Path:  # noqa: F811
+    target = Path(cli_env.insight_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(linked / "insight" / f"{SLUG}.duckdb", target / f"{SLUG}.duckdb")
+    return target / f"{SLUG}.duckdb"
+
+
+def _open(path: Path) -> duckdb.DuckDBPyConnection:
+    return connect(path, memory_limit="500MB", threads=1)
+
+
+def _web_queue(path: Path) -> list[review.QueueItem]:
+    con = _open(path)
+    try:
+        return review.queue(con, review.current_threshold(con))
+    finally:
+        con.close()
+
+
+def _decisions(path: Path) -> list[tuple[str, str, str]]:
+    con = _open(path)
+    try:
+        review.ensure_schema(con)
+        return con.execute("SELECT unique_id_l, unique_id_r, decision FROM review_decisions").fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_list_gives_the_queue_in_the_web_order(place: Path) -> None:
+    items = _web_queue(place)
+    assert items, "the linked place should have pairs in the band"
+    code, text = _run("review", "list", "--place", SLUG)
+    assert code == 0, text
+    numbered = [line.split(". ", 1) for line in text.splitlines() if line.split(". ", 1)[0].isdigit()]
+    assert [int(n) for n, _key in numbered] == list(range(1, len(items) + 1))
+    keys = [key for _n, key in numbered]
+    assert keys == [item.pair_key for item in items]
+
+
+@pytest.mark.slow
+def test_show_puts_the_records_side_by_side_with_the_evidence_and_is_audited(
+    place: Path, session: Session
+) -> None:
+    pair = _web_queue(place)[0]
+    code, text = _run("review", "show", "--place", SLUG, pair.pair_key)
+    assert code == 0, text
+    for words in ("Forename", "Date of birth", "Before comparing (prior)", "Match weight in all"):
+        assert words in text
+    assert pair.unique_id_l.split("|", 1)[1] in text and pair.unique_id_r.split("|", 1)[1] in text
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "insight.view.review_pair"))
+    assert [e.subject for e in events] == [f"pair:{pair.pair_key}"]
+
+
+@pytest.mark.slow
+def test_decide_keeps_the_decision_and_estimate_counts_it(place: Path, session: Session) -> None:
+    pair = _web_queue(place)[0]
+    code, text = _run("review", "decide", "--place", SLUG, pair.pair_key, "same")
+    assert code == 0 and "Same person" in text, text
+    assert _decisions(place) == [(pair.unique_id_l, pair.unique_id_r, "same")]
+    assert pair.pair_key not in [i.pair_key for i in _web_queue(place)]
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "insight.review.decide"))
+    code, text = _run("review", "estimate", "--place", SLUG)
+    assert code == 0, text
+    assert "1 pair reviewed" in text
+    assert ("Precision in the band" in text) or ("Recall in the band" in text)
+
+
+@pytest.mark.slow
+def test_mistakes_change_nothing(place: Path) -> None:
+    pair = _web_queue(place)[0]
+    code, text = _run("review", "decide", "--place", SLUG, pair.pair_key, "maybe")
+    assert code == 2 and "same, different or unsure" in text
+    code, text = _run("review", "decide", "--place", SLUG, "no-such-pair", "same")
+    assert code == 2 and "not a pair" in text
+    code, text = _run("review", "decide", "--place", SLUG, f"{pair.unique_id_l}~nowhere|1", "same")
+    assert code == 2 and "no longer held" in text
+    code, text = _run("review", "show", "--place", SLUG, "x|1~y|2")
+    assert code == 2 and "no longer held" in text
+    # Two held records the model never scored together are not a pair to review.
+    con = _open(place)
+    scored = {(a, b) for a, b in con.execute("SELECT unique_id_l, unique_id_r FROM link_pairs").fetchall()}
+    held = [r for (r,) in con.execute(
+        "SELECT source || '|' || record_id FROM records ORDER BY 1 LIMIT 50").fetchall()]  # fmt: skip
+    con.close()
+    unscored = next((a, b) for a in held for b in held if a < b and (a, b) not in scored)
+    code, text = _run("review", "decide", "--place", SLUG, "~".join(unscored), "different")
+    assert code == 2 and "not a pair the model scored" in text
+    # The records have since gone: refused, nothing saved.
+    con = _open(place)
+    source, record_id = pair.unique_id_r.split("|", 1)
+    con.execute("DELETE FROM records WHERE source = ? AND record_id = ?", [source, record_id])
+    con.close()
+    code, text = _run("review", "decide", "--place", SLUG, pair.pair_key, "different")
+    assert code == 2 and "no longer held" in text
+    assert _decisions(place) == []
+    code, text = _run("review", "list", "--place", "nowhere")
+    assert code == 2 and "has no insight yet" in text
