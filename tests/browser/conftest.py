@@ -38,11 +38,36 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    # Keep each phase's report on the test, so the page fixture knows whether the test failed.
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, "report_" + report.when, report)
+
+
 @pytest.fixture
-def page(browser: Any, server: RunningServer) -> Iterator[Any]:
+def page(browser: Any, server: RunningServer, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900},
                                   locale="en-GB")
-    context.set_default_timeout(10_000)
+    # A wait, not a speed claim: a CI machine running every tier at once can take seconds
+    # over a page that takes a fraction of one here.
+    context.set_default_timeout(30_000)
     page = context.new_page()
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        _explain_failure(page, server)
     context.close()
+
+
+def _explain_failure(page: Any, server: RunningServer) -> None:
+    """Print what the browser was showing and the end of the server's log: on a CI machine
+    these are all there is to tell a slow page from an error page."""
+    try:
+        heading = page.locator("h1").first.inner_text(timeout=2_000)
+    except Exception as exc:  # noqa: BLE001 - a diagnostic must not hide the real failure
+        heading = f"(no h1: {type(exc).__name__})"
+    print(f"\n--- browser at failure: {page.url}\n--- title: {page.title()}\n--- h1: {heading}")
+    log = server.log.read_text(errors="replace") if server.log.exists() else ""
+    print("--- end of server.log:\n" + (log[-3000:] or "(empty)"))

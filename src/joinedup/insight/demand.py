@@ -4,6 +4,8 @@ Each record is one event of its source's service. An event is costed at the unit
 its cost item (the record's own, or its source's default), uprated from the cost's price
 year to one price year with the place's deflator table. Costs are attributed to the
 partner whose service the event was: the cohort × partner matrix shows who bears them.
+A multi-agency unit cost is not split here (the event's partner carries it); the value
+account (value/catalogue.agency_split) splits it among agencies as the UCD does.
 One event counts as one unit whatever the unit (a week of outreach, one attendance):
 that is a simplification, stated on every page that shows costs.
 """
