@@ -19,14 +19,19 @@ EXPORTS = ("measures", "balance", "steps", "matrix", "gain_share", "sensitivity"
 def money(value: Any) -> str:
     if value is None:
         return SUPPRESSED
-    sign = "−" if float(value) < 0 else ""
-    return f"{sign}£{abs(float(value)):,.0f}"
+    text = f"{abs(float(value)):,.0f}"
+    # A loss that rounds to nothing is no loss on the page: "£0", never "−£0".
+    sign = "−" if float(value) < 0 and text.strip("0,.") else ""
+    return f"{sign}£{text}"
 
 
 def number(value: Any, places: int = 2) -> str:
     if value is None:
         return SUPPRESSED
-    return f"{float(value):,.{places}f}".replace("-", "−")
+    text = f"{abs(float(value)):,.{places}f}"
+    # A change that rounds to zero is shown as 0.00, not −0.00, which reads as a fall.
+    sign = "−" if float(value) < 0 and text.strip("0,.") else ""
+    return sign + text
 
 
 def count(value: Any) -> str:
