@@ -58,12 +58,15 @@ def too_big(settings: Any, file_name: str = "") -> str:
 
 
 @contextmanager
-def store(request: Request, slug: str) -> Iterator[duckdb.DuckDBPyConnection]:
+def store(request: Request, slug: str, *, warm: bool | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The place's store. After a POST the dashboard's figures are warmed; ``warm=False``
+    for a read within a POST (or a step of several changes, warmed once at the end): a warm
+    started before the change competes with it for the CPU and computes stale figures."""
     settings = settings_of(request)
     with open_store(Path(settings.insight_dir), slug, **store_options(settings)) as con:
         seed_reference(con)
         yield con
-    if request.method == "POST":
+    if request.method == "POST" if warm is None else warm:
         # A change (an ingest, a cost, a cohort) makes a new data version: compute the
         # dashboard's figures in the background, so that whoever looks next need not wait.
         warm_in_background(settings, slug)

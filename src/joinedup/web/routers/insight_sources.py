@@ -93,7 +93,7 @@ def _saved_mappings(request: Request, slug: str) -> list[str]:
     """Sources whose mapping can be reused for a new extract."""
     if not has_store(request, slug):
         return []
-    with store(request, slug) as con:
+    with store(request, slug, warm=False) as con:  # a read, also within a POST
         rows = con.execute("SELECT name FROM sources WHERE mapping_text IS NOT NULL ORDER BY name").fetchall()
     return [r[0] for r in rows]
 
@@ -314,7 +314,9 @@ async def columns_submit(
     slug = actor.place.slug
     existing: set[str] = set()
     if has_store(request, slug):
-        with store(request, slug) as con:
+        # A read: warming here would start a warm of the old figures that competes with the
+        # ingest below for the CPU (the browser tier's ingest then missed its 10 s wait).
+        with store(request, slug, warm=False) as con:
             existing = {r[0] for r in con.execute("SELECT name FROM sources").fetchall()}
     answers = read_answers(form, suggestion, extract, existing, registry_of(actor.place), sheet)
     if answers.errors or answers.text is None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from joinedup.insight import staging
+from joinedup.insight.dashboard_figures import warm_in_background
 from joinedup.insight.ingest import IngestError, IngestReport
 from joinedup.insight.readers import Limits
 from joinedup.insight.upload_many import (
@@ -53,7 +54,7 @@ PAGE = BASE + "/upload-several"
 def _mappings(request: Request, slug: str) -> dict[str, str]:
     if not has_store(request, slug):
         return {}
-    with store(request, slug) as con:
+    with store(request, slug, warm=False) as con:  # a read, even within the POST
         return stored_mappings(con)
 
 
@@ -118,6 +119,8 @@ async def upload_several_submit(
         await _one(request, session, actor, upload, outcome, mappings, limits, max_bytes, insight_dir)
         if outcome.source is not None and outcome.error is None:
             taken[outcome.source] = name
+    if any(o.status == "ingested" for o in outcomes):
+        warm_in_background(settings, slug)
     return render(request, "insight/upload_several_done.html", {
         "place": actor.place, "outcomes": outcomes, "rows": upload_outcome_rows(outcomes),
         "ingested": sum(1 for o in outcomes if o.status == "ingested"),
@@ -156,7 +159,9 @@ async def _one(request: Request, session: Session, actor: Actor, upload: UploadF
     source = outcome.source
 
     def ingest() -> IngestReport:
-        with store(request, slug) as con:
+        # Not warmed per file: each warm would compete with the next file's ingest. The
+        # figures are warmed once, when every file has been through.
+        with store(request, slug, warm=False) as con:
             return ingest_matched(con, staged.path, name, source, mappings[source], limits)
 
     try:
