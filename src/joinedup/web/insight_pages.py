@@ -132,8 +132,9 @@ def upload_outcome_rows(outcomes: list[FileOutcome]) -> list[list[dict[str, Any]
         else:
             what = {"text": "Waiting for its columns to be checked"}
         rows.append([
-            {"text": o.file_name},
-            {"text": o.source or "–"},
+            # Monthly files have long names: they wrap rather than widen the table.
+            {"text": o.file_name, "classes": "app-wrap-anywhere"},
+            {"text": o.source or "–", "classes": "app-wrap-anywhere"},
             {"text": f"{r.records:,}" if r else "–", "format": "numeric"},
             {"text": f"{r.quarantined:,}" if r else "–", "format": "numeric"},
             what,

@@ -124,6 +124,7 @@ async def upload_several_submit(
     return render(request, "insight/upload_several_done.html", {
         "place": actor.place, "outcomes": outcomes, "rows": upload_outcome_rows(outcomes),
         "ingested": sum(1 for o in outcomes if o.status == "ingested"),
+        "unchanged": sum(1 for o in outcomes if o.status == "unchanged"),
         "failed": sum(1 for o in outcomes if o.error),
         "to_check": [o for o in outcomes if o.token], "sources": sorted(mappings),
     })  # fmt: skip
