@@ -108,3 +108,20 @@ def test_new_records_of_known_people_join_their_persons(linked: Linked) -> None:
     joined = [k for k in returning if linked.after[k] == held[linked.month[k]].most_common(1)[0][0]]
     # Linkage is not perfect (nicknames, typos, moves): most, not all, join their person.
     assert len(joined) >= 0.75 * len(returning), (len(joined), len(returning))
+
+
+def test_the_demo_command_writes_next_months_extracts_with_a_manifest(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from joinedup.cli import app
+    from joinedup.insight.manifest import load_manifest
+
+    result = CliRunner().invoke(app, ["demo-next-month", "--out", str(tmp_path), "--month", "1"])
+    assert result.exit_code == 0, result.output
+    assert "April 2025" in result.output
+    entries = load_manifest(tmp_path / "manifest.toml")
+    assert {e.source for e in entries} == {"housing_options", "rough_sleeper_outreach",
+        "emergency_department", "community_mental_health", "work_coach", "police_custody",
+        "offender_management", "drug_alcohol_recovery", "domestic_abuse_support"}  # fmt: skip
+    refused = CliRunner().invoke(app, ["demo-next-month", "--out", str(tmp_path), "--month", "0"])
+    assert refused.exit_code != 0

@@ -98,14 +98,19 @@ def demo_next_month(
 ) -> None:
     """Write the demo place's extracts as its partners send them next month (same sources,
     new events and people), to upload together and link incrementally."""
+    from joinedup.insight.manifest import manifest_text
     from joinedup.synth.next_month import DEMO_PEOPLE, DEMO_SEED, month_start, next_month
 
     place = next_month(DEMO_PEOPLE, out, DEMO_SEED, month)
+    # A manifest beside them, so that the command line takes them in one go too.
+    extracts = [(s, place.extract(s), place.mapping(s)) for s in place.sources]
+    (out / "manifest.toml").write_text(manifest_text(extracts, out), encoding="utf-8")
     first = month_start(month)
     console.print(f"Wrote {len(place.sources)} extracts to {out}, with events to the end of "
                   f"{first:%B %Y} ({place.records:,} records; truth.csv says whose each is).")
-    console.print("Upload them together on the insight upload page (Upload several extracts at "
-                  "once), or ingest them with their mappings, then link.")
+    console.print("Upload them together on the insight page 'Upload several extracts at once', "
+                  f"or run: joinedup ingest --place northbrook --manifest {out / 'manifest.toml'}; "
+                  "then link.")
 
 
 def _role(value: str) -> Role:
