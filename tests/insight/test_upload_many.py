@@ -88,15 +88,18 @@ def test_both_files_go_in_with_their_stored_mappings(
     [
         (_csv([["Ref", "Name"], ["1", "Ann"]]), "its columns are not the ones that source"),
         (b"PK\x03\x04 not really a workbook", "outreach.xlsx"),
+        ("\n".join(",".join(r) for r in NEXT).encode("utf-16"), "UTF-16 text"),
+        (_csv(NEXT) + b"H9,Al,Bo,01/01/1980,,," * 70_000, "JOINEDUP_INGEST_MAX_UPLOAD_MB"),
         (_csv(NEXT + [[f"H{i}", "Al", "Bo", "01/01/1980", "", "", ""] for i in range(6, 20)]),
          "JOINEDUP_INGEST_MAX_ROWS"),
     ],
-    ids=["other columns", "not a workbook", "over the row limit"],
+    ids=["other columns", "not a workbook", "wrong encoding", "over the size limit", "over the row limit"],
 )
 def test_a_bad_second_file_is_reported_and_the_first_still_goes_in(
     analyst: PageClient, settings: Settings, second: bytes, problem: str
 ) -> None:
     settings.ingest_max_rows = 10
+    settings.ingest_max_upload_mb = 1
     before = _held(settings)
     name = "outreach.xlsx" if second.startswith(b"PK") else "outreach.csv"
     response = _post(analyst, [("housing.csv", _csv(NEXT)), (name, second)])
