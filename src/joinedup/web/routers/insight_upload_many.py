@@ -82,7 +82,9 @@ async def upload_several_submit(
     session: Session = Depends(get_db),
 ) -> Response:
     settings = settings_of(request)
-    form = await request.form(max_files=settings.ingest_max_upload_files + 5)
+    # Starlette refuses a form with more parts than this with its own bare message: allow
+    # well over the limit, so that too many files get the clear message below instead.
+    form = await request.form(max_files=max(100, 10 * settings.ingest_max_upload_files))
     files = [f for f in form.getlist("extracts") if isinstance(f, UploadFile) and f.filename]
     errors = FormErrors()
     if not files:
