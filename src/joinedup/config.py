@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     ingest_max_compression_ratio: float = Field(
         100.0, description="Largest unpacked-to-packed size ratio of an XLSX (zip bombs exceed it)"
     )
+    ingest_max_upload_files: int = Field(
+        10, description="Most extracts one upload of several files may hold (each within the other limits)"
+    )
     ingest_max_rows: int = Field(2_000_000, description="Most data rows one extract may have")
     ingest_max_columns: int = Field(500, description="Most columns one extract may have")
     ingest_max_cell_chars: int = Field(32_767, description="Longest value one cell may hold (characters)")

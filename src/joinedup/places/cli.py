@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("serve")(serve)
     app.command("demo")(demo)
+    app.command("demo-next-month")(demo_next_month)
     app.add_typer(users_app, name="users")
     app.add_typer(places_app, name="places")
     registry_cli.register(app)
@@ -87,6 +89,28 @@ def demo(
     if serve_after:
         console.print(f"Serving at http://{settings.host}:{settings.port}")
         serve(None, None, 1)
+
+
+def demo_next_month(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the extracts to")],
+    month: Annotated[int, typer.Option(min=1, help="Months on: 1 is April 2025, the month after "
+                                       "the demo's events; each holds the months before it")] = 1,
+) -> None:
+    """Write the demo place's extracts as its partners send them next month (same sources,
+    new events and people), to upload together and link incrementally."""
+    from joinedup.insight.manifest import manifest_text
+    from joinedup.synth.next_month import DEMO_PEOPLE, DEMO_SEED, month_start, next_month
+
+    place = next_month(DEMO_PEOPLE, out, DEMO_SEED, month)
+    # A manifest beside them, so that the command line takes them in one go too.
+    extracts = [(s, place.extract(s), place.mapping(s)) for s in place.sources]
+    (out / "manifest.toml").write_text(manifest_text(extracts, out), encoding="utf-8")
+    first = month_start(month)
+    console.print(f"Wrote {len(place.sources)} extracts to {out}, with events to the end of "
+                  f"{first:%B %Y} ({place.records:,} records; truth.csv says whose each is).")
+    console.print("Upload them together on the insight page 'Upload several extracts at once', "
+                  f"or run: joinedup ingest --place northbrook --manifest {out / 'manifest.toml'}; "
+                  "then link.")
 
 
 def _role(value: str) -> Role:

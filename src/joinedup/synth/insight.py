@@ -29,7 +29,7 @@ from joinedup.synth.insight_names import (
     SYLLABLES_START,
 )
 
-__all__ = ["SOURCES", "SyntheticPlace", "generate_place", "load_demo_insight"]
+__all__ = ["SOURCES", "Later", "SyntheticPlace", "generate_place", "load_demo_insight"]
 
 # Outward codes of the fictional borough: real-format postcodes ('NB' is not a live area).
 _DISTRICTS = [f"NB{n}" for n in range(1, 13)] + ["NV1", "NV2", "NV3"]
@@ -94,6 +94,15 @@ class Person:
     old_postcode: str | None
     old_address: str | None
     complex: bool
+
+
+# Adds records to a place: given its people, its records by source and the counters of
+# record ids (both to extend), the added records by source and, for each, the random
+# numbers that write its row (one stream a record, so a row reads the same in every file).
+Later = Callable[
+    [list["Person"], dict[str, list["_Record"]], dict[str, int]],
+    tuple[dict[str, list["_Record"]], Callable[["_Record"], random.Random]],
+]
 
 
 @dataclass
@@ -473,10 +482,14 @@ def generate_place(
     *,
     formats: str = "mixed",
     adjust: Callable[[random.Random, list[Person], dict[str, list[_Record]]], None] | None = None,
+    later: Later | None = None,
 ) -> SyntheticPlace:
     """Write a synthetic place to out_dir. formats='csv' writes every extract as CSV
     (benchmarks at a million records, where writing XLSX would dominate). ``adjust`` may
-    change the events before they are written (synth/programme.py plants a programme)."""
+    change the events before they are written (synth/programme.py plants a programme).
+    ``later`` adds records after the place's own (synth/next_month.py: next month's
+    extracts); it draws on its own random numbers, so every row the place had is written
+    exactly as before and only the added rows are new."""
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     persons = _make_people(rng, people)
@@ -500,6 +513,7 @@ def generate_place(
             by_source[spec.name].append(_variant(person, spec, rng, rid, start))
     if adjust is not None:
         adjust(rng, persons, by_source)
+    added, row_rng = later(persons, by_source, counters) if later else ({}, lambda _r: rng)
     layouts = _layouts()
     truth: list[tuple[str, str, int]] = []
     place = SyntheticPlace(out_dir=out_dir, people=people, records=0)
@@ -512,6 +526,8 @@ def generate_place(
         # Some extracts repeat a row verbatim (a system exporting an episode twice).
         if records and rng.random() < 0.5:
             rows.append(list(rows[0]))
+        records = records + added.get(spec.name, [])
+        rows += [to_row(r, row_rng(r)) for r in added.get(spec.name, [])]
         _write(out_dir / f"{spec.name}.{fmt}", header, rows, fmt, spec.layout)
         (out_dir / f"{spec.name}.toml").write_text(_mapping_text(spec, columns), encoding="utf-8")
         truth.extend((spec.name, r.record_id, r.person) for r in records)

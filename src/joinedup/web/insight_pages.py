@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import duckdb
 import pandas as pd
 from fastapi import Request
@@ -20,6 +21,7 @@ from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.pipeline import store_options
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.store import insight_path, open_store
+from joinedup.insight.upload_many import FileOutcome
 from joinedup.web.authz import Actor, client_ip
 
 BASE = "/places/{place}/insight"
@@ -32,17 +34,39 @@ EXPLANATIONS = {
 }
 
 
+UPLOAD_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".parquet"}
+
+
 def settings_of(request: Request) -> Any:
     return request.app.state.settings
 
 
+def ingest_limiter(request: Request) -> anyio.CapacityLimiter:
+    # Uploads are checked in worker threads, a few at a time, so that the server keeps
+    # answering everyone else while one is read (issue 7: a zip bomb froze it for 38 s).
+    limiter = getattr(request.app.state, "ingest_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(max(1, settings_of(request).ingest_max_concurrent))
+        request.app.state.ingest_limiter = limiter
+    return limiter
+
+
+def too_big(settings: Any, file_name: str = "") -> str:
+    what = f"{file_name}: the extract" if file_name else "The extract"
+    return (f"{what} is larger than {settings.ingest_max_upload_mb:,} MB, the limit for "
+            "uploads (setting JOINEDUP_INGEST_MAX_UPLOAD_MB); ingest it with the command line")  # fmt: skip
+
+
 @contextmanager
-def store(request: Request, slug: str) -> Iterator[duckdb.DuckDBPyConnection]:
+def store(request: Request, slug: str, *, warm: bool | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The place's store. After a POST the dashboard's figures are warmed; ``warm=False``
+    for a read within a POST (or a step of several changes, warmed once at the end): a warm
+    started before the change competes with it for the CPU and computes stale figures."""
     settings = settings_of(request)
     with open_store(Path(settings.insight_dir), slug, **store_options(settings)) as con:
         seed_reference(con)
         yield con
-    if request.method == "POST":
+    if request.method == "POST" if warm is None else warm:
         # A change (an ingest, a cost, a cohort) makes a new data version: compute the
         # dashboard's figures in the background, so that whoever looks next need not wait.
         warm_in_background(settings, slug)
@@ -91,3 +115,28 @@ def table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str
     rows = [[cell(row.get(c), k) for c, _h, k in columns] for row in frame.to_dict("records")]
     return {"head": head, "rows": rows, "firstCellIsHeader": True, "caption": caption,
             "captionClasses": "govuk-table__caption--s"}  # fmt: skip
+
+
+def upload_outcome_rows(outcomes: list[FileOutcome]) -> list[list[dict[str, Any]]]:
+    """govukTable rows of an upload of several files: file, source, records, quarantined,
+    and what happened (the problem, naming the file, when it did not go in)."""
+    rows: list[list[dict[str, Any]]] = []
+    for o in outcomes:
+        r = o.report
+        if o.error:
+            what = {"text": o.error}
+        elif r is not None and r.unchanged:
+            what = {"text": "Identical to the extract held already: nothing changed"}
+        elif r is not None:
+            what = {"text": "Replaced the previous extract" if r.replaced else "Ingested as a new source"}
+        else:
+            what = {"text": "Waiting for its columns to be checked"}
+        rows.append([
+            # Monthly files have long names: they wrap rather than widen the table.
+            {"text": o.file_name, "classes": "app-wrap-anywhere"},
+            {"text": o.source or "–", "classes": "app-wrap-anywhere"},
+            {"text": f"{r.records:,}" if r else "–", "format": "numeric"},
+            {"text": f"{r.quarantined:,}" if r else "–", "format": "numeric"},
+            what,
+        ])  # fmt: skip
+    return rows

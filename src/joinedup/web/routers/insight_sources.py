@@ -28,10 +28,13 @@ from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
 from joinedup.web.insight_pages import (
     BASE,
+    UPLOAD_SUFFIXES,
     has_store,
+    ingest_limiter,
     record_action,
     settings_of,
     store,
+    too_big,
 )
 from joinedup.web.mapping_form import (
     initial_values,
@@ -45,7 +48,6 @@ from joinedup.web.templating import render
 
 router = APIRouter()
 
-UPLOAD_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".parquet"}
 ANALYSTS_ONLY = "Shown to analysts"
 
 
@@ -76,19 +78,11 @@ def _deleted(request: Request) -> dict[str, str] | None:
     return request.session.pop("source_deleted", None)
 
 
-def _limiter(request: Request) -> anyio.CapacityLimiter:
-    # Uploads are checked in worker threads, a few at a time, so that the server keeps
-    # answering everyone else while one is read (issue 7: a zip bomb froze it for 38 s).
-    limiter = getattr(request.app.state, "ingest_limiter", None)
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(max(1, settings_of(request).ingest_max_concurrent))
-        request.app.state.ingest_limiter = limiter
-    return limiter
+_limiter = ingest_limiter
 
 
 def _too_big(settings: Any) -> str:
-    return (f"The extract is larger than {settings.ingest_max_upload_mb:,} MB, the limit for "
-            "uploads (setting JOINEDUP_INGEST_MAX_UPLOAD_MB); ingest it with the command line")  # fmt: skip
+    return too_big(settings)
 
 
 def _insight_dir(request: Request) -> Path:
@@ -99,7 +93,7 @@ def _saved_mappings(request: Request, slug: str) -> list[str]:
     """Sources whose mapping can be reused for a new extract."""
     if not has_store(request, slug):
         return []
-    with store(request, slug) as con:
+    with store(request, slug, warm=False) as con:  # a read, also within a POST
         rows = con.execute("SELECT name FROM sources WHERE mapping_text IS NOT NULL ORDER BY name").fetchall()
     return [r[0] for r in rows]
 
@@ -320,7 +314,9 @@ async def columns_submit(
     slug = actor.place.slug
     existing: set[str] = set()
     if has_store(request, slug):
-        with store(request, slug) as con:
+        # A read: warming here would start a warm of the old figures that competes with the
+        # ingest below for the CPU (the browser tier's ingest then missed its 10 s wait).
+        with store(request, slug, warm=False) as con:
             existing = {r[0] for r in con.execute("SELECT name FROM sources").fetchall()}
     answers = read_answers(form, suggestion, extract, existing, registry_of(actor.place), sheet)
     if answers.errors or answers.text is None:
