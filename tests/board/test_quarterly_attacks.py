@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 
 import duckdb
 import pytest
@@ -35,17 +34,11 @@ from joinedup.insight.disclosure_rule import DisclosureRule
 from joinedup.insight.periods import FinancialYear
 from joinedup.insight.quarterly import quarterly_demand
 from tests.support.attacker import Attacker
-from tests.support.quarter_place import SOURCES, build_quarter_place
+from tests.support.quarter_place import DAYS, PLAN, SOURCES, build_quarter_place
 
 RULE = DisclosureRule()
 HALF, EPS = 2.5, 1e-6
 YEAR = FinancialYear(2024)
-DAYS = {1: date(2024, 5, 1), 2: date(2024, 8, 1), 3: date(2024, 11, 1), 4: date(2025, 2, 1)}
-PLAN = [
-    ("ed", DAYS[1], 38, 1), ("ed", DAYS[3], 3, 1),
-    ("housing", DAYS[1], 20, 1), ("housing", DAYS[2], 20, 1), ("housing", DAYS[3], 38, 1),
-    ("housing", DAYS[4], 20, 1), ("custody", DAYS[2], 20, 1), ("custody", DAYS[4], 20, 1),
-]  # fmt: skip
 TRUE = {(SOURCES[s][1], q): n for s, day, n, _e in PLAN for q, d in DAYS.items() if d == day}
 PRICE = {service: cost for _p, service, _n, _i, cost in SOURCES.values()}
 ED = "Emergency Department"

@@ -21,6 +21,15 @@ SOURCES = {
 # (source, day of the events, persons, events each)
 Plan = list[tuple[str, date, int, int]]
 
+# The attack test's place (tests/board/test_quarterly_attacks.py explains the numbers): a
+# day in each quarter of 2024-25, and the emergency department's three persons in Q3.
+DAYS = {1: date(2024, 5, 1), 2: date(2024, 8, 1), 3: date(2024, 11, 1), 4: date(2025, 2, 1)}
+PLAN = [
+    ("ed", DAYS[1], 38, 1), ("ed", DAYS[3], 3, 1),
+    ("housing", DAYS[1], 20, 1), ("housing", DAYS[2], 20, 1), ("housing", DAYS[3], 38, 1),
+    ("housing", DAYS[4], 20, 1), ("custody", DAYS[2], 20, 1), ("custody", DAYS[4], 20, 1),
+]  # fmt: skip
+
 
 def build_quarter_place(path: Path, plan: Plan) -> duckdb.DuckDBPyConnection:
     """The place of ``plan``, open (the caller closes it)."""
