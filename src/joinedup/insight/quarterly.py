@@ -200,9 +200,13 @@ def _year_figures(
     for li, flag in zip(quarter_lines, sub_small, strict=True):
         small[li] = flag
     primary = [rule.is_small(int(str(c["persons"]))) for c in cells]
-    family = control_family([int(str(c["events"])) for c in cells], lines, rule, primary, small_lines=small)
+    # The dashboard's shown years are kept: the audit hides quarter cells, not them.
+    kept = [key[4] == 0 and not small[li] for li, key in enumerate(keys)]
+    true_events = [int(str(c["events"])) for c in cells]
+    family = control_family(true_events, lines, rule, primary, small_lines=small, kept_lines=kept)
     totals = list(family.totals)
-    # A year the dashboard shows but this family would hide: withhold every quarter touching it.
+    # A year the dashboard shows that the family still hid (every non-zero cell of it hidden
+    # and too few events between them): withhold every quarter figure touching it.
     for li, key in enumerate(keys):
         if key[4] == 0 and not small[li] and totals[li] is None:
             touched = set(lines[li].cells)
