@@ -7,9 +7,10 @@ the year minus three shown quarters would give the fourth. Each financial year's
 are therefore controlled as one family *with that year's dashboard lines*
 (:mod:`joinedup.insight.disclosure_family`): the cells are the events of each (service,
 cohort memberships, quarter) and the lines are both the year's published totals and every
-quarter figure shown here. A year line the dashboard hides is hidden here too, and one it
-shows is never a way out: if the family would hide it, every quarter figure touching it is
-withheld instead, since the dashboard still shows the year.
+quarter figure shown here. A year line the dashboard hides is hidden here too; one it shows
+is *kept* (the audit hides quarter cells rather than it), and in the rare case that the family
+must hide it all the same, every quarter figure touching it is withheld, since the dashboard
+still shows the year.
 
 A family covers one financial year whatever window is on screen, so as the window of the
 last eight quarters moves, a quarter keeps the same controlled figures (until the data
