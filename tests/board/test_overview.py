@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import date
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from joinedup.audit import AuditEvent
 from joinedup.config import Settings
+from joinedup.insight.context import PlaceContext
 from joinedup.insight.disclosure import control_counts
 from joinedup.insight.disclosure_rule import DisclosureRule
 from joinedup.insight.link import link_place
 from joinedup.insight.pipeline import ingest_directory
+from joinedup.insight.quarterly import quarterly_demand
 from joinedup.insight.reference_data import seed_reference
-from joinedup.insight.store import connect
+from joinedup.insight.store import connect, open_store
 from joinedup.places.roles import Role
 from joinedup.places.service import get_place
 from joinedup.surveys.rounds import create_round
@@ -136,6 +139,58 @@ def test_every_headline_equals_its_own_page(
         rule = DisclosureRule.for_place(get_place(session, SLUG))
         expected = control_counts([int(exact.replace(",", ""))], rule)[0]
         assert controlled_value == ("Not shown" if expected is None else f"{expected:,}")
+
+
+def _quarter_table(html: str, caption: str) -> dict[str, list[str]]:
+    """A quarter table's rows as shown: the row's heading → its cells' text."""
+    start = html.index(f">{caption}</caption>")
+    body = html[start:html.index("</table>", start)]
+    rows: dict[str, list[str]] = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)[1:]:
+        head = re.search(r"<th[^>]*>(.*?)</th>", row, re.S)
+        assert head
+        tds = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        cells = [unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in tds]
+        rows[unescape(re.sub(r"<[^>]+>", "", head.group(1))).strip()] = cells
+    return rows
+
+
+def test_quarters_are_controlled_for_the_lead_and_exact_for_the_analyst(
+    client: PageClient, session: Session, settings: Settings, place_with_everything: dict[str, int]
+) -> None:
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    assert f'href="{STATE}/quarters"' in client.get(STATE).text, "the overview links to the quarters"
+    lead = client.get(f"{STATE}/quarters")
+    assert lead.status_code == 200 and "controlled together" in lead.text
+    assert f'href="/places/{SLUG}/insight"' in lead.text  # the evidence: the dashboard's years
+    client.sign_in(email_for(Role.ANALYST), DEMO_PASSWORD)
+    analyst = client.get(f"{STATE}/quarters")
+    assert analyst.status_code == 200 and "exact figures" in analyst.text
+    place = get_place(session, SLUG)
+    ctx = PlaceContext(SLUG, rule=DisclosureRule.for_place(place))
+    with open_store(Path(settings.insight_dir), SLUG) as con:
+        shown, exact = quarterly_demand(con, ctx), quarterly_demand(con, ctx, exact=True)
+
+    def text(value: float | None, money: bool = False) -> str:
+        if value is None:
+            return "*"
+        return f"£{value:,.0f}" if money else f"{int(value):,}"
+
+    for html, figures in ((lead.text, shown), (analyst.text, exact)):
+        events = _quarter_table(html, "Events by service and quarter")
+        costs = _quarter_table(html, "Cost by service and quarter")
+        for row in figures.services:
+            name = f"{row.label} ({row.partner})"
+            assert events[name] == [text(c.events) for c in row.cells], name
+            assert costs[name] == [text(c.cost, money=True) for c in row.cells], name
+        cohorts = _quarter_table(html, "Events by cohort and quarter")
+        assert cohorts["Known to three or more services"] == [
+            text(c.events) for c in next(r for r in figures.cohorts if r.key == "services3").cells
+        ]
+    # The lead's figures are controlled (something is hidden or rounded), the analyst's exact.
+    assert any(c.events is None or c.events % 5 == 0 for r in shown.services for c in r.cells)
+    assert any(c.events is not None and c.events % 5 for r in exact.services for c in r.cells)
+    assert all(c.events is not None for r in exact.services for c in r.cells)
 
 
 def test_only_whole_financial_years(client: PageClient, place_with_everything: dict[str, int]) -> None:

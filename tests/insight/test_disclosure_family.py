@@ -20,6 +20,7 @@ from joinedup.insight.disclosure import (
     control_table,
     control_vector,
 )
+from joinedup.insight.disclosure_family import narrowest
 from joinedup.insight.disclosure_rule import MIN_ROUNDING, MIN_THRESHOLD
 
 RULE = DisclosureRule()
@@ -137,3 +138,20 @@ def test_two_way_tables_keep_their_shape() -> None:
     body = out.iloc[:3, :3]
     for r in range(3):
         assert sum(v is None for v in body.iloc[r]) != 1
+
+
+def test_kept_lines_stay_shown_and_the_cells_under_them_are_still_protected() -> None:
+    """A line published elsewhere (a year beside its quarters) stays shown where the audit
+    would have hidden it: cells are hidden instead, and no small cell can be narrowed."""
+    # Two services (cells 0-2 and 3-5) in three quarters; each service's year and the
+    # place's year are kept, each quarter's total is not.
+    counts = [12, 2, 12, 12, 1, 30]
+    lines = [Line((0, 1, 2), "service A's year"), Line((3, 4, 5), "service B's year"),
+             Line((0, 3), "quarter 1"), Line((1, 4), "quarter 2"), Line((2, 5), "quarter 3"),
+             Line(tuple(range(6)), "the year")]  # fmt: skip
+    kept = [True, True, False, False, False, True]
+    assert control_family(counts, lines, RULE).totals[5] is None  # without: the year is hidden
+    family = control_family(counts, lines, RULE, kept_lines=kept)
+    assert all(t is not None for t, k in zip(family.totals, kept, strict=True) if k)
+    for low, high in narrowest(family, lines, RULE).values():
+        assert low <= 1 + 1e-6 and high >= RULE.threshold - 1 - 1e-6

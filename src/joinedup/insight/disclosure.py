@@ -7,7 +7,8 @@ partner's demand made of its services' – are controlled together as one family
 a hidden cell. Money is rounded to the rounding base times its unit cost, so that cost
 divided by a unit cost gives back no more than the rounded count. Periods are fixed
 financial years (:mod:`joinedup.insight.periods`), so that no two published periods can be
-subtracted.
+subtracted; a year's quarters are controlled as one family with the year
+(:mod:`joinedup.insight.quarterly`).
 
 Suppressed values are ``None``; :func:`shown` turns them into ``SUPPRESSED`` for display.
 """

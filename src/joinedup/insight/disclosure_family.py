@@ -181,12 +181,16 @@ def control_family(
     *,
     audit: bool = True,
     small_lines: Sequence[bool] | None = None,
+    kept_lines: Sequence[bool] | None = None,
 ) -> ControlledFamily:
     """Control a family of cells and line totals (see the module's docstring).
 
     ``primary`` marks the cells to protect; by default the small ones. (For events, the
     cells of services with too few persons.) ``small_lines`` marks totals to hide whatever
-    their size (for events, the lines with too few persons behind them).
+    their size (for events, the lines with too few persons behind them). ``kept_lines``
+    marks totals another page already publishes (a year beside its quarters): hiding them
+    here would protect nothing, so where the audit finds one binding it hides the smallest
+    shown cell of the binding lines instead.
     """
     counts = [int(c) for c in counts]
     first = list(primary) if primary is not None else [rule.is_small(c) for c in counts]
@@ -207,12 +211,19 @@ def control_family(
             return result
         # The lines whose totals pin a hidden cell down: hide the smallest of those totals
         # (a pair's shared persons before a caseload, a caseload before the grand total).
-        before = sum(total_hidden)
+        before = sum(total_hidden) + sum(hidden)
         for culprits in binding.values():
             open_lines = [li for li in culprits if not total_hidden[li]]
-            if open_lines:
+            unkept = [li for li in open_lines if not (kept_lines and kept_lines[li])]
+            shown = {i for li in culprits for i in lines[li].cells if not hidden[i] and counts[i] > 0}
+            if unkept:
+                smallest = min(unkept, key=lambda li: (sum(counts[i] for i in lines[li].cells), li))
+                total_hidden[smallest] = True
+            elif kept_lines is not None and shown:  # only kept lines bind: hide a cell under them
+                hidden[min(shown, key=lambda i: (counts[i], i))] = True
+            elif open_lines:  # a kept line is hidden only when nothing else is left to hide
                 smallest = min(open_lines, key=lambda li: (sum(counts[i] for i in lines[li].cells), li))
                 total_hidden[smallest] = True
-        if sum(total_hidden) == before:  # pragma: no cover - a binding line always has a total
+        if sum(total_hidden) + sum(hidden) == before:  # pragma: no cover - a binding line always has a total
             raise RuntimeError("disclosure control could not protect a hidden cell")
     raise RuntimeError("disclosure control did not settle")  # pragma: no cover - bounded above

@@ -4,7 +4,8 @@ Demand and cost can only be published for whole financial years, never for a ran
 chooses: two overlapping ranges subtracted would give the figures of the days between them,
 and a cell hidden for one month would come back as the difference of two longer ones. The
 financial years do not overlap, and no figure across several years is published beside
-them, so no difference of published periods is itself a period.
+them, so no difference of published periods is itself a period. The one shorter period is a
+year's financial quarters, controlled together with their year (:mod:`joinedup.insight.quarterly`).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from joinedup.insight.context import PlaceContext, place_context
 from joinedup.insight.dashboard_figures import warm_in_background
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.pipeline import store_options
+from joinedup.insight.quarterly import Quarterly
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.store import insight_path, open_store
 from joinedup.insight.upload_many import FileOutcome
@@ -140,3 +141,23 @@ def upload_outcome_rows(outcomes: list[FileOutcome]) -> list[list[dict[str, Any]
             what,
         ])  # fmt: skip
     return rows
+
+
+def quarter_tables(quarterly: Quarterly) -> list[dict[str, Any]]:
+    """govukTable parameters for quarterly demand: persons, events and cost, each per service
+    (with its partner) and per cohort, one column per quarter."""
+    head = [{"text": q.label, "format": "numeric"} for q in quarterly.quarters]
+    measures = (("persons", "People", "count"), ("events", "Events", "count"), ("cost", "Cost", "money"))
+    out: list[dict[str, Any]] = []
+    for rows, what, first in ((quarterly.services, "service", "Service (partner)"),
+                              (quarterly.cohorts, "cohort", "Cohort")):  # fmt: skip
+        for field_name, measure, kind in measures:
+            body = [
+                [{"text": f"{r.label} ({r.partner})" if r.partner else r.label},
+                 *(cell(getattr(c, field_name), kind) for c in r.cells)]
+                for r in rows
+            ]  # fmt: skip
+            out.append({"head": [{"text": first}, *head], "rows": body, "firstCellIsHeader": True,
+                        "caption": f"{measure} by {what} and quarter",
+                        "captionClasses": "govuk-table__caption--s"})  # fmt: skip
+    return out

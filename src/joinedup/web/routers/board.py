@@ -15,10 +15,18 @@ from starlette.concurrency import run_in_threadpool
 from joinedup.board.overview import Overview, build_overview
 from joinedup.board.pdf import PdfUnavailable, html_to_pdf
 from joinedup.insight.periods import available_years, parse_year
+from joinedup.insight.quarterly import quarterly_demand
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
-from joinedup.web.insight_pages import has_store, place_ctx, record_action, settings_of, store
+from joinedup.web.insight_pages import (
+    has_store,
+    place_ctx,
+    quarter_tables,
+    record_action,
+    settings_of,
+    store,
+)  # fmt: skip
 from joinedup.web.templating import render
 
 router = APIRouter()
@@ -56,6 +64,21 @@ def overview_page(request: Request, actor: Actor = Depends(requires(Capability.V
     overview, errors = _overview(request, actor, session)
     return render(request, "board/overview.html", _context(actor, overview, errors),
                   status_code=400 if errors else 200)
+
+
+@router.get(BASE + "/quarters", response_class=HTMLResponse)
+def quarters_page(request: Request, actor: Actor = Depends(requires(Capability.VIEW_RESULTS))) -> Response:
+    """Demand and cost by quarter: exact for analysts, controlled with the dashboard's years
+    for everyone else (joinedup.insight.quarterly)."""
+    exact = actor.can(Capability.VIEW_PERSON_LEVEL)
+    quarterly = None
+    if has_store(request, actor.place.slug):
+        with store(request, actor.place.slug) as con:
+            quarterly = quarterly_demand(con, place_ctx(request, actor), exact=exact)
+    return render(request, "board/quarters.html", {
+        "place": actor.place, "quarterly": quarterly, "exact": exact,
+        "tables": quarter_tables(quarterly) if quarterly else [],
+        "rule": place_ctx(request, actor).rule.describe()})  # fmt: skip
 
 
 @router.get(BASE + "/board-pack", response_class=HTMLResponse)
