@@ -4,7 +4,8 @@ served by a real server (uvicorn in its own process, over HTTP on localhost).
     .venv/bin/python bench/state_overview.py [--persons 250000] [--requests 30] [--pdfs 3]
 
 Targets (issue 11): with 1,000,000 linked records and ten survey rounds, the overview in
-under 300 ms once computed; the board pack as a PDF in under 10 s.
+under 300 ms once computed; the board pack as a PDF in under 10 s. The page of demand and
+cost by quarter is timed the same way (no target of its own; the overview's is used).
 
 The place: the demo-like Northbrook (partners, collaborations with measures and a value
 account), an insight store written directly with ``--persons`` people (about four records
@@ -126,6 +127,10 @@ def measure(server: Any, email: str, label: str, requests: int, pdfs: int) -> No
             print("  warning: the overview does not mention the readiness rounds")
         views = [timed(client, URL)[0] for _ in range(requests)]
         print("  " + summary("overview", views, 300))
+        first, _ = timed(client, URL + "/quarters")
+        print(f"  quarters page: first view {first / 1000:,.1f} s (controls eight quarters with their years)")
+        quarters = [timed(client, URL + "/quarters")[0] for _ in range(requests)]
+        print("  " + summary("quarters page", quarters, 300))
         if pdfs:
             times = []
             for _ in range(pdfs):
