@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from joinedup import background
 from joinedup.insight import charts, export, figure_cache
 from joinedup.insight import controlled as families
 from joinedup.insight.cohort_rules import Cohort
@@ -151,6 +152,4 @@ def _registry_colours(settings: Any, slug: str) -> dict[str, str]:
 
 def warm_in_background(settings: Any, slug: str) -> threading.Thread:
     """Warm the place's figures in a daemon thread (after a link run, an ingest or an edit)."""
-    thread = threading.Thread(target=warm_place, args=(settings, slug), name=f"warm-{slug}", daemon=True)
-    thread.start()
-    return thread
+    return background.start(warm_place, settings, slug, name=f"warm-{slug}")

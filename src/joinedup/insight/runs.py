@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from joinedup import background
 from joinedup.insight import link_state
 from joinedup.insight.dashboard_figures import warm_place
 from joinedup.insight.link import LinkError, check_governance, start_run
@@ -76,10 +77,7 @@ def start_link_run(settings: Any, slug: str, *, seed: int = 42, wait: bool = Fal
             )
             run_id = start_run(con, "duckdb", DEFAULT_THRESHOLD, seed)
         _active[slug] = run_id
-    thread = threading.Thread(
-        target=_worker, args=(settings, slug, run_id, seed), name=f"link-{slug}", daemon=True
-    )
-    thread.start()
+    thread = background.start(_worker, settings, slug, run_id, seed, name=f"link-{slug}")
     if wait:
         thread.join()
     return run_id
