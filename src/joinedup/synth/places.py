@@ -196,10 +196,6 @@ def _charters(p: PlaceProfile, rng: np.random.Generator, out: PlaceFigures) -> N
         out.notes.append("The place has no collaborations yet.")
 
 
-_WITHHELD = ("This account is withheld: the people it follows differ from those of another "
-             "published account of this place by fewer than 10 people.")
-
-
 def _value_accounts(p: PlaceProfile, rng: np.random.Generator, rule: DisclosureRule,
                     out: PlaceFigures) -> None:
     """A published value account for each active collaboration (as its page shows it to a
@@ -209,7 +205,10 @@ def _value_accounts(p: PlaceProfile, rng: np.random.Generator, rule: DisclosureR
     for c in out.tables["collaborations"]:
         if c["status"] == "paused":
             rows.append({"collaboration": c["collaboration"], "name": c["name"],
-                         "state": "withheld", "settings_version": 1, "note": _WITHHELD})
+                         "state": "withheld", "settings_version": 1,
+                         "note": "This account is withheld: the people it follows differ from "
+                                 "those of another published account of this place by fewer "
+                                 f"than {rule.threshold} people."})
             continue
         if c["status"] != "active":
             continue
