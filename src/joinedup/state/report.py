@@ -12,6 +12,7 @@ from jinja2 import Environment
 
 from joinedup.csvsafe import SafeWriter
 from joinedup.state.compare import Cell, Comparison
+from joinedup.value.present import money
 
 __all__ = ["describe_cell", "figure", "money_text", "to_csv", "to_html", "value_rank_text"]
 
@@ -60,10 +61,8 @@ def value_rank_text(cell: Cell, accounts: int) -> str:
 
 
 def money_text(value: float | None) -> str:
-    if value is None:
-        return "Not published"
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{abs(value):,.0f}"
+    """Money as the account page writes it (its own function, so the two never differ)."""
+    return "Not published" if value is None else money(value)
 
 
 def to_csv(comparison: Comparison) -> str:
