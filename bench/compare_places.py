@@ -3,7 +3,8 @@
     .venv/bin/python bench/compare_places.py [--places 300] [--runs 5]
 
 Writes the packages of that many simulated places (synth/places.random_profiles: sizes
-from 30,000 to 1.2 million adults, with and without survey rounds), each through the real
+from 30,000 to 1.2 million adults, with and without survey rounds, and a value account for
+each active collaboration and a withheld one for each paused one), each through the real
 package writer (validated with frictionless as it is written; not timed). Then times, for
 each run, what `joinedup compare` and the collection page do: read every package from its
 directory, check it (schema, method version, disclosure rule), and compare them (intervals
@@ -37,7 +38,7 @@ def main() -> None:
         start = time.perf_counter()
         dirs = [place_package(p, Path(tmp) / p.slug) for p in random_profiles(args.places)]
         print(f"wrote {len(dirs)} packages in {time.perf_counter() - start:.1f} s (not timed)")
-        times, rows = [], 0
+        times, rows, accounts = [], 0, 0
         for _ in range(args.runs):
             start = time.perf_counter()
             loaded = [check_package(d) for d in dirs]
@@ -45,10 +46,12 @@ def main() -> None:
             times.append(time.perf_counter() - start)
             assert not result.problems, result.problems[:3]
             rows = sum(len(r.cells) for s in result.sections for r in s.rows)
+            accounts = len(result.value)
         start = time.perf_counter()
         assert frictionless_errors(dirs[0]) == []
         one = time.perf_counter() - start
-    print(f"compared {args.places} places ({rows:,} figures) in {args.runs} runs: median "
+    print(f"compared {args.places} places ({rows:,} figures, {accounts:,} value accounts) in "
+          f"{args.runs} runs: median "
           f"{statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f})")
     print(f"frictionless validation of one package: {one * 1000:.0f} ms "
           f"(×{args.places} = {one * args.places:.0f} s)")

@@ -70,11 +70,16 @@ def test_upload_compare_and_a_tampered_package_named(
     assert len(left_out) == 1 and left_out[0].startswith("harrowfield.zip: demand.csv row 2")
     assert "a count the rule hides" in left_out[0]
     assert "Harrowfield</th>" not in shown
+    # Collaborations and their measured value, side by side (Eastmere's and Lowdale's).
+    assert "Collaborations and their measured value" in shown
+    assert "Public value return (95% interval)" in shown and "Withheld: " in shown
+    assert "Hospital discharge" in shown
     nothing = client.post(f"{url}/packages", data={"csrf_token": client.csrf(url)},
                           follow_redirects=False)
     assert nothing.status_code == 400 and "Select one or more packages" in nothing.text
     comparison = client.get(f"{url}/comparison.csv")
     assert comparison.status_code == 200 and "eastmere" in comparison.text
+    assert "public_value_return" in comparison.text
 
 
 def test_a_collection_is_its_owners_and_the_demo_is_everyones(

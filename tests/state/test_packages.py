@@ -56,8 +56,9 @@ def test_the_five_synthetic_places_validate_with_frictionless(demo_places: list[
         assert frictionless_errors(path) == [], path.name
         loaded = check_package(path)
         assert loaded.ok, loaded.problems
-        assert loaded.meta["method"] == "joinedup-state/1"
+        assert loaded.meta["method"] == "joinedup-state/2"
         desc = json.loads((path / "datapackage.json").read_text())
+        assert "value_accounts" in {r["name"] for r in desc["resources"]}
         fields = desc["resources"][0]["schema"]
         assert fields["missingValues"] == ["", "*"]
         assert all("description" in f for r in desc["resources"] for f in r["schema"]["fields"])
@@ -110,12 +111,14 @@ def test_a_survey_figure_on_too_few_people_is_refused(places: list[Path]) -> Non
 def test_another_method_version_is_refused_with_a_clear_message(places: list[Path]) -> None:
     desc_path = places[0] / "datapackage.json"
     desc = json.loads(desc_path.read_text())
-    desc["joinedup"]["method"] = "joinedup-state/2"
+    desc["joinedup"]["method"] = "joinedup-state/3"
     desc_path.write_text(json.dumps(desc))
     problems = check_package(places[0]).problems
-    assert problems == [f"{places[0].name}: it was made with method version 'joinedup-state/2', "
-                        "and this joinedup reads 'joinedup-state/1' only: ask the place to "
-                        "publish it again with this version"]
+    assert problems == [f"{places[0].name}: it was made with method version 'joinedup-state/3', "
+                        "and this joinedup reads 'joinedup-state/1' and 'joinedup-state/2' "
+                        "only: ask the place to publish it again with 'joinedup-state/2'"]
+    result = compare([check_package(p) for p in places])
+    assert len(result.places) == 4 and result.problems == problems
 
 
 def test_a_csv_that_breaks_its_schema_is_refused(places: list[Path]) -> None:

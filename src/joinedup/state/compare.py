@@ -11,6 +11,13 @@ what each place published, and a reader can check it by eye on the chart. A plac
 is one more than the number of places clearly above it; when no place clearly differs
 from it, it has no rank ("no clear difference").
 
+**Value accounts.** Collaborations differ from place to place, so their accounts are listed
+one per collaboration, side by side, not matched by row. The public value return is ranked
+among all the accounts by the same rule, on the interval of the account's Monte Carlo
+simulation (as its page shows it); the fiscal return has no interval, so it is never ranked.
+A withheld account is listed as withheld, with no figure; a package of method version
+``joinedup-state/1`` carries no value accounts, and the comparison says so.
+
 **Prevalence intervals.** Persons in a cohort are a count, not a sample, but next year's
 count would differ by chance: the interval is the exact Poisson (Garwood) interval used
 in public health profiles, widened by the rounding (the true count is anywhere within
@@ -29,7 +36,10 @@ from joinedup.framework import COMPONENTS
 from joinedup.state.load import LoadedPackage
 from joinedup.state.schema import SUPPRESSED
 
-__all__ = ["Cell", "Comparison", "Section", "compare", "rank"]
+__all__ = ["Cell", "Comparison", "Section", "ValueRow", "compare", "rank", "value_rows"]
+
+#: What a place whose package's method version predates value accounts shows instead.
+NO_VALUE_VERSION = "No value accounts in this package's method version"
 
 
 @dataclass
@@ -71,6 +81,24 @@ class Section:
 
 
 @dataclass
+class ValueRow:
+    """One collaboration's value account in the comparison."""
+
+    place: str
+    collaboration: str
+    name: str
+    state: str  # published or withheld
+    persons: int | None  # under the place's rule; None when hidden
+    headline: str
+    effect: Cell
+    fiscal: Cell  # fiscal return: no interval, so no rank
+    public_value: Cell  # public value return, with its Monte Carlo interval where there is one
+    npv: float | None
+    payback_years: float | None
+    note: str
+
+
+@dataclass
 class PlaceColumn:
     slug: str
     name: str
@@ -86,6 +114,9 @@ class Comparison:
     problems: list[str]  # packages left out, each naming the package and the problem
     notes: dict[str, list[str]]  # each place's own notes (no rounds yet, …)
     collaborations: dict[str, list[dict[str, Any]]]
+    value: list[ValueRow] = field(default_factory=list)
+    #: Places whose packages cannot carry value accounts, with why.
+    value_notes: dict[str, str] = field(default_factory=dict)
 
 
 def rank(cells: Sequence[Cell], *, descending: bool = True) -> None:
@@ -228,6 +259,40 @@ def _citizen(packages: Sequence[LoadedPackage]) -> Section:
     return section
 
 
+def _missing(value: Any, withheld: bool) -> str:
+    """Why a return has no figure ("" when it has one)."""
+    if withheld:
+        return "Withheld"
+    if value == SUPPRESSED:
+        return "Hidden (a measure rests on too few events)"
+    return "" if value is not None else "Not published"
+
+
+def value_rows(packages: Sequence[LoadedPackage]) -> list[ValueRow]:
+    """Every published or withheld account of every place; public value returns ranked."""
+    out = []
+    for p in packages:
+        for r in p.tables.get("value_accounts", []):
+            withheld = r["state"] == "withheld"
+            note = str(r.get("note") or "")
+            if withheld:
+                note = note or "Withheld"
+            out.append(ValueRow(
+                p.slug, r["collaboration"], r["name"], r["state"],
+                r["programme_persons"] if isinstance(r.get("programme_persons"), int) else None,
+                str(r.get("headline_measure") or ""),
+                Cell(p.slug, _num(r.get("effect")), _num(r.get("effect_lci")),
+                     _num(r.get("effect_uci")), note=str(r.get("method") or "")),
+                Cell(p.slug, _num(r.get("fiscal_return")),
+                     note=_missing(r.get("fiscal_return"), withheld)),
+                Cell(p.slug, _num(r.get("public_value_return")),
+                     _num(r.get("public_value_return_lci")), _num(r.get("public_value_return_uci")),
+                     note=_missing(r.get("public_value_return"), withheld)),
+                _num(r.get("npv")), _num(r.get("payback_years")), note))
+    rank([v.public_value for v in out])
+    return out
+
+
 def compare(packages: Sequence[LoadedPackage], own: Iterable[str] = ()) -> Comparison:
     """Compare the packages that passed their checks; the others are listed with why."""
     mine = set(own)
@@ -247,4 +312,5 @@ def compare(packages: Sequence[LoadedPackage], own: Iterable[str] = ()) -> Compa
                                             if m["collaboration"] == c["collaboration"]]}
                         for c in p.tables.get("collaborations", [])] for p in good}
     notes = {p.slug: [str(n) for n in p.meta.get("notes", [])] for p in good}
-    return Comparison(places, sections, problems, notes, collabs)
+    value_notes = {p.slug: NO_VALUE_VERSION for p in good if "value_accounts" in p.missing}
+    return Comparison(places, sections, problems, notes, collabs, value_rows(good), value_notes)

@@ -5,7 +5,8 @@ from ``insight.export.cohorts_table`` (the dashboard's cohorts table), persons k
 services from ``insight.controlled.service_figures`` (the dashboard's headline), demand per
 financial year from ``insight.export.demand_table`` (the dashboard's demand table for that
 year), survey figures from ``surveys.results.results`` (each round's results page) and
-charters from ``collaborations.charters``. So the package holds nothing a viewer of the
+charters from ``collaborations.charters`` and value accounts from their published copies
+(``state.value_figures``). So the package holds nothing a viewer of the
 place's pages could not see, and every hidden figure stays hidden (written as ``*``).
 """
 
@@ -25,6 +26,7 @@ from joinedup.insight.context import PlaceContext
 from joinedup.insight.periods import available_years
 from joinedup.places.models import Place
 from joinedup.state.schema import SUPPRESSED
+from joinedup.state.value_figures import value_rows
 from joinedup.surveys import results as survey_results
 from joinedup.surveys.comparison import HIGHER_IS_WORSE
 from joinedup.surveys.models import SurveyRound
@@ -194,4 +196,7 @@ def place_figures(session: Session, place: Place, con: duckdb.DuckDBPyConnection
         insight_figures(con, ctx, out)
     survey_figures(session, place, out)
     charter_figures(session, place, out)
+    out.tables["value_accounts"] = value_rows(session, place)
+    if not out.tables["value_accounts"]:
+        out.notes.append("The place has no computed public value accounts yet.")
     return out

@@ -5,7 +5,9 @@ to a ``datapackage.json``, fetched with a size limit and a timeout). It is check
 the contract in :mod:`joinedup.state.schema`, not against the schema it carries, so that
 a package cannot loosen its own rules:
 
-- the method version must be the one this joinedup reads;
+- the method version must be one this joinedup reads (:data:`~joinedup.state.schema.READS`:
+  a ``joinedup-state/1`` package is read without value accounts, which that version did
+  not have, and says so in its notes);
 - every table must be there, with the contract's fields, and every cell must be of its
   field's type (Table Schema types; ``*`` marks a hidden figure, empty a missing one);
 - nothing may break the disclosure rule the package states: a count from 1 to
@@ -24,6 +26,7 @@ import csv
 import io
 import json
 import math
+import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
@@ -34,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from joinedup.insight.disclosure_rule import MIN_ROUNDING, MIN_THRESHOLD
-from joinedup.state.schema import METHOD, MISSING, SUPPRESSED, TABLES, Field, Table
+from joinedup.state.schema import ADDED_IN, METHOD, MISSING, READS, SUPPRESSED, TABLES, Field, Table
+from joinedup.state.value_figures import within_interval
 
 __all__ = ["MAX_BYTES", "LoadedPackage", "check_package", "load_any", "load_files",
            "load_url", "load_zip"]
@@ -53,6 +57,8 @@ class LoadedPackage:
     problems: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)  # the descriptor's "joinedup" block
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Tables its (older) method version does not have: shown as such, not as empty.
+    missing: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -99,15 +105,21 @@ def load_files(files: Mapping[str, bytes], label: str) -> LoadedPackage:
         return out
     out.meta = desc["joinedup"]
     method = out.meta.get("method")
-    if method != METHOD:
+    if method not in READS:
         out.problem(f"it was made with method version {method!r}, and this joinedup reads "
-                    f"{METHOD!r} only: ask the place to publish it again with this version")
+                    f"{' and '.join(repr(m) for m in READS)} only: ask the place to publish "
+                    f"it again with {METHOD!r}")
         return out
     rule = _rule(out)
     if rule is None:
         return out
     resources = {r.get("name"): r for r in desc.get("resources", []) if isinstance(r, dict)}
     for spec in TABLES:
+        if spec.name in ADDED_IN and READS.index(str(method)) < READS.index(ADDED_IN[spec.name]):
+            # An older package: the table did not exist yet. Read the rest, and say so.
+            out.tables[spec.name] = []
+            out.missing.append(spec.name)
+            continue
         res = resources.get(spec.name)
         if res is None:
             out.problem(f"the {spec.name} table is missing")
@@ -199,7 +211,12 @@ def load_url(url: str, *, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT) 
         files = {DESCRIPTOR: data}
         for t in TABLES:
             budget = max_bytes - sum(len(v) for v in files.values())
-            files[t.path] = _fetch(urllib.parse.urljoin(url, t.path), budget, timeout)
+            try:
+                files[t.path] = _fetch(urllib.parse.urljoin(url, t.path), budget, timeout)
+            except urllib.error.HTTPError:
+                if t.name not in ADDED_IN:
+                    raise
+                # An older package has no such file; load_files says whether it should.
         return load_files(files, url)
     except _TooBig:
         return _too_big(url, max_bytes)
@@ -339,7 +356,7 @@ def _check_disclosure(out: LoadedPackage, spec: Table, row: dict[str, Any], numb
             elif value % rule.rounding:
                 out.problem(f"{where}: {f.name} is {value:g}, not rounded to the nearest "
                             f"{rule.rounding} as the rule says, so the package has been altered")
-        elif f.control == "money" and value % rule.money:
+        elif f.control in {"money", "net_money"} and value % rule.money:
             out.problem(f"{where}: {f.name} is {value:g}, not rounded to £{rule.money} as the "
                         f"rule says, so the package has been altered")
         elif f.control == "survey_n" and value < rule.min_group:
@@ -361,9 +378,38 @@ def _check_consistency(out: LoadedPackage, spec: Table, row: dict[str, Any], whe
                         f"in {adults:,} adults, so the package has been altered")
     for est, lo, hi in (("practice", "practice_lci", "practice_uci"),
                         ("ambition", "ambition_lci", "ambition_uci"), ("gap", "gap_lci", "gap_uci"),
-                        ("estimate", "lci", "uci")):
+                        ("estimate", "lci", "uci"), ("effect", "effect_lci", "effect_uci")):
         values = [row.get(est), row.get(lo), row.get(hi)]
         if est in row and all(isinstance(v, float | int) for v in values):
             e, low, high = (float(v) for v in values)  # type: ignore[arg-type]
             if not low - 1e-9 <= e <= high + 1e-9:
                 out.problem(f"{where}: {est} {e:g} is outside its interval {low:g} to {high:g}")
+    if spec.name == "value_accounts":
+        _check_value_account(out, row, where)
+
+
+#: The figures of a value account: a withheld account has none of them.
+_VALUE_FIGURES = ("period", "programme_persons", "headline_measure", "effect", "effect_lci",
+                  "effect_uci", "method", "npv", "fiscal_return", "public_value_return",
+                  "public_value_return_lci", "public_value_return_uci", "payback_years")
+
+
+def _check_value_account(out: LoadedPackage, row: dict[str, Any], where: str) -> None:
+    state = row.get("state")
+    if state not in {"published", "withheld"}:
+        out.problem(f"{where}: state {state!r} is neither published nor withheld")
+    elif state == "withheld" and any(row.get(k) not in (None, SUPPRESSED) for k in _VALUE_FIGURES):
+        out.problem(f"{where}: a withheld account carries figures, so the package has been "
+                    f"altered")
+    point, low, high = (row.get(k) for k in ("public_value_return", "public_value_return_lci",
+                                             "public_value_return_uci"))
+    if all(isinstance(v, float | int) for v in (point, low, high)):
+        p, lo, hi = float(point), float(low), float(high)  # type: ignore[arg-type]
+        if lo > hi or not within_interval(p, lo, hi):
+            out.problem(f"{where}: public_value_return {p:g} is outside its interval {lo:g} "
+                        f"to {hi:g}, so the package has been altered")
+    if row.get("programme_persons") == SUPPRESSED and any(
+            isinstance(row.get(k), float | int) for k in ("npv", "fiscal_return",
+                                                          "public_value_return")):
+        out.problem(f"{where}: money is given for a programme too small to publish, so the "
+                    f"package has been altered")

@@ -67,10 +67,11 @@ def descriptor(meta: PlaceMeta, figures: PlaceFigures, created: datetime | None 
             "Disclosure-controlled aggregates of a place's collaboration, published by "
             "joinedup: prevalence of multiple disadvantage, persons known to several "
             "services, demand and cost per financial year, staff readiness and citizen "
-            "measures per survey round, and collaborations. No person-level record, and no "
-            "figure the place's disclosure rule hides."
+            "measures per survey round, collaborations and their public value accounts as "
+            "a viewer reads them. No person-level record, and no figure the place's "
+            "disclosure rule hides."
         ),
-        "version": "1.0.0",
+        "version": "2.0.0",
         "created": when.isoformat().replace("+00:00", "Z"),
         "licenses": [{"name": "OGL-UK-3.0",
                       "path": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",

@@ -12,8 +12,9 @@ from jinja2 import Environment
 
 from joinedup.csvsafe import SafeWriter
 from joinedup.state.compare import Cell, Comparison
+from joinedup.value.present import money
 
-__all__ = ["describe_cell", "figure", "to_csv", "to_html"]
+__all__ = ["describe_cell", "figure", "money_text", "to_csv", "to_html", "value_rank_text"]
 
 
 def figure(value: float | None, unit: str) -> str:
@@ -21,7 +22,7 @@ def figure(value: float | None, unit: str) -> str:
         return ""
     if unit == "share":
         return f"{100 * value:.0f}%"
-    if unit == "rate":
+    if unit in {"rate", "return", "effect"}:
         return f"{value:.2f}"
     return f"{value:.1f}"
 
@@ -48,6 +49,22 @@ def rank_text(cell: Cell, places: int) -> str:
     return f"Rank {cell.rank} of {places}"
 
 
+def value_rank_text(cell: Cell, accounts: int) -> str:
+    """The public value return's rank among all the accounts compared."""
+    if cell.value is None:
+        return ""
+    if cell.lci is None or cell.uci is None:
+        return "No interval, so no rank"
+    if cell.rank is None:
+        return "No clear difference from the others"
+    return f"Rank {cell.rank} of {accounts} accounts"
+
+
+def money_text(value: float | None) -> str:
+    """Money as the account page writes it (its own function, so the two never differ)."""
+    return "Not published" if value is None else money(value)
+
+
 def to_csv(comparison: Comparison) -> str:
     names = {p.slug: p.name for p in comparison.places}
     out = io.StringIO()
@@ -61,6 +78,16 @@ def to_csv(comparison: Comparison) -> str:
                 w.writerow([section.key, row.key, row.label, c.place, names.get(c.place, ""),
                             c.value, c.lci, c.uci, c.n, c.rank, c.clearly_above,
                             c.clearly_below, row.reference, c.versus_reference, c.note])
+    for v in comparison.value:
+        for key, label, c in (("effect", v.headline, v.effect),
+                              ("fiscal_return", "Fiscal return", v.fiscal),
+                              ("public_value_return", "Public value return", v.public_value)):
+            w.writerow(["value", f"{v.collaboration}:{key}", f"{v.name}: {label}", v.place,
+                        names.get(v.place, ""), c.value, c.lci, c.uci, v.persons, c.rank,
+                        c.clearly_above, c.clearly_below, None, "", v.note or c.note])
+    for slug, note in comparison.value_notes.items():
+        w.writerow(["value", "", note, slug, names.get(slug, ""), None, None, None, None, None,
+                    None, None, None, "", note])
     for problem in comparison.problems:
         w.writerow(["left out", "", problem, "", "", None, None, None, None, None, None, None,
                     None, "", ""])
@@ -91,6 +118,24 @@ th,td{border-bottom:1px solid #b1b4b6;padding:.4rem .6rem;text-align:left;vertic
 {% for c in row.cells %}<tr><th scope="row">{{ names[c.place] }}</th>
 <td>{{ describe(c, unit(s.key)) }}</td><td>{{ rank_text(c, places|length) }}</td></tr>{% endfor %}
 </tbody></table></div>{% endfor %}{% endfor %}
+<h2>Collaborations and their measured value</h2>
+<p>Each collaboration's public value account as the place publishes it. The public value return
+is ranked among the accounts only where the 95% intervals of their simulations do not overlap;
+the fiscal return has no interval and is never ranked.</p>
+{% if value %}<div class="scroll"><table><thead><tr><th scope="col">Place</th>
+<th scope="col">Collaboration</th><th scope="col">People</th>
+<th scope="col">Headline change a quarter (95% interval)</th>
+<th scope="col">Fiscal return</th><th scope="col">Public value return (95% interval)</th>
+<th scope="col">Rank</th><th scope="col">Net present value</th></tr></thead><tbody>
+{% for v in value %}<tr><th scope="row">{{ names[v.place] }}</th><td>{{ v.name }}</td>
+{% if v.state == "withheld" %}<td colspan="6">Withheld: {{ v.note }}</td>{% else %}
+<td>{{ "{:,}".format(v.persons) if v.persons is not none else "Hidden (too few people)" }}</td>
+<td>{{ v.headline }}{% if v.effect.value is not none %}: {{ describe(v.effect, "effect") }}{% endif %}</td>
+<td>{{ describe(v.fiscal, "return") }}</td><td>{{ describe(v.public_value, "return") }}</td>
+<td>{{ value_rank(v.public_value, ranked) }}</td><td>{{ money(v.npv) }}
+{% if v.note %}<span class="rank">{{ v.note }}</span>{% endif %}</td>{% endif %}</tr>
+{% endfor %}</tbody></table></div>{% else %}<p>No value accounts published.</p>{% endif %}
+{% for slug, note in value_notes.items() %}<p>{{ names[slug] }}: {{ note }}.</p>{% endfor %}
 <h2>Collaborations</h2>
 {% for p in places %}<h3>{{ p.name }}</h3>{% set cs = collaborations[p.slug] %}
 {% if cs %}<ul>{% for c in cs %}<li>{{ c.name }} ({{ c.status }}):
@@ -106,4 +151,6 @@ def to_html(comparison: Comparison) -> str:
     return env.from_string(_HTML).render(
         places=comparison.places, sections=comparison.sections, problems=comparison.problems,
         collaborations=comparison.collaborations, names=names, fig=figure, unit=unit_of,
-        describe=describe_cell, rank_text=rank_text)
+        describe=describe_cell, rank_text=rank_text, value=comparison.value,
+        value_notes=comparison.value_notes, value_rank=value_rank_text, money=money_text,
+        ranked=sum(1 for v in comparison.value if v.public_value.value is not None))

@@ -12,10 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["METHOD", "MISSING", "SUPPRESSED", "TABLES", "Field", "Table", "table_schema"]
+__all__ = ["ADDED_IN", "METHOD", "MISSING", "READS", "SUPPRESSED", "TABLES", "Field", "Table",
+           "table_schema"]
 
-#: The method version every package states; a reader refuses any other.
-METHOD = "joinedup-state/1"
+#: The method version every package states. /2 added the ``value_accounts`` table.
+METHOD = "joinedup-state/2"
+#: Every method version a reader accepts. A /1 package is still read: its other tables are
+#: unchanged, and it simply has no value accounts (the comparison says so).
+READS = ("joinedup-state/1", METHOD)
+#: Tables a package of an older method version does not have.
+ADDED_IN = {"value_accounts": METHOD}
 #: A figure the disclosure rule hides is written as this, never as a number.
 SUPPRESSED = "*"
 #: Missing values of every table: hidden by the rule (*) or not applicable (empty).
@@ -31,7 +37,8 @@ class Field:
     required: bool = False
     #: How the disclosure rule treats the figure: "count" (hidden below the threshold,
     #: rounded otherwise), "money" (rounded to £100), "survey_n" (at least the minimum
-    #: group size), "interval" (a bound of a 95% interval) or "" (not a disclosure figure).
+    #: group size), "interval" (a bound of a 95% interval), "net_money" (rounded to £100,
+    #: and may be negative) or "" (not a disclosure figure).
     control: str = ""
 
 
@@ -155,6 +162,56 @@ TABLES: tuple[Table, ...] = (
           ("collaboration", "measure")),
 )
 
+_VALUE_STATES = ("published", "withheld")
+
+VALUE_ACCOUNTS = Table(
+    "value_accounts", "Collaborations' public value accounts",
+    "Each collaboration's public value account exactly as a viewer of the place reads it on the "
+    "account page (never the analyst's exact account): the size of the programme under the "
+    "disclosure rule, the headline change with its 95% interval, and the money, computed for "
+    "the published number of people and rounded to £100. Money is * when a measure rests on "
+    "too few events to publish and no account without it could be made. An account withheld "
+    "under the nearby-cohort rule is listed as withheld with no figures at all. Measures too "
+    "few events to publish are never named here.",
+    (Field("collaboration", "string", "The collaboration's short name", required=True),
+     Field("name", "string", "Its name", required=True),
+     Field("state", "string", "published, or withheld (no figures: its cohort is a few people "
+           "from another published account's)", required=True),
+     Field("period", "string", "The data the account rests on, first to last day"),
+     Field("programme_persons", "integer", "People the programme follows, under the place's "
+           "disclosure rule (rounded, and sticky between recomputations; * when hidden)",
+           "persons", control="count"),
+     Field("headline_measure", "string", "The measure the account's headline sentence leads "
+           "with (the analyst's choice if it can be shown)"),
+     Field("effect", "number", "Its change per person per quarter, programme against matched "
+           "comparison (or before against after, see method)", "events per person per quarter"),
+     Field("effect_lci", "number", "Lower bound of its 95% interval",
+           "events per person per quarter", control="interval"),
+     Field("effect_uci", "number", "Upper bound of its 95% interval",
+           "events per person per quarter", control="interval"),
+     Field("method", "string", "did (difference in differences against a matched comparison "
+           "group) or before_after (no credible comparison group; overstates the effect)"),
+     Field("npv", "number", "Net present value: all benefits less costs, rounded", "GBP",
+           control="net_money"),
+     Field("fiscal_return", "number", "Fiscal return: public bodies' savings per £1 spent",
+           "GBP per GBP"),
+     Field("public_value_return", "number", "Public value return: fiscal, economic and social "
+           "benefits per £1 spent", "GBP per GBP"),
+     Field("public_value_return_lci", "number", "Lower bound of the public value return's 95% "
+           "interval from the account's Monte Carlo simulation (two significant figures)",
+           "GBP per GBP", control="interval"),
+     Field("public_value_return_uci", "number", "Upper bound of that interval", "GBP per GBP",
+           control="interval"),
+     Field("payback_years", "number", "Years until the benefits pass the costs, to the half "
+           "year", "years"),
+     Field("discount_rate", "number", "The discount rate a year", "proportion 0-1"),
+     Field("settings_version", "integer", "The version of the account's settings it was "
+           "computed from", required=True),
+     Field("note", "string", "Why a figure is missing, in the account page's words")),
+    ("collaboration",))
+
+TABLES = (*TABLES, VALUE_ACCOUNTS)
+
 STATUSES = ("forming", "active", "paused", "closed")
 
 
@@ -175,6 +232,8 @@ def table_schema(t: Table) -> dict[str, Any]:
             spec["constraints"] = {"minimum": 0}
         if f.name == "status":
             spec["constraints"] = {"required": True, "enum": list(STATUSES)}
+        if t.name == "value_accounts" and f.name == "state":
+            spec["constraints"] = {"required": True, "enum": list(_VALUE_STATES)}
         if f.type == "boolean":
             spec["trueValues"], spec["falseValues"] = ["true"], ["false"]
         fields.append(spec)

@@ -196,6 +196,43 @@ def _charters(p: PlaceProfile, rng: np.random.Generator, out: PlaceFigures) -> N
         out.notes.append("The place has no collaborations yet.")
 
 
+def _value_accounts(p: PlaceProfile, rng: np.random.Generator, rule: DisclosureRule,
+                    out: PlaceFigures) -> None:
+    """A published value account for each active collaboration (as its page shows it to a
+    viewer: rounded size, money for that size to £100, the simulation's interval to two
+    significant figures), and a withheld one for a paused collaboration."""
+    rows = []
+    for c in out.tables["collaborations"]:
+        if c["status"] == "paused":
+            rows.append({"collaboration": c["collaboration"], "name": c["name"],
+                         "state": "withheld", "settings_version": 1,
+                         "note": "This account is withheld: the people it follows differ from "
+                                 "those of another published account of this place by fewer "
+                                 f"than {rule.threshold} people."})
+            continue
+        if c["status"] != "active":
+            continue
+        persons = rule.round(int(rng.integers(40, 600)))
+        effect = round(float(rng.normal(-0.4, 0.25)), 2)
+        half = round(float(rng.uniform(0.1, 0.4)), 2)
+        costs = float(rng.integers(2_000, 40_000)) * persons / 10
+        fiscal = float(rng.uniform(0.3, 2.5))
+        public = fiscal * float(rng.uniform(1.2, 2.0))
+        spread = float(rng.uniform(0.2, 0.6))
+        rows.append({
+            "collaboration": c["collaboration"], "name": c["name"], "state": "published",
+            "period": "2023-04-01 to 2025-03-31", "programme_persons": persons,
+            "headline_measure": "Emergency department attendances", "effect": effect,
+            "effect_lci": round(effect - half, 2), "effect_uci": round(effect + half, 2),
+            "method": "did", "npv": round((public - 1) * costs / 100) * 100,
+            "fiscal_return": round(fiscal, 2), "public_value_return": round(public, 2),
+            "public_value_return_lci": float(f"{public * (1 - spread):.2g}"),
+            "public_value_return_uci": float(f"{public * (1 + spread):.2g}"),
+            "payback_years": round(float(rng.uniform(1, 8)) * 2) / 2, "discount_rate": 0.035,
+            "settings_version": 1})
+    out.tables["value_accounts"] = rows
+
+
 def place_package(p: PlaceProfile, out: Path, rule: DisclosureRule | None = None) -> Path:
     """Write the synthetic place's package to the directory ``out``."""
     rule = rule or DisclosureRule()
@@ -204,6 +241,7 @@ def place_package(p: PlaceProfile, out: Path, rule: DisclosureRule | None = None
     _insight(p, rng, rule, figures)
     _surveys(p, rng, figures)
     _charters(p, rng, figures)
+    _value_accounts(p, rng, rule, figures)
     meta = PlaceMeta(p.slug, p.name, p.adults, rule, 5)
     return write_package(meta, figures, out, created=datetime(2026, 10, 1, tzinfo=UTC))
 

@@ -25,7 +25,15 @@ from joinedup.state import collections
 from joinedup.state.compare import compare
 from joinedup.state.load import MAX_BYTES
 from joinedup.state.publish import publish_with, zip_package
-from joinedup.state.report import describe_cell, figure, rank_text, to_csv, unit_of
+from joinedup.state.report import (
+    describe_cell,
+    figure,
+    money_text,
+    rank_text,
+    to_csv,
+    unit_of,
+    value_rank_text,
+)
 from joinedup.web.authz import Actor, get_db, requires, signed_in
 from joinedup.web.forms import FormErrors
 from joinedup.web.insight_pages import has_store, record_action, settings_of, store
@@ -98,6 +106,7 @@ def _page(request: Request, session: Session, user: User, c: collections.Collect
         "can_change": c.can_change(user.id), "names": {p.slug: p.name for p in result.places},
         "own": {p.slug for p in result.places if p.own}, "packages": c.package_names(),
         "describe": describe_cell, "rank_text": rank_text, "unit_of": unit_of, "figure": figure,
+        "value_rank": value_rank_text, "money": money_text,
     }, status_code=status_code)
 
 
