@@ -4,7 +4,7 @@ figure is written in a GOV.UK table. Used by the insight routers only; no busine
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,14 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from joinedup import audit
+from joinedup.board.overview import Overview
 from joinedup.insight.context import PlaceContext, place_context
 from joinedup.insight.dashboard_figures import warm_in_background
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.pipeline import store_options
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.store import insight_path, open_store
+from joinedup.places.models import Place
 from joinedup.web.authz import Actor, client_ip
 
 BASE = "/places/{place}/insight"
@@ -91,3 +93,15 @@ def table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str
     rows = [[cell(row.get(c), k) for c, _h, k in columns] for row in frame.to_dict("records")]
     return {"head": head, "rows": rows, "firstCellIsHeader": True, "caption": caption,
             "captionClasses": "govuk-table__caption--s"}  # fmt: skip
+
+
+def public_overview(request: Request, session: Session, place: Place) -> Overview:
+    """The overview's figures for anyone, signed in or not: under the place's disclosure
+    control and never the analyst's exact figures, exactly as partners see them."""
+    from joinedup.board.overview import build_overview
+
+    ctx = place_context(place.slug, settings_of(request))
+    with store(request, place.slug) if has_store(request, place.slug) else nullcontext() as con:
+        overview = build_overview(session, place, con, ctx, analyst=False)
+    session.commit()  # survey results may have been computed and cached
+    return overview

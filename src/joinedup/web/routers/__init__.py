@@ -15,6 +15,7 @@ from joinedup.web.routers import (
     insight_sources,
     partners,
     places,
+    public,
     surveys,
     surveys_answering,
     surveys_results,
@@ -40,4 +41,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     board.router,
     collections.router,
     value.router,
+    public.router,
 )
