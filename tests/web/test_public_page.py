@@ -113,3 +113,15 @@ def test_bad_input_names_the_field_and_saves_nothing(
     assert session.scalars(select(AuditEvent).where(AuditEvent.action.like("place.public_page%"))).all() == []
     client.cookies.clear()
     assert client.get(f"/public/{SLUG}").status_code == 404
+
+
+def test_the_place_overview_says_whether_the_public_page_is_on(
+        client: PageClient, demo: DemoLike) -> None:  # noqa: F811
+    client.sign_in(email_for(Role.VIEWER), DEMO_PASSWORD)
+    before = client.get(f"/places/{SLUG}").text
+    assert f'href="/public/{SLUG}"' not in before and f'href="{SETTING}"' not in before
+    _publish(client)
+    client.sign_in(email_for(Role.VIEWER), DEMO_PASSWORD)
+    assert f'href="/public/{SLUG}">view it</a>' in client.get(f"/places/{SLUG}").text
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    assert f'href="{SETTING}"' in client.get(f"/places/{SLUG}").text

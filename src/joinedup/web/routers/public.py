@@ -70,23 +70,23 @@ async def setting_submit(request: Request, actor: Actor = Depends(requires(Capab
     return RedirectResponse(f"/places/{actor.place.slug}/public-page?saved=1", status_code=303)
 
 
-@router.get("/public/{slug}", response_class=HTMLResponse, dependencies=[Depends(public())])
-def public_page(request: Request, slug: str, session: Session = Depends(get_db)) -> Response:
-    place, page = _published(session, slug)
+@router.get("/public/{place}", response_class=HTMLResponse, dependencies=[Depends(public())])
+def public_page(request: Request, place: str, session: Session = Depends(get_db)) -> Response:
+    found, page = _published(session, place)
     return render(request, "public/page.html",
-                  {"place": place, "page": page, "overview": public_overview(request, session, place)})
+                  {"place": found, "page": page, "overview": public_overview(request, session, found)})
 
 
-@router.get("/public/{slug}/privacy", response_class=HTMLResponse, dependencies=[Depends(public())])
-def privacy_page(request: Request, slug: str, session: Session = Depends(get_db)) -> Response:
-    place, page = _published(session, slug)
+@router.get("/public/{place}/privacy", response_class=HTMLResponse, dependencies=[Depends(public())])
+def privacy_page(request: Request, place: str, session: Session = Depends(get_db)) -> Response:
+    found, page = _published(session, place)
     return render(request, "public/notice.html",
-                  {"place": place, "page": page, "title": "Privacy notice", "text": page.privacy_notice})
+                  {"place": found, "page": page, "title": "Privacy notice", "text": page.privacy_notice})
 
 
-@router.get("/public/{slug}/accessibility", response_class=HTMLResponse, dependencies=[Depends(public())])
-def accessibility_page(request: Request, slug: str, session: Session = Depends(get_db)) -> Response:
-    place, page = _published(session, slug)
+@router.get("/public/{place}/accessibility", response_class=HTMLResponse, dependencies=[Depends(public())])
+def accessibility_page(request: Request, place: str, session: Session = Depends(get_db)) -> Response:
+    found, page = _published(session, place)
     return render(request, "public/notice.html",
-                  {"place": place, "page": page, "title": "Accessibility statement",
-                   "text": accessibility_text(place, page)})
+                  {"place": found, "page": page, "title": "Accessibility statement",
+                   "text": accessibility_text(found, page)})
