@@ -55,6 +55,7 @@ def _users(session: Session, place: Place) -> User:
 def load_demo(settings: Settings) -> str:
     # Imported here: each area's generator is heavy, and only the demo needs them.
     from joinedup.synth.demo_charters import load_demo_collaborations
+    from joinedup.synth.demo_public import load_demo_public_page
     from joinedup.synth.demo_value import load_demo_value, write_demo_programme
     from joinedup.synth.insight import load_demo_insight
     from joinedup.synth.places import load_demo_collection
@@ -65,6 +66,8 @@ def load_demo(settings: Settings) -> str:
         lead = _users(session, place)
         load_demo_collaborations(session, place, lead)
         load_demo_surveys(session, place.slug)
+        session.flush()
+        load_demo_public_page(session, place, lead)  # issue 11: its public page is on
         slug = place.slug
     write_demo_programme(settings, slug)  # the programme's caseload, ingested with the rest
     load_demo_insight(slug, settings)

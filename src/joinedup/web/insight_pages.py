@@ -4,7 +4,7 @@ figure is written in a GOV.UK table. Used by the insight routers only; no busine
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from joinedup import audit
+from joinedup.board.overview import Overview
 from joinedup.insight.context import PlaceContext, place_context
 from joinedup.insight.dashboard_figures import warm_in_background
 from joinedup.insight.disclosure import SUPPRESSED
@@ -23,6 +24,7 @@ from joinedup.insight.quarterly import Quarterly
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.store import insight_path, open_store
 from joinedup.insight.upload_many import FileOutcome
+from joinedup.places.models import Place
 from joinedup.web.authz import Actor, client_ip
 
 BASE = "/places/{place}/insight"
@@ -161,3 +163,15 @@ def quarter_tables(quarterly: Quarterly) -> list[dict[str, Any]]:
                         "caption": f"{measure} by {what} and quarter",
                         "captionClasses": "govuk-table__caption--s"})  # fmt: skip
     return out
+
+
+def public_overview(request: Request, session: Session, place: Place) -> Overview:
+    """The overview's figures for anyone, signed in or not: under the place's disclosure
+    control and never the analyst's exact figures, exactly as partners see them."""
+    from joinedup.board.overview import build_overview
+
+    ctx = place_context(place.slug, settings_of(request))
+    with store(request, place.slug) if has_store(request, place.slug) else nullcontext() as con:
+        overview = build_overview(session, place, con, ctx, analyst=False)
+    session.commit()  # survey results may have been computed and cached
+    return overview

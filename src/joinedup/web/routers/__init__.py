@@ -16,6 +16,7 @@ from joinedup.web.routers import (
     insight_upload_many,
     partners,
     places,
+    public,
     surveys,
     surveys_answering,
     surveys_results,
@@ -42,4 +43,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     board.router,
     collections.router,
     value.router,
+    public.router,
 )

@@ -14,6 +14,7 @@ from joinedup import audit, framework
 from joinedup.collaborations.charters import list_collaborations
 from joinedup.collaborations.models import Status
 from joinedup.places.models import User
+from joinedup.places.public_page import published_page
 from joinedup.places.registry import may_create_place
 from joinedup.places.roles import Capability
 from joinedup.places.service import places_for
@@ -57,6 +58,9 @@ def place_overview(
             "by_status": [(s.value, by_status.get(s.value, 0)) for s in Status],
             "survey_rounds": survey_rounds,
             "open_rounds": sum(1 for r in survey_rounds if is_open(r)),
+            # Issue 11: whether anyone can read the place's figures without signing in.
+            "public_on": published_page(session, actor.place) is not None,
+            "may_publish": actor.can(Capability.MANAGE_PARTNERS),
         },
     )
 
