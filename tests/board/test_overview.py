@@ -267,3 +267,41 @@ def test_the_readiness_report_prints_every_column_on_a4(
     for heading in headings:
         for word in heading.split():
             assert word in text, f"column {heading!r} is missing from the printed report"
+
+
+def _row_cells(html: str, caption: str) -> dict[str, list[str]]:
+    """A table's rows by their header cell, as text: the table found by its caption."""
+    start = html.index(caption)
+    table = html[start:html.index("</table>", start)]
+    rows: dict[str, list[str]] = {}
+    for head, body in re.findall(r'<th scope="row"[^>]*>(.*?)</th>(.*?)</tr>', table, re.S):
+        tds = re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)
+        cells = [unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in tds]
+        rows[unescape(re.sub(r"<[^>]+>", "", head)).strip()] = cells
+    return rows
+
+
+def test_readiness_components_round_by_round_equal_each_rounds_page(
+    client: PageClient, session: Session, place_with_everything: dict[str, int]
+) -> None:
+    place = get_place(session, SLUG)
+    assert place is not None
+    later = create_round(session, place, instrument_key="readiness", title="Readiness 2027",
+                         opens_on=date(2027, 1, 1), closes_on=date(2027, 2, 1))
+    _store(session, later, readiness_rows(place, 80, seed=4, uplift=6.0), later.created_at)
+    session.commit()
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    html = client.get(STATE).text
+    table = _row_cells(html, "Readiness by component, round by round")
+    assert len(table) == 12, sorted(table)  # one row per component of the framework
+    for column, round_id in enumerate((place_with_everything["readiness"], later.id)):
+        own = _row_cells(client.get(f"/places/{SLUG}/surveys/{round_id}/results").text,
+                         "Scores by component")
+        for component, cells in table.items():
+            practice = own[component][2]  # strand | ambition | practice | ...
+            shown = cells[column]
+            if shown == "Not shown":
+                assert not re.match(r"\d", practice), (component, practice)
+            else:
+                assert shown.split(" (")[0] == practice.split(" ")[0].split("(")[0].strip(), (
+                    component, shown, practice)

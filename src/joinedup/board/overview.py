@@ -149,6 +149,31 @@ def readiness_section(session: Session, place: Place) -> Section:
     return section
 
 
+def readiness_components_section(session: Session, place: Place) -> Section:
+    """Practice in each of the twelve components, one column per readiness round (oldest
+    first), each with its interval: where readiness moved, not only whether it did. The
+    scores are the round's published results, so a component too few answered is "Not
+    shown" here as on the round's page."""
+    section = Section("readiness-components", "Readiness by component, round by round",
+                      empty="No readiness round with enough answers yet.")  # fmt: skip
+    rounds = list(reversed(comparison.answered_rounds(session, place.id, "readiness")))
+    bodies = [(r, results.results(session, r)) for r in rounds]
+    if not bodies:
+        return section
+    names: dict[str, str] = {}
+    scores: dict[str, dict[int, str]] = {}
+    for round_, body in bodies:
+        for line in body.get("lines", []):
+            if line["kind"] != "component":
+                continue
+            names.setdefault(line["key"], line["name"])
+            scores.setdefault(line["key"], {})[round_.id] = _score(line.get("practice"))
+    section.trend_head = ["Component (practice, 0 to 100)", *[r.title for r, _b in bodies]]
+    section.trend = [[names[key], *[scores[key].get(r.id, "Not shown") for r, _b in bodies]]
+                     for key in names]  # fmt: skip
+    return section
+
+
 def citizens_section(session: Session, place: Place) -> Section:
     base = f"/places/{place.slug}/surveys"
     section = Section("citizens", "What residents say",
@@ -225,7 +250,8 @@ def build_overview(session: Session, place: Place, con: duckdb.DuckDBPyConnectio
     else:
         sections.append(Section("shared", "People partners share, and what their demand costs",
                                 empty="No linked records yet: an analyst ingests extracts and links them."))
-    sections += [readiness_section(session, place), citizens_section(session, place),
+    sections += [readiness_section(session, place), readiness_components_section(session, place),
+                 citizens_section(session, place),
                  collaborations_section(session, place)]
     return Overview(place=place.name, year=chosen.label if chosen else None,
                     years=[y.label for y in years], sections=sections, rule=ctx.rule.describe())
