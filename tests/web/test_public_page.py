@@ -125,3 +125,11 @@ def test_the_place_overview_says_whether_the_public_page_is_on(
     assert f'href="/public/{SLUG}">view it</a>' in client.get(f"/places/{SLUG}").text
     client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
     assert f'href="{SETTING}"' in client.get(f"/places/{SLUG}").text
+    # The state of collaboration says so too, where the lead reads the figures it shows.
+    assert f'href="/public/{SLUG}">view the public page</a>' in client.get(f"/places/{SLUG}/state").text
+
+
+def test_the_state_overview_does_not_offer_a_page_that_is_off(
+        client: PageClient, demo: DemoLike) -> None:  # noqa: F811
+    client.sign_in(email_for(Role.LEAD), DEMO_PASSWORD)
+    assert f'href="/public/{SLUG}"' not in client.get(f"/places/{SLUG}/state").text

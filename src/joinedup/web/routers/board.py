@@ -16,6 +16,7 @@ from joinedup.board.overview import Overview, build_overview
 from joinedup.board.pdf import PdfUnavailable, html_to_pdf
 from joinedup.insight.periods import available_years, parse_year
 from joinedup.insight.quarterly import quarterly_demand
+from joinedup.places.public_page import published_page
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
@@ -62,8 +63,9 @@ def _context(actor: Actor, overview: Overview, errors: FormErrors) -> dict[str, 
 def overview_page(request: Request, actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
                   session: Session = Depends(get_db)) -> Response:
     overview, errors = _overview(request, actor, session)
-    return render(request, "board/overview.html", _context(actor, overview, errors),
-                  status_code=400 if errors else 200)
+    context = {**_context(actor, overview, errors),
+               "public_on": published_page(session, actor.place) is not None}
+    return render(request, "board/overview.html", context, status_code=400 if errors else 200)
 
 
 @router.get(BASE + "/quarters", response_class=HTMLResponse)
