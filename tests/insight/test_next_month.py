@@ -125,3 +125,22 @@ def test_the_demo_command_writes_next_months_extracts_with_a_manifest(tmp_path: 
         "offender_management", "drug_alcohol_recovery", "domestic_abuse_support"}  # fmt: skip
     refused = CliRunner().invoke(app, ["demo-next-month", "--out", str(tmp_path), "--month", "0"])
     assert refused.exit_code != 0
+
+
+def test_the_demos_next_month_repeats_the_demos_own_rows(tmp_path: Path) -> None:
+    """`joinedup demo` loads a place with the value account's programme planted in it (its
+    events thinned by the background trend, fewer crisis contacts after entry). Next month's
+    files must carry those rows, not the same place without the programme: otherwise the
+    incremental link finds hundreds of "new" records that are last month's, altered."""
+    from joinedup.synth.demo_value import DEMO_PEOPLE, DEMO_PROGRAMME_SIZE, DEMO_SEED, write_demo_next_month
+    from joinedup.synth.programme import generate_place_with_programme
+
+    demo = tmp_path / "demo"
+    generate_place_with_programme(DEMO_PEOPLE, demo, seed=DEMO_SEED, size=DEMO_PROGRAMME_SIZE)
+    later = tmp_path / "later"
+    write_demo_next_month(later, 1)
+    for name in ("emergency_department.csv", "housing_options.csv", "police_custody.csv"):
+        before = (demo / name).read_text(encoding="utf-8").splitlines()
+        after = (later / name).read_text(encoding="utf-8").splitlines()
+        assert after[: len(before)] == before, f"{name}: last month's rows changed"
+        assert len(after) > len(before), f"{name}: no new rows"

@@ -99,9 +99,10 @@ def demo_next_month(
     """Write the demo place's extracts as its partners send them next month (same sources,
     new events and people), to upload together and link incrementally."""
     from joinedup.insight.manifest import manifest_text
-    from joinedup.synth.next_month import DEMO_PEOPLE, DEMO_SEED, month_start, next_month
+    from joinedup.synth.demo_value import write_demo_next_month
+    from joinedup.synth.next_month import month_start
 
-    place = next_month(DEMO_PEOPLE, out, DEMO_SEED, month)
+    place = write_demo_next_month(out, month)
     # A manifest beside them, so that the command line takes them in one go too.
     extracts = [(s, place.extract(s), place.mapping(s)) for s in place.sources]
     (out / "manifest.toml").write_text(manifest_text(extracts, out), encoding="utf-8")

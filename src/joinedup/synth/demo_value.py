@@ -42,6 +42,16 @@ def write_demo_programme(settings: Any, place_slug: str = PLACE_SLUG) -> None:
         generate_place_with_programme(DEMO_PEOPLE, extracts, seed=DEMO_SEED, size=DEMO_PROGRAMME_SIZE)
 
 
+def write_demo_next_month(out: Path, month: int = 1) -> Any:
+    """Next month's extracts of the demo place as `joinedup demo` loads it: the programme is
+    planted exactly as in write_demo_programme, so last month's rows are the demo's own rows
+    byte for byte and only the month's new rows are new to the incremental link."""
+    from joinedup.synth.next_month import next_month
+    from joinedup.synth.programme import planted_adjust
+
+    return next_month(DEMO_PEOPLE, out, DEMO_SEED, month, adjust=planted_adjust(DEMO_PROGRAMME_SIZE))
+
+
 def load_demo_value(settings: Any, place_slug: str = PLACE_SLUG) -> str:
     """Set up and compute the demo collaboration's account; returns what it did."""
     from joinedup.collaborations.models import Collaboration

@@ -38,6 +38,7 @@ from joinedup.synth.insight import (
 )
 
 __all__ = [
+    "planted_adjust",
     "ENTRY_FROM",
     "ENTRY_TO",
     "PLANTED_SERVICE",
@@ -163,6 +164,13 @@ def _planter(truth: ProgrammeTruth, chosen: list[Person]):  # type: ignore[no-un
         chosen.extend(p for p in persons if p.pid in truth.entries)
 
     return adjust
+
+
+def planted_adjust(size: int, reduction: float = 1 / 3, trend: float = 0.4) -> Any:
+    """The ``adjust`` hook that plants the programme in ``generate_place``, as
+    ``generate_place_with_programme`` does with the same arguments: so that next month's
+    extracts of a place with a programme (synth/next_month.py) repeat that place's rows."""
+    return _planter(ProgrammeTruth(size, reduction, trend), [])
 
 
 def generate_place_with_programme(
