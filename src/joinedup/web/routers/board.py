@@ -73,14 +73,15 @@ def quarters_page(request: Request, actor: Actor = Depends(requires(Capability.V
     """Demand and cost by quarter: exact for analysts, controlled with the dashboard's years
     for everyone else (joinedup.insight.quarterly)."""
     exact = actor.can(Capability.VIEW_PERSON_LEVEL)
+    ctx = place_ctx(request, actor)
     quarterly = None
     if has_store(request, actor.place.slug):
         with store(request, actor.place.slug) as con:
-            quarterly = quarterly_demand(con, place_ctx(request, actor), exact=exact)
+            quarterly = quarterly_demand(con, ctx, exact=exact)
     return render(request, "board/quarters.html", {
         "place": actor.place, "quarterly": quarterly, "exact": exact,
         "tables": quarter_tables(quarterly) if quarterly else [],
-        "rule": place_ctx(request, actor).rule.describe()})  # fmt: skip
+        "rule": ctx.rule.describe()})  # fmt: skip
 
 
 @router.get(BASE + "/board-pack", response_class=HTMLResponse)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from joinedup.places.models import Place
@@ -22,6 +21,7 @@ from joinedup.places.public_page import (
     published_page,
 )
 from joinedup.places.roles import Capability
+from joinedup.places.service import get_place
 from joinedup.web.authz import Actor, get_db, public, requires
 from joinedup.web.forms import FormErrors
 from joinedup.web.insight_pages import public_overview
@@ -32,7 +32,7 @@ SETTING = "/places/{place}/public-page"
 
 
 def _published(session: Session, slug: str) -> tuple[Place, PublicPage]:
-    place = session.execute(select(Place).where(Place.slug == slug)).scalar_one_or_none()
+    place = get_place(session, slug)
     page = published_page(session, place) if place is not None else None
     if place is None or page is None:
         raise HTTPException(status_code=404)
