@@ -155,3 +155,33 @@ def test_kept_lines_stay_shown_and_the_cells_under_them_are_still_protected() ->
     assert all(t is not None for t, k in zip(family.totals, kept, strict=True) if k)
     for low, high in narrowest(family, lines, RULE).values():
         assert low <= 1 + 1e-6 and high >= RULE.threshold - 1 - 1e-6
+
+
+def test_where_cells_are_never_published_the_audit_hides_cells_before_totals() -> None:
+    """Quarter figures publish lines only (a quarter's cells are services by cohort
+    memberships): the audit hides another cell rather than a quarter's total, and no small
+    cell can be narrowed. Two services, two membership patterns, two quarters; each
+    service's year and the place's year are kept (the dashboard shows them)."""
+
+    def cell(service: int, pattern: int, quarter: int) -> int:
+        return service * 4 + pattern * 2 + quarter
+
+    lines: list[Line] = []
+    kept: list[bool] = []
+    for s in range(2):
+        lines.append(Line(tuple(cell(s, b, q) for b in range(2) for q in range(2)), f"service {s}'s year"))
+        kept.append(True)
+        lines += [Line((cell(s, 0, q), cell(s, 1, q)), f"service {s} in quarter {q}") for q in range(2)]
+        kept += [False, False]
+    lines += [
+        Line(tuple(cell(s, b, q) for s in range(2) for b in range(2)), f"quarter {q}") for q in range(2)
+    ]
+    lines.append(Line(tuple(range(8)), "the year"))
+    kept += [False, False, True]
+    counts = [1, 30, 2, 20, 12, 20, 2, 20]
+    last_quarter = next(li for li, line in enumerate(lines) if line.name == "quarter 1")
+    assert control_family(counts, lines, RULE, kept_lines=kept).totals[last_quarter] is None
+    family = control_family(counts, lines, RULE, kept_lines=kept, cells_unpublished=True)
+    assert family.totals[last_quarter] is not None
+    for low, high in narrowest(family, lines, RULE).values():
+        assert low <= 1 + 1e-6 and high >= RULE.threshold - 1 - 1e-6

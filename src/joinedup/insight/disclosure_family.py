@@ -77,9 +77,13 @@ def _published(
 
 def _hide_more(
     counts: Sequence[int], lines: Sequence[Line], rule: DisclosureRule, hidden: list[bool],
-    total_hidden: list[bool],
+    total_hidden: list[bool], kept: Sequence[bool] | None = None,
 ) -> bool:
-    """Step 2 over every line; True if anything was hidden."""
+    """Step 2 over every line; True if anything was hidden.
+
+    A kept line (published elsewhere whatever this family does) with nothing left to hide
+    under it keeps its total: hiding it here would protect nothing, and the audit (step 4),
+    which knows the line is published, decides whether its cells can be narrowed."""
     changed = False
     for li, line in enumerate(lines):
         if total_hidden[li]:
@@ -90,6 +94,8 @@ def _hide_more(
         candidates = [i for i in line.cells if not hidden[i] and int(counts[i]) > 0]
         if candidates:
             hidden[min(candidates, key=lambda i: (int(counts[i]), i))] = True
+        elif kept is not None and kept[li]:
+            continue
         else:
             total_hidden[li] = True
         changed = True
@@ -182,6 +188,7 @@ def control_family(
     audit: bool = True,
     small_lines: Sequence[bool] | None = None,
     kept_lines: Sequence[bool] | None = None,
+    cells_unpublished: bool = False,
 ) -> ControlledFamily:
     """Control a family of cells and line totals (see the module's docstring).
 
@@ -190,7 +197,11 @@ def control_family(
     their size (for events, the lines with too few persons behind them). ``kept_lines``
     marks totals another page already publishes (a year beside its quarters): hiding them
     here would protect nothing, so where the audit finds one binding it hides the smallest
-    shown cell of the binding lines instead.
+    shown cell of the binding lines instead. ``cells_unpublished`` says the cells themselves
+    are never shown, only the lines (a quarter's cells are services by cohort memberships):
+    hiding one more cell then costs a viewer no figure, so the audit hides cells under the
+    binding lines before it hides any line's total. The attacker is still assumed to know
+    every shown cell, which only makes the audit stricter.
     """
     counts = [int(c) for c in counts]
     first = list(primary) if primary is not None else [rule.is_small(c) for c in counts]
@@ -200,7 +211,7 @@ def control_family(
         small_totals = [a or bool(b) for a, b in zip(small_totals, small_lines, strict=True)]
     total_hidden = list(small_totals)
     for _ in range(4 * (len(counts) + len(lines)) + 4):
-        while _hide_more(counts, lines, rule, hidden, total_hidden):
+        while _hide_more(counts, lines, rule, hidden, total_hidden, kept_lines):
             pass
         cells, totals = _published(counts, lines, rule, hidden, total_hidden)
         result = ControlledFamily(cells, totals, first, hidden, small_totals)
@@ -216,7 +227,9 @@ def control_family(
             open_lines = [li for li in culprits if not total_hidden[li]]
             unkept = [li for li in open_lines if not (kept_lines and kept_lines[li])]
             shown = {i for li in culprits for i in lines[li].cells if not hidden[i] and counts[i] > 0}
-            if unkept:
+            if cells_unpublished and shown:
+                hidden[min(shown, key=lambda i: (counts[i], i))] = True
+            elif unkept:
                 smallest = min(unkept, key=lambda li: (sum(counts[i] for i in lines[li].cells), li))
                 total_hidden[smallest] = True
             elif kept_lines is not None and shown:  # only kept lines bind: hide a cell under them

@@ -204,7 +204,9 @@ def _year_figures(
     # The dashboard's shown years are kept: the audit hides quarter cells, not them.
     kept = [key[4] == 0 and not small[li] for li, key in enumerate(keys)]
     true_events = [int(str(c["events"])) for c in cells]
-    family = control_family(true_events, lines, rule, primary, small_lines=small, kept_lines=kept)
+    family = control_family(
+        true_events, lines, rule, primary, small_lines=small, kept_lines=kept, cells_unpublished=True
+    )
     totals = list(family.totals)
     # A year the dashboard shows that the family still hid (every non-zero cell of it hidden
     # and too few events between them): withhold every quarter figure touching it.
