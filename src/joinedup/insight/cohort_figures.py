@@ -203,7 +203,10 @@ class Breakdown:
 class DemandFamily:
     place: Breakdown
     cohorts: dict[str, Breakdown]
-    service_rows: pd.DataFrame  # the uncontrolled per-service frame (partner, service, …)
+    service_rows: pd.DataFrame  # the uncontrolled cells: (partner, service, bits), events, …
+    # Which cells the family hid: a viewer who knows the method knows the shown ones' rounded
+    # events, and a page beside this one (a year's quarters) must assume so.
+    cells_hidden: list[bool] = field(default_factory=list)
 
 
 def _costed_sql(price_year: str, start: object, end: object) -> tuple[str, list[object]]:
@@ -372,4 +375,5 @@ def demand_family(
                 total = {"events": events, "cost": _sum_cost(events, partner_rows)}
         out[scope] = Breakdown(service_rows, partner_rows, total, scope_persons[(view, scope)])
     place = out.pop(None)
-    return DemandFamily(place=place, cohorts={str(k): v for k, v in out.items()}, service_rows=cells)
+    return DemandFamily(place=place, cohorts={str(k): v for k, v in out.items()}, service_rows=cells,
+                        cells_hidden=list(family.hidden))  # fmt: skip

@@ -33,7 +33,7 @@ from scipy.optimize import linprog
 
 from joinedup.insight.disclosure_rule import DisclosureRule
 
-__all__ = ["ControlledFamily", "Line", "control_family", "narrowest"]
+__all__ = ["ControlledFamily", "Known", "Line", "control_family", "narrowest"]
 
 _EPS = 1e-6
 
@@ -43,6 +43,18 @@ class Line:
     """Cells whose total is published, with a name for messages and tests."""
 
     cells: tuple[int, ...]
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a viewer knows from another page of a sum of this family's *true* cells: that it
+    lies between ``low`` and ``high`` (a year cell the dashboard shows rounded, say). It is
+    published whatever this family does, so the audit counts it and never hides it."""
+
+    cells: tuple[int, ...]
+    low: float
+    high: float
     name: str = ""
 
 
@@ -103,47 +115,65 @@ def _hide_more(
 
 
 def _constraints(
-    published: ControlledFamily, lines: Sequence[Line], rule: DisclosureRule, hidden_ids: list[int]
+    published: ControlledFamily, lines: Sequence[Line], rule: DisclosureRule, columns: list[int],
+    known: Sequence[Known] = (),
 ) -> tuple[np.ndarray | None, np.ndarray | None, list[int]]:
-    """What a viewer knows of the hidden cells, as A x <= b, and the line of each row.
+    """What a viewer knows of the unknown cells (``columns``: every hidden cell, then the shown
+    cells a known sum holds), as A x <= b, and the line of each row (a known sum's row is
+    numbered after the lines).
 
     A hidden total tells a viewer nothing they can rely on: it may be small, or hidden to
-    protect another. (That a small total is 1 .. threshold-1 is what the rule publishes.)"""
-    col = {cell: k for k, cell in enumerate(hidden_ids)}
+    protect another. (That a small total is 1 .. threshold-1 is what the rule publishes.)
+    A line's total is built from its shown cells' rounded values, so subtracting those gives
+    its hidden cells' rounded sum exactly; a known sum is of true values, so its shown cells
+    are unknowns too, each within half a rounding base of its published value."""
+    col = {cell: k for k, cell in enumerate(columns)}
     half = rule.rounding / 2
     rows: list[np.ndarray] = []
     upper: list[float] = []
     row_line: list[int] = []
     for li, (line, total) in enumerate(zip(lines, published.totals, strict=True)):
-        members = [col[i] for i in line.cells if i in col]
+        members = [col[i] for i in line.cells if published.hidden[i]]
         if not members:
             continue
-        vector = np.zeros(len(hidden_ids))
+        vector = np.zeros(len(columns))
         vector[members] = 1.0
         if total is not None:
-            mass = total - sum(int(published.cells[i] or 0) for i in line.cells if i not in col)
+            mass = total - sum(int(published.cells[i] or 0) for i in line.cells if not published.hidden[i])
             rows.extend([vector, -vector])
             upper.extend([mass + half, -(mass - half)])
             row_line.extend([li, li])
+    for kj, sum_ in enumerate(known):
+        vector = np.zeros(len(columns))
+        vector[[col[i] for i in sum_.cells]] = 1.0
+        rows.extend([vector, -vector])
+        upper.extend([sum_.high, -sum_.low])
+        row_line.extend([len(lines) + kj] * 2)
     if not rows:
         return None, None, []
     return np.array(rows), np.array(upper), row_line
 
 
 def _audit(
-    published: ControlledFamily, lines: Sequence[Line], rule: DisclosureRule
+    published: ControlledFamily, lines: Sequence[Line], rule: DisclosureRule, known: Sequence[Known] = ()
 ) -> tuple[dict[int, tuple[float, float]], dict[int, set[int]]]:
-    """Range of each primarily suppressed cell, and for narrowed ones the lines that bind."""
+    """Range of each primarily suppressed cell, and for narrowed ones the lines (and known
+    sums, numbered after the lines) that bind."""
     hidden_ids = [i for i, h in enumerate(published.hidden) if h]
     if not hidden_ids:
         return {}, {}
-    a_ub, b_ub, row_line = _constraints(published, lines, rule, hidden_ids)
-    col = {cell: k for k, cell in enumerate(hidden_ids)}
-    bounds = [(1, None)] * len(hidden_ids)
+    half = rule.rounding / 2
+    witnesses = sorted({i for k in known for i in k.cells if not published.hidden[i]})
+    columns = hidden_ids + witnesses
+    a_ub, b_ub, row_line = _constraints(published, lines, rule, columns, known)
+    col = {cell: k for k, cell in enumerate(columns)}
+    bounds: list[tuple[float, float | None]] = [(1, None)] * len(hidden_ids)
+    bounds += [(max(0.0, int(published.cells[i] or 0) - half), int(published.cells[i] or 0) + half)
+               for i in witnesses]  # fmt: skip
     ranges: dict[int, tuple[float, float]] = {}
     binding: dict[int, set[int]] = {}
     for cell in (i for i in hidden_ids if published.primary[i]):
-        objective = np.zeros(len(hidden_ids))
+        objective = np.zeros(len(columns))
         objective[col[cell]] = 1.0
         lo, hi = 1.0, float("inf")
         culprits: set[int] = set()
@@ -166,17 +196,22 @@ def _audit(
     return ranges, binding
 
 
+def _cells_of(row: int, lines: Sequence[Line], known: Sequence[Known]) -> tuple[int, ...]:
+    """The cells of a binding row: a line's, or (numbered after the lines) a known sum's."""
+    return lines[row].cells if row < len(lines) else known[row - len(lines)].cells
+
+
 def narrowest(
-    published: ControlledFamily, lines: Sequence[Line], rule: DisclosureRule
+    published: ControlledFamily, lines: Sequence[Line], rule: DisclosureRule, known: Sequence[Known] = ()
 ) -> dict[int, tuple[float, float]]:
     """The attacker: for every primarily suppressed cell, the smallest and largest value it
     could take given everything published (and the method, which is public).
 
     Unknowns are the hidden cells (each at least 1). A line with a shown total fixes the sum
     of its hidden cells to within half a rounding base of (total - its shown parts); a line
-    whose total is hidden says nothing.
+    whose total is hidden says nothing. A known sum bounds its true cells.
     """
-    return _audit(published, lines, rule)[0]
+    return _audit(published, lines, rule, known)[0]
 
 
 def control_family(
@@ -189,6 +224,7 @@ def control_family(
     small_lines: Sequence[bool] | None = None,
     kept_lines: Sequence[bool] | None = None,
     cells_unpublished: bool = False,
+    known: Sequence[Known] = (),
 ) -> ControlledFamily:
     """Control a family of cells and line totals (see the module's docstring).
 
@@ -201,7 +237,9 @@ def control_family(
     are never shown, only the lines (a quarter's cells are services by cohort memberships):
     hiding one more cell then costs a viewer no figure, so the audit hides cells under the
     binding lines before it hides any line's total. The attacker is still assumed to know
-    every shown cell, which only makes the audit stricter.
+    every shown cell, which only makes the audit stricter. ``known`` are sums of true cells
+    a viewer knows from another page (a year's cells on the dashboard beside its quarters):
+    the audit counts them, and where one binds hides cells under it, since it stays shown.
     """
     counts = [int(c) for c in counts]
     first = list(primary) if primary is not None else [rule.is_small(c) for c in counts]
@@ -217,26 +255,33 @@ def control_family(
         result = ControlledFamily(cells, totals, first, hidden, small_totals)
         if not audit:
             return result
-        _ranges, binding = _audit(result, lines, rule)
+        _ranges, binding = _audit(result, lines, rule, known)
         if not binding:
             return result
         # The lines whose totals pin a hidden cell down: hide the smallest of those totals
         # (a pair's shared persons before a caseload, a caseload before the grand total).
         before = sum(total_hidden) + sum(hidden)
         for culprits in binding.values():
-            open_lines = [li for li in culprits if not total_hidden[li]]
+            open_lines = [li for li in culprits if li < len(lines) and not total_hidden[li]]
             unkept = [li for li in open_lines if not (kept_lines and kept_lines[li])]
-            shown = {i for li in culprits for i in lines[li].cells if not hidden[i] and counts[i] > 0}
+            under = {i for li in culprits for i in _cells_of(li, lines, known)}
+            shown = {i for i in under if not hidden[i] and counts[i] > 0}
             if cells_unpublished and shown:
                 hidden[min(shown, key=lambda i: (counts[i], i))] = True
             elif unkept:
                 smallest = min(unkept, key=lambda li: (sum(counts[i] for i in lines[li].cells), li))
                 total_hidden[smallest] = True
-            elif kept_lines is not None and shown:  # only kept lines bind: hide a cell under them
+            elif (kept_lines is not None or known) and shown:  # only lines shown elsewhere bind
                 hidden[min(shown, key=lambda i: (counts[i], i))] = True
             elif open_lines:  # a kept line is hidden only when nothing else is left to hide
                 smallest = min(open_lines, key=lambda li: (sum(counts[i] for i in lines[li].cells), li))
                 total_hidden[smallest] = True
+            else:  # only known sums bind, every cell under them hidden: hide lines sharing them
+                sharing = [li for li, ln in enumerate(lines)
+                           if not total_hidden[li] and under & set(ln.cells)]  # fmt: skip
+                if sharing:
+                    smallest = min(sharing, key=lambda li: (sum(counts[i] for i in lines[li].cells), li))
+                    total_hidden[smallest] = True
         if sum(total_hidden) + sum(hidden) == before:  # pragma: no cover - a binding line always has a total
             raise RuntimeError("disclosure control could not protect a hidden cell")
     raise RuntimeError("disclosure control did not settle")  # pragma: no cover - bounded above

@@ -32,6 +32,8 @@ from joinedup.insight import cohorts as cohort_mod
 from joinedup.insight.cohort_rules import Cohort
 from joinedup.insight.context import PlaceContext
 from joinedup.insight.disclosure import Line, control_family
+from joinedup.insight.disclosure_family import Known
+from joinedup.insight.disclosure_rule import DisclosureRule
 from joinedup.insight.periods import FinancialYear
 from joinedup.insight.store import one
 
@@ -111,6 +113,48 @@ class Quarterly:
     cohorts: list[QuarterRow]  # everyone first, then each cohort the dashboard uses
     exact: bool
     price_year: str
+
+
+def _dashboard_knowns(
+    cells: Sequence[dict[str, object]], shown: cohort_figures.DemandFamily, defined: Sequence[Cohort],
+    rule: DisclosureRule,
+) -> list[Known]:
+    """What the dashboard's year tells a viewer about this year's quarter cells, as its own
+    audit assumes a viewer knows: each year cell it shows (a service and a string of cohort
+    memberships) rounded, and under each line it shows, the rounded sum of the cells it hides.
+    A year cell is the sum of its quarter cells, so each bounds a sum of their true values."""
+    year = shown.service_rows
+    if year.empty or not shown.cells_hidden:
+        return []
+    half = rule.rounding / 2
+    ids: dict[tuple[str, str, str], tuple[int, ...]] = {}
+    for i, c in enumerate(cells):
+        key = (str(c["partner"]), str(c["service"]), str(c["bits"]))
+        ids[key] = (*ids.get(key, ()), i)
+    keys = [(str(p), str(s), str(b))
+            for p, s, b in zip(year["partner"], year["service"], year["bits"], strict=True)]  # fmt: skip
+    rounded = [rule.round(int(e)) for e in year["events"]]
+    hidden = shown.cells_hidden
+    out = [Known(ids[key], rounded[j] - half, rounded[j] + half, f"dashboard cell {key}")
+           for j, key in enumerate(keys) if not hidden[j] and key in ids]  # fmt: skip
+    for scope, k in [(None, None), *((c.name, k) for k, c in enumerate(defined))]:
+        breakdown = shown.place if scope is None else shown.cohorts.get(scope)
+        if breakdown is None:
+            continue
+        lines = [("service", str(r["partner"]), str(r["service"]), r["events"]) for r in breakdown.services]
+        lines += [("partner", str(r["partner"]), "", r["events"]) for r in breakdown.partners]
+        lines.append(("total", "", "", breakdown.total.get("events")))
+        for kind, partner, service, value in lines:
+            inside = [j for j, (p, s, b) in enumerate(keys)
+                      if (k is None or b[k] == "1") and (kind == "total" or p == partner)
+                      and (kind != "service" or s == service)]  # fmt: skip
+            under = tuple(i for j in inside if hidden[j] for i in ids.get(keys[j], ()))
+            if value is None or not under:
+                continue
+            mass = float(str(value)) - sum(rounded[j] for j in inside if not hidden[j])
+            name = f"dashboard {scope or 'place'} {kind} {partner} {service}"
+            out.append(Known(under, mass - half, mass + half, name))
+    return out
 
 
 def _year_figures(
@@ -204,9 +248,9 @@ def _year_figures(
     # The dashboard's shown years are kept: the audit hides quarter cells, not them.
     kept = [key[4] == 0 and not small[li] for li, key in enumerate(keys)]
     true_events = [int(str(c["events"])) for c in cells]
-    family = control_family(
-        true_events, lines, rule, primary, small_lines=small, kept_lines=kept, cells_unpublished=True
-    )
+    known = _dashboard_knowns(cells, shown, defined, rule)
+    family = control_family(true_events, lines, rule, primary, small_lines=small, kept_lines=kept,
+                            cells_unpublished=True, known=known)  # fmt: skip
     totals = list(family.totals)
     # A year the dashboard shows that the family still hid (every non-zero cell of it hidden
     # and too few events between them): withhold every quarter figure touching it.
