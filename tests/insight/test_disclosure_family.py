@@ -185,3 +185,23 @@ def test_where_cells_are_never_published_the_audit_hides_cells_before_totals() -
     assert family.totals[last_quarter] is not None
     for low, high in narrowest(family, lines, RULE).values():
         assert low <= 1 + 1e-6 and high >= RULE.threshold - 1 - 1e-6
+
+
+def test_a_known_sum_that_narrows_unpublished_cells_by_itself_is_not_this_pages_to_fix() -> None:
+    """Another page's sum (a service's year of 10 events, shown on the dashboard) over seven
+    quarter cells of 1 or 2 events: with each cell at least 1, the sum alone bounds every
+    cell to at most 12.5 - 6. The quarters publish nothing about these cells (cells
+    unpublished, each line over them small and hidden), so nothing hidden here could help:
+    the family is published rather than the page failing (as the overview's quarters did,
+    with a 500). Where cells are published, the same narrowing is not excused."""
+    from joinedup.insight.disclosure_family import Known
+
+    counts = [1, 1, 1, 1, 2, 2, 2, 30, 25]
+    lines = [Line((i,), f"cell {i}") for i in range(7)] + [Line((7, 8), "another service")]
+    known = [Known(tuple(range(7)), 7.5, 12.5, "the dashboard's year")]
+    family = control_family(counts, lines, RULE, cells_unpublished=True, known=known)
+    assert family.totals == [None] * 7 + [55]
+    assert narrowest(family, lines, RULE, known)[6][1] == pytest.approx(6.5)  # the dashboard's own
+    assert narrowest(family, lines, RULE)[6][1] == float("inf")  # this page alone: nothing
+    with pytest.raises(RuntimeError, match="could not protect"):
+        control_family(counts, lines, RULE, known=known)
