@@ -196,3 +196,14 @@ def test_day_month_mix_needs_values_valid_only_the_other_way() -> None:
     assert mix is not None
     assert mix.as_format == "13/01/1980" and mix.other_way == {"01/13/1980"}
     assert set(mix.ambiguous) == {"05/06/1980"}
+
+
+def test_a_few_values_valid_only_the_other_way_among_many_are_typing_errors_not_a_mix() -> None:
+    """FEBRL4's duplicates hold dates of birth such as 19002103 (a month of 21): typing errors.
+    Six among thousands do not make the column a day/month mix, which would set aside every
+    date with a day of 12 or less; one in fifty does."""
+    format_only = [f"1980{m:02d}{d:02d}" for m in range(1, 13) for d in range(13, 29)]  # 192
+    assert nz.day_month_mix([*format_only, "19801302"], "%Y%m%d") is None
+    mix = nz.day_month_mix([*format_only, "19801302", "19801402", "19801502", "19801602", "19800106"],
+                           "%Y%m%d")  # fmt: skip
+    assert mix is not None and len(mix.other_way) == 4 and "19800106" in mix.ambiguous
