@@ -118,3 +118,22 @@ def test_no_quarter_of_the_small_service_can_be_narrowed(place: duckdb.DuckDBPyC
     for n in index:
         lo, hi = att.range(str((ED, n)))
         assert lo <= 1 + EPS and hi >= RULE.threshold - 1 - EPS, f"Q{n}: narrowed to {lo:.2f}..{hi:.2f}"
+
+
+def test_everyones_hidden_cost_shows_what_the_shown_services_cost(place: duckdb.DuckDBPyConnection) -> None:
+    """The department's quarters are hidden, and housing's with them (one hidden service
+    under a shown total would be the total less the rest), so everyone's cost would give
+    them away. Instead of nothing, the board reads "at least" the cost of the services it can
+    see: in Q2 and Q4 custody's 20 events at £400 (by hand: £8,000); in Q1 and Q3 none is
+    shown, so nothing. That is exactly the sum of the service rows shown beside it, so it
+    tells nothing they do not, and it is never more than the true cost."""
+    q = quarterly_demand(place, PlaceContext("small", rule=RULE))
+    exact = quarterly_demand(place, PlaceContext("small", rule=RULE), exact=True)
+    in_year = [i for i, qq in enumerate(q.quarters) if qq.year == YEAR]
+    everyone = q.cohorts[0].cells
+    assert [everyone[i].cost for i in in_year] == [None] * 4
+    assert [everyone[i].cost_floor for i in in_year] == [None, 8000.0, None, 8000.0]
+    for i in in_year:
+        shown = sum(r.cells[i].cost or 0.0 for r in q.services if r.cells[i].events is not None)
+        assert (everyone[i].cost_floor or 0.0) == shown
+        assert (everyone[i].cost_floor or 0.0) <= (exact.cohorts[0].cells[i].cost or 0.0)

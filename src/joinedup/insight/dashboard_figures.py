@@ -24,6 +24,7 @@ from joinedup.insight.cohort_rules import Cohort
 from joinedup.insight.context import PlaceContext, place_context
 from joinedup.insight.households import HouseholdFigures, household_figures
 from joinedup.insight.periods import FinancialYear, available_years
+from joinedup.insight.quarterly import quarterly_demand
 
 __all__ = [
     "CHARTS",
@@ -113,7 +114,9 @@ def chart_svg(
 def warm(con: duckdb.DuckDBPyConnection, ctx: PlaceContext,
          colours: Mapping[str, str] | None = None) -> None:
     """Compute what the dashboard shows first: both families, the newest year's tables and
-    every chart. Later years are computed when someone chooses them."""
+    every chart; then the controlled quarters (the overview's quarters page and the board
+    pack), whose audit against each year is the slowest figure of all. Later years are
+    computed when someone chooses them."""
     families.need_figures(con, ctx)
     families.service_figures(con, ctx)
     years = available_years(con)
@@ -121,6 +124,7 @@ def warm(con: duckdb.DuckDBPyConnection, ctx: PlaceContext,
     dashboard_tables(con, ctx, newest)
     for name in CHARTS:
         chart_svg(con, ctx, name, newest, colours)
+    quarterly_demand(con, ctx)
 
 
 def warm_place(settings: Any, slug: str) -> None:

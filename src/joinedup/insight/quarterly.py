@@ -96,6 +96,10 @@ class Cell:
     persons: int | None
     events: int | None
     cost: float | None
+    # Where a cohort's cost is hidden because some of its services' are: the cost of the
+    # services still shown, so that a board reads "at least" rather than nothing. Each of
+    # those parts is published as a line of this family, so their sum tells nothing new.
+    cost_floor: float | None = None
 
 
 @dataclass
@@ -278,8 +282,12 @@ def _year_figures(
                 if kk[0] == key[0] and kk[1] == "service" and kk[4] == key[4]
             ]  # fmt: skip
             cost = cohort_figures._sum_cost(events, parts)
+        floor = None
+        if key[1] != "service" and cost is None and events is not None:
+            floor = sum(float(str(p["cost"])) for p in parts
+                        if p["events"] is not None and p["cost"] is not None) or None  # fmt: skip
         shown_persons = None if events is None or rule.is_small(who[li]) else rule.round(who[li])
-        published[key] = Cell(shown_persons, events, cost)
+        published[key] = Cell(shown_persons, events, cost, floor)
     return published, exact
 
 

@@ -20,6 +20,7 @@ from joinedup.insight.context import PlaceContext, place_context
 from joinedup.insight.dashboard_figures import warm_in_background
 from joinedup.insight.disclosure import SUPPRESSED
 from joinedup.insight.pipeline import store_options
+from joinedup.insight.quarterly import Cell as QuarterCell
 from joinedup.insight.quarterly import Quarterly
 from joinedup.insight.reference_data import seed_reference
 from joinedup.insight.store import insight_path, open_store
@@ -145,6 +146,13 @@ def upload_outcome_rows(outcomes: list[FileOutcome]) -> list[list[dict[str, Any]
     return rows
 
 
+def _quarter_cell(c: QuarterCell, field_name: str, kind: str) -> dict[str, Any]:
+    """A quarter's figure; a cohort's hidden cost shows the cost of its shown services."""
+    if field_name == "cost" and c.cost is None and c.cost_floor:
+        return {"text": f"at least £{c.cost_floor:,.0f}", "format": "numeric"}
+    return cell(getattr(c, field_name), kind)
+
+
 def quarter_tables(quarterly: Quarterly) -> list[dict[str, Any]]:
     """govukTable parameters for quarterly demand: persons, events and cost, each per service
     (with its partner) and per cohort, one column per quarter."""
@@ -156,7 +164,7 @@ def quarter_tables(quarterly: Quarterly) -> list[dict[str, Any]]:
         for field_name, measure, kind in measures:
             body = [
                 [{"text": f"{r.label} ({r.partner})" if r.partner else r.label},
-                 *(cell(getattr(c, field_name), kind) for c in r.cells)]
+                 *(_quarter_cell(c, field_name, kind) for c in r.cells)]
                 for r in rows
             ]  # fmt: skip
             out.append({"head": [{"text": first}, *head], "rows": body, "firstCellIsHeader": True,

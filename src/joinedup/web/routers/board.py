@@ -84,11 +84,22 @@ def quarters_page(request: Request, actor: Actor = Depends(requires(Capability.V
         "rule": ctx.rule.describe()})  # fmt: skip
 
 
+def _pack_context(request: Request, actor: Actor, overview: Overview, errors: FormErrors) -> dict[str, Any]:
+    """The pack: the overview, then the quarters. A pack is made to be passed round a board,
+    so its quarters are the controlled ones whoever makes it, the analyst included."""
+    tables: list[dict[str, Any]] = []
+    if has_store(request, actor.place.slug):
+        with store(request, actor.place.slug) as con:
+            quarterly = quarterly_demand(con, place_ctx(request, actor))
+        tables = [t | {"classes": "app-pack-table"} for t in quarter_tables(quarterly)]
+    return _context(actor, overview, errors) | {"quarter_tables": tables}
+
+
 @router.get(BASE + "/board-pack", response_class=HTMLResponse)
 def board_pack(request: Request, actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
                session: Session = Depends(get_db)) -> Response:
     overview, errors = _overview(request, actor, session)
-    return render(request, "board/pack.html", _context(actor, overview, errors),
+    return render(request, "board/pack.html", _pack_context(request, actor, overview, errors),
                   status_code=400 if errors else 200)
 
 
@@ -96,15 +107,16 @@ def board_pack(request: Request, actor: Actor = Depends(requires(Capability.VIEW
 async def board_pack_pdf(request: Request, actor: Actor = Depends(requires(Capability.VIEW_RESULTS)),
                          session: Session = Depends(get_db)) -> Response:
     overview, errors = await run_in_threadpool(_overview, request, actor, session)
+    context = await run_in_threadpool(_pack_context, request, actor, overview, errors)
     if errors:
-        return render(request, "board/pack.html", _context(actor, overview, errors), status_code=400)
-    html = bytes(render(request, "board/pack.html", _context(actor, overview, errors)).body).decode()
+        return render(request, "board/pack.html", context, status_code=400)
+    html = bytes(render(request, "board/pack.html", context).body).decode()
     title = f"State of collaboration – {actor.place.name}"
     try:
         pdf = await run_in_threadpool(html_to_pdf, html, STATIC_DIR, settings_of(request).chromium,
                                       title=title)  # fmt: skip
     except PdfUnavailable as exc:
-        context = _context(actor, overview, errors) | {"pdf_error": str(exc)}
+        context = context | {"pdf_error": str(exc)}
         return render(request, "board/pack.html", context, status_code=503)
     record_action(request, session, actor, "board_pack.downloaded", f"place:{actor.place.slug}",
                   year=overview.year, bytes=len(pdf))  # fmt: skip
