@@ -154,6 +154,35 @@ def _registry_colours(settings: Any, slug: str) -> dict[str, str]:
         return partner_colours(session, place) if place is not None else {}
 
 
-def warm_in_background(settings: Any, slug: str) -> threading.Thread:
-    """Warm the place's figures in a daemon thread (after a link run, an ingest or an edit)."""
-    return background.start(warm_place, settings, slug, name=f"warm-{slug}")
+# Places being warmed, each with whether it changed again since its warm began.
+_warming: dict[str, bool] = {}
+_warming_lock = threading.Lock()
+
+
+def warm_in_background(settings: Any, slug: str) -> threading.Thread | None:
+    """Warm the place's figures in a daemon thread (after a link run, an ingest or an edit).
+
+    One warm per place at a time: a change while one runs asks it to warm once more when it
+    ends (what it computed may be stale), rather than starting a second thread that competes
+    with the first, and with the people using the app, for the same CPU. Several quick edits
+    (a lead setting unit costs one by one) then cost two warms, not one each. Returns the
+    thread started, or None when the running one will warm again."""
+    with _warming_lock:
+        if slug in _warming:
+            _warming[slug] = True
+            return None
+        _warming[slug] = False
+    return background.start(_warm_until_settled, settings, slug, name=f"warm-{slug}")
+
+
+def _warm_until_settled(settings: Any, slug: str) -> None:
+    again = True
+    try:
+        while again:
+            warm_place(settings, slug)
+            with _warming_lock:
+                again = _warming.get(slug, False)
+                _warming[slug] = False
+    finally:
+        with _warming_lock:
+            _warming.pop(slug, None)
