@@ -3,7 +3,6 @@ a wide screen and at 320 px; axe checks the page both times."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from tests.support.axe import check_accessibility
 from tests.support.browser import sign_in
 from tests.support.demo_like import email_for
 from tests.support.quarter_place import PLAN, build_quarter_place
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, swapped_store
 
 pytestmark = pytest.mark.browser
 
@@ -25,15 +24,9 @@ SLUG = "northbrook"
 @pytest.fixture
 def quarter_place(server: RunningServer, tmp_path: Path) -> Iterator[None]:
     """The server's store replaced by the attack test's place (and put back afterwards)."""
-    store = Path(server.settings.insight_dir) / f"{SLUG}.duckdb"
-    saved = tmp_path / "saved.duckdb"
-    if store.exists():
-        shutil.move(store, saved)
-    build_quarter_place(store, PLAN).close()
-    yield
-    store.unlink(missing_ok=True)
-    if saved.exists():
-        shutil.move(saved, store)
+    with swapped_store(server, SLUG, lambda store: build_quarter_place(store, PLAN).close(),
+                       tmp_path / "saved.duckdb"):  # fmt: skip
+        yield
 
 
 def test_a_lead_reads_demand_and_cost_by_quarter(page: Any, quarter_place: None) -> None:

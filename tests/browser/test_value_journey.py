@@ -5,7 +5,6 @@ new page."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from joinedup.places.roles import Role
 from tests.support.axe import check_accessibility
 from tests.support.browser import screenshot, sign_in, sign_out
 from tests.support.demo_like import email_for
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, swapped_store
 from tests.support.value_place import ACCOUNT, SLUG, build_store
 
 pytestmark = pytest.mark.browser
@@ -29,16 +28,8 @@ A4_WIDTH_PX = 794  # 210 mm at 96 px per inch
 @pytest.fixture
 def programme_place(server: RunningServer, tmp_path: Path) -> Iterator[None]:
     """The server's store replaced by one with the programme (and put back afterwards)."""
-    store = Path(server.settings.insight_dir) / f"{SLUG}.duckdb"
-    saved = tmp_path / "saved.duckdb"
-    if store.exists():
-        shutil.move(store, saved)
-    store.parent.mkdir(parents=True, exist_ok=True)
-    build_store(store)
-    yield
-    store.unlink(missing_ok=True)
-    if saved.exists():
-        shutil.move(saved, store)
+    with swapped_store(server, SLUG, build_store, tmp_path / "saved.duckdb"):
+        yield
 
 
 def _few_draws(server: RunningServer) -> None:

@@ -19,6 +19,7 @@ to start.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -115,3 +116,45 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_until_store_is_free(store: Path, timeout: float = 120.0) -> None:
+    """Wait until the server holds no connection to a place's store: its background work
+    (a figure warm-up after a POST, a link run) has ended. DuckDB locks the file while a
+    process has it open, so a brief connection of our own succeeds only then.
+
+    A fixture that swaps the store file must wait first: a connection a background thread
+    keeps open keeps the old file's database alive in the server, and every request opening
+    the same path reads that one instead of the new file."""
+    import duckdb
+
+    deadline = time.monotonic() + timeout
+    while store.exists():
+        try:
+            duckdb.connect(str(store)).close()
+            return
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@contextmanager
+def swapped_store(
+    server: RunningServer, slug: str, build: Callable[[Path], object], keep: Path
+) -> Iterator[Path]:
+    """The server's store of ``slug`` replaced by one ``build`` writes, and put back after
+    (the original is kept at ``keep`` meanwhile)."""
+    store = Path(server.settings.insight_dir) / f"{slug}.duckdb"
+    wait_until_store_is_free(store)
+    if store.exists():
+        shutil.move(store, keep)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    build(store)
+    try:
+        yield store
+    finally:
+        wait_until_store_is_free(store)
+        store.unlink(missing_ok=True)
+        if keep.exists():
+            shutil.move(keep, store)
