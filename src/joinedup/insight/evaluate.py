@@ -15,7 +15,7 @@ import pandas as pd
 
 from joinedup.insight.store import one
 
-__all__ = ["Evaluation", "evaluate_against_truth", "evaluate_frames", "read_truth"]
+__all__ = ["Evaluation", "evaluate_against_truth", "evaluate_by_kind", "evaluate_frames", "read_truth"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,46 @@ def evaluate_frames(links: pd.DataFrame, truth: pd.DataFrame) -> Evaluation:
     con.close()
     assert row is not None
     return Evaluation(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def evaluate_by_kind(links: pd.DataFrame, truth: pd.DataFrame, kinds: pd.DataFrame) -> dict[str, Evaluation]:
+    """Pairwise figures restricted, for each kind of hard case, to the pairs that hold at
+    least one record of that kind (kinds: source, record_id, kind). A false merge of twins
+    counts against the twins' precision, a missed married name against its recall.
+
+    Within a group of n records of which m are of the kind, the pairs touching the kind
+    number C(n, 2) - C(n - m, 2); ``records`` is how many records of the kind were linked."""
+    con = duckdb.connect(":memory:")
+    con.register("links", links)
+    con.register("truth", truth)
+    con.register("kinds", kinds)
+    out: dict[str, Evaluation] = {}
+    try:
+        for (kind,) in con.execute("SELECT DISTINCT kind FROM kinds ORDER BY kind").fetchall():
+            row = one(con.execute(
+                """
+                WITH hit AS (SELECT DISTINCT source, record_id FROM kinds WHERE kind = ?),
+                j AS (
+                    SELECT l.person_id AS p, t.person AS t, (h.record_id IS NOT NULL)::INT AS k
+                    FROM links l JOIN truth t USING (source, record_id)
+                    LEFT JOIN hit h USING (source, record_id)
+                ),
+                cell AS (SELECT count(*) AS n, sum(k) AS m FROM j GROUP BY p, t),
+                pred AS (SELECT count(*) AS n, sum(k) AS m FROM j GROUP BY p),
+                tru AS (SELECT count(*) AS n, sum(k) AS m FROM j GROUP BY t)
+                SELECT
+                    (SELECT sum(k) FROM j),
+                    (SELECT coalesce(sum(n * (n - 1) / 2 - (n - m) * (n - m - 1) / 2), 0) FROM tru),
+                    (SELECT coalesce(sum(n * (n - 1) / 2 - (n - m) * (n - m - 1) / 2), 0) FROM pred),
+                    (SELECT coalesce(sum(n * (n - 1) / 2 - (n - m) * (n - m - 1) / 2), 0) FROM cell)
+                """,
+                [kind],
+            ))  # fmt: skip
+            assert row is not None
+            out[str(kind)] = Evaluation(int(row[0] or 0), int(row[1]), int(row[2]), int(row[3]))
+    finally:
+        con.close()
+    return out
 
 
 def links_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
