@@ -19,6 +19,7 @@ from splink.internals.comparison_creator import ComparisonCreator
 __all__ = [
     "DEFAULT_THRESHOLD",
     "IDENTIFIER_U_PROBABILITY",
+    "M_PROBABILITY_FLOOR",
     "blocking_rules",
     "deterministic_rules",
     "settings",
@@ -34,6 +35,12 @@ DEFAULT_THRESHOLD = 0.9
 # Insurance number: a keying error rate, not a coincidence. Random sampling almost never
 # sees such a pair, so estimating u would give zero (and an infinite weight); we fix it.
 IDENTIFIER_U_PROBABILITY = 1e-5
+
+# The least chance that a true match lands on any comparison level: a field is miskeyed in
+# about 1 in 1,000 records, so no single disagreement may count for more than about
+# log2(m/u) with m at this floor (see link.floor_m_probabilities). Chosen from that error
+# rate, not by looking at any place's truth.
+M_PROBABILITY_FLOOR = 1e-3
 
 
 def _identifier(column: str, label: str) -> ComparisonCreator:
