@@ -7,6 +7,7 @@ unit costs, deflators and cohort definitions live here, never in the app databas
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -180,10 +181,33 @@ def insight_path(insight_dir: Path, place_slug: str) -> Path:
     return insight_dir / f"{place_slug}.duckdb"
 
 
-def connect(path: Path, *, memory_limit: str = "2GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
+# How long an open waits for another thread of this process to finish closing the same file.
+# DuckDB shares one database per file within a process; while the last connection of that
+# database is being torn down (a checkpoint after a linkage run can take a second or more),
+# a new open finds no shared database and cannot attach the file a second time. The
+# teardown always ends, so waiting is right; an error after this long names the file.
+OPEN_WAIT_SECONDS = 30.0
+
+
+def _open_shared(path: Path, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_seconds
+    pause = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.ResourceInUseException as exc:
+            if "file handle conflict" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
+def connect(
+    path: Path, *, memory_limit: str = "2GB", threads: int = 2, wait_seconds: float = OPEN_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
     """Open (creating if need be) a place's store with its schema and memory cap."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = _open_shared(path, wait_seconds)
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET preserve_insertion_order = false")
