@@ -36,7 +36,7 @@ from joinedup.insight.persons import assign_person_ids
 from joinedup.insight.store import one, transaction
 
 if TYPE_CHECKING:
-    from joinedup.insight.link import LinkResult
+    from joinedup.insight.link import Backend, LinkResult
 
 __all__ = ["link_incrementally", "retrain_advice"]
 
@@ -80,6 +80,8 @@ def _score(
     memory_limit: str,
     threads: int,
     work_dir: Path,
+    backend: Backend = "duckdb",
+    spark_master: str | None = None,
 ) -> tuple[pa.Table, int]:
     from joinedup.insight.link import PAIR_COLUMNS
 
@@ -91,7 +93,10 @@ def _score(
     mask = pc.is_in(frame.column("unique_id"), value_set=pa.array(touched, pa.string()))
     touched_rows = frame.filter(mask)
     near = _candidates(touched_rows, frame.filter(pc.invert(mask)), stored.model, threads)
-    db_api = splink_backend.duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
+    if backend == "spark":
+        db_api = splink_backend.spark_api(spark_master, work_dir / "spark-checkpoints")
+    else:
+        db_api = splink_backend.duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
     # One dedupe pass over the touched records and the records that can meet them: it tries
     # each pair in the orientation a full run would (smaller id on the left, which matters
     # for the asymmetric rules such as l.forename = r.surname), and one Splink call costs
@@ -101,9 +106,12 @@ def _score(
         touched_rows.append_column(TOUCHED, pa.array([True] * touched_rows.num_rows)),
         near.append_column(TOUCHED, pa.array([False] * near.num_rows)),
     ])  # fmt: skip
-    scope = db_api.register(flagged, table_name="records_near")
-    ids = db_api.register(touched_rows.select(["unique_id"]), table_name="records_touched_ids")
-    linker = splink_backend.linker_from_model(db_api, scope, touched_only(stored.model), tf)
+    scope = splink_backend.register(db_api, flagged, backend, table_name="records_near")
+    ids = splink_backend.register(
+        db_api, touched_rows.select(["unique_id"]), backend, table_name="records_touched_ids"
+    )
+    model = splink_backend.model_for_dialect(stored.model, stored.fields, backend)
+    linker = splink_backend.linker_from_model(db_api, scope, touched_only(model), tf)
     predictions = linker.inference.predict_within(scope, warning_mode="never")
     touched_sql = f"(SELECT unique_id FROM {ids.physical_name})"
     pairs = splink_backend.to_arrow(
@@ -230,6 +238,8 @@ def link_incrementally(
     memory_limit: str,
     threads: int,
     work_dir: Path,
+    backend: Backend = "duckdb",
+    spark_master: str | None = None,
     on_stage: Callable[[str], None] = lambda _s: None,
 ) -> LinkResult:
     from joinedup.insight.link import LinkResult, check_model_fields
@@ -245,8 +255,9 @@ def link_incrementally(
     t0 = time.perf_counter()
     tf = link_state.term_frequencies(con, stored.model_id)
     new_pairs, comparisons = _score(
-        frame, touched, stored, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir
-    )
+        frame, touched, stored, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir,
+        backend=backend, spark_master=spark_master,
+    )  # fmt: skip
     timings["predict"] = time.perf_counter() - t0
 
     on_stage("clustering pairs into persons")
@@ -322,7 +333,7 @@ def link_incrementally(
         con.execute("DROP TABLE IF EXISTS _links")
     timings["persons"] = time.perf_counter() - t0
     return LinkResult(
-        run_id=run_id, backend="duckdb", records=frame.num_rows, comparisons=comparisons,
+        run_id=run_id, backend=backend, records=frame.num_rows, comparisons=comparisons,
         pairs=int(n_pairs), persons=int(n_persons), changes=person_changes, timings=timings,
         model=stored.model, mode="incremental", new_records=len(changes.new),
         changed_records=len(changes.changed), removed_records=len(changes.removed),

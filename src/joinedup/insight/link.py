@@ -385,14 +385,14 @@ def link_place(
     mode "incremental" scores only new and changed records with the stored model and
     re-clusters only the persons they touch; "full" scores every pair (re-training the
     model unless retrain=False); "auto" is incremental when a trained model and persons
-    exist and the backend is DuckDB, full otherwise. Persons change in one transaction.
+    exist (on either backend), full otherwise. Persons change in one transaction.
     """
     check_governance(con)
     link_state.ensure_schema(con)
     stored = link_state.load_model(con)
     if mode == "auto":
         (linked,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
-        mode = "incremental" if stored is not None and linked and backend == "duckdb" else "full"
+        mode = "incremental" if stored is not None and linked else "full"
     if mode == "incremental" and stored is None:
         raise LinkError("no trained model yet: run `joinedup link --full` first")
     if run_id is None:
@@ -411,7 +411,8 @@ def link_place(
 
             result = link_incrementally(
                 con, frame, stored, run_id=run_id, threshold=threshold, memory_limit=memory_limit,
-                threads=threads, work_dir=work_dir, on_stage=lambda s: _stage(con, run_id, s),
+                threads=threads, work_dir=work_dir, backend=backend, spark_master=spark_master,
+                on_stage=lambda s: _stage(con, run_id, s),
             )  # fmt: skip
         else:
             result = _link_fully(
@@ -466,7 +467,8 @@ def _link_fully(
         frame, backend=backend, seed=seed, threshold=threshold, memory_limit=memory_limit,
         threads=threads, work_dir=work_dir, spark_master=spark_master,
         on_stage=lambda s: _stage(con, run_id, s), explain_dir=explain_dir,
-        stored=(stored.model, link_state.term_frequencies(con, stored.model_id)) if stored else None,
+        stored=(splink_backend.model_for_dialect(stored.model, stored.fields, backend),
+                link_state.term_frequencies(con, stored.model_id)) if stored else None,
     )  # fmt: skip
     timings = scored.timings
     _stage(con, run_id, "clustering pairs into persons")

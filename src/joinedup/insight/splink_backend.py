@@ -11,8 +11,8 @@ import duckdb
 import pyarrow as pa
 
 __all__ = [
-    "count_rows", "duckdb_api", "linker_from_model", "register", "spark_api", "spark_session",
-    "term_frequency_tables", "to_arrow", "write_explanations",
+    "ModelDialectError", "count_rows", "duckdb_api", "linker_from_model", "model_for_dialect",
+    "register", "spark_api", "spark_session", "term_frequency_tables", "to_arrow", "write_explanations",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -60,23 +60,27 @@ def spark_api(master: str | None, checkpoint_dir: Path) -> Any:
     return SparkAPI(spark_session=spark)
 
 
-def register(db_api: Any, table: pa.Table, backend: str) -> Any:
+def register(db_api: Any, table: pa.Table, backend: str, table_name: str = "records_in") -> Any:
     if backend == "spark":
         from pyspark.sql import types as T  # noqa: N812
 
         frame = table.to_pandas()
-        frame["forename_names"] = frame["forename_names"].map(
-            lambda v: [str(x) for x in v] if v is not None else None
-        )
-        schema = T.StructType(
-            [
-                T.StructField(c, T.ArrayType(T.StringType()) if c == "forename_names" else T.StringType())
-                for c in frame.columns
-            ]
-        )
+        if "forename_names" in frame.columns:
+            frame["forename_names"] = frame["forename_names"].map(
+                lambda v: [str(x) for x in v] if v is not None else None
+            )
+
+        def spark_type(field: pa.Field) -> Any:
+            if pa.types.is_list(field.type):
+                return T.ArrayType(T.StringType())
+            # The incremental path's flag of new and changed records stays a boolean, since
+            # its blocking rules test it as one.
+            return T.BooleanType() if pa.types.is_boolean(field.type) else T.StringType()
+
+        schema = T.StructType([T.StructField(f.name, spark_type(f)) for f in table.schema])
         rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        return db_api.register(db_api.spark.createDataFrame(rows, schema=schema), table_name="records_in")
-    return db_api.register(table, table_name="records_in")
+        return db_api.register(db_api.spark.createDataFrame(rows, schema=schema), table_name=table_name)
+    return db_api.register(table, table_name=table_name)
 
 
 def to_arrow(splink_df: Any, columns: list[str], where: str | None = None) -> pa.Table:
@@ -138,6 +142,49 @@ def linker_from_model(db_api: Any, table: Any, model: dict[str, Any], tf: dict[s
         registered = db_api.register(frame, table_name=f"__joinedup_tf_{column}")
         linker.table_management.register_term_frequency_lookup(registered, column)
     return linker
+
+
+class ModelDialectError(ValueError):
+    """The stored model cannot be written for another backend (it is not this model's shape)."""
+
+
+def model_for_dialect(model: dict[str, Any], fields: frozenset[str], dialect: str) -> dict[str, Any]:
+    """The stored model written in another backend's SQL, with its trained parameters.
+
+    A model saved by Splink on DuckDB holds DuckDB SQL: quoted names that Spark reads as
+    strings, and DuckDB's names for functions (``jaro_winkler_similarity``, ``list_intersect``)
+    where Spark has its own. Splink then cannot find the exact-match level a term-frequency
+    adjustment needs. So the comparisons and blocking rules are written afresh for the other
+    backend by the same creators (``model.settings`` with the fields the model was trained
+    on), and the trained prior and every level's m and u probabilities are copied across.
+    The two must have the same comparisons and levels, in order, or nothing is copied.
+    """
+    if model.get("sql_dialect") == dialect:
+        return model
+    from joinedup.insight import model as link_model
+
+    target = link_model.settings(fields).get_settings(dialect).as_dict()
+
+    def shape(m: dict[str, Any]) -> list[tuple[str, list[str]]]:
+        return [
+            (c.get("output_column_name", ""), [v.get("label_for_charts", "") for v in c["comparison_levels"]])
+            for c in m["comparisons"]
+        ]
+
+    if shape(model) != shape(target):
+        raise ModelDialectError(
+            "the stored model's comparisons are not those joinedup writes for its fields, so it "
+            f"cannot be used on {dialect}: re-train it there (joinedup link --full)"
+        )
+    target["probability_two_random_records_match"] = model["probability_two_random_records_match"]
+    for stored_comparison, comparison in zip(model["comparisons"], target["comparisons"], strict=True):
+        for stored_level, level in zip(
+            stored_comparison["comparison_levels"], comparison["comparison_levels"], strict=True
+        ):
+            for key in ("m_probability", "u_probability"):
+                if key in stored_level:
+                    level[key] = stored_level[key]
+    return target
 
 
 def term_frequency_tables(linker: Any) -> dict[str, pa.Table]:
