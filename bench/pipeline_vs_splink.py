@@ -170,10 +170,11 @@ def _timed(code: str, *args: str) -> dict[str, Any]:
         ["/usr/bin/time", "-v", sys.executable, "-c", code, *args],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    if run.returncode != 0:
+    # Splink's progress bars share stdout (carriage returns, no newline), so look anywhere.
+    found = re.search(r"RESULT (\{.*\})", run.stdout)
+    if run.returncode != 0 or found is None:
         raise SystemExit(f"a side failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}")
-    line = next(x for x in run.stdout.splitlines() if x.startswith("RESULT "))
-    out: dict[str, Any] = json.loads(line[len("RESULT ") :])
+    out: dict[str, Any] = json.loads(found.group(1))
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", run.stderr)
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", run.stderr)
     assert rss and wall, run.stderr[-2000:]
