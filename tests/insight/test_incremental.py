@@ -24,6 +24,7 @@ from joinedup.insight.link import LinkError, LinkResult, link_place
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
+from tests.support.persons import partition
 
 # Cumulative cut-offs by event month: each batch is every row whose event fell on or
 # before the month (rows without an event date arrive with the first batch).
@@ -66,15 +67,6 @@ def write_batches(extracts: Path, out: Path, cutoffs: list[date]) -> list[Path]:
             shutil.copy(mapping, batch / mapping.name)
         dirs.append(batch)
     return dirs
-
-
-def partition(con: duckdb.DuckDBPyConnection) -> set[frozenset[str]]:
-    groups: dict[str, set[str]] = {}
-    for unique_id, person in con.execute(
-        "SELECT source || '|' || record_id, person_id FROM person_links"
-    ).fetchall():
-        groups.setdefault(person, set()).add(unique_id)
-    return {frozenset(g) for g in groups.values()}
 
 
 def persons(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -19,7 +19,8 @@ from joinedup.insight.link import link_place
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
-from tests.insight.test_incremental import CUTOFFS, partition, write_batches
+from tests.insight.test_incremental import CUTOFFS, write_batches
+from tests.support.persons import partition
 
 
 def test_each_rule_is_narrowed_to_pairs_with_a_touched_record_and_the_model_is_kept() -> None:

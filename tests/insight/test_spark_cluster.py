@@ -25,6 +25,7 @@ from joinedup.insight.link import link_place
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
+from tests.support.persons import partition
 
 
 def _free_port() -> int:
@@ -94,15 +95,6 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _persons(con: object) -> set[frozenset[str]]:
-    groups: dict[str, set[str]] = {}
-    for unique_id, person in con.execute(  # type: ignore[attr-defined]
-        "SELECT source || '|' || record_id, person_id FROM person_links"
-    ).fetchall():
-        groups.setdefault(person, set()).add(unique_id)
-    return {frozenset(g) for g in groups.values()}
-
-
 @pytest.mark.spark
 def test_links_on_a_two_worker_standalone_cluster(tmp_path: Path, cluster: str,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
@@ -126,12 +118,12 @@ def test_links_on_a_two_worker_standalone_cluster(tmp_path: Path, cluster: str,
         shutil.copy(base, stores[backend])
     con = connect(stores["duckdb"], memory_limit="1GB", threads=2)
     on_duckdb = link_place(con, work_dir=tmp_path / "work-duckdb", mode="full", retrain=False)
-    duckdb_persons = _persons(con)
+    duckdb_persons = partition(con)
     con.close()
     con = connect(stores["spark"], memory_limit="1GB", threads=2)
     on_cluster = link_place(con, backend="spark", spark_master=cluster, work_dir=tmp_path / "work-spark",
                             mode="full", retrain=False)  # fmt: skip
-    cluster_persons = _persons(con)
+    cluster_persons = partition(con)
     con.close()
 
     session = SparkSession.getActiveSession()

@@ -16,19 +16,15 @@ from joinedup.insight.link import Backend, link_place
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
+from tests.support.persons import partition
 
 
 def _persons(store: Path) -> set[frozenset[str]]:
     con = connect(store, memory_limit="1GB", threads=2)
     try:
-        groups: dict[str, set[str]] = {}
-        for unique_id, person in con.execute(
-            "SELECT source || '|' || record_id, person_id FROM person_links"
-        ).fetchall():
-            groups.setdefault(person, set()).add(unique_id)
+        return partition(con)
     finally:
         con.close()
-    return {frozenset(g) for g in groups.values()}
 
 
 @pytest.mark.spark
