@@ -54,6 +54,7 @@ def test_incremental_persons_on_spark_equal_duckdb(tmp_path: Path) -> None:
 
     spark, duck = results["spark"], results["duckdb"]
     assert spark.backend == "spark" and spark.mode == "incremental" and duck.mode == "incremental"
+    assert "(incremental, stored model) on spark:" in spark.summary()
     assert spark.new_records == duck.new_records == 60
     assert spark.comparisons == duck.comparisons > 0
     assert _persons(tmp_path / "spark.duckdb") == _persons(tmp_path / "duckdb.duckdb")

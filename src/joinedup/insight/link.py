@@ -68,7 +68,7 @@ class LinkResult:
     def summary(self) -> str:
         if self.mode == "incremental":
             return (
-                f"run {self.run_id} (incremental, stored model): {self.new_records:,} new, "
+                f"run {self.run_id} (incremental, stored model) on {self.backend}: {self.new_records:,} new, "
                 f"{self.changed_records:,} changed and {self.removed_records:,} removed records "
                 f"of {self.records:,}; {self.touched_persons:,} persons touched, "
                 f"{self.comparisons:,} comparisons; {self.changes.merges} merges, "
