@@ -93,10 +93,9 @@ def _score(
     mask = pc.is_in(frame.column("unique_id"), value_set=pa.array(touched, pa.string()))
     touched_rows = frame.filter(mask)
     near = _candidates(touched_rows, frame.filter(pc.invert(mask)), stored.model, threads)
-    if backend == "spark":
-        db_api = splink_backend.spark_api(spark_master, work_dir / "spark-checkpoints")
-    else:
-        db_api = splink_backend.duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
+    db_api = splink_backend.db_api_for(
+        backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
+    )
     # One dedupe pass over the touched records and the records that can meet them: it tries
     # each pair in the orientation a full run would (smaller id on the left, which matters
     # for the asymmetric rules such as l.forename = r.surname), and one Splink call costs

@@ -275,25 +275,7 @@ def _train(linker: Any, frame: pa.Table, present: frozenset[str], seed: int) -> 
             logger.info("EM session on %s skipped: %s", rule, str(exc).splitlines()[0])
     if not trained:
         raise LinkError("the records share too little to train the model (no training pairs)")
-    floor_m_probabilities(linker, link_model.M_PROBABILITY_FLOOR)
-
-
-def floor_m_probabilities(linker: Any, floor: float) -> None:
-    """Raise every trained m probability to at least ``floor``.
-
-    EM drives m to nought for a level its sessions never see among true matches (a
-    different sex, a different UPRN where one source holds UPRNs, the house number and town
-    agreeing on a different line), which makes one disagreeing field a veto of 20 to 130
-    bits that no other evidence can outweigh. A real field is miskeyed now and then, so a
-    true match can land on any level.
-    """
-    for comparison in linker._settings_obj.comparisons:  # noqa: SLF001 (no public setter)
-        for level in comparison.comparison_levels:
-            if level.is_null_level:
-                continue
-            m = level.m_probability
-            if isinstance(m, float) and m < floor:
-                level.m_probability = floor
+    splink_backend.floor_m_probabilities(linker, link_model.M_PROBABILITY_FLOOR)
 
 
 def train_and_predict(
@@ -316,10 +298,9 @@ def train_and_predict(
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    if backend == "spark":
-        db_api = splink_backend.spark_api(spark_master, work_dir / "spark-checkpoints")
-    else:
-        db_api = splink_backend.duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
+    db_api = splink_backend.db_api_for(
+        backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
+    )
     table = splink_backend.register(db_api, frame, backend)
     if stored is None:
         present = present_fields(frame)

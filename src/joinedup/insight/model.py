@@ -38,7 +38,7 @@ IDENTIFIER_U_PROBABILITY = 1e-5
 
 # The least chance that a true match lands on any comparison level: a field is miskeyed in
 # about 1 in 1,000 records, so no single disagreement may count for more than about
-# log2(m/u) with m at this floor (see link.floor_m_probabilities). Chosen from that error
+# log2(m/u) with m at this floor (see splink_backend.floor_m_probabilities). Chosen from that error
 # rate, not by looking at any place's truth.
 M_PROBABILITY_FLOOR = 1e-3
 

@@ -11,8 +11,9 @@ import duckdb
 import pyarrow as pa
 
 __all__ = [
-    "ModelDialectError", "count_rows", "duckdb_api", "linker_from_model", "model_for_dialect",
-    "register", "spark_api", "spark_session", "term_frequency_tables", "to_arrow", "write_explanations",
+    "ModelDialectError", "count_rows", "db_api_for", "duckdb_api", "floor_m_probabilities",
+    "linker_from_model", "model_for_dialect", "register", "spark_api", "spark_session",
+    "term_frequency_tables", "to_arrow", "write_explanations",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,33 @@ def spark_api(master: str | None, checkpoint_dir: Path) -> Any:
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     spark.sparkContext.setCheckpointDir(checkpoint_dir.as_posix())
     return SparkAPI(spark_session=spark)
+
+
+def db_api_for(
+    backend: str, *, memory_limit: str, threads: int, work_dir: Path, spark_master: str | None = None
+) -> Any:
+    """Splink's database for a backend, with its scratch space under ``work_dir``."""
+    if backend == "spark":
+        return spark_api(spark_master, work_dir / "spark-checkpoints")
+    return duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
+
+
+def floor_m_probabilities(linker: Any, floor: float) -> None:
+    """Raise every trained m probability to at least ``floor``.
+
+    EM drives m to nought for a level its sessions never see among true matches (a
+    different sex, a different UPRN where one source holds UPRNs, the house number and town
+    agreeing on a different line), which makes one disagreeing field a veto of 20 to 130
+    bits that no other evidence can outweigh. A real field is miskeyed now and then, so a
+    true match can land on any level.
+    """
+    for comparison in linker._settings_obj.comparisons:  # noqa: SLF001 (no public setter)
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            m = level.m_probability
+            if isinstance(m, float) and m < floor:
+                level.m_probability = floor
 
 
 def register(db_api: Any, table: pa.Table, backend: str, table_name: str = "records_in") -> Any:
@@ -128,7 +156,6 @@ def write_explanations(linker: Any, predictions: Any, clusters: Any, out_dir: Pa
         )
     except Exception:  # explanations help analysts but must not fail a link run
         logger.warning("could not write Splink's explanations", exc_info=True)
-
 
 
 
