@@ -15,7 +15,7 @@ from joinedup.db.session import make_session
 from joinedup.places.models import User
 from joinedup.places.roles import Role
 from tests.support.axe import check_accessibility
-from tests.support.browser import screenshot, sign_in
+from tests.support.browser import screenshot, sign_in, submit
 from tests.support.demo_like import email_for
 from tests.support.server import RunningServer
 
@@ -110,7 +110,7 @@ def test_form_errors_have_no_wcag_violations(page: Any, name: str, role: Role, p
     page.goto(path)
     for selector, value in fill.items():
         page.fill(selector, value)
-    page.get_by_role("button", name=button, exact=True).click()
+    submit(page, page.get_by_role("button", name=button, exact=True))
     assert page.locator(".govuk-error-summary").is_visible()
     check_accessibility(page, name)
     screenshot(page, name)

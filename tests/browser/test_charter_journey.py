@@ -7,7 +7,7 @@ import pytest
 
 from joinedup.places.roles import Role
 from tests.support.axe import check_accessibility
-from tests.support.browser import screenshot, sign_in, sign_out
+from tests.support.browser import screenshot, sign_in, sign_out, submit
 from tests.support.demo_like import email_for
 
 pytestmark = pytest.mark.browser
@@ -20,7 +20,7 @@ def test_lead_writes_a_charter(page) -> None:
     page.get_by_role("button", name="Start a collaboration").click()
 
     page.get_by_label("What is the collaboration called?").fill("Hospital to home")
-    page.get_by_role("button", name="Start the collaboration").click()
+    submit(page, page.get_by_role("button", name="Start the collaboration"))
     assert page.url.endswith("/collaborations/hospital-to-home/edit/questions")
 
     # The four questions, with the shared goal forgotten: a GOV.UK error names the field.
@@ -28,7 +28,7 @@ def test_lead_writes_a_charter(page) -> None:
         "People wait in hospital for care at home to start.")
     page.get_by_label("4. How will the public value added be accounted for?").fill(
         "Delayed discharge days, costed with the unit cost database.")
-    page.get_by_role("button", name="Save", exact=True).click()
+    submit(page, page.get_by_role("button", name="Save", exact=True))
     summary = page.locator(".govuk-error-summary")
     assert summary.is_visible()
     assert "Enter the goal the partners share" in summary.inner_text()
@@ -38,7 +38,7 @@ def test_lead_writes_a_charter(page) -> None:
     summary.get_by_role("link", name="Enter the goal the partners share").click()
     assert page.evaluate("document.activeElement.id") == "shared_goal"
     page.get_by_label("2. What is the goal the partners share?").fill("Home within a day of being ready.")
-    page.get_by_role("button", name="Save", exact=True).click()
+    submit(page, page.get_by_role("button", name="Save", exact=True))
     assert page.url.endswith("/collaborations/hospital-to-home")
     assert "The four questions saved as revision 2" in page.locator(".govuk-notification-banner").inner_text()
 

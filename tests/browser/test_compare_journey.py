@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from joinedup.places.roles import Role
 from joinedup.state import collections as store
@@ -15,7 +16,7 @@ from joinedup.state.publish import zip_package
 from joinedup.synth.places import write_demo_places
 from tests.state.test_collections_web import tampered
 from tests.support.axe import check_accessibility
-from tests.support.browser import screenshot, sign_in
+from tests.support.browser import screenshot, sign_in, submit
 from tests.support.demo_like import email_for
 from tests.support.server import RunningServer
 
@@ -42,17 +43,17 @@ def test_upload_and_compare_places(page: Any, server: RunningServer, packages: P
     sign_in(page, email_for(Role.LEAD))
     page.goto("/collections")
     check_accessibility(page, "collections")
-    page.get_by_role("button", name="Make collection").click()
+    submit(page, page.get_by_role("button", name="Make collection"))
     assert page.locator(".govuk-error-summary").is_visible()
     check_accessibility(page, "collections with an error")
     page.get_by_label("Name").fill("North of England")
-    page.get_by_role("button", name="Make collection").click()
+    submit(page, page.get_by_role("button", name="Make collection"))
     assert page.get_by_role("heading", name="North of England").is_visible()
     page.get_by_label("Packages (zip files made by joinedup publish)").set_input_files(
         [str(packages / f"{n}.zip") for n in ("eastmere", "harrowfield", "lowdale", "saltmarsh")])
-    page.get_by_role("button", name="Add packages").click()
+    submit(page, page.get_by_role("button", name="Add packages"))
     left_out = page.locator(".app-left-out")
-    assert left_out.count() == 1
+    expect(left_out).to_have_count(1)
     assert left_out.first.inner_text().startswith("lowdale.zip: demand.csv row 2: persons is 4")
     table = page.get_by_role("table", name="Severe multiple disadvantage (all three)")
     assert table.get_by_role("rowheader").count() == 3
@@ -68,7 +69,7 @@ def test_the_demo_collection_highlights_nothing_for_a_stranger(page: Any, server
     store.replace_demo(Path(server.settings.data_dir), zips)
     sign_in(page, email_for(Role.VIEWER))
     page.goto("/collections")
-    page.get_by_role("link", name="Demo places").click()
+    submit(page, page.get_by_role("link", name="Demo places"))
     assert page.get_by_role("heading", name="Demo places").is_visible()
     assert page.get_by_text("(your place)").count() == 0
     assert page.get_by_role("button", name="Add packages").count() == 0

@@ -12,7 +12,7 @@ import pytest
 from joinedup.places.roles import Role
 from joinedup.synth.insight import generate_place
 from tests.support.axe import check_accessibility
-from tests.support.browser import screenshot, sign_in, sign_out
+from tests.support.browser import screenshot, sign_in, sign_out, submit
 from tests.support.demo_like import email_for
 
 pytestmark = pytest.mark.browser
@@ -45,14 +45,14 @@ def test_analyst_links_and_partner_sees_aggregates(page, tmp_path: Path) -> None
     check_accessibility(page, "a validation report")
     screenshot(page, "insight-validation-report")
 
-    page.get_by_role("button", name="Link all sources now").click()
+    submit(page, page.get_by_role("button", name="Link all sources now"))
     assert re.search(r"/insight/runs/\d+$", page.url)
     # The run page's script polls the run's status and loads the outcome when linking ends.
     assert page.locator("meta[http-equiv=refresh]").count() == 0
     check_accessibility(page, "the linkage run page")
     page.wait_for_selector("text=Linking finished", timeout=90_000)
     screenshot(page, "insight-run-finished")
-    page.get_by_role("button", name="Open the dashboard").click()
+    submit(page, page.get_by_role("button", name="Open the dashboard"))
     assert "Known to 3 or more services" in page.inner_text("main")
     assert page.locator("img[src*='/charts/overlaps.svg']").count() == 1
     check_accessibility(page, "the insight dashboard")

@@ -15,7 +15,7 @@ import pytest
 from joinedup.places.roles import Role
 from joinedup.synth.insight import generate_place
 from tests.support.axe import check_accessibility
-from tests.support.browser import screenshot, sign_in
+from tests.support.browser import screenshot, sign_in, submit
 from tests.support.demo_like import DEMO_PASSWORD, email_for
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def _set_up_the_place(page: Any) -> None:
     page.get_by_label("Name of the place").fill("Lowmoor")
     page.get_by_label("Short name (optional)").fill("lowmoor")
     page.get_by_label("Adult population (optional)").fill("60,000")
-    page.get_by_role("button", name="Create place").click()
+    submit(page, page.get_by_role("button", name="Create place"))
     assert page.url.endswith(f"{PLACE}/partners")
     for _source, partner, sector, service in EXTRACTS:
         page.goto(f"{PLACE}/partners/add")

@@ -13,7 +13,7 @@ import pytest
 from joinedup.config import Settings
 from joinedup.places.roles import Role
 from tests.support.axe import check_accessibility
-from tests.support.browser import screenshot, sign_in
+from tests.support.browser import screenshot, sign_in, submit
 from tests.support.demo_like import email_for
 from tests.support.server import RunningServer, running_server, seed_demo_like
 from tests.support.small_place import build_small_place
@@ -84,7 +84,7 @@ def test_defining_a_cohort_is_accessible_and_fits_320_px(question_page: Any) -> 
     page.get_by_label("Name").fill("Police women")
     page.get_by_role("group", name="Known to every one of these partners").get_by_label("Police").check()
     page.get_by_role("group", name="Sex").get_by_label("Female").check()
-    page.get_by_role("button", name="Save cohort").click()
+    submit(page, page.get_by_role("button", name="Save cohort"))
     assert "/insight/cohorts/police_women" in page.url
     assert "No one in" in page.inner_text("main")
     check_accessibility(page, "an empty cohort")

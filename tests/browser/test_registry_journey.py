@@ -10,7 +10,7 @@ import pytest
 
 from joinedup.places.roles import Role
 from tests.support.axe import check_accessibility
-from tests.support.browser import screenshot, sign_in
+from tests.support.browser import screenshot, sign_in, submit
 from tests.support.demo_like import email_for
 
 pytestmark = pytest.mark.browser
@@ -31,13 +31,13 @@ def _checked(page: Any, where: str) -> None:
 
 def test_an_administrator_sets_up_a_place(page: Any) -> None:
     sign_in(page, email_for(Role.ADMIN))
-    page.get_by_role("link", name="Create a place").click()
+    submit(page, page.get_by_role("link", name="Create a place"))
     assert page.url.endswith("/places/new")
     _checked(page, "create a place")
     page.get_by_label("Name of the place").fill("Lowmoor")
     page.get_by_label("Short name (optional)").fill("lowmoor-journey")
     page.get_by_label("Adult population (optional)").fill("45,000")
-    page.get_by_role("button", name="Create place").click()
+    submit(page, page.get_by_role("button", name="Create place"))
     assert page.url.endswith("/places/lowmoor-journey/partners")
     assert "Lowmoor is set up" in page.locator(".govuk-notification-banner").inner_text()
     _checked(page, "an empty partners page")

@@ -13,7 +13,7 @@ from joinedup.config import Settings
 from joinedup.db.session import make_session
 from joinedup.places.roles import Role
 from tests.support.axe import check_accessibility
-from tests.support.browser import screenshot, sign_in
+from tests.support.browser import screenshot, sign_in, submit
 from tests.support.demo_like import email_for, seed_demo_like
 from tests.support.server import RunningServer, running_server
 
@@ -69,7 +69,7 @@ def test_round_from_opening_to_results(browser: Any, survey_server: RunningServe
     assert "Enter at least one area" in lead.locator(".govuk-error-summary").inner_text()
     check_accessibility(lead, "start a round with an error")
     lead.get_by_label("Areas of the place (citizen voice only)").fill("Northside, 60000\nSouthside, 40000")
-    lead.get_by_role("button", name="Start the round").click()
+    submit(lead, lead.get_by_role("button", name="Start the round"))
     check_accessibility(lead, "round page")
     link = lead.locator("#open-link").inner_text().strip()
     round_url = lead.url

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from joinedup.places.roles import Role
-from tests.support.browser import screenshot, sign_in
+from tests.support.browser import screenshot, sign_in, submit
 from tests.support.demo_like import email_for
 from tests.support.server import RunningServer
 
@@ -42,7 +42,7 @@ def test_a_lead_edits_partners_and_measures_without_javascript(no_js_page: Any) 
 
     page.goto(C + "/edit/measures")
     page.get_by_role("group", name="Add an outcome measure").get_by_label("Name").fill("Repeat incidents")
-    page.get_by_role("button", name="Save", exact=True).click()
+    submit(page, page.get_by_role("button", name="Save", exact=True))
     assert page.locator(".govuk-error-summary").is_visible()
     assert "Enter the baseline of measure 2" in page.inner_text(".govuk-error-summary")
     screenshot(page, "no-javascript-measures-error")

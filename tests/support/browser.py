@@ -5,6 +5,7 @@ the plain functions behind them, for any area's browser tests:
 
 - ``launch(playwright)``: Chromium from /usr/bin/chromium (never ``playwright install``);
 - ``sign_in(page, email)``: through the sign-in form, as a person would;
+- ``submit(page, control)``: click a button or link that loads a page, and wait for that page;
 - ``screenshot(page, name)``: a full-page PNG in test-results/screenshots/ (git-ignored).
 """
 
@@ -46,6 +47,17 @@ def sign_in(page: Any, email: str, password: str = DEMO_PASSWORD) -> None:
     page.wait_for_load_state()
     if "/sign-in" in page.url:
         raise AssertionError(f"could not sign in as {email}")
+
+
+def submit(page: Any, control: Any, timeout: float = 60_000) -> None:
+    """Click ``control`` and wait until the page it leads to has loaded.
+
+    A bare click returns once it is dispatched; a count, ``is_visible`` or URL read straight
+    after it can read the page being left (CI once counted 0 errors on a page that showed 1).
+    """
+    with page.expect_navigation(timeout=timeout):
+        control.click()
+    page.wait_for_load_state()
 
 
 def sign_out(page: Any) -> None:
