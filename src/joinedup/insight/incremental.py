@@ -90,9 +90,13 @@ def _score(
     )
     if not touched:
         return empty, 0
-    mask = pc.is_in(frame.column("unique_id"), value_set=pa.array(touched, pa.string()))
-    touched_rows = frame.filter(mask)
-    near = _candidates(touched_rows, frame.filter(pc.invert(mask)), stored.model, threads)
+    touched_ids = pa.array(touched, pa.string())
+    near_ids = _candidates(frame, touched_ids, stored.model, threads)
+    # Only the touched records and those that can meet them are copied out of the place:
+    # copying the other 99% (to set them aside) cost a second at a million records.
+    scope_ids = pa.concat_arrays([touched_ids, near_ids])
+    scoped = frame.filter(pc.is_in(frame.column("unique_id"), value_set=scope_ids))
+    flags = pc.is_in(scoped.column("unique_id"), value_set=touched_ids)
     db_api = splink_backend.db_api_for(
         backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
     )
@@ -101,13 +105,10 @@ def _score(
     # for the asymmetric rules such as l.forename = r.surname), and one Splink call costs
     # far less than three (its set-up dominates at this size). Pairs between two unchanged
     # records already have the same model's score, so the rules skip them (``touched_only``).
-    flagged = pa.concat_tables([
-        touched_rows.append_column(TOUCHED, pa.array([True] * touched_rows.num_rows)),
-        near.append_column(TOUCHED, pa.array([False] * near.num_rows)),
-    ])  # fmt: skip
+    flagged = scoped.append_column(TOUCHED, flags)
     scope = splink_backend.register(db_api, flagged, backend, table_name="records_near")
     ids = splink_backend.register(
-        db_api, touched_rows.select(["unique_id"]), backend, table_name="records_touched_ids"
+        db_api, pa.table({"unique_id": touched_ids}), backend, table_name="records_touched_ids"
     )
     model = splink_backend.model_for_dialect(stored.model, stored.fields, backend)
     linker = splink_backend.linker_from_model(db_api, scope, touched_only(model), tf)
@@ -134,29 +135,43 @@ def touched_only(model: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _candidates(touched: pa.Table, rest: pa.Table, model: dict[str, Any], threads: int) -> pa.Table:
-    """The unchanged records that some blocking rule pairs with a touched record, in either
-    orientation. Splink would find exactly these pairs itself, but only after preparing the
-    whole place for each call; a semi-join per rule in DuckDB first keeps Splink's work to
-    the records that can meet the new ones, so a month's extracts do not cost a pass of
-    Splink over every record the place holds."""
+def _candidates(frame: pa.Table, touched: pa.Array, model: dict[str, Any], threads: int) -> pa.Array:
+    """The ids of the unchanged records that some blocking rule pairs with a touched record,
+    in either orientation. Splink would find exactly these pairs itself, but only after
+    preparing the whole place for each call; a join per rule in DuckDB first keeps Splink's
+    work to the records that can meet the new ones, so a month's extracts do not cost a pass
+    of Splink over every record the place holds."""
     rules = [r["blocking_rule"] for r in model.get("blocking_rules_to_generate_predictions", [])]
-    if not rules or not touched.num_rows or not rest.num_rows:
-        return rest
+    ids = frame.column("unique_id")
+    if not rules:  # no blocking: Splink compares every pair, so every record is a candidate
+        return ids.filter(pc.invert(pc.is_in(ids, value_set=touched))).combine_chunks()
+    if not len(touched):
+        return pa.array([], pa.string())
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"SET threads = {int(threads)}")
-        con.register("t", touched)
-        con.register("o", rest)
+        con.register("place", frame)
+        con.register("touched_ids", pa.table({"unique_id": touched}))
+        # The touched records copied once (a few thousand); the place is scanned in place.
+        con.execute(
+            "CREATE TEMP TABLE t AS SELECT * FROM place "
+            "WHERE unique_id IN (SELECT unique_id FROM touched_ids)"
+        )
         selects = []
         for rule in rules:
-            # The rule names its two records l and r: the touched record on either side.
-            selects.append(f"SELECT r.unique_id FROM t AS l JOIN o AS r ON {rule}")  # noqa: S608
-            selects.append(f"SELECT l.unique_id FROM o AS l JOIN t AS r ON {rule}")  # noqa: S608
-        ids = con.sql(" UNION ".join(selects)).to_arrow_table().column(0)
+            # The rule names its two records l and r: the touched record on either side, but
+            # one side is enough when swapping l and r leaves the rule as it was (all but the
+            # swap rules), which halves the joins.
+            selects.append(f"SELECT r.unique_id FROM t AS l JOIN place AS r ON {rule}")  # noqa: S608
+            if not splink_backend.symmetric_rule(rule):
+                selects.append(f"SELECT l.unique_id FROM place AS l JOIN t AS r ON {rule}")  # noqa: S608
+        near = con.sql(
+            f"SELECT unique_id FROM ({' UNION '.join(selects)}) "  # noqa: S608
+            "WHERE unique_id NOT IN (SELECT unique_id FROM touched_ids)"
+        ).to_arrow_table().column(0)
     finally:
         con.close()
-    return rest.filter(pc.is_in(rest.column("unique_id"), value_set=ids.combine_chunks()))
+    return near.combine_chunks().cast(pa.string())
 
 
 def _affected_persons(

@@ -172,10 +172,15 @@ def present_fields(table: pa.Table) -> frozenset[str]:
     )
 
 
-def prepare_input(con: duckdb.DuckDBPyConnection, only: list[str] | None = None) -> pa.Table:
+def prepare_input(
+    con: duckdb.DuckDBPyConnection, only: list[str] | None = None, *, ordered: bool = True
+) -> pa.Table:
     """The model's input: one row per record with derived blocking columns (Arrow, so a
     million records stay compact on their way to Splink). ``only`` limits it to the named
-    records (to score one pair; their rare keys are then not the place's)."""
+    records (to score one pair; their rare keys are then not the place's). ``ordered`` sorts
+    by unique id, which training needs (its samples depend on row order, and a seeded run
+    must repeat); the incremental path works on sets of ids and skips the sort (0.65 s at a
+    million records)."""
     forenames = pd.Series(
         [r[0] for r in con.execute(
             "SELECT DISTINCT split_part(forename, ' ', 1) FROM records WHERE forename IS NOT NULL"
@@ -196,7 +201,8 @@ def prepare_input(con: duckdb.DuckDBPyConnection, only: list[str] | None = None)
                               "(SELECT unique_id FROM _only)\n")  # fmt: skip
         table = con.sql(
             f"SELECT i.*, n.forename_names FROM ({sql}) i "  # noqa: S608
-            "LEFT JOIN _forename_names n ON n.name = i.forename ORDER BY i.unique_id"
+            "LEFT JOIN _forename_names n ON n.name = i.forename"
+            + (" ORDER BY i.unique_id" if ordered else "")
         ).to_arrow_table()
     finally:
         con.unregister("_forename_names")
@@ -382,7 +388,7 @@ def link_place(
     try:
         _stage(con, run_id, "preparing records")
         t0 = time.perf_counter()
-        frame = prepare_input(con)
+        frame = prepare_input(con, ordered=mode != "incremental")
         if frame.num_rows < 2:
             raise LinkError("there are fewer than two records to link: ingest extracts first")
         prep = time.perf_counter() - t0

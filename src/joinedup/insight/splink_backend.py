@@ -12,7 +12,7 @@ import pyarrow as pa
 
 __all__ = [
     "ModelDialectError", "count_rows", "db_api_for", "duckdb_api", "floor_m_probabilities",
-    "linker_from_model", "model_for_dialect", "register", "spark_api", "spark_session",
+    "linker_from_model", "model_for_dialect", "register", "spark_api", "spark_session", "symmetric_rule",
     "term_frequency_tables", "to_arrow", "write_explanations",
 ]  # fmt: skip
 
@@ -164,11 +164,47 @@ def linker_from_model(db_api: Any, table: Any, model: dict[str, Any], tf: dict[s
     (no re-training, and the same weights a full re-link with this model would give)."""
     from splink import Linker
 
-    linker = Linker(table, model, log_level=logging.ERROR)
+    # Splink's settings validation only logs missing columns (0.4 s of SQL parsing at each
+    # run); the stored model's fields are checked against the input before this is reached
+    # (link.check_model_fields), with a message that says what to do.
+    linker = Linker(table, model, log_level=logging.ERROR, validate_settings=False)
     for column, frame in tf.items():
         registered = db_api.register(frame, table_name=f"__joinedup_tf_{column}")
         linker.table_management.register_term_frequency_lookup(registered, column)
     return linker
+
+
+def symmetric_rule(rule: str) -> bool:
+    """Whether a blocking rule pairs the same records when its l and r swap: a conjunction of
+    terms that is the same set of terms after the swap, taking ``a = b`` as ``b = a``.
+    Anything else (``l.forename = r.surname``, or SQL this cannot read) counts as asymmetric,
+    which only costs a second join."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and node.table in ("l", "r"):
+            node = node.copy()
+            node.set("table", exp.to_identifier("r" if node.table == "l" else "l"))
+        return node
+
+    def terms(expression: exp.Expr) -> set[object]:
+        parts = expression.flatten() if isinstance(expression, exp.And) else [expression]
+        out: set[object] = set()
+        for part in parts:
+            part = part.unnest()
+            if isinstance(part, exp.EQ):
+                out.add(frozenset([part.left.sql(), part.right.sql()]))
+            else:
+                out.add(part.sql())
+        return out
+
+    try:
+        parsed = sqlglot.parse_one(rule, read="duckdb")
+    except ParseError:
+        return False
+    return terms(parsed) == terms(parsed.transform(swap))
 
 
 class ModelDialectError(ValueError):
