@@ -54,3 +54,27 @@ def test_new_records_join_existing_persons(store: duckdb.DuckDBPyConnection) -> 
     assign_person_ids(store, _clusters([["a", "c"], ["b"]]), 2)
     after = _persons(store)
     assert after["c"] == after["a"] == before["a"] and after["b"] == before["b"]
+
+
+def test_links_end_exactly_as_the_clusters_say_when_only_changes_are_written(
+    store: duckdb.DuckDBPyConnection,
+) -> None:
+    # Only links whose person changed are rewritten: a removed record's link must still go,
+    # a moved record's must change, and nothing may be left twice.
+    _records(store, ["a", "b", "c", "d"])
+    assign_person_ids(store, _clusters([["a", "b"], ["c"], ["d"]]), 1)
+    before = _persons(store)
+    assign_person_ids(store, _clusters([["a"], ["b", "c"]]), 2)  # d removed, b moves to c
+    after = _persons(store)
+    assert set(after) == {"a", "b", "c"}
+    assert after["a"] == before["a"] and after["b"] == after["c"] != after["a"]
+    (rows,) = store.execute("SELECT count(*) FROM person_links").fetchone() or (0,)
+    assert rows == 3
+
+    # Scoped (incremental): the scope's persons are replaced, the others kept as they were.
+    _records(store, ["e"])
+    assign_person_ids(store, _clusters([["c", "e"]]), 3, scope=[after["c"]])
+    scoped = _persons(store)
+    assert scoped["a"] == after["a"]  # outside the scope: untouched
+    assert "b" not in scoped  # in the scope's person, but not in its new clusters
+    assert scoped["c"] == scoped["e"] == after["c"]

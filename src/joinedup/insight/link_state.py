@@ -202,10 +202,18 @@ def diff_inputs(con: duckdb.DuckDBPyConnection, frame: pa.Table) -> tuple[InputC
 
 
 def replace_inputs(con: duckdb.DuckDBPyConnection, hashes: pa.Table) -> None:
+    """Make link_inputs hold exactly ``hashes``, writing only the rows that differ (its key
+    made deleting and re-inserting a million unchanged rows cost seconds at commit)."""
     con.register("_hashes", hashes)
     try:
-        con.execute("DELETE FROM link_inputs")
-        con.execute("INSERT INTO link_inputs SELECT unique_id, row_hash FROM _hashes")
+        con.execute(
+            "DELETE FROM link_inputs i WHERE NOT EXISTS (SELECT 1 FROM _hashes h "
+            "WHERE h.unique_id = i.unique_id AND h.row_hash = i.row_hash)"
+        )
+        con.execute(
+            "INSERT INTO link_inputs SELECT unique_id, row_hash FROM _hashes h "
+            "WHERE NOT EXISTS (SELECT 1 FROM link_inputs i WHERE i.unique_id = h.unique_id)"
+        )
     finally:
         con.unregister("_hashes")
 
