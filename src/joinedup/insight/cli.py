@@ -141,7 +141,7 @@ def _ingest_manifest(place: str, path: Path, limits: Limits) -> None:
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from joinedup.insight.context import place_context
-    from joinedup.insight.manifest import ManifestError, ingest_manifest, load_manifest
+    from joinedup.insight.manifest import ManifestError, default_workers, ingest_manifest, load_manifest
 
     with _store(place, must_exist=False) as con:
         try:
@@ -163,7 +163,10 @@ def _ingest_manifest(place: str, path: Path, limits: Limits) -> None:
                 status = "failed" if report is None else ("unchanged" if report.unchanged else "done")
                 progress.update(tasks[entry.number], completed=1, status=status)
 
-            result = ingest_manifest(con, entries, limits=limits, on_start=started, on_done=done)
+            result = ingest_manifest(
+                con, entries, limits=limits, workers=default_workers(len(entries)), on_start=started,
+                on_done=done,
+            )
     table = Table(title=f"Ingested from {path.name}")
     table.add_column("Source", no_wrap=True)
     for heading in ("Rows", "Records", "Quarantined", "Set aside"):

@@ -445,6 +445,28 @@ def ingest_with_mapping(
     """Ingest one extract with a parsed mapping, within ``limits`` (the defaults if None)."""
     name = source_name_for(mapping, mapping_path, source)
     display = file_name or path.name
+    held = held_source(con, path, mapping, name, display)
+    if held.unchanged is not None:
+        return held.unchanged
+    prepared = read_and_prepare(path, mapping, name, display, limits)
+    prepared.report.replaced = held.replaced
+    write_extract(con, prepared, mapping, held.digest)
+    return prepared.report
+
+
+@dataclass(frozen=True)
+class Held:
+    """What the store holds of a source against an incoming file: the file's digest, whether
+    the source exists already, and its report when the file and mapping are the same."""
+
+    digest: str
+    replaced: bool
+    unchanged: IngestReport | None
+
+
+def held_source(
+    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, name: str, display: str
+) -> Held:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -456,15 +478,19 @@ def ingest_with_mapping(
             [name],
         )
     )
+    unchanged = None
     if held and held[0] == digest:
-        return IngestReport(
-            source=name,
-            file_name=display,
-            rows=held[1],
-            records=held[2],
-            quarantined=held[3],
+        unchanged = IngestReport(
+            source=name, file_name=display, rows=held[1], records=held[2], quarantined=held[3],
             unchanged=True,
-        )
+        )  # fmt: skip
+    return Held(digest, held is not None, unchanged)
+
+
+def read_and_prepare(
+    path: Path, mapping: Mapping, name: str, display: str, limits: Limits | None
+) -> PreparedExtract:
+    """Read and normalise an extract; touches no store, so it can run in another process."""
     resolved: dict[str, str] = {}
 
     def check_header(header: list[str]) -> None:
@@ -475,11 +501,7 @@ def ingest_with_mapping(
         extract = read_extract(path, mapping.sheet, limits=limits, check_header=check_header)
     except ReadError as exc:
         raise IngestError(str(exc).replace(path.name, display, 1)) from exc
-    prepared = prepare_extract(extract, mapping, name, display, resolved)
-    report = prepared.report
-    report.replaced = held is not None
-    write_extract(con, prepared, mapping, digest)
-    return report
+    return prepare_extract(extract, mapping, name, display, resolved)
 
 
 def write_extract(

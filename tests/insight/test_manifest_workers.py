@@ -1,0 +1,67 @@
+"""A manifest read and normalised in worker processes: the store must end exactly as with
+one process (every record, every quarantined row and reason, every source's counts), and a
+bad file among good ones must fail alone, with the same message, as it does in one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from joinedup.insight.manifest import ingest_manifest, load_manifest
+from joinedup.insight.store import connect
+from joinedup.synth.insight import generate_place
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("workers")
+    place = generate_place(300, root, seed=5)
+    lines = []
+    for source in place.sources:
+        lines += ["[[extract]]", f'file = "{place.extract(source).name}"',
+                  f'mapping = "{place.mapping(source).name}"', ""]  # fmt: skip
+    # A file that cannot be read, in the middle of the manifest.
+    (root / "broken.csv").write_bytes(b"\xff\xfe\x00not,a,csv\n" * 3)
+    (root / "broken.toml").write_text(place.mapping(place.sources[0]).read_text().replace(
+        f'name = "{place.sources[0]}"', 'name = "broken"'))  # fmt: skip
+    lines[4:4] = ["[[extract]]", 'file = "broken.csv"', 'mapping = "broken.toml"', 'source = "broken"', ""]
+    path = root / "place.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _ingest(
+    manifest: Path, store: Path, workers: int
+) -> tuple[list[str], list[str], dict[str, list[tuple[object, ...]]]]:
+    con = connect(store, memory_limit="1GB", threads=1)
+    try:
+        result = ingest_manifest(con, load_manifest(manifest, con), workers=workers)
+        tables = {
+            "records": con.execute("SELECT * FROM records ORDER BY source, record_id").fetchall(),
+            "quarantine": con.execute("SELECT * FROM quarantine ORDER BY source, row_number").fetchall(),
+            "sources": con.execute(
+                "SELECT name, content_hash, n_rows, n_records, n_quarantined, n_warnings, notes "
+                "FROM sources ORDER BY name"
+            ).fetchall(),
+        }
+    finally:
+        con.close()
+    return [r.source for r in result.reports], [f"{e.source}: {m}" for e, m in result.failures], tables
+
+
+def test_workers_leave_the_store_as_one_process_does(manifest: Path, tmp_path: Path) -> None:
+    one = _ingest(manifest, tmp_path / "one.duckdb", workers=1)
+    two = _ingest(manifest, tmp_path / "two.duckdb", workers=2)
+    assert one[0] == two[0] and len(one[0]) >= 8  # the same sources, in the manifest's order
+    assert one[1] == two[1] and len(one[1]) == 1 and one[1][0].startswith("broken: ")
+    assert one[2]["records"] and one[2]["quarantine"]  # something to compare on both counts
+    assert one[2] == two[2]
+    # A second run with workers finds every file unchanged and starts no work.
+    con = connect(tmp_path / "two.duckdb", memory_limit="1GB", threads=1)
+    try:
+        again = ingest_manifest(con, load_manifest(manifest, con), workers=2)
+    finally:
+        con.close()
+    assert all(r.unchanged for r in again.reports) and len(again.failures) == 1
+
