@@ -62,7 +62,7 @@ seed_reference(con)
 t0 = time.perf_counter()
 entries = load_manifest(root / "extracts" / "place.toml", con)
 # As `joinedup ingest --manifest` does: files read and normalised in worker processes.
-result = ingest_manifest(con, entries, workers=default_workers(len(entries)))
+result = ingest_manifest(con, entries, workers=default_workers(entries))
 assert result.ok, result.failures
 t["ingest"] = time.perf_counter() - t0
 t0 = time.perf_counter()

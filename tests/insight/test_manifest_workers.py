@@ -4,11 +4,13 @@ bad file among good ones must fail alone, with the same message, as it does in o
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from joinedup.insight.manifest import ingest_manifest, load_manifest
+from joinedup.insight.manifest import PARALLEL_FROM_BYTES, default_workers, ingest_manifest, load_manifest
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
 
@@ -65,3 +67,17 @@ def test_workers_leave_the_store_as_one_process_does(manifest: Path, tmp_path: P
         con.close()
     assert all(r.unchanged for r in again.reports) and len(again.failures) == 1
 
+
+
+def test_small_manifests_use_one_process_and_large_ones_one_per_core(manifest: Path, tmp_path: Path) -> None:
+    con = connect(tmp_path / "s.duckdb", memory_limit="1GB", threads=1)
+    try:
+        entries = load_manifest(manifest, con)
+    finally:
+        con.close()
+    assert default_workers(entries) == 1  # a few hundred KB: workers would cost more than they save
+    big = [replace(e, file=tmp_path / f"big{e.number}.csv") for e in entries[:3]]
+    for e in big:
+        with e.file.open("wb") as f:
+            f.truncate(PARALLEL_FROM_BYTES // 2)  # sparse: the size is what counts
+    assert default_workers(big) == min(len(os.sched_getaffinity(0)), 3)

@@ -164,7 +164,7 @@ def _ingest_manifest(place: str, path: Path, limits: Limits) -> None:
                 progress.update(tasks[entry.number], completed=1, status=status)
 
             result = ingest_manifest(
-                con, entries, limits=limits, workers=default_workers(len(entries)), on_start=started,
+                con, entries, limits=limits, workers=default_workers(entries), on_start=started,
                 on_done=done,
             )
     table = Table(title=f"Ingested from {path.name}")

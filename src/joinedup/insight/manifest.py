@@ -17,6 +17,7 @@ The format (paths relative to the manifest)::
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import tomllib
@@ -218,10 +219,21 @@ def ingest_manifest(
     return result
 
 
-def default_workers(n_entries: int) -> int:
+# Below this many bytes of files, starting worker processes (about half a second) costs more
+# than it saves: a 500 KB demo manifest took 0.8 s in one process and 1.2 s with two.
+PARALLEL_FROM_BYTES = 8 * 2**20
+
+
+def default_workers(entries: list[Entry]) -> int:
     """Processes to read and normalise a manifest's files: one per core, at most four (each
-    holds one extract in memory), and never more than there are files."""
-    return max(1, min(len(os.sched_getaffinity(0)), 4, n_entries))
+    holds one extract in memory), never more than there are files, and none for small files."""
+    total = 0
+    for entry in entries:
+        with contextlib.suppress(OSError):  # a file gone since the check is reported later
+            total += entry.file.stat().st_size
+    if total < PARALLEL_FROM_BYTES:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), 4, len(entries)))
 
 
 def manifest_text(extracts: list[tuple[str, Path, Path]], base: Path) -> str:
