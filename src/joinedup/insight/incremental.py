@@ -152,11 +152,9 @@ def _candidates(frame: pa.Table, touched: pa.Array, model: dict[str, Any], threa
         con.execute(f"SET threads = {int(threads)}")
         con.register("place", frame)
         con.register("touched_ids", pa.table({"unique_id": touched}))
-        # The touched records copied once (a few thousand); the place is scanned in place.
-        con.execute(
-            "CREATE TEMP TABLE t AS SELECT * FROM place "
-            "WHERE unique_id IN (SELECT unique_id FROM touched_ids)"
-        )
+        # The touched records copied once (a few thousand; Arrow's filter took a fifth of the
+        # time of DuckDB's here); the place is scanned where it lies.
+        con.register("t", frame.filter(pc.is_in(ids, value_set=touched)))
         selects = []
         for rule in rules:
             # The rule names its two records l and r: the touched record on either side, but
