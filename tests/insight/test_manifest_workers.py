@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -81,3 +82,23 @@ def test_small_manifests_use_one_process_and_large_ones_one_per_core(manifest: P
         with e.file.open("wb") as f:
             f.truncate(PARALLEL_FROM_BYTES // 2)  # sparse: the size is what counts
     assert default_workers(big) == min(len(os.sched_getaffinity(0)), 3)
+
+
+def test_a_worker_that_dies_fails_its_files_and_writes_none(manifest: Path, tmp_path: Path) -> None:
+    # A worker ended by the operating system (as for want of memory) must not take the
+    # command down with a traceback, nor leave half a file: its files are reported failed.
+    con = connect(tmp_path / "d.duckdb", memory_limit="1GB", threads=1)
+    try:
+        entries = [e for e in load_manifest(manifest, con) if e.source != "broken"]
+        with mock.patch("joinedup.insight.manifest.read_and_prepare", _die):
+            result = ingest_manifest(con, entries, workers=2)
+        (held,) = con.execute("SELECT count(*) FROM records").fetchone() or (0,)
+    finally:
+        con.close()
+    assert not result.reports and len(result.failures) == len(entries)
+    assert all("stopped before it finished" in message for _, message in result.failures)
+    assert held == 0
+
+
+def _die(*_args: object) -> None:
+    os._exit(9)

@@ -23,6 +23,7 @@ import os
 import tomllib
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,7 +200,7 @@ def ingest_manifest(
                 if store_holds.unchanged is not None:
                     report = store_holds.unchanged
                 else:
-                    prepared = work.result() if work is not None else read_and_prepare(
+                    prepared = _result(work) if work is not None else read_and_prepare(
                         entry.file, entry.mapping, entry.source, entry.file.name, limits
                     )
                     prepared.report.replaced = store_holds.replaced
@@ -217,6 +218,18 @@ def ingest_manifest(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return result
+
+
+def _result(work: Future[PreparedExtract]) -> PreparedExtract:
+    try:
+        return work.result()
+    except BrokenProcessPool as exc:
+        # The operating system ended a worker (most often for want of memory): this file and
+        # those still waiting are reported, and nothing of theirs is written.
+        raise IngestError(
+            "the process reading this file stopped before it finished (out of memory?); "
+            "nothing of it was ingested: try again with fewer files at once"
+        ) from exc
 
 
 # Below this many bytes of files, starting worker processes (about half a second) costs more
