@@ -43,10 +43,11 @@ from joinedup.insight.mapping import Mapping, MappingError, load_mapping
 from joinedup.insight.readers import Limits
 
 __all__ = [
+    "PARALLEL_FROM_BYTES",
     "Entry",
     "ManifestError",
-    "default_workers",
     "ManifestResult",
+    "default_workers",
     "ingest_manifest",
     "load_manifest",
     "manifest_text",
@@ -176,21 +177,28 @@ def ingest_manifest(
         else None
     )
     try:
-        pending: list[tuple[Entry, Held | None, Future[PreparedExtract] | str | None]] = []
+        pending: list[tuple[Entry, Held | None, str | None]] = []
         for entry in entries:
             # What the store holds is checked here, before any worker starts on the file.
             try:
-                held = held_source(con, entry.file, entry.mapping, entry.source, entry.file.name)
+                pending.append(
+                    (entry, held_source(con, entry.file, entry.mapping, entry.source, entry.file.name), None)
+                )
             except IngestError as exc:
                 pending.append((entry, None, str(exc)))
-                continue
-            job: Future[PreparedExtract] | None = None
-            if pool is not None and held.unchanged is None:
-                job = pool.submit(
-                    read_and_prepare, entry.file, entry.mapping, entry.source, entry.file.name, limits
-                )
-            pending.append((entry, held, job))
-        for entry, store_holds, work in pending:
+        jobs: dict[int, Future[PreparedExtract]] = {}
+        submitted = 0
+        for position, (entry, store_holds, problem) in enumerate(pending):
+            # At most `workers` files are read ahead of the one being written, so that no more
+            # than that many normalised extracts wait in this process's memory.
+            while pool is not None and submitted < min(len(pending), position + workers + 1):
+                ahead, ahead_held, ahead_problem = pending[submitted]
+                if ahead_problem is None and ahead_held is not None and ahead_held.unchanged is None:
+                    jobs[submitted] = _submit(pool, ahead, limits)
+                submitted += 1
+            work: Future[PreparedExtract] | str | None = (
+                problem if problem is not None else jobs.pop(position, None)
+            )
             if on_start:
                 on_start(entry)
             try:
@@ -218,6 +226,15 @@ def ingest_manifest(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return result
+
+
+def _submit(pool: ProcessPoolExecutor, entry: Entry, limits: Limits | None) -> Future[PreparedExtract]:
+    try:
+        return pool.submit(read_and_prepare, entry.file, entry.mapping, entry.source, entry.file.name, limits)
+    except BrokenProcessPool as exc:  # an earlier worker died: this file is reported with it
+        failed: Future[PreparedExtract] = Future()
+        failed.set_exception(exc)
+        return failed
 
 
 def _result(work: Future[PreparedExtract]) -> PreparedExtract:
