@@ -173,7 +173,7 @@ def comparisons(present: frozenset[str] = ALL_FIELDS) -> list[ComparisonCreator 
     return [build[name] for name, cols in _COMPARISON_COLUMNS if set(cols) <= present]
 
 
-# Blocking columns derived from each field (see link.prepare_input).
+# Blocking columns derived from each field (see model_input.prepare_input).
 _DERIVED = {
     "surname_initial": "surname", "forename_initial": "forename", "birth_year": "dob",
     "postcode_district": "postcode", "dob_transposed": "dob", "name_key": "surname",
