@@ -1,13 +1,13 @@
-"""The incremental path hands Splink only the unchanged records a blocking rule can pair
-with a touched one. These tests pin that pre-filter down on its own: a record it wrongly
-left out would be a pair the incremental run never scores, so its persons would differ
-from a full re-link's."""
+"""The incremental path finds its pairs itself, one join per blocking rule, and hands Splink
+only those to score. These tests pin that blocking down on its own: a pair it left out would
+never be scored, a pair Splink's blocking would not make would be scored anyway, and either
+would make the incremental persons differ from a full re-link's."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-from joinedup.insight.incremental import _candidates
+from joinedup.insight.incremental import _blocked_pairs
 from joinedup.insight.splink_backend import symmetric_rule
 
 MODEL = {
@@ -24,32 +24,44 @@ def _records(rows: list[tuple[str, str | None, str | None, str | None, str | Non
     return pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
 
 
-def test_records_sharing_a_key_either_way_round_are_candidates_and_others_are_not() -> None:
-    touched = _records([("new|1", "9434765919", "ANN", "SMITH", "1980-01-02")])
-    rest = _records(
-        [
-            ("old|1", "9434765919", "JO", "JONES", "1990-05-05"),  # same NHS number
-            ("old|2", None, "SMITH", "JONES", "1980-01-02"),  # swap: old on the left (l.forename = r.surname)
-            ("old|3", None, "KIM", "ANN", "1980-01-02"),  # ANN as surname: new on the left
-            ("old|4", None, "ANN", "SMITH", "1975-03-03"),  # shares names only: no rule pairs it
-            ("old|5", None, None, None, None),
-        ]
-    )
+def _pairs(table: pa.Table) -> set[tuple[str, str, str]]:
+    return set(zip(*(table.column(c).to_pylist() for c in ("match_key", "join_key_l", "join_key_r")), strict=True))
+
+
+def test_pairs_are_those_splinks_dedupe_blocking_makes_in_its_order() -> None:
+    # Splink's dedupe pairs a with b only when a < b and rule(l=a, r=b) holds, so for the
+    # asymmetric rule it matters which record sorts first: "a|" sorts before "m|", "z|" after.
+    touched = _records([
+        ("m|1", "9434765919", "ANN", "SMITH", "1980-01-02"),
+        ("m|2", "9434765919", "ANN", "SMITH", "1980-01-02"),  # a second new record, same person
+    ])  # fmt: skip
+    rest = _records([
+        ("a|1", "9434765919", "JO", "JONES", "1990-05-05"),  # same NHS number: rule 0
+        ("a|2", None, "SMITH", "JONES", "1980-01-02"),  # on the left, its forename = m's surname: rule 1
+        ("a|3", None, "KIM", "ANN", "1980-01-02"),  # on the left, but m's forename = its surname: none
+        ("z|1", None, "KIM", "ANN", "1980-01-02"),  # on the right, m's forename = its surname: rule 1
+        ("z|2", None, "SMITH", "JONES", "1980-01-02"),  # on the right, its forename = m's surname: none
+        ("z|3", None, "ANN", "SMITH", "1975-03-03"),  # shares names only: no rule pairs it
+        ("z|4", None, None, None, None),
+    ])  # fmt: skip
     place = pa.concat_tables([rest, touched])
-    ids = touched.column("unique_id").combine_chunks()
-    chosen = set(_candidates(place, ids, MODEL, threads=1).to_pylist())
-    assert chosen == {"old|1", "old|2", "old|3"}
+    pairs = _pairs(_blocked_pairs(place, touched.column("unique_id").combine_chunks(), MODEL, threads=1))
+    assert pairs == {
+        ("0", "a|1", "m|1"), ("0", "a|1", "m|2"), ("0", "m|1", "m|2"),  # the first rule is the key
+        ("1", "a|2", "m|1"), ("1", "a|2", "m|2"), ("1", "m|1", "z|1"), ("1", "m|2", "z|1"),
+    }  # fmt: skip
 
 
-def test_without_rules_every_other_record_is_a_candidate_and_without_touched_records_none() -> None:
-    place = _records([("old|1", None, "A", "B", None), ("n|1", None, "A", "B", None)])
-    assert _candidates(place, pa.array(["n|1"]), {}, threads=1).to_pylist() == ["old|1"]
-    assert _candidates(place, pa.array([], pa.string()), MODEL, threads=1).to_pylist() == []
+def test_without_rules_every_pair_with_a_touched_record_and_without_touched_records_none() -> None:
+    place = _records([("old|1", None, "A", "B", None), ("n|1", None, "A", "B", None), ("n|2", *[None] * 4)])
+    touched = pa.array(["n|1"])
+    assert _pairs(_blocked_pairs(place, touched, {}, threads=1)) == {("0", "n|1", "old|1"), ("0", "n|1", "n|2")}
+    assert _blocked_pairs(place, pa.array([], pa.string()), MODEL, threads=1).num_rows == 0
 
 
 def test_a_rule_is_symmetric_only_when_swapping_its_records_leaves_it_the_same() -> None:
     # Symmetric rules are joined one way round only, so calling an asymmetric one symmetric
-    # would drop candidates (the first test above would lose old|2 or old|3).
+    # would drop pairs (the first test above would lose a|2's or z|1's).
     assert symmetric_rule('l."nhs_number" = r."nhs_number"')
     assert symmetric_rule('(l."dob" = r."dob") AND (l."surname" = r."surname")')
     assert symmetric_rule("lower(r.a) = lower(l.a) AND l.b = r.b")

@@ -4,9 +4,9 @@ re-cluster only the persons they touch.
 A record is *new* when the last run did not link it, *changed* when its model input (its
 fields or its derived blocking keys) differs from the last run's, *removed* when the last
 run linked it and it is gone. New and changed records are scored, with the stored model,
-its blocking rules and the term frequencies it was trained with, against the records a
-blocking rule pairs them with and among themselves (one ``predict_within`` over those
-records); pairs between unchanged records keep their stored scores. Because every score
+its blocking rules and the term frequencies it was trained with, in every pair a blocking
+rule makes with them (found by one join per rule against the place, then scored by
+Splink); pairs between unchanged records keep their stored scores. Because every score
 and blocking decision is a function of the two records and the model alone, the pairs are
 those a full re-link with the same model would find, and so are the persons.
 
@@ -19,7 +19,6 @@ bridging record therefore splits, and a person whose records all went retires.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -88,88 +87,71 @@ def _score(
     empty = pa.table(
         {c: pa.array([], pa.float64() if c.startswith("match") else pa.string()) for c in PAIR_COLUMNS}
     )
-    if not touched:
+    blocked = _blocked_pairs(frame, pa.array(touched, pa.string()), stored.model, threads)
+    if not blocked.num_rows:
         return empty, 0
-    touched_ids = pa.array(touched, pa.string())
-    near_ids = _candidates(frame, touched_ids, stored.model, threads)
-    # Only the touched records and those that can meet them are copied out of the place:
-    # copying the other 99% (to set them aside) cost a second at a million records.
-    scope_ids = pa.concat_arrays([touched_ids, near_ids])
+    # Only the records in some pair are copied out of the place (a few per cent of it).
+    scope_ids = pc.unique(pa.concat_arrays([blocked.column(c).combine_chunks() for c in JOIN_KEYS]))
     scoped = frame.filter(pc.is_in(frame.column("unique_id"), value_set=scope_ids))
-    flags = pc.is_in(scoped.column("unique_id"), value_set=touched_ids)
     db_api = splink_backend.db_api_for(
         backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
     )
-    # One dedupe pass over the touched records and the records that can meet them: it tries
-    # each pair in the orientation a full run would (smaller id on the left, which matters
-    # for the asymmetric rules such as l.forename = r.surname), and one Splink call costs
-    # far less than three (its set-up dominates at this size). Pairs between two unchanged
-    # records already have the same model's score, so the rules skip them (``touched_only``).
-    flagged = scoped.append_column(TOUCHED, flags)
-    scope = splink_backend.register(db_api, flagged, backend, table_name="records_near")
-    ids = splink_backend.register(
-        db_api, pa.table({"unique_id": touched_ids}), backend, table_name="records_touched_ids"
-    )
+    scope = splink_backend.register(db_api, scoped, backend, table_name="records_near")
+    pairs = splink_backend.register(db_api, blocked, backend, table_name=splink_backend.BLOCKED_PAIRS)
     model = splink_backend.model_for_dialect(stored.model, stored.fields, backend)
-    linker = splink_backend.linker_from_model(db_api, scope, touched_only(model), tf)
-    predictions = linker.inference.predict_within(scope, warning_mode="never")
-    touched_sql = f"(SELECT unique_id FROM {ids.physical_name})"
-    pairs = splink_backend.to_arrow(
-        predictions, PAIR_COLUMNS,
-        f"match_probability >= 0.5 AND (unique_id_l IN {touched_sql} OR unique_id_r IN {touched_sql})",
-    )  # fmt: skip
-    return pairs.cast(empty.schema), splink_backend.count_rows(predictions)
+    linker = splink_backend.linker_from_model(db_api, scope, model, tf)
+    predictions = splink_backend.score_blocked_pairs(linker, scope, pairs)
+    scored = splink_backend.to_arrow(predictions, PAIR_COLUMNS, "match_probability >= 0.5")
+    return scored.cast(empty.schema), blocked.num_rows
 
 
-TOUCHED = "joinedup_touched"
+JOIN_KEYS = ("join_key_l", "join_key_r")
 
 
-def touched_only(model: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the stored model whose blocking rules pair only where at least one record is
-    new or changed (the column ``TOUCHED``). A pair of two unchanged records would be scored
-    again only to be thrown away: at 100,000 records that was three comparisons in every five.
-    The stored model itself is never changed (it is what a full re-link uses)."""
-    out = copy.deepcopy(model)
-    for rule in out.get("blocking_rules_to_generate_predictions", []):
-        rule["blocking_rule"] = f"({rule['blocking_rule']}) AND (l.{TOUCHED} OR r.{TOUCHED})"
-    return out
+def _blocked_pairs(frame: pa.Table, touched: pa.Array, model: dict[str, Any], threads: int) -> pa.Table:
+    """The pairs a full run's blocking would make that hold a touched record: for each pair,
+    the smaller unique id on the left (as Splink's dedupe orders them, which matters for an
+    asymmetric rule such as ``l.forename = r.surname``) and the first rule that makes it
+    (Splink's match_key). Pairs of two unchanged records are not made: they already carry
+    the same model's score.
 
-
-def _candidates(frame: pa.Table, touched: pa.Array, model: dict[str, Any], threads: int) -> pa.Array:
-    """The ids of the unchanged records that some blocking rule pairs with a touched record,
-    in either orientation. Splink would find exactly these pairs itself, but only after
-    preparing the whole place for each call; a join per rule in DuckDB first keeps Splink's
-    work to the records that can meet the new ones, so a month's extracts do not cost a pass
-    of Splink over every record the place holds."""
+    One join per rule in DuckDB, of the touched records against the place where it lies,
+    finds exactly the pairs Splink's blocking would; Splink then only scores them
+    (``splink_backend.score_blocked_pairs``), so a month's extracts cost neither a pass of
+    Splink over the whole place nor a second blocking of the records near the new ones."""
     rules = [r["blocking_rule"] for r in model.get("blocking_rules_to_generate_predictions", [])]
-    ids = frame.column("unique_id")
-    if not rules:  # no blocking: Splink compares every pair, so every record is a candidate
-        return ids.filter(pc.invert(pc.is_in(ids, value_set=touched))).combine_chunks()
+    schema = pa.schema([("match_key", pa.string()), ("join_key_l", pa.string()), ("join_key_r", pa.string())])
     if not len(touched):
-        return pa.array([], pa.string())
+        return schema.empty_table()
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"SET threads = {int(threads)}")
         con.register("place", frame)
-        con.register("touched_ids", pa.table({"unique_id": touched}))
         # The touched records copied once (a few thousand; Arrow's filter took a fifth of the
         # time of DuckDB's here); the place is scanned where it lies.
-        con.register("t", frame.filter(pc.is_in(ids, value_set=touched)))
+        con.register("t", frame.filter(pc.is_in(frame.column("unique_id"), value_set=touched)))
         selects = []
-        for rule in rules:
-            # The rule names its two records l and r: the touched record on either side, but
-            # one side is enough when swapping l and r leaves the rule as it was (all but the
-            # swap rules), which halves the joins.
-            selects.append(f"SELECT r.unique_id FROM t AS l JOIN place AS r ON {rule}")  # noqa: S608
-            if not splink_backend.symmetric_rule(rule):
-                selects.append(f"SELECT l.unique_id FROM place AS l JOIN t AS r ON {rule}")  # noqa: S608
-        near = con.sql(
-            f"SELECT unique_id FROM ({' UNION '.join(selects)}) "  # noqa: S608
-            "WHERE unique_id NOT IN (SELECT unique_id FROM touched_ids)"
-        ).to_arrow_table().column(0)
+        for key, rule in enumerate(rules or ["1 = 1"]):  # no rules: Splink compares every pair
+            pair = f"SELECT {key} AS k, l.unique_id AS a, r.unique_id AS b"
+            ordered = f"({rule}) AND l.unique_id < r.unique_id"
+            if splink_backend.symmetric_rule(rule):
+                # The rule reads the same with l and r swapped, so it holds for the pair in
+                # Splink's order too: one join, with the touched record on either side.
+                selects.append(
+                    f"SELECT {key} AS k, least(l.unique_id, r.unique_id) AS a, "
+                    f"greatest(l.unique_id, r.unique_id) AS b FROM t AS l JOIN place AS r "
+                    f"ON ({rule}) AND l.unique_id <> r.unique_id"
+                )
+            else:
+                selects.append(f"{pair} FROM t AS l JOIN place AS r ON {ordered}")
+                selects.append(f"{pair} FROM place AS l JOIN t AS r ON {ordered}")
+        blocked = con.sql(
+            "SELECT CAST(min(k) AS VARCHAR) AS match_key, a AS join_key_l, b AS join_key_r "  # noqa: S608
+            f"FROM ({' UNION ALL '.join(selects)}) GROUP BY a, b"
+        ).to_arrow_table()
     finally:
         con.close()
-    return near.combine_chunks().cast(pa.string())
+    return blocked.cast(schema)
 
 
 def _affected_persons(
