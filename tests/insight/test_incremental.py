@@ -18,9 +18,9 @@ import duckdb
 import pytest
 
 from joinedup.config import Settings
-from joinedup.insight import link_state
+from joinedup.insight import input_cache, link_state
 from joinedup.insight.governance import remove_source
-from joinedup.insight.link import LinkError, LinkResult, link_place
+from joinedup.insight.link import LinkError, LinkResult, link_place, prepare_input
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
@@ -95,6 +95,7 @@ class Fed:
     after: list[dict[str, str]] = field(default_factory=list)
     full: list[set[frozenset[str]]] = field(default_factory=list)
     incremental: list[set[frozenset[str]]] = field(default_factory=list)
+    cache_fresh: list[bool] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +113,9 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
         state.after.append(persons(con))
         if k:
             state.incremental.append(partition(con))
+            columns = ", ".join(f'"{c}"' for c in input_cache.input_columns(con))
+            kept = con.sql(f"SELECT {columns} FROM {input_cache.CACHE} ORDER BY unique_id").to_arrow_table()
+            state.cache_fresh.append(kept.equals(prepare_input(con)))
             state.full.append(full_relink_partition(con, root, f"full{k}"))
     yield state
     con.close()
@@ -134,6 +138,11 @@ def test_incremental_gives_the_persons_of_a_full_relink_with_the_same_model(fed:
         assert incremental == full, f"batch {k}: persons differ from a full re-link"
     # The batches did change persons: new records joined existing persons.
     assert any(r.touched_persons for r in fed.results[1:])
+
+
+@pytest.mark.slow
+def test_the_model_input_kept_between_runs_is_the_input_prepared_afresh(fed: Fed) -> None:
+    assert fed.cache_fresh == [True] * (len(CUTOFFS) - 1)
 
 
 @pytest.mark.slow
@@ -161,6 +170,13 @@ def test_removing_a_source_leaves_other_records_in_their_persons(fed: Fed, tmp_p
         "SELECT source FROM person_links GROUP BY source ORDER BY count(*) LIMIT 1"
     ).fetchone() or ("",)
     remove_source(con, source)
+    # The model input kept for linking holds nothing of the source from that moment, and
+    # the other records' rare keys are counted without it.
+    left = con.execute(f"SELECT count(*) FROM {input_cache.CACHE} WHERE source = ?", [source]).fetchall()
+    assert left == [(0,)]
+    columns = ", ".join(f'"{c}"' for c in input_cache.input_columns(con))
+    kept = con.sql(f"SELECT {columns} FROM {input_cache.CACHE} ORDER BY unique_id").to_arrow_table()
+    assert kept.equals(prepare_input(con))
     result = link_place(con, work_dir=fed.root / "work")
     assert result.mode == "incremental" and result.removed_records > 0
     after = persons(con)

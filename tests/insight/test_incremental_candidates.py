@@ -5,6 +5,9 @@ would make the incremental persons differ from a full re-link's."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import duckdb
 import pyarrow as pa
 
 from joinedup.insight.incremental import _blocked_pairs
@@ -24,8 +27,15 @@ def _records(rows: list[tuple[str, str | None, str | None, str | None, str | Non
     return pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
 
 
+def _blocked(place: pa.Table, touched: pa.Array, model: dict[str, Any]) -> pa.Table:
+    con = duckdb.connect(":memory:")
+    con.register("place", place)
+    return _blocked_pairs(con, "place", touched, model)
+
+
 def _pairs(table: pa.Table) -> set[tuple[str, str, str]]:
-    return set(zip(*(table.column(c).to_pylist() for c in ("match_key", "join_key_l", "join_key_r")), strict=True))
+    columns = (table.column(c).to_pylist() for c in ("match_key", "join_key_l", "join_key_r"))
+    return set(zip(*columns, strict=True))
 
 
 def test_pairs_are_those_splinks_dedupe_blocking_makes_in_its_order() -> None:
@@ -45,7 +55,7 @@ def test_pairs_are_those_splinks_dedupe_blocking_makes_in_its_order() -> None:
         ("z|4", None, None, None, None),
     ])  # fmt: skip
     place = pa.concat_tables([rest, touched])
-    pairs = _pairs(_blocked_pairs(place, touched.column("unique_id").combine_chunks(), MODEL, threads=1))
+    pairs = _pairs(_blocked(place, touched.column("unique_id").combine_chunks(), MODEL))
     assert pairs == {
         ("0", "a|1", "m|1"), ("0", "a|1", "m|2"), ("0", "m|1", "m|2"),  # the first rule is the key
         ("1", "a|2", "m|1"), ("1", "a|2", "m|2"), ("1", "m|1", "z|1"), ("1", "m|2", "z|1"),
@@ -55,8 +65,8 @@ def test_pairs_are_those_splinks_dedupe_blocking_makes_in_its_order() -> None:
 def test_without_rules_every_pair_with_a_touched_record_and_without_touched_records_none() -> None:
     place = _records([("old|1", None, "A", "B", None), ("n|1", None, "A", "B", None), ("n|2", *[None] * 4)])
     touched = pa.array(["n|1"])
-    assert _pairs(_blocked_pairs(place, touched, {}, threads=1)) == {("0", "n|1", "old|1"), ("0", "n|1", "n|2")}
-    assert _blocked_pairs(place, pa.array([], pa.string()), MODEL, threads=1).num_rows == 0
+    assert _pairs(_blocked(place, touched, {})) == {("0", "n|1", "old|1"), ("0", "n|1", "n|2")}
+    assert _blocked(place, pa.array([], pa.string()), MODEL).num_rows == 0
 
 
 def test_a_rule_is_symmetric_only_when_swapping_its_records_leaves_it_the_same() -> None:

@@ -32,13 +32,15 @@ def test_the_pairs_and_scores_splinks_own_blocking_and_scoring_give(tmp_path: Pa
     ids = sorted(frame.column("unique_id").to_pylist())
     touched = ids[::7]  # every seventh record, as if new: pairs among them and with the rest
 
-    ours, comparisons = _score(frame, touched, stored, tf, memory_limit="500MB", threads=1,
+    con.register("place", frame)
+    ours, comparisons = _score(con, "place", touched, stored, tf, memory_limit="500MB", threads=1,
                                work_dir=tmp_path / "ours")  # fmt: skip
 
     db_api = splink_backend.db_api_for("duckdb", memory_limit="500MB", threads=1, work_dir=tmp_path / "ref")
     records = splink_backend.register(db_api, frame, "duckdb")
     linker = splink_backend.linker_from_model(db_api, records, stored.model, tf)
-    everything = splink_backend.to_arrow(linker.inference.predict_within(records, warning_mode="never"), PAIR_COLUMNS)
+    predictions = linker.inference.predict_within(records, warning_mode="never")
+    everything = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
     mask = pc.or_(pc.is_in(everything.column("unique_id_l"), value_set=pa.array(touched)),
                   pc.is_in(everything.column("unique_id_r"), value_set=pa.array(touched)))  # fmt: skip
     theirs = everything.filter(mask)
@@ -48,8 +50,8 @@ def test_the_pairs_and_scores_splinks_own_blocking_and_scoring_give(tmp_path: Pa
     assert ours.num_rows == strong.num_rows > 20
 
     def keyed(t: pa.Table) -> dict[tuple[str, str], float]:
-        return dict(zip(zip(t.column("unique_id_l").to_pylist(), t.column("unique_id_r").to_pylist(), strict=True),
-                        t.column("match_weight").to_pylist(), strict=True))  # fmt: skip
+        pairs = zip(t.column("unique_id_l").to_pylist(), t.column("unique_id_r").to_pylist(), strict=True)
+        return dict(zip(pairs, t.column("match_weight").to_pylist(), strict=True))
 
     mine, reference = keyed(ours), keyed(strong)
     assert mine.keys() == reference.keys()

@@ -11,6 +11,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from joinedup.insight import input_cache
 from joinedup.insight.store import one, transaction
 
 __all__ = ["delete_source", "expired_sources", "purge_expired", "remove_source", "source_counts", "sources"]
@@ -53,6 +54,11 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
         [prefix, prefix],
     )
     con.execute("DELETE FROM sources WHERE name = ?", [name])
+    # The model input kept between link runs holds the source's names, dates of birth and
+    # addresses too: refreshed now, not at the next link, so nothing of the source stays.
+    # (Deleting its rows alone would leave other records' rare keys counted with them.)
+    if input_cache.cache_exists(con):
+        input_cache.refresh(con)
 
 
 def source_counts(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, int]:

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from joinedup.insight import link_state, review, splink_backend
+from joinedup.insight import input_cache, link_state, review, splink_backend
 from joinedup.insight.clusters import cluster_records, matched_share
+from joinedup.insight.model_input import present_fields_in
 from joinedup.insight.persons import assign_person_ids
 from joinedup.insight.store import one, transaction
 
@@ -71,7 +71,8 @@ def retrain_advice(
 
 
 def _score(
-    frame: pa.Table,
+    con: duckdb.DuckDBPyConnection,
+    place: str,
     touched: list[str],
     stored: link_state.StoredModel,
     tf: dict[str, pa.Table],
@@ -82,17 +83,27 @@ def _score(
     backend: Backend = "duckdb",
     spark_master: str | None = None,
 ) -> tuple[pa.Table, int]:
+    """Splink's scores (match probability 0.5 and over) for the pairs the blocking rules make
+    with a touched record, and the number of pairs scored. ``place`` names the table of
+    ``con`` holding the model input of every record (``input_cache``)."""
     from joinedup.insight.link import PAIR_COLUMNS
 
     empty = pa.table(
         {c: pa.array([], pa.float64() if c.startswith("match") else pa.string()) for c in PAIR_COLUMNS}
     )
-    blocked = _blocked_pairs(frame, pa.array(touched, pa.string()), stored.model, threads)
+    blocked = _blocked_pairs(con, place, pa.array(touched, pa.string()), stored.model)
     if not blocked.num_rows:
         return empty, 0
     # Only the records in some pair are copied out of the place (a few per cent of it).
-    scope_ids = pc.unique(pa.concat_arrays([blocked.column(c).combine_chunks() for c in JOIN_KEYS]))
-    scoped = frame.filter(pc.is_in(frame.column("unique_id"), value_set=scope_ids))
+    columns = ", ".join(f'"{c}"' for c in input_cache.input_columns(con, place))
+    con.register("_paired", blocked)
+    try:
+        scoped = con.sql(
+            f"SELECT {columns} FROM {place} WHERE unique_id IN (SELECT join_key_l FROM _paired) "  # noqa: S608
+            "OR unique_id IN (SELECT join_key_r FROM _paired)"
+        ).to_arrow_table()
+    finally:
+        con.unregister("_paired")
     db_api = splink_backend.db_api_for(
         backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
     )
@@ -105,15 +116,14 @@ def _score(
     return scored.cast(empty.schema), blocked.num_rows
 
 
-JOIN_KEYS = ("join_key_l", "join_key_r")
-
-
-def _blocked_pairs(frame: pa.Table, touched: pa.Array, model: dict[str, Any], threads: int) -> pa.Table:
+def _blocked_pairs(
+    con: duckdb.DuckDBPyConnection, place: str, touched: pa.Array, model: dict[str, Any]
+) -> pa.Table:
     """The pairs a full run's blocking would make that hold a touched record: for each pair,
     the smaller unique id on the left (as Splink's dedupe orders them, which matters for an
     asymmetric rule such as ``l.forename = r.surname``) and the first rule that makes it
     (Splink's match_key). Pairs of two unchanged records are not made: they already carry
-    the same model's score.
+    the same model's score. ``place`` names the table of ``con`` holding every record.
 
     One join per rule in DuckDB, of the touched records against the place where it lies,
     finds exactly the pairs Splink's blocking would; Splink then only scores them
@@ -123,13 +133,14 @@ def _blocked_pairs(frame: pa.Table, touched: pa.Array, model: dict[str, Any], th
     schema = pa.schema([("match_key", pa.string()), ("join_key_l", pa.string()), ("join_key_r", pa.string())])
     if not len(touched):
         return schema.empty_table()
-    con = duckdb.connect(":memory:")
+    con.register("_touched_ids", pa.table({"unique_id": touched}))
     try:
-        con.execute(f"SET threads = {int(threads)}")
-        con.register("place", frame)
-        # The touched records copied once (a few thousand; Arrow's filter took a fifth of the
-        # time of DuckDB's here); the place is scanned where it lies.
-        con.register("t", frame.filter(pc.is_in(frame.column("unique_id"), value_set=touched)))
+        # The touched records copied once (a few thousand); the place is joined where it lies.
+        columns = ", ".join(f'"{c}"' for c in input_cache.input_columns(con, place))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _touched_input AS SELECT {columns} FROM {place} "  # noqa: S608
+            "WHERE unique_id IN (SELECT unique_id FROM _touched_ids)"
+        )
         selects = []
         for key, rule in enumerate(rules or ["1 = 1"]):  # no rules: Splink compares every pair
             pair = f"SELECT {key} AS k, l.unique_id AS a, r.unique_id AS b"
@@ -139,18 +150,19 @@ def _blocked_pairs(frame: pa.Table, touched: pa.Array, model: dict[str, Any], th
                 # Splink's order too: one join, with the touched record on either side.
                 selects.append(
                     f"SELECT {key} AS k, least(l.unique_id, r.unique_id) AS a, "
-                    f"greatest(l.unique_id, r.unique_id) AS b FROM t AS l JOIN place AS r "
+                    f"greatest(l.unique_id, r.unique_id) AS b FROM _touched_input AS l JOIN {place} AS r "
                     f"ON ({rule}) AND l.unique_id <> r.unique_id"
                 )
             else:
-                selects.append(f"{pair} FROM t AS l JOIN place AS r ON {ordered}")
-                selects.append(f"{pair} FROM place AS l JOIN t AS r ON {ordered}")
+                selects.append(f"{pair} FROM _touched_input AS l JOIN {place} AS r ON {ordered}")
+                selects.append(f"{pair} FROM {place} AS l JOIN _touched_input AS r ON {ordered}")
         blocked = con.sql(
             "SELECT CAST(min(k) AS VARCHAR) AS match_key, a AS join_key_l, b AS join_key_r "  # noqa: S608
             f"FROM ({' UNION ALL '.join(selects)}) GROUP BY a, b"
         ).to_arrow_table()
     finally:
-        con.close()
+        con.unregister("_touched_ids")
+        con.execute("DROP TABLE IF EXISTS _touched_input")
     return blocked.cast(schema)
 
 
@@ -195,6 +207,11 @@ def _affected_persons(
         con.unregister("_decided")
     persons = set(seeds)
     frontier = set(seeds)
+    if not cannot and _same_threshold_as_last_run(con, threshold):
+        # Persons are the components of the stored pairs at this threshold (with must-links),
+        # so without a cannot-link no strong pair joins two persons and the closure below
+        # would reach nothing (a third of a second at a million records).
+        frontier = set()
     while frontier:
         # Close the set under the stored pairs at the threshold: a strong pair between two
         # persons exists only where a cannot-link keeps them apart.
@@ -222,9 +239,17 @@ def _affected_persons(
     return sorted(persons)
 
 
+def _same_threshold_as_last_run(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
+    last = one(con.execute(
+        "SELECT threshold FROM link_runs WHERE status = 'done' ORDER BY run_id DESC LIMIT 1"
+    ))  # fmt: skip
+    return last is not None and last[0] == threshold
+
+
 def link_incrementally(
     con: duckdb.DuckDBPyConnection,
-    frame: pa.Table,
+    place: str,
+    n_records: int,
     stored: link_state.StoredModel,
     *,
     run_id: int,
@@ -236,12 +261,14 @@ def link_incrementally(
     spark_master: str | None = None,
     on_stage: Callable[[str], None] = lambda _s: None,
 ) -> LinkResult:
+    """Link the new and changed records of ``place`` (the table ``input_cache`` keeps, with
+    ``n_records`` records) with the stored model."""
     from joinedup.insight.link import LinkResult, check_model_fields
 
-    check_model_fields(stored, frame)
+    check_model_fields(stored, present_fields_in(con, place))
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    changes, hashes = link_state.diff_inputs(con, frame)
+    changes, hashes = link_state.diff_inputs(con, place)
     touched = changes.touched
     timings["changes"] = time.perf_counter() - t0
 
@@ -249,7 +276,7 @@ def link_incrementally(
     t0 = time.perf_counter()
     tf = link_state.term_frequencies(con, stored.model_id)
     new_pairs, comparisons = _score(
-        frame, touched, stored, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir,
+        con, place, touched, stored, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir,
         backend=backend, spark_master=spark_master,
     )  # fmt: skip
     timings["predict"] = time.perf_counter() - t0
@@ -327,7 +354,7 @@ def link_incrementally(
         con.execute("DROP TABLE IF EXISTS _links")
     timings["persons"] = time.perf_counter() - t0
     return LinkResult(
-        run_id=run_id, backend=backend, records=frame.num_rows, comparisons=comparisons,
+        run_id=run_id, backend=backend, records=n_records, comparisons=comparisons,
         pairs=int(n_pairs), persons=int(n_persons), changes=person_changes, timings=timings,
         model=stored.model, mode="incremental", new_records=len(changes.new),
         changed_records=len(changes.changed), removed_records=len(changes.removed),

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from joinedup.insight import link_state, processes, splink_backend
+from joinedup.insight import input_cache, link_state, processes, splink_backend
 from joinedup.insight import model as link_model
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.model_input import RARE_KEY_CAP, prepare_input, present_fields
@@ -269,27 +269,40 @@ def link_place(
     try:
         _stage(con, run_id, "preparing records")
         t0 = time.perf_counter()
-        frame = prepare_input(con, ordered=mode != "incremental")
-        if frame.num_rows < 2:
+        # The model input is kept between runs (input_cache): a full run makes it afresh, an
+        # incremental run prepares only the records that changed since it was written.
+        with transaction(con):
+            if mode == "incremental" and input_cache.cache_exists(con):
+                input_cache.refresh(con)
+            else:
+                input_cache.rebuild(con)
+        (n_records,) = one(con.execute(f"SELECT count(*) FROM {input_cache.CACHE}")) or (0,)  # noqa: S608
+        if n_records < 2:
             raise LinkError("there are fewer than two records to link: ingest extracts first")
-        prep = time.perf_counter() - t0
         if mode == "incremental":
             assert stored is not None
             from joinedup.insight.incremental import link_incrementally
 
+            prep = time.perf_counter() - t0
             result = link_incrementally(
-                con, frame, stored, run_id=run_id, threshold=threshold, memory_limit=memory_limit,
-                threads=threads, work_dir=work_dir, backend=backend, spark_master=spark_master,
-                on_stage=lambda s: _stage(con, run_id, s),
+                con, input_cache.CACHE, int(n_records), stored, run_id=run_id, threshold=threshold,
+                memory_limit=memory_limit, threads=threads, work_dir=work_dir, backend=backend,
+                spark_master=spark_master, on_stage=lambda s: _stage(con, run_id, s),
             )  # fmt: skip
         else:
+            # Training needs the rows in a fixed order: its samples depend on it.
+            columns = ", ".join(f'"{c}"' for c in input_cache.input_columns(con))
+            frame = con.sql(
+                f"SELECT {columns} FROM {input_cache.CACHE} ORDER BY unique_id"  # noqa: S608
+            ).to_arrow_table()
+            prep = time.perf_counter() - t0
             result = _link_fully(
                 con, frame, run_id=run_id, backend=backend, seed=seed, threshold=threshold,
                 memory_limit=memory_limit, threads=threads, work_dir=work_dir,
                 spark_master=spark_master, explain_dir=explain_dir,
                 stored=stored if not retrain else None,
             )  # fmt: skip
-        del frame
+            del frame
         result.timings = {"prepare": prep, **result.timings, "total": time.perf_counter() - started}
         con.execute(
             "UPDATE link_runs SET finished_at = ?, status = 'done', stage = 'finished', "
@@ -330,7 +343,7 @@ def _link_fully(
     from joinedup.insight import review
 
     if stored is not None:
-        check_model_fields(stored, frame)
+        check_model_fields(stored, present_fields(frame))
     scored = train_and_predict(
         frame, backend=backend, seed=seed, threshold=threshold, memory_limit=memory_limit,
         threads=threads, work_dir=work_dir, spark_master=spark_master,
@@ -357,7 +370,7 @@ def _link_fully(
             )  # fmt: skip
         else:
             model_id = stored.model_id
-        link_state.save_inputs(con, frame)
+        link_state.save_inputs(con, input_cache.CACHE)
         n_persons = len(set(clusters.column("cluster_id").to_pylist()))
         link_state.record_run(
             con, run_id, mode="full" if stored is None else "full with the stored model",
@@ -373,9 +386,9 @@ def _link_fully(
     )  # fmt: skip
 
 
-def check_model_fields(stored: link_state.StoredModel, frame: pa.Table) -> None:
-    """The stored model compares fields some source must still hold."""
-    missing = sorted(stored.fields - present_fields(frame))
+def check_model_fields(stored: link_state.StoredModel, present: frozenset[str]) -> None:
+    """The stored model compares fields some source must still hold (``present``)."""
+    missing = sorted(stored.fields - present)
     if missing:
         raise LinkError(
             f"the stored model compares {', '.join(missing)}, which no source holds now "

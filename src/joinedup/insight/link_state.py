@@ -148,22 +148,11 @@ def term_frequencies(con: duckdb.DuckDBPyConnection, model_id: int) -> dict[str,
     }
 
 
-def _hashes(con: duckdb.DuckDBPyConnection, frame: pa.Table) -> pa.Table:
-    # hash() over every column of the model's input: a record counts as changed when its
-    # fields or its derived blocking keys changed (a rare key turns common as records arrive).
-    columns = ", ".join(f'"{c}"' for c in frame.column_names if c != "unique_id")
-    con.register("_frame", frame)
-    try:
-        sql = f"SELECT unique_id, hash({columns}) AS row_hash FROM _frame"  # noqa: S608
-        return con.sql(sql).to_arrow_table()
-    finally:
-        con.unregister("_frame")
-
-
-def save_inputs(con: duckdb.DuckDBPyConnection, frame: pa.Table) -> None:
-    """Remember each record's model input as linked by this run."""
+def save_inputs(con: duckdb.DuckDBPyConnection, cache: str) -> None:
+    """Remember each record's model input as linked by this run: the hashes ``cache`` (the
+    table ``input_cache`` keeps) holds for it."""
     ensure_schema(con)
-    replace_inputs(con, _hashes(con, frame))
+    replace_inputs(con, con.sql(f"SELECT unique_id, row_hash FROM {cache}").to_arrow_table())  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -177,28 +166,34 @@ class InputChanges:
         return sorted(self.new + self.changed)
 
 
-def diff_inputs(con: duckdb.DuckDBPyConnection, frame: pa.Table) -> tuple[InputChanges, pa.Table]:
-    """New, changed and removed records since the last run, and the current hashes."""
+def diff_inputs(con: duckdb.DuckDBPyConnection, cache: str) -> tuple[InputChanges, pa.Table]:
+    """New, changed and removed records since the last run (by the hashes of their model
+    input in ``cache``, the table ``input_cache`` keeps, against ``link_inputs``), and the
+    hashes of the new and changed ones."""
     ensure_schema(con)
-    hashes = _hashes(con, frame)
-    con.register("_hashes", hashes)
-    try:
-        rows = con.execute(
-            """
-            SELECT coalesce(h.unique_id, i.unique_id),
-                   CASE WHEN i.unique_id IS NULL THEN 'new'
-                        WHEN h.unique_id IS NULL THEN 'removed' ELSE 'changed' END
-            FROM _hashes h FULL OUTER JOIN link_inputs i USING (unique_id)
-            WHERE i.unique_id IS NULL OR h.unique_id IS NULL OR h.row_hash <> i.row_hash
-            ORDER BY 1
-            """
-        ).fetchall()
-    finally:
-        con.unregister("_hashes")
+    rows = con.execute(
+        f"""
+        SELECT coalesce(h.unique_id, i.unique_id),
+               CASE WHEN i.unique_id IS NULL THEN 'new'
+                    WHEN h.unique_id IS NULL THEN 'removed' ELSE 'changed' END
+        FROM {cache} h FULL OUTER JOIN link_inputs i USING (unique_id)
+        WHERE i.unique_id IS NULL OR h.unique_id IS NULL OR h.row_hash <> i.row_hash
+        ORDER BY 1
+        """  # noqa: S608
+    ).fetchall()
     by_kind: dict[str, list[str]] = {"new": [], "changed": [], "removed": []}
     for unique_id, kind in rows:
         by_kind[kind].append(unique_id)
-    return InputChanges(by_kind["new"], by_kind["changed"], by_kind["removed"]), hashes
+    changes = InputChanges(by_kind["new"], by_kind["changed"], by_kind["removed"])
+    con.register("_touched_ids", pa.table({"unique_id": pa.array(changes.touched, pa.string())}))
+    try:
+        hashes = con.sql(
+            f"SELECT unique_id, row_hash FROM {cache} "  # noqa: S608
+            "WHERE unique_id IN (SELECT unique_id FROM _touched_ids)"
+        ).to_arrow_table()
+    finally:
+        con.unregister("_touched_ids")
+    return changes, hashes
 
 
 def replace_inputs(con: duckdb.DuckDBPyConnection, hashes: pa.Table) -> None:

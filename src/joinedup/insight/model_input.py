@@ -10,8 +10,9 @@ import pyarrow as pa
 from nicknames import NickNamer
 
 from joinedup.insight import model as link_model
+from joinedup.insight.store import one
 
-__all__ = ["RARE_KEY_CAP", "prepare_input", "present_fields"]
+__all__ = ["RARE_KEY_CAP", "prepare_input", "present_fields", "present_fields_in"]
 
 
 def _forename_names(forenames: pd.Series) -> dict[str, list[str]]:
@@ -99,6 +100,17 @@ def present_fields(table: pa.Table) -> frozenset[str]:
         for c in link_model.ALL_FIELDS
         if c in table.column_names and table.num_rows - table.column(c).null_count >= 2
     )
+
+
+def present_fields_in(con: duckdb.DuckDBPyConnection, name: str) -> frozenset[str]:
+    """``present_fields`` of a table the connection holds (the incremental path's input)."""
+    columns = [c for c in link_model.ALL_FIELDS if c in con.table(name).columns]
+    if not columns:
+        return frozenset()
+    counts = one(con.execute(
+        f"SELECT {', '.join(f'count({c})' for c in columns)} FROM {name}"  # noqa: S608
+    )) or ()  # fmt: skip
+    return frozenset(c for c, n in zip(columns, counts, strict=True) if n >= 2)
 
 
 def prepare_input(
