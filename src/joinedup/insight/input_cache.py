@@ -197,22 +197,34 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
             )
             common[k] = f"SELECT v FROM _counts_{k} WHERE now > {RARE_KEY_CAP}"
         con.execute(f"DELETE FROM {CACHE} WHERE unique_id IN (SELECT unique_id FROM _leaving)")
-        # Records whose key crossed the cap are re-keyed in a copy and written back whole:
-        # an UPDATE of the cache rewrote its columns at commit (a second at a million rows).
-        # (One semi-join per key for the ids: an OR of nine over the whole cache was slower.)
-        crossed_ids = " UNION ".join(f"SELECT unique_id FROM {CACHE} WHERE {_crossed(k)}" for k in _RARE_KEYS)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _flipped AS SELECT * FROM {CACHE} "  # noqa: S608
-            f"WHERE unique_id IN ({crossed_ids})"
-        )
-        for k in _RARE_KEYS:
-            con.execute(
-                f"UPDATE _flipped SET {k} = CASE WHEN _{k} IN ({common[k]}) THEN NULL ELSE _{k} END "  # noqa: S608
-                f"WHERE {_crossed(k)}"
+        # Only keys with a value that crossed the cap are looked up in the cache (each
+        # lookup scans a column of a million rows, and most runs cross few keys).
+        cap = RARE_KEY_CAP
+        crossed_keys = [
+            k for k in _RARE_KEYS
+            if (one(con.execute(f"SELECT count(*) FROM _counts_{k} WHERE (was > {cap}) <> (now > {cap})"))
+                or (0,))[0]
+        ]  # fmt: skip
+        flipped: list[str] = []
+        if crossed_keys:
+            # One semi-join per key for the ids: an OR of several over the cache was slower.
+            crossed_ids = " UNION ".join(
+                f"SELECT unique_id FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys  # noqa: S608
             )
-        con.execute(f"UPDATE _flipped SET row_hash = {_row_hash(input_columns(con))}")
-        flipped = [r[0] for r in con.execute("SELECT unique_id FROM _flipped").fetchall()]
-        if flipped:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_ids AS {crossed_ids}")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _flipped AS SELECT * FROM {CACHE} "  # noqa: S608
+                "WHERE unique_id IN (SELECT unique_id FROM _flipped_ids)"
+            )
+            for k in crossed_keys:
+                con.execute(
+                    f"UPDATE _flipped SET {k} = CASE WHEN _{k} IN ({common[k]}) THEN NULL ELSE _{k} END "  # noqa: S608
+                    f"WHERE {_crossed(k)}"
+                )
+            con.execute(f"UPDATE _flipped SET row_hash = {_row_hash(input_columns(con))}")
+            flipped = [r[0] for r in con.execute("SELECT unique_id FROM _flipped").fetchall()]
+            # Re-keyed in a copy and written back whole: an UPDATE of the cache rewrote its
+            # columns at commit (a second at a million rows).
             con.execute(f"DELETE FROM {CACHE} WHERE unique_id IN (SELECT unique_id FROM _flipped)")
             con.execute(f"INSERT INTO {CACHE} SELECT * FROM _flipped")
         # The arriving records' values were all recounted, so their keys need only this
@@ -224,6 +236,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
         con.unregister("_leaving")
         con.execute("DROP TABLE IF EXISTS _arrived")
         con.execute("DROP TABLE IF EXISTS _flipped")
+        con.execute("DROP TABLE IF EXISTS _flipped_ids")
         for k in _RARE_KEYS:
             con.execute(f"DROP TABLE IF EXISTS _counts_{k}")
     return RecordChanges(kinds["new"], kinds["changed"], kinds["removed"], flipped)

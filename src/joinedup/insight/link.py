@@ -269,10 +269,10 @@ def link_place(
     try:
         _stage(con, run_id, "preparing records")
         t0 = time.perf_counter()
-        # The model input is kept between runs (input_cache): a full run makes it afresh, an
-        # incremental run prepares only the records that changed since it was written.
+        # The model input is kept between runs (input_cache): each run prepares only the
+        # records that changed since it was written (the first run of a place, all of them).
         with transaction(con):
-            if mode == "incremental" and input_cache.cache_exists(con):
+            if input_cache.cache_exists(con):
                 input_cache.refresh(con)
             else:
                 input_cache.rebuild(con)
