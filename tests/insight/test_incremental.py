@@ -277,3 +277,31 @@ def test_the_link_command_says_incremental_or_full(cli_env: Settings, tmp_path: 
     again = run("link", "--place", "clitown")
     assert "incremental" in again and "0 new" in again and "persons touched" in again
     assert "(full)" in run("link", "--place", "clitown", "--full")
+
+
+@pytest.mark.slow
+def test_records_a_failed_run_prepared_are_linked_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that fails after bringing the kept model input up to date must not hide its
+    changes from the next run: the next one finds nothing new in the records, so only the
+    comparison of the kept input with what was last linked can tell."""
+    from joinedup.insight import incremental
+
+    con = _two_records(tmp_path)
+    held = con.execute("SELECT * FROM records ORDER BY source, record_id LIMIT 5").fetchall()
+    con.execute("CREATE TABLE held AS SELECT * FROM records ORDER BY source, record_id LIMIT 5")
+    con.execute("DELETE FROM records WHERE (source, record_id) IN (SELECT source, record_id FROM held)")
+    link_place(con, work_dir=tmp_path / "w")  # the place without the five
+    con.execute("INSERT INTO records SELECT * FROM held")
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the scoring engine stopped")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(incremental, "_score", fail)
+        with pytest.raises(LinkError, match="scoring engine stopped"):
+            link_place(con, work_dir=tmp_path / "w")
+    result = link_place(con, work_dir=tmp_path / "w")
+    assert result.mode == "incremental" and result.new_records == len(held) == 5
+    assert partition(con) == full_relink_partition(con, tmp_path, "after-failure")

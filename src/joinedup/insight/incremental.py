@@ -170,18 +170,19 @@ def _affected_persons(
     con: duckdb.DuckDBPyConnection, threshold: float, must: list[tuple[str, str]],
     cannot: list[tuple[str, str]],
 ) -> list[str]:  # fmt: skip
-    """Persons to re-cluster (see the module's docstring); reads _touched, _gone, _links."""
+    """Persons to re-cluster (see the module's docstring); reads _gone, _links and _new_pairs
+    (every stored pair with a touched record is one of this run's new pairs)."""
     seeds = {
         r[0]
         for r in con.execute(
             """
             SELECT person_id FROM _links WHERE unique_id IN (SELECT unique_id FROM _gone)
             UNION
-            SELECT l.person_id FROM link_pairs p JOIN _links l ON l.unique_id = p.unique_id_r
-            WHERE p.match_probability >= ? AND p.unique_id_l IN (SELECT unique_id FROM _touched)
+            SELECT l.person_id FROM _new_pairs p JOIN _links l ON l.unique_id = p.unique_id_r
+            WHERE p.match_probability >= ?
             UNION
-            SELECT l.person_id FROM link_pairs p JOIN _links l ON l.unique_id = p.unique_id_l
-            WHERE p.match_probability >= ? AND p.unique_id_r IN (SELECT unique_id FROM _touched)
+            SELECT l.person_id FROM _new_pairs p JOIN _links l ON l.unique_id = p.unique_id_l
+            WHERE p.match_probability >= ?
             """,
             [threshold, threshold],
         ).fetchall()
@@ -252,6 +253,7 @@ def link_incrementally(
     n_records: int,
     stored: link_state.StoredModel,
     *,
+    rewritten: list[str] | None = None,
     run_id: int,
     threshold: float,
     memory_limit: str,
@@ -262,13 +264,14 @@ def link_incrementally(
     on_stage: Callable[[str], None] = lambda _s: None,
 ) -> LinkResult:
     """Link the new and changed records of ``place`` (the table ``input_cache`` keeps, with
-    ``n_records`` records) with the stored model."""
+    ``n_records`` records) with the stored model. ``rewritten``: the ids the cache's refresh
+    wrote or removed (``link_state.diff_inputs``)."""
     from joinedup.insight.link import LinkResult, check_model_fields
 
     check_model_fields(stored, present_fields_in(con, place))
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    changes, hashes = link_state.diff_inputs(con, place)
+    changes, hashes = link_state.diff_inputs(con, place, rewritten)
     touched = changes.touched
     timings["changes"] = time.perf_counter() - t0
 
@@ -297,10 +300,8 @@ def link_incrementally(
             con.execute(
                 """
                 DELETE FROM link_pairs
-                WHERE unique_id_l IN (SELECT unique_id FROM _gone)
-                   OR unique_id_r IN (SELECT unique_id FROM _gone)
-                   OR unique_id_l IN (SELECT unique_id FROM _touched)
-                   OR unique_id_r IN (SELECT unique_id FROM _touched)
+                WHERE unique_id_l IN (SELECT unique_id FROM _gone UNION SELECT unique_id FROM _touched)
+                   OR unique_id_r IN (SELECT unique_id FROM _gone UNION SELECT unique_id FROM _touched)
                 """
             )
             con.execute(

@@ -143,7 +143,8 @@ class RecordChanges:
 
     @property
     def rewritten(self) -> list[str]:
-        return sorted(set(self.new) | set(self.changed) | set(self.flipped))
+        """The ids whose rows the refresh wrote or removed."""
+        return sorted(set(self.new) | set(self.changed) | set(self.flipped) | set(self.removed))
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
