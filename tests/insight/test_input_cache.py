@@ -92,3 +92,15 @@ def test_the_cache_after_each_refresh_is_the_input_prepared_afresh(tmp_path: Pat
     input_cache.rebuild(con)
     assert _cached(con).equals(prepare_input(con))
     con.close()
+
+
+def test_a_cache_of_another_shape_is_not_used(tmp_path: Path) -> None:
+    # A store whose cache a version with other blocking keys made (here: one key fewer)
+    # must not be refreshed as if it were current: its rows would lack the key.
+    con = connect(tmp_path / "p.duckdb", memory_limit="1GB", threads=1)
+    con.execute("INSERT INTO records (source, record_id, forename, surname) VALUES ('s', '1', 'A', 'B')")
+    input_cache.rebuild(con)
+    assert input_cache.cache_exists(con)
+    con.execute(f"ALTER TABLE {input_cache.CACHE} DROP COLUMN street_key")
+    assert not input_cache.cache_exists(con)
+    con.close()

@@ -59,6 +59,8 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
     # (Deleting its rows alone would leave other records' rare keys counted with them.)
     if input_cache.cache_exists(con):
         input_cache.refresh(con)
+    else:
+        input_cache.drop(con)  # one an earlier version made, if any
 
 
 def source_counts(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, int]:

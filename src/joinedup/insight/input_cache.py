@@ -32,7 +32,7 @@ from joinedup.insight import model_input
 from joinedup.insight.model_input import _BASE_SQL, _RARE_KEYS, RARE_KEY_CAP
 from joinedup.insight.store import one
 
-__all__ = ["CACHE", "RecordChanges", "cache_exists", "input_columns", "rebuild", "refresh"]
+__all__ = ["CACHE", "RecordChanges", "cache_exists", "drop", "input_columns", "rebuild", "refresh"]
 
 CACHE = "link_input_cache"
 
@@ -64,10 +64,21 @@ def input_columns(con: duckdb.DuckDBPyConnection, table: str = CACHE) -> list[st
 
 
 def cache_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store holds a cache of the model input as this version prepares it (one
+    made by a version with other derived columns is not used, and is made afresh)."""
     (n,) = one(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [CACHE]
     )) or (0,)  # fmt: skip
-    return bool(n)
+    if not n:
+        return False
+    keyed = [c for c in con.sql(_keyed_sql()).columns if c not in _EXTRA]  # bound, not run
+    expected = [*keyed, *_RARE_KEYS, "forename_names", *_RAW, "record_hash", "row_hash"]
+    return con.table(CACHE).columns == expected
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the cache (the next link run makes it afresh)."""
+    con.execute(f"DROP TABLE IF EXISTS {CACHE}")
 
 
 def _final_select(con: duckdb.DuckDBPyConnection, source: str, common: dict[str, str]) -> str:
