@@ -181,6 +181,9 @@ _DERIVED = {
     "birth_year_month": "dob", "birth_month_day": "dob", "dob_initials_key": "dob",
     "initials_address_key": "address_line", "house": "address_line", "street_key": "address_line",
     "surname_address_key": "address_line", "forename_address_key": "address_line",
+    "dob_end_key": "address_line", "dob_street_key": "address_line",
+    "dob_surname_initial_key": "dob", "street_end_key": "address_line",
+    "forename_street_key": "address_line",
 }  # fmt: skip
 
 
@@ -208,6 +211,11 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("initials_address_key",),
     ("street_key",),
     ("dob", "house"),
+    ("dob_end_key",),
+    ("dob_street_key",),
+    ("dob_surname_initial_key",),
+    ("street_end_key",),
+    ("forename_street_key",),
 )
 
 
