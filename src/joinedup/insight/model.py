@@ -15,6 +15,9 @@ from splink import SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.comparison_level_library import _translate_sql_string
+from splink.internals.dialects import SplinkDialect
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -123,6 +126,30 @@ def _date_of_birth() -> ComparisonCreator:
     )
 
 
+class SharedWordsLevel(ComparisonLevelCreator):
+    """At least a share of the two lists' words in common (the Dice coefficient of two word
+    sets, 2·|A∩B| / (|A|+|B|) ≥ numerator/denominator), written in generic SQL that Splink
+    translates to each backend's array functions, as its own ArraySubsetLevel is."""
+
+    def __init__(self, col_name: str, numerator: int, denominator: int) -> None:
+        self.col_name = col_name
+        self.numerator = int(numerator)
+        self.denominator = int(denominator)
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        sql = (
+            f"ARRAY_SIZE(ARRAY_INTERSECT(___col____l, ___col____r)) * {2 * self.denominator}"
+            f" >= {self.numerator} * (ARRAY_SIZE(___col____l) + ARRAY_SIZE(___col____r))"
+        )
+        translated = _translate_sql_string(sql, sql_dialect.sqlglot_dialect)
+        return translated.replace("___col____l", f"{self.col_name}_l").replace(
+            "___col____r", f"{self.col_name}_r"
+        )
+
+    def create_label_for_charts(self) -> str:
+        return f"At least {self.numerator}/{self.denominator} of the words shared"
+
+
 def _address() -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="address_line",
@@ -130,6 +157,10 @@ def _address() -> ComparisonCreator:
             cll.NullLevel("address_line"),
             cll.ExactMatchLevel("address_line"),
             cll.JaroWinklerLevel("address_line", 0.9),
+            # Words in common whatever their order, so that an address with a line missing,
+            # lines reordered or a mistyped word still counts as largely the same.
+            SharedWordsLevel("address_words", 3, 4),
+            SharedWordsLevel("address_words", 1, 2),
             cll.CustomLevel(
                 "house_l = house_r AND address_end_l = address_end_r",
                 label_for_charts="Same house number and end of address",

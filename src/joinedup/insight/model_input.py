@@ -65,6 +65,7 @@ SELECT
     ni_number,
     uprn,
     address_line,
+    list_distinct(string_split(address_line, ' ')) AS address_words,
     substr(surname, 1, 1) AS surname_initial,
     substr(forename, 1, 1) AS forename_initial,
     nullif(regexp_extract(address_line, '^([0-9]+)', 1), '') AS house,
