@@ -271,6 +271,12 @@ def blocking_rules(
         rules.append(CustomRule("l.dob = r.dob_transposed AND l.surname = r.surname"))
     if _usable(("dob", "forename", "surname"), present):
         rules.append(CustomRule("l.dob = r.dob AND l.forename = r.surname"))  # swapped names
+    if _usable(("surname_address_key", "forename_address_key"), present):
+        # Swapped names at the same end of address, with the other name or the date of birth
+        # wrong too: one record's surname key meets the other's forename key (both rare keys,
+        # so bounded), each way round since pairs are taken in one order.
+        rules.append(CustomRule("l.surname_address_key = r.forename_address_key"))
+        rules.append(CustomRule("l.forename_address_key = r.surname_address_key"))
     return rules
 
 
