@@ -161,6 +161,7 @@ def _address() -> ComparisonCreator:
             # lines reordered or a mistyped word still counts as largely the same.
             SharedWordsLevel("address_words", 3, 4),
             SharedWordsLevel("address_words", 1, 2),
+            SharedWordsLevel("address_words", 1, 3),
             cll.CustomLevel(
                 "house_l = house_r AND address_end_l = address_end_r",
                 label_for_charts="Same house number and end of address",
