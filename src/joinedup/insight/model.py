@@ -74,9 +74,6 @@ def _forename() -> ComparisonCreator:
                 label_for_charts="Nickname of the same name (Bill, William)"
             ),
             cll.JaroWinklerLevel("forename", 0.92),
-            cll.DamerauLevenshteinLevel("forename", 1).configure(
-                label_for_charts="One letter wrong, missing or two swapped"
-            ),
             cll.ColumnsReversedLevel("forename", "surname").configure(
                 label_for_charts="Forename and surname swapped"
             ),
@@ -94,9 +91,6 @@ def _surname() -> ComparisonCreator:
             cll.NullLevel("surname"),
             cll.ExactMatchLevel("surname").configure(tf_adjustment_column="surname"),
             cll.JaroWinklerLevel("surname", 0.92),
-            cll.DamerauLevenshteinLevel("surname", 1).configure(
-                label_for_charts="One letter wrong, missing or two swapped"
-            ),
             cll.ColumnsReversedLevel("surname", "forename").configure(
                 label_for_charts="Forename and surname swapped"
             ),
