@@ -15,9 +15,6 @@ from splink import SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
-from splink.internals.comparison_level_creator import ComparisonLevelCreator
-from splink.internals.comparison_level_library import _translate_sql_string
-from splink.internals.dialects import SplinkDialect
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -126,30 +123,6 @@ def _date_of_birth() -> ComparisonCreator:
     )
 
 
-class SharedWordsLevel(ComparisonLevelCreator):
-    """At least a share of the two lists' words in common (the Dice coefficient of two word
-    sets, 2·|A∩B| / (|A|+|B|) ≥ numerator/denominator), written in generic SQL that Splink
-    translates to each backend's array functions, as its own ArraySubsetLevel is."""
-
-    def __init__(self, col_name: str, numerator: int, denominator: int) -> None:
-        self.col_name = col_name
-        self.numerator = int(numerator)
-        self.denominator = int(denominator)
-
-    def create_sql(self, sql_dialect: SplinkDialect) -> str:
-        sql = (
-            f"ARRAY_SIZE(ARRAY_INTERSECT(___col____l, ___col____r)) * {2 * self.denominator}"
-            f" >= {self.numerator} * (ARRAY_SIZE(___col____l) + ARRAY_SIZE(___col____r))"
-        )
-        translated = _translate_sql_string(sql, sql_dialect.sqlglot_dialect)
-        return translated.replace("___col____l", f"{self.col_name}_l").replace(
-            "___col____r", f"{self.col_name}_r"
-        )
-
-    def create_label_for_charts(self) -> str:
-        return f"At least {self.numerator}/{self.denominator} of the words shared"
-
-
 def _address() -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="address_line",
@@ -157,11 +130,6 @@ def _address() -> ComparisonCreator:
             cll.NullLevel("address_line"),
             cll.ExactMatchLevel("address_line"),
             cll.JaroWinklerLevel("address_line", 0.9),
-            # Words in common whatever their order, so that an address with a line missing,
-            # lines reordered or a mistyped word still counts as largely the same.
-            SharedWordsLevel("address_words", 3, 4),
-            SharedWordsLevel("address_words", 1, 2),
-            SharedWordsLevel("address_words", 1, 3),
             cll.CustomLevel(
                 "house_l = house_r AND address_end_l = address_end_r",
                 label_for_charts="Same house number and end of address",
@@ -213,9 +181,6 @@ _DERIVED = {
     "birth_year_month": "dob", "birth_month_day": "dob", "dob_initials_key": "dob",
     "initials_address_key": "address_line", "house": "address_line", "street_key": "address_line",
     "surname_address_key": "address_line", "forename_address_key": "address_line",
-    "dob_end_key": "address_line", "dob_street_key": "address_line",
-    "dob_surname_initial_key": "dob", "street_end_key": "address_line",
-    "forename_street_key": "address_line",
 }  # fmt: skip
 
 
@@ -243,11 +208,6 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("initials_address_key",),
     ("street_key",),
     ("dob", "house"),
-    ("dob_end_key",),
-    ("dob_street_key",),
-    ("dob_surname_initial_key",),
-    ("street_end_key",),
-    ("forename_street_key",),
 )
 
 
@@ -272,12 +232,6 @@ def blocking_rules(
         rules.append(CustomRule("l.dob = r.dob_transposed AND l.surname = r.surname"))
     if _usable(("dob", "forename", "surname"), present):
         rules.append(CustomRule("l.dob = r.dob AND l.forename = r.surname"))  # swapped names
-    if _usable(("surname_address_key", "forename_address_key"), present):
-        # Swapped names at the same end of address, with the other name or the date of birth
-        # wrong too: one record's surname key meets the other's forename key (both rare keys,
-        # so bounded), each way round since pairs are taken in one order.
-        rules.append(CustomRule("l.surname_address_key = r.forename_address_key"))
-        rules.append(CustomRule("l.forename_address_key = r.surname_address_key"))
     return rules
 
 

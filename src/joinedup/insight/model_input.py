@@ -38,14 +38,6 @@ _RARE_KEYS: dict[str, str] = {
     "dob_initials_key": "dob || ' ' || surname_initial || forename_initial",
     "initials_address_key": "surname_initial || forename_initial || ' ' || address_end",
     "street_key": "house || ' ' || street",
-    # Records whose names and house number are all mistyped or changed still share a date of
-    # birth with the end of the address (a town, or a postcode held in the line) or the
-    # street, or a street within one town.
-    "dob_end_key": "dob || ' ' || address_end",
-    "dob_street_key": "dob || ' ' || street",
-    "dob_surname_initial_key": "dob || ' ' || surname_initial",
-    "street_end_key": "street || ' ' || address_end",
-    "forename_street_key": "forename || ' ' || street",
 }
 
 _BASE_SQL = """
@@ -66,7 +58,6 @@ SELECT
     ni_number,
     uprn,
     address_line,
-    list_distinct(string_split(address_line, ' ')) AS address_words,
     substr(surname, 1, 1) AS surname_initial,
     substr(forename, 1, 1) AS forename_initial,
     nullif(regexp_extract(address_line, '^([0-9]+)', 1), '') AS house,

@@ -93,8 +93,10 @@ def register(db_api: Any, table: pa.Table, backend: str, table_name: str = "reco
         from pyspark.sql import types as T  # noqa: N812
 
         frame = table.to_pandas()
-        for column in (f.name for f in table.schema if pa.types.is_list(f.type)):
-            frame[column] = frame[column].map(lambda v: [str(x) for x in v] if v is not None else None)
+        if "forename_names" in frame.columns:
+            frame["forename_names"] = frame["forename_names"].map(
+                lambda v: [str(x) for x in v] if v is not None else None
+            )
 
         def spark_type(field: pa.Field) -> Any:
             if pa.types.is_list(field.type):
