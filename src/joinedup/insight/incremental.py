@@ -95,7 +95,7 @@ def _score(
     if not blocked.num_rows:
         return empty, 0
     # Only the records in some pair are copied out of the place (a few per cent of it).
-    columns = ", ".join(f'"{c}"' for c in input_cache.input_columns(con, place))
+    columns = input_cache.input_select(con, place)
     con.register("_paired", blocked)
     try:
         scoped = con.sql(
@@ -136,7 +136,7 @@ def _blocked_pairs(
     con.register("_touched_ids", pa.table({"unique_id": touched}))
     try:
         # The touched records copied once (a few thousand); the place is joined where it lies.
-        columns = ", ".join(f'"{c}"' for c in input_cache.input_columns(con, place))
+        columns = input_cache.input_select(con, place)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _touched_input AS SELECT {columns} FROM {place} "  # noqa: S608
             "WHERE unique_id IN (SELECT unique_id FROM _touched_ids)"

@@ -25,14 +25,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from joinedup.insight import model_input
 from joinedup.insight.model_input import _BASE_SQL, _RARE_KEYS, RARE_KEY_CAP
 from joinedup.insight.store import one
 
-__all__ = ["CACHE", "RecordChanges", "cache_exists", "drop", "input_columns", "rebuild", "refresh"]
+__all__ = [
+    "CACHE", "RecordChanges", "cache_exists", "drop", "input_columns", "input_select", "rebuild", "refresh",
+]
 
 CACHE = "link_input_cache"
 
@@ -61,6 +62,11 @@ _EXTRA = frozenset([*_RAW, "record_hash", "row_hash"])
 def input_columns(con: duckdb.DuckDBPyConnection, table: str = CACHE) -> list[str]:
     """The model input's columns in ``prepare_input``'s order."""
     return [c for c in con.table(table).columns if c not in _EXTRA]
+
+
+def input_select(con: duckdb.DuckDBPyConnection, table: str = CACHE) -> str:
+    """``input_columns`` quoted for a SELECT list."""
+    return ", ".join(_quoted(c) for c in input_columns(con, table))
 
 
 def cache_exists(con: duckdb.DuckDBPyConnection) -> bool:
@@ -97,32 +103,17 @@ def _final_select(con: duckdb.DuckDBPyConnection, source: str, common: dict[str,
 
 
 def _row_hash(columns: list[str]) -> str:
-    return f"hash({', '.join(repr_ident(c) for c in columns if c not in _EXTRA and c != 'unique_id')})"
+    return f"hash({', '.join(_quoted(c) for c in columns if c not in _EXTRA and c != 'unique_id')})"
 
 
-def repr_ident(name: str) -> str:
+def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _register_names(con: duckdb.DuckDBPyConnection, where: str = "") -> None:
-    forenames = pd.Series(
-        [r[0] for r in con.execute(
-            f"SELECT DISTINCT split_part(forename, ' ', 1) FROM records {where}"  # noqa: S608
-            f"{' AND' if where else ' WHERE'} forename IS NOT NULL"
-        ).fetchall()],
-        dtype=object,
-    )  # fmt: skip
-    names = model_input._forename_names(forenames)
-    con.register("_forename_names", pa.table(
-        {"name": list(names.keys()), "forename_names": list(names.values())},
-        schema=pa.schema([("name", pa.string()), ("forename_names", pa.list_(pa.string()))]),
-    ))  # fmt: skip
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """The cache made afresh from every record (a full run, or the first incremental run of
     a store made before the cache existed)."""
-    _register_names(con)
+    model_input.register_forename_names(con)
     try:
         common = {
             k: f"SELECT _{k} FROM keyed WHERE _{k} IS NOT NULL GROUP BY 1 HAVING count(*) > {RARE_KEY_CAP}"
@@ -182,7 +173,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
     leaving = kinds["changed"] + kinds["removed"]
     con.register("_leaving", pa.table({"unique_id": pa.array(leaving, pa.string())}))
     where = "WHERE source || '|' || record_id IN (SELECT unique_id FROM _arriving)"
-    _register_names(con, where)
+    model_input.register_forename_names(con, where)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _arrived AS {_keyed_sql(where)}")
         common: dict[str, str] = {}

@@ -293,7 +293,7 @@ def link_place(
             )  # fmt: skip
         else:
             # Training needs the rows in a fixed order: its samples depend on it.
-            columns = ", ".join(f'"{c}"' for c in input_cache.input_columns(con))
+            columns = input_cache.input_select(con)
             frame = con.sql(
                 f"SELECT {columns} FROM {input_cache.CACHE} ORDER BY unique_id"  # noqa: S608
             ).to_arrow_table()

@@ -113,6 +113,24 @@ def present_fields_in(con: duckdb.DuckDBPyConnection, name: str) -> frozenset[st
     return frozenset(c for c, n in zip(columns, counts, strict=True) if n >= 2)
 
 
+def register_forename_names(con: duckdb.DuckDBPyConnection, where: str = "") -> None:
+    """Register ``_forename_names`` (name, forename_names): the nickname lookup for the first
+    forename of the records ``where`` selects (all of them by default). The caller
+    unregisters it."""
+    forenames = pd.Series(
+        [r[0] for r in con.execute(
+            f"SELECT DISTINCT split_part(forename, ' ', 1) FROM records {where}"  # noqa: S608
+            f"{' AND' if where else ' WHERE'} forename IS NOT NULL"
+        ).fetchall()],
+        dtype=object,
+    )  # fmt: skip
+    names = _forename_names(forenames)
+    con.register("_forename_names", pa.table(
+        {"name": list(names.keys()), "forename_names": list(names.values())},
+        schema=pa.schema([("name", pa.string()), ("forename_names", pa.list_(pa.string()))]),
+    ))  # fmt: skip
+
+
 def prepare_input(
     con: duckdb.DuckDBPyConnection, only: list[str] | None = None, *, ordered: bool = True
 ) -> pa.Table:
@@ -122,18 +140,7 @@ def prepare_input(
     by unique id, which training needs (its samples depend on row order, and a seeded run
     must repeat); the incremental path works on sets of ids and skips the sort (0.65 s at a
     million records)."""
-    forenames = pd.Series(
-        [r[0] for r in con.execute(
-            "SELECT DISTINCT split_part(forename, ' ', 1) FROM records WHERE forename IS NOT NULL"
-        ).fetchall()],
-        dtype=object,
-    )  # fmt: skip
-    names = _forename_names(forenames)
-    lookup = pa.table(
-        {"name": list(names.keys()), "forename_names": list(names.values())},
-        schema=pa.schema([("name", pa.string()), ("forename_names", pa.list_(pa.string()))]),
-    )
-    con.register("_forename_names", lookup)
+    register_forename_names(con)
     try:
         sql = _input_sql(RARE_KEY_CAP)
         if only is not None:
