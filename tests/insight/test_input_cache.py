@@ -88,7 +88,7 @@ def test_the_cache_after_each_refresh_is_the_input_prepared_afresh(tmp_path: Pat
         assert moved <= set(changes.rewritten)
         crossed += len(set(changes.flipped))
     assert crossed > 0  # the counts did cross the cap, so the flipped path was exercised
-    assert input_cache.refresh(con) == input_cache.RecordChanges([], [], [], [])
+    assert input_cache.refresh(con) == input_cache.RecordChanges([], [], [], {})
     input_cache.rebuild(con)
     assert _cached(con).equals(prepare_input(con))
     con.close()

@@ -8,7 +8,10 @@ its blocking rules and the term frequencies it was trained with, in every pair a
 rule makes with them (found by one join per rule against the place, then scored by
 Splink); pairs between unchanged records keep their stored scores. Because every score
 and blocking decision is a function of the two records and the model alone, the pairs are
-those a full re-link with the same model would find, and so are the persons.
+those a full re-link with the same model would find, and so are the persons. A record whose
+only change is a rare-value key that crossed the cap (*re-keyed*) is not scored again:
+``key_crossings`` drops or scores the few pairs among such records that the crossing
+unmakes or makes.
 
 Re-clustering covers the *affected* persons: those holding a changed or removed record,
 those a new pair at the threshold reaches, those a review decision does not yet agree
@@ -28,7 +31,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from joinedup.insight import input_cache, link_state, review, splink_backend
+from joinedup.insight import input_cache, key_crossings, link_state, review, splink_backend
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.model_input import present_fields_in
 from joinedup.insight.persons import assign_person_ids
@@ -82,16 +85,21 @@ def _score(
     work_dir: Path,
     backend: Backend = "duckdb",
     spark_master: str | None = None,
+    also: pa.Table | None = None,
 ) -> tuple[pa.Table, int]:
     """Splink's scores (match probability 0.5 and over) for the pairs the blocking rules make
-    with a touched record, and the number of pairs scored. ``place`` names the table of
-    ``con`` holding the model input of every record (``input_cache``)."""
+    with a touched record, and for the pairs ``also`` names (``key_crossings``), and the
+    number of pairs scored. ``place`` names the table of ``con`` holding the model input of
+    every record (``input_cache``)."""
     from joinedup.insight.link import PAIR_COLUMNS
 
     empty = pa.table(
         {c: pa.array([], pa.float64() if c.startswith("match") else pa.string()) for c in PAIR_COLUMNS}
     )
     blocked = _blocked_pairs(con, place, pa.array(touched, pa.string()), stored.model)
+    if also is not None and also.num_rows:
+        # Pairs of two re-keyed records: neither is touched, so none is in ``blocked``.
+        blocked = pa.concat_tables([blocked, also.cast(blocked.schema)])
     if not blocked.num_rows:
         return empty, 0
     # Only the records in some pair are copied out of the place (a few per cent of it).
@@ -170,8 +178,9 @@ def _affected_persons(
     con: duckdb.DuckDBPyConnection, threshold: float, must: list[tuple[str, str]],
     cannot: list[tuple[str, str]],
 ) -> list[str]:  # fmt: skip
-    """Persons to re-cluster (see the module's docstring); reads _gone, _links and _new_pairs
-    (every stored pair with a touched record is one of this run's new pairs)."""
+    """Persons to re-cluster (see the module's docstring); reads _gone, _links, _new_pairs
+    (every stored pair with a touched record is one of this run's new pairs) and _dropped
+    (stored pairs no rule makes since a key crossed the cap: their person may split)."""
     seeds = {
         r[0]
         for r in con.execute(
@@ -183,8 +192,11 @@ def _affected_persons(
             UNION
             SELECT l.person_id FROM _new_pairs p JOIN _links l ON l.unique_id = p.unique_id_l
             WHERE p.match_probability >= ?
+            UNION
+            SELECT l.person_id FROM _dropped p JOIN _links l ON l.unique_id = p.unique_id_l
+            WHERE p.match_probability >= ?
             """,
-            [threshold, threshold],
+            [threshold, threshold, threshold],
         ).fetchall()
     }
     decided = pd.DataFrame(
@@ -253,7 +265,7 @@ def link_incrementally(
     n_records: int,
     stored: link_state.StoredModel,
     *,
-    rewritten: list[str] | None = None,
+    refreshed: input_cache.RecordChanges | None = None,
     run_id: int,
     threshold: float,
     memory_limit: str,
@@ -264,14 +276,24 @@ def link_incrementally(
     on_stage: Callable[[str], None] = lambda _s: None,
 ) -> LinkResult:
     """Link the new and changed records of ``place`` (the table ``input_cache`` keeps, with
-    ``n_records`` records) with the stored model. ``rewritten``: the ids the cache's refresh
-    wrote or removed (``link_state.diff_inputs``)."""
+    ``n_records`` records) with the stored model. ``refreshed``: what the cache's refresh
+    wrote, for ``link_state.diff_inputs`` and ``key_crossings`` (None: the cache was made
+    afresh, and every record is compared with what was last linked)."""
     from joinedup.insight.link import LinkResult, check_model_fields
 
     check_model_fields(stored, present_fields_in(con, place))
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    changes, hashes = link_state.diff_inputs(con, place, rewritten)
+    changes, hashes = link_state.diff_inputs(con, place, refreshed.rewritten if refreshed else None)
+    rekeyed = key_crossings.rekeyed(con, refreshed.flipped if refreshed else {}, changes.changed)
+    if rekeyed:
+        only_keys = set(rekeyed)
+        changes = link_state.InputChanges(
+            changes.new, [u for u in changes.changed if u not in only_keys], changes.removed
+        )
+    crossing, dropped = key_crossings.crossing_pairs(
+        con, refreshed.flipped_rows if refreshed else None, rekeyed, stored.model
+    )
     touched = changes.touched
     timings["changes"] = time.perf_counter() - t0
 
@@ -280,7 +302,7 @@ def link_incrementally(
     tf = link_state.term_frequencies(con, stored.model_id)
     new_pairs, comparisons = _score(
         con, place, touched, stored, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir,
-        backend=backend, spark_master=spark_master,
+        backend=backend, spark_master=spark_master, also=crossing,
     )  # fmt: skip
     timings["predict"] = time.perf_counter() - t0
 
@@ -290,6 +312,12 @@ def link_incrementally(
     con.register("_touched", pd.DataFrame({"unique_id": touched}, dtype=object))
     con.register("_gone", pd.DataFrame({"unique_id": changes.changed + changes.removed}, dtype=object))
     con.register("_new_pairs", new_pairs)
+    con.register("_dropped", dropped)
+    # Stored pairs of re-keyed records: dropped, or scored again (``crossing``) and re-written.
+    con.register("_rechecked", pa.concat_tables([
+        dropped.select(["unique_id_l", "unique_id_r"]),
+        crossing.select(["join_key_l", "join_key_r"]).rename_columns(["unique_id_l", "unique_id_r"]),
+    ]))  # fmt: skip
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _links AS SELECT source || '|' || record_id AS unique_id, "
         "person_id FROM person_links"
@@ -304,6 +332,11 @@ def link_incrementally(
                    OR unique_id_r IN (SELECT unique_id FROM _gone UNION SELECT unique_id FROM _touched)
                 """
             )
+            if len(rekeyed):
+                con.execute(
+                    "DELETE FROM link_pairs p USING _rechecked x "
+                    "WHERE p.unique_id_l = x.unique_id_l AND p.unique_id_r = x.unique_id_r"
+                )
             con.execute(
                 "INSERT INTO link_pairs SELECT ?, least(unique_id_l, unique_id_r), "
                 "greatest(unique_id_l, unique_id_r), match_weight, match_probability FROM _new_pairs",
@@ -335,7 +368,7 @@ def link_incrementally(
             t0 = time.perf_counter()
             person_changes = assign_person_ids(con, clusters, run_id, scope=scope, in_transaction=True)
             _record_causes(con, run_id, changes)
-            link_state.update_inputs(con, hashes, changes)
+            link_state.update_inputs(con, hashes, changes, rekeyed=rekeyed)
             new_share = matched_share(clusters, set(changes.new)) if changes.new else None
             (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
             advice = retrain_advice(
@@ -350,7 +383,7 @@ def link_incrementally(
             con.execute("SELECT count(*) FROM link_pairs WHERE match_probability >= ?", [threshold])
         ) or (0,)
     finally:
-        for name in ("_touched", "_gone", "_new_pairs", "_scope", "_nodes"):
+        for name in ("_touched", "_gone", "_new_pairs", "_dropped", "_rechecked", "_scope", "_nodes"):
             con.unregister(name)  # a no-op for a name an earlier failure left unregistered
         con.execute("DROP TABLE IF EXISTS _links")
     timings["persons"] = time.perf_counter() - t0

@@ -136,12 +136,17 @@ def _crossed(key: str) -> str:
 @dataclass(frozen=True)
 class RecordChanges:
     """What ``refresh`` changed in the cache: records new, changed and removed since it was
-    last written, and unchanged records whose keys a count crossing the cap changed."""
+    last written, and unchanged records whose keys a count crossing the cap changed
+    (*flipped*: each id with the hash of its model input before, so that a run can tell a
+    record it linked with those keys from one it has yet to link)."""
 
     new: list[str]
     changed: list[str]
     removed: list[str]
-    flipped: list[str]
+    flipped: dict[str, int]
+    # The flipped records' rows as the refresh wrote them (``key_crossings`` reads them
+    # rather than picking a few thousand rows out of a million again).
+    flipped_rows: pa.Table | None = None
 
     @property
     def rewritten(self) -> list[str]:
@@ -167,7 +172,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
     for unique_id, kind in rows:
         kinds[kind].append(unique_id)
     if not rows:
-        return RecordChanges([], [], [], [])
+        return RecordChanges([], [], [], {})
     arriving = kinds["new"] + kinds["changed"]
     con.register("_arriving", pa.table({"unique_id": pa.array(arriving, pa.string())}))
     leaving = kinds["changed"] + kinds["removed"]
@@ -208,7 +213,8 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
             if (one(con.execute(f"SELECT count(*) FROM _counts_{k} WHERE (was > {cap}) <> (now > {cap})"))
                 or (0,))[0]
         ]  # fmt: skip
-        flipped: list[str] = []
+        flipped: dict[str, int] = {}
+        flipped_rows: pa.Table | None = None
         if crossed_keys:
             # One semi-join per key for the ids: an OR of several over the cache was slower.
             crossed_ids = " UNION ".join(
@@ -224,8 +230,9 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
                     f"UPDATE _flipped SET {k} = CASE WHEN _{k} IN ({common[k]}) THEN NULL ELSE _{k} END "  # noqa: S608
                     f"WHERE {_crossed(k)}"
                 )
+            flipped = dict(con.execute("SELECT unique_id, row_hash FROM _flipped").fetchall())
             con.execute(f"UPDATE _flipped SET row_hash = {_row_hash(input_columns(con))}")
-            flipped = [r[0] for r in con.execute("SELECT unique_id FROM _flipped").fetchall()]
+            flipped_rows = con.sql("SELECT * FROM _flipped").to_arrow_table()
             # Re-keyed in a copy and written back whole: an UPDATE of the cache rewrote its
             # columns at commit (a second at a million rows).
             con.execute(f"DELETE FROM {CACHE} WHERE unique_id IN (SELECT unique_id FROM _flipped)")
@@ -242,4 +249,4 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
         con.execute("DROP TABLE IF EXISTS _flipped_ids")
         for k in _RARE_KEYS:
             con.execute(f"DROP TABLE IF EXISTS _counts_{k}")
-    return RecordChanges(kinds["new"], kinds["changed"], kinds["removed"], flipped)
+    return RecordChanges(kinds["new"], kinds["changed"], kinds["removed"], flipped, flipped_rows)

@@ -271,10 +271,10 @@ def link_place(
         t0 = time.perf_counter()
         # The model input is kept between runs (input_cache): each run prepares only the
         # records that changed since it was written (the first run of a place, all of them).
-        rewritten: list[str] | None = None  # None: the cache was made afresh
+        refreshed: input_cache.RecordChanges | None = None  # None: the cache was made afresh
         with transaction(con):
             if input_cache.cache_exists(con):
-                rewritten = input_cache.refresh(con).rewritten
+                refreshed = input_cache.refresh(con)
             else:
                 input_cache.rebuild(con)
         (n_records,) = one(con.execute(f"SELECT count(*) FROM {input_cache.CACHE}")) or (0,)  # noqa: S608
@@ -286,7 +286,7 @@ def link_place(
 
             prep = time.perf_counter() - t0
             result = link_incrementally(
-                con, input_cache.CACHE, int(n_records), stored, rewritten=rewritten, run_id=run_id,
+                con, input_cache.CACHE, int(n_records), stored, refreshed=refreshed, run_id=run_id,
                 threshold=threshold,
                 memory_limit=memory_limit, threads=threads, work_dir=work_dir, backend=backend,
                 spark_master=spark_master, on_stage=lambda s: _stage(con, run_id, s),

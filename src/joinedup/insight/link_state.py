@@ -10,6 +10,7 @@ made before them gains them on first use.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -247,11 +248,14 @@ def replace_inputs(con: duckdb.DuckDBPyConnection, hashes: pa.Table) -> None:
         con.unregister("_hashes")
 
 
-def update_inputs(con: duckdb.DuckDBPyConnection, hashes: pa.Table, changes: InputChanges) -> None:
-    """Write only the inputs that changed: rewriting a million unchanged hashes made the
-    commit of a small incremental run as slow as a full one."""
-    stale = pa.array(changes.changed + changes.removed, pa.string())
-    touched = pa.array(changes.touched, pa.string())
+def update_inputs(
+    con: duckdb.DuckDBPyConnection, hashes: pa.Table, changes: InputChanges, *, rekeyed: Sequence[str] = ()
+) -> None:
+    """Write only the inputs that changed (the touched records' and the ``rekeyed`` ones'):
+    rewriting a million unchanged hashes made the commit of a small incremental run as slow
+    as a full one."""
+    stale = pa.array(changes.changed + changes.removed + list(rekeyed), pa.string())
+    touched = pa.array(changes.touched + list(rekeyed), pa.string())
     fresh = hashes.filter(pc.is_in(hashes.column("unique_id"), value_set=touched))
     con.register("_stale", pa.table({"unique_id": stale}))
     con.register("_fresh", fresh)
