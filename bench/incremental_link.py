@@ -23,6 +23,7 @@ Medians over --repeats runs; peak RSS per mode with --only (run under /usr/bin/t
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -73,7 +74,7 @@ def _build_base(root: Path, records: int, new: int, seed: int, memory_limit: str
     con.close()
 
 
-def _run(root: Path, mode: str, memory_limit: str) -> tuple[float, dict[str, Any], set[frozenset[str]]]:
+def _run(root: Path, mode: str, memory_limit: str) -> tuple[float, dict[str, Any], str]:
     from joinedup.insight.link import link_place
     from joinedup.insight.store import connect
 
@@ -85,27 +86,30 @@ def _run(root: Path, mode: str, memory_limit: str) -> tuple[float, dict[str, Any
     # The copy's 400 MB were still being written back to disk while the timed run read the
     # store, which swung a 5 s run by two seconds either way; flushed first, off the clock.
     os.sync()
-    kwargs: dict[str, Any] = {
+    by_mode: dict[str, dict[str, Any]] = {
         "incremental": {"mode": "incremental"},
         "full, stored model": {"mode": "full", "retrain": False},
         "full, re-trained": {"mode": "full"},
-    }[mode]
+    }
+    kwargs = by_mode[mode]
     t0 = time.perf_counter()
     result = link_place(con, work_dir=root / "work", memory_limit=memory_limit, threads=2, **kwargs)
     seconds = time.perf_counter() - t0
-    groups: dict[str, set[str]] = {}
-    for unique_id, person in con.execute(
-        "SELECT source || '|' || record_id, person_id FROM person_links"
-    ).fetchall():
-        groups.setdefault(person, set()).add(unique_id)
+    # The persons as a digest of their sorted records, not as Python sets of a million
+    # records kept alive across the timed runs that follow (the collector walks them).
+    (digest,) = con.execute(
+        "SELECT md5(string_agg(members, ';' ORDER BY members)) FROM (SELECT string_agg(source || '|' "
+        "|| record_id, ',' ORDER BY source, record_id) AS members FROM person_links GROUP BY person_id)"
+    ).fetchall()[0]
     con.close()
+    gc.collect()
     figures = {
         "records": result.records, "comparisons": result.comparisons, "persons": result.persons,
         "new": result.new_records, "changed": result.changed_records,
         "touched_persons": result.touched_persons, "merges": result.changes.merges,
         "splits": result.changes.splits, "timings": result.timings,
     }  # fmt: skip
-    return seconds, figures, {frozenset(g) for g in groups.values()}
+    return seconds, figures, str(digest)
 
 
 def main() -> None:
@@ -129,7 +133,7 @@ def main() -> None:
         modes = ["full, re-trained"]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     results: dict[str, dict[str, Any]] = {}
-    partitions: dict[str, set[frozenset[str]]] = {}
+    partitions: dict[str, str] = {}
     for _ in range(args.repeats):
         for mode in modes:  # interleaved, so that a busy moment does not favour one mode
             seconds, figures, partition = _run(root, mode, args.memory_limit)
