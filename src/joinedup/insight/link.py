@@ -181,13 +181,35 @@ def train_and_predict(
 ) -> Scored:
     """Train a model (or take a stored one with its term frequencies) and score every
     blocked pair of the place."""
-    from splink import Linker
-
     timings: dict[str, float] = {}
     started = time.perf_counter()
     db_api = splink_backend.db_api_for(
         backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
     )
+    try:
+        return _score_place(
+            db_api, frame, backend=backend, seed=seed, threshold=threshold, on_stage=on_stage,
+            explain_dir=explain_dir, stored=stored, timings=timings, started=started,
+        )  # fmt: skip
+    finally:
+        splink_backend.release(db_api)
+
+
+def _score_place(
+    db_api: Any,
+    frame: pa.Table,
+    *,
+    backend: Backend,
+    seed: int,
+    threshold: float,
+    on_stage: Callable[[str], None],
+    explain_dir: Path | None,
+    stored: tuple[dict[str, Any], dict[str, pa.Table]] | None,
+    timings: dict[str, float],
+    started: float,
+) -> Scored:
+    from splink import Linker
+
     table = splink_backend.register(db_api, frame, backend)
     if stored is None:
         present = present_fields(frame)

@@ -70,6 +70,16 @@ def db_api_for(
     return duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
 
 
+def release(db_api: Any) -> None:
+    """Close Splink's in-memory DuckDB database once its results are copied out. Splink's
+    objects refer to each other in cycles, so without this the database (a gigabyte at a
+    million records: the blocked pairs and their scores) stayed until Python's collector ran,
+    through the clustering and person ids that follow. A Spark session is shared, and kept."""
+    con = getattr(db_api, "duckdb_con", None)
+    if con is not None:
+        con.close()
+
+
 def floor_m_probabilities(linker: Any, floor: float) -> None:
     """Raise every trained m probability to at least ``floor``.
 
