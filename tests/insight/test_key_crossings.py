@@ -18,6 +18,7 @@ import pytest
 
 from joinedup.insight import input_cache, key_crossings, link_state, model_input, splink_backend
 from joinedup.insight.link import PAIR_COLUMNS, link_place, prepare_input
+from joinedup.insight.model import DEFAULT_THRESHOLD
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
@@ -50,13 +51,15 @@ def _pairs(table: pa.Table, prefix: str) -> list[tuple[str, str]]:
     return list(zip(left, right, strict=True))
 
 
-def _full_relink_partition(con: duckdb.DuckDBPyConnection, tmp: Path, name: str) -> set[frozenset[str]]:
+def _full_relink_partition(
+    con: duckdb.DuckDBPyConnection, tmp: Path, name: str, threshold: float
+) -> set[frozenset[str]]:
     con.execute("CHECKPOINT")
     copy = tmp / f"{name}.duckdb"
     shutil.copy(tmp / "place.duckdb", copy)
     other = connect(copy, memory_limit="500MB", threads=1)
     try:
-        link_place(other, work_dir=tmp / f"work-{name}", mode="full", retrain=False)
+        link_place(other, work_dir=tmp / f"work-{name}", mode="full", retrain=False, threshold=threshold)
         return partition(other)
     finally:
         other.close()
@@ -82,11 +85,13 @@ def _made_only_by_a_key(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, 
     return found
 
 
-def _check_against_splink_and_a_full_relink(con: duckdb.DuckDBPyConnection, tmp: Path, name: str) -> None:
+def _check_against_splink_and_a_full_relink(
+    con: duckdb.DuckDBPyConnection, tmp: Path, name: str, threshold: float = DEFAULT_THRESHOLD
+) -> None:
     ours, theirs = _stored_pairs(con), _splinks_pairs(con, tmp / f"ref-{name}")
     assert ours.keys() == theirs.keys(), f"{name}: the stored pairs differ from Splink's"
     assert all(abs(ours[k] - theirs[k]) < 1e-9 for k in ours)
-    assert partition(con) == _full_relink_partition(con, tmp, name)
+    assert partition(con) == _full_relink_partition(con, tmp, name, threshold)
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, pa.Table, pa.Table]]:
@@ -168,12 +173,28 @@ def _made_only_by_a_key(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, 
 def test_a_strong_pair_only_a_rare_key_makes_goes_when_the_key_turns_common_and_comes_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # At 0.5 every stored pair is strong: dropping the planted pair splits its person.
+    threshold = 0.5
     seen = _spy(monkeypatch)
     con = _place(tmp_path)
-    link_place(con, work_dir=tmp_path / "work", seed=42)
+    link_place(con, work_dir=tmp_path / "work", seed=42, threshold=threshold)
     only = _made_only_by_a_key(con)
     assert only, "the place no longer holds a strong pair that only a rare key makes"
     left, right, key = only[0]
+    # The pair's person is left with those two records, so that losing the pair splits it.
+    con.execute(
+        "DELETE FROM records WHERE (source, record_id) IN (SELECT source, record_id FROM person_links "
+        "WHERE person_id = (SELECT person_id FROM person_links WHERE source || '|' || record_id = ?)) "
+        "AND source || '|' || record_id NOT IN (?, ?)",
+        [left, left, right],
+    )
+    link_place(con, work_dir=tmp_path / "work", threshold=threshold)
+    (together,) = con.execute(
+        "SELECT count(DISTINCT person_id) FROM person_links WHERE source || '|' || record_id IN (?, ?)",
+        [left, right],
+    ).fetchall()
+    assert together == (1,) and (left, right, key) in _made_only_by_a_key(con)
+    seen.clear()
     # Records of other people that share the key's value (and no date of birth, address or
     # identifier) push it over the cap; when they leave, it is rare again.
     (holders,) = con.execute(
@@ -192,8 +213,15 @@ def test_a_strong_pair_only_a_rare_key_makes_goes_when_the_key_turns_common_and_
         "DELETE FROM records WHERE (source, record_id) IN (SELECT source, record_id FROM others)",
     ]):  # fmt: skip
         con.execute(change)
-        assert link_place(con, work_dir=tmp_path / "work").mode == "incremental"
-        _check_against_splink_and_a_full_relink(con, tmp_path, f"planted{month}")
+        result = link_place(con, work_dir=tmp_path / "work", threshold=threshold)
+        assert result.mode == "incremental"
+        _check_against_splink_and_a_full_relink(con, tmp_path, f"planted{month}", threshold)
+        # The run page names the two records as the cause of the split, then of the merge.
+        causes = con.execute(
+            "SELECT kind, unique_id FROM person_event_records WHERE run_id = ? AND cause = 'shared value'",
+            [result.run_id],
+        ).fetchall()
+        assert {(["split", "merge"][month], left), (["split", "merge"][month], right)} <= set(causes)
     stored = con.execute("SELECT count(*) FROM link_pairs WHERE unique_id_l = ? AND unique_id_r = ?",
                          [left, right]).fetchall()  # fmt: skip
     assert stored == [(1,)]

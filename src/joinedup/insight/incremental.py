@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from joinedup.insight import input_cache, key_crossings, link_state, review, splink_backend
 from joinedup.insight.clusters import cluster_records, matched_share
@@ -370,7 +371,8 @@ def link_incrementally(
             timings["cluster"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             person_changes = assign_person_ids(con, clusters, run_id, scope=scope, in_transaction=True)
-            _record_causes(con, run_id, changes)
+            shared = _shared_value_records(new_pairs, dropped, rekeyed, threshold)
+            _record_causes(con, run_id, changes, shared)
             link_state.update_inputs(con, hashes, changes, rekeyed=rekeyed)
             new_share = matched_share(clusters, set(changes.new)) if changes.new else None
             (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
@@ -399,13 +401,34 @@ def link_incrementally(
     )  # fmt: skip
 
 
-def _record_causes(con: duckdb.DuckDBPyConnection, run_id: int, changes: link_state.InputChanges) -> None:
+def _shared_value_records(
+    new_pairs: pa.Table, dropped: pa.Table, rekeyed: list[str], threshold: float
+) -> set[str]:
+    """The re-keyed records in a pair at the threshold that a key's crossing dropped or made."""
+    if not rekeyed:
+        return set()
+    keyed = set(rekeyed)
+    out: set[str] = set()
+    for table in (dropped, new_pairs):
+        strong = table.filter(pc.greater_equal(table.column("match_probability"), threshold))
+        lefts, rights = strong.column("unique_id_l").to_pylist(), strong.column("unique_id_r").to_pylist()
+        for left, right in zip(lefts, rights, strict=True):
+            if left in keyed and right in keyed:
+                out |= {left, right}
+    return out
+
+
+def _record_causes(
+    con: duckdb.DuckDBPyConnection, run_id: int, changes: link_state.InputChanges, shared: set[str]
+) -> None:
     """For each merge and split of this run, the records that caused it: the new or changed
-    records now in the merged person, the changed or removed records the split person lost.
-    (A merge or split that a review decision made has no such records.)"""
+    records now in the merged person, the changed or removed records the split person lost,
+    and the re-keyed records of a strong pair that a key's crossing made or unmade
+    (``shared``, cause "shared value"). (A merge or split that a review decision made has no
+    such records.)"""
     frame = pd.DataFrame(
         [(u, "new") for u in changes.new] + [(u, "changed") for u in changes.changed]
-        + [(u, "removed") for u in changes.removed],
+        + [(u, "removed") for u in changes.removed] + [(u, "shared value") for u in sorted(shared)],
         columns=["unique_id", "cause"], dtype=object,
     )  # fmt: skip
     con.register("_causes", frame)
