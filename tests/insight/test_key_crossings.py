@@ -65,26 +65,6 @@ def _full_relink_partition(
         other.close()
 
 
-def _made_only_by_a_key(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
-    """Stored pairs that exactly one blocking rule makes, a rare-value key's: (left, right,
-    key)."""
-    stored = link_state.load_model(con)
-    assert stored is not None
-    rules = [r["blocking_rule"] for r in stored.model["blocking_rules_to_generate_predictions"]]
-    held = ", ".join(f"coalesce(({rule}), false)" for rule in rules)
-    found = []
-    for left, right, *holds in con.execute(
-        f"SELECT p.unique_id_l, p.unique_id_r, {held} FROM link_pairs p "  # noqa: S608
-        f"JOIN {input_cache.CACHE} l ON l.unique_id = p.unique_id_l "
-        f"JOIN {input_cache.CACHE} r ON r.unique_id = p.unique_id_r"
-    ).fetchall():
-        made_by = [rule for rule, holds_ in zip(rules, holds, strict=True) if holds_]
-        keys = [k for k in model_input._RARE_KEYS if len(made_by) == 1 and f'"{k}"' in made_by[0]]
-        if keys:
-            found.append((left, right, keys[0]))
-    return found
-
-
 def _check_against_splink_and_a_full_relink(
     con: duckdb.DuckDBPyConnection, tmp: Path, name: str, threshold: float = DEFAULT_THRESHOLD
 ) -> None:
