@@ -58,6 +58,14 @@ SELECT
     ni_number,
     uprn,
     address_line,
+    -- The address's words, each once and sorted (so the value is the same whatever order
+    -- the list is made in), and a fingerprint of them with a bit per word (md5, since the
+    -- cache keeps fingerprints between DuckDB versions and hash() may change): the
+    -- shared-words level skips pairs whose fingerprints have no bit in common.
+    list_sort(list_distinct(string_split(address_line, ' '))) AS address_words,
+    list_aggregate(list_transform(list_distinct(string_split(address_line, ' ')),
+                                  lambda w: 1::BIGINT << (md5_number(w) % 63)::INTEGER), 'bit_or')
+        AS address_bits,
     substr(surname, 1, 1) AS surname_initial,
     substr(forename, 1, 1) AS forename_initial,
     nullif(regexp_extract(address_line, '^([0-9]+)', 1), '') AS house,
