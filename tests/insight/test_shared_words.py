@@ -120,3 +120,13 @@ def test_spark_gets_the_fingerprint_whole() -> None:
         {"address_bits": (1 << 62) + 1, "words": ["A"]},
         {"address_bits": None, "words": None},
     ]
+
+
+def test_the_two_date_of_birth_keys_are_blocked_on_only_with_an_address() -> None:
+    def rules(present: frozenset[str]) -> list[str]:
+        return [r.get_blocking_rule("duckdb").blocking_rule_sql for r in link_model.blocking_rules(present)]  # type: ignore[union-attr]
+
+    with_address = rules(frozenset({"forename", "surname", "dob", "address_line"}))
+    assert any("dob_end_key" in r for r in with_address)
+    assert any("dob_street_key" in r for r in with_address)
+    assert not any("dob_end_key" in r or "dob_street_key" in r for r in rules(frozenset({"surname", "dob"})))

@@ -224,6 +224,7 @@ _DERIVED = {
     "birth_year_month": "dob", "birth_month_day": "dob", "dob_initials_key": "dob",
     "initials_address_key": "address_line", "house": "address_line", "street_key": "address_line",
     "surname_address_key": "address_line", "forename_address_key": "address_line",
+    "dob_end_key": "address_line", "dob_street_key": "address_line",
 }  # fmt: skip
 
 
@@ -251,6 +252,8 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("initials_address_key",),
     ("street_key",),
     ("dob", "house"),
+    ("dob_end_key",),
+    ("dob_street_key",),
 )
 
 
