@@ -15,6 +15,9 @@ from splink import SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.comparison_level_library import _translate_sql_string
+from splink.internals.dialects import SplinkDialect
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -123,6 +126,43 @@ def _date_of_birth() -> ComparisonCreator:
     )
 
 
+class SharedWordsLevel(ComparisonLevelCreator):
+    """At least a share of two addresses' words in common, whatever their order: the Dice
+    coefficient of the two word sets, 2·|A∩B| / (|A|+|B|) ≥ numerator/denominator.
+
+    Intersecting two lists is the costly part (0.6–1.4 µs a pair in DuckDB, a few times a
+    Jaro-Winkler's), and most pairs a blocking rule finds are of different people at different
+    addresses. So the level first tests the records' word fingerprints (``model_input``'s
+    ``address_bits``, a bit per word): two lines with no bit in common share no word, and the
+    intersection is skipped. The fingerprint only rules pairs out, so the level is exact. On
+    random pairs of the synthetic place's address lines a third pass the test (the level
+    costs half as much); FEBRL's longer lines mostly share a state or a street type, and four
+    in five pass. Written in generic SQL that Splink translates to each backend's array
+    functions, as its own ArraySubsetLevel is.
+    """
+
+    def __init__(self, words: str, bits: str, numerator: int, denominator: int) -> None:
+        self.words = words
+        self.bits = bits
+        self.numerator = int(numerator)
+        self.denominator = int(denominator)
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        sql = (
+            "(__bits_l & __bits_r) <> 0"
+            f" AND ARRAY_SIZE(ARRAY_INTERSECT(__words_l, __words_r)) * {2 * self.denominator}"
+            f" >= {self.numerator} * (ARRAY_SIZE(__words_l) + ARRAY_SIZE(__words_r))"
+        )
+        translated = _translate_sql_string(sql, sql_dialect.sqlglot_dialect)
+        for side in ("l", "r"):
+            translated = translated.replace(f"__bits_{side}", f"{self.bits}_{side}")
+            translated = translated.replace(f"__words_{side}", f"{self.words}_{side}")
+        return translated
+
+    def create_label_for_charts(self) -> str:
+        return f"At least {self.numerator}/{self.denominator} of the words shared, in any order"
+
+
 def _address() -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="address_line",
@@ -130,6 +170,9 @@ def _address() -> ComparisonCreator:
             cll.NullLevel("address_line"),
             cll.ExactMatchLevel("address_line"),
             cll.JaroWinklerLevel("address_line", 0.9),
+            # An address with a line missing, lines reordered or a word mistyped is still
+            # largely the same address.
+            SharedWordsLevel("address_words", "address_bits", 1, 2),
             cll.CustomLevel(
                 "house_l = house_r AND address_end_l = address_end_r",
                 label_for_charts="Same house number and end of address",
@@ -181,6 +224,7 @@ _DERIVED = {
     "birth_year_month": "dob", "birth_month_day": "dob", "dob_initials_key": "dob",
     "initials_address_key": "address_line", "house": "address_line", "street_key": "address_line",
     "surname_address_key": "address_line", "forename_address_key": "address_line",
+    "dob_end_key": "address_line", "dob_street_key": "address_line",
 }  # fmt: skip
 
 
@@ -208,6 +252,8 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("initials_address_key",),
     ("street_key",),
     ("dob", "house"),
+    ("dob_end_key",),
+    ("dob_street_key",),
 )
 
 

@@ -98,25 +98,39 @@ def floor_m_probabilities(linker: Any, floor: float) -> None:
                 level.m_probability = floor
 
 
+def _spark_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """The table's rows as Python values for Spark: lists as lists of strings, nulls as None
+    and integers as Arrow holds them (pandas holds an integer column with nulls as floats,
+    which lose a 63-bit fingerprint's low bits)."""
+    frame = table.to_pandas()
+    for field in table.schema:
+        if pa.types.is_list(field.type):
+            frame[field.name] = frame[field.name].map(
+                lambda v: [str(x) for x in v] if v is not None else None
+            )
+    rows: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for field in table.schema:
+        if pa.types.is_integer(field.type):
+            for row, value in zip(rows, table.column(field.name).to_pylist(), strict=True):
+                row[field.name] = value
+    return rows
+
+
 def register(db_api: Any, table: pa.Table, backend: str, table_name: str = "records_in") -> Any:
     if backend == "spark":
         from pyspark.sql import types as T  # noqa: N812
 
-        frame = table.to_pandas()
-        if "forename_names" in frame.columns:
-            frame["forename_names"] = frame["forename_names"].map(
-                lambda v: [str(x) for x in v] if v is not None else None
-            )
-
         def spark_type(field: pa.Field) -> Any:
             if pa.types.is_list(field.type):
                 return T.ArrayType(T.StringType())
+            if pa.types.is_integer(field.type):
+                return T.LongType()  # the address's word fingerprint, compared bitwise
             # The incremental path's flag of new and changed records stays a boolean, since
             # its blocking rules test it as one.
             return T.BooleanType() if pa.types.is_boolean(field.type) else T.StringType()
 
         schema = T.StructType([T.StructField(f.name, spark_type(f)) for f in table.schema])
-        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        rows = _spark_rows(table)
         return db_api.register(db_api.spark.createDataFrame(rows, schema=schema), table_name=table_name)
     return db_api.register(table, table_name=table_name)
 
