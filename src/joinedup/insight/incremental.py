@@ -113,18 +113,15 @@ def _score(
         ).to_arrow_table()
     finally:
         con.unregister("_paired")
-    db_api = splink_backend.db_api_for(
+    with splink_backend.database(
         backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
-    )
-    try:
+    ) as db_api:
         scope = splink_backend.register(db_api, scoped, backend, table_name="records_near")
         pairs = splink_backend.register(db_api, blocked, backend, table_name=splink_backend.BLOCKED_PAIRS)
         model = splink_backend.model_for_dialect(stored.model, stored.fields, backend)
         linker = splink_backend.linker_from_model(db_api, scope, model, tf)
         predictions = splink_backend.score_blocked_pairs(linker, scope, pairs)
         scored = splink_backend.to_arrow(predictions, PAIR_COLUMNS, "match_probability >= 0.5")
-    finally:
-        splink_backend.release(db_api)
     return scored.cast(empty.schema), blocked.num_rows
 
 

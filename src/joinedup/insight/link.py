@@ -181,66 +181,45 @@ def train_and_predict(
 ) -> Scored:
     """Train a model (or take a stored one with its term frequencies) and score every
     blocked pair of the place."""
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    db_api = splink_backend.db_api_for(
-        backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
-    )
-    try:
-        return _score_place(
-            db_api, frame, backend=backend, seed=seed, threshold=threshold, on_stage=on_stage,
-            explain_dir=explain_dir, stored=stored, timings=timings, started=started,
-        )  # fmt: skip
-    finally:
-        splink_backend.release(db_api)
-
-
-def _score_place(
-    db_api: Any,
-    frame: pa.Table,
-    *,
-    backend: Backend,
-    seed: int,
-    threshold: float,
-    on_stage: Callable[[str], None],
-    explain_dir: Path | None,
-    stored: tuple[dict[str, Any], dict[str, pa.Table]] | None,
-    timings: dict[str, float],
-    started: float,
-) -> Scored:
     from splink import Linker
 
-    table = splink_backend.register(db_api, frame, backend)
-    if stored is None:
-        present = present_fields(frame)
-        linker = Linker(table, link_model.settings(present), log_level=logging.ERROR)
-        on_stage("training the model")
-        _train(linker, frame, present, seed)
-    else:
-        linker = splink_backend.linker_from_model(db_api, table, stored[0], stored[1])
-    timings["train"] = time.perf_counter() - started
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
 
-    on_stage("scoring pairs of records")
-    t0 = time.perf_counter()
-    # Blocked pairs are computed once and cached; predict() then scores that table.
-    blocked = linker.inference.compute_blocked_pairs_for_predict()
-    comparisons = splink_backend.count_rows(blocked)
-    timings["block"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
-    timings["predict"] = time.perf_counter() - t0
-    pair_frame = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
-    tf = stored[1] if stored is not None else splink_backend.term_frequency_tables(linker)
-    model = linker.misc.save_model_to_json()
-    if explain_dir is not None:
-        on_stage("writing Splink's explanations")
+    with splink_backend.database(
+        backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
+    ) as db_api:
+        table = splink_backend.register(db_api, frame, backend)
+        if stored is None:
+            present = present_fields(frame)
+            linker = Linker(table, link_model.settings(present), log_level=logging.ERROR)
+            on_stage("training the model")
+            _train(linker, frame, present, seed)
+        else:
+            linker = splink_backend.linker_from_model(db_api, table, stored[0], stored[1])
+        timings["train"] = time.perf_counter() - started
+
+        on_stage("scoring pairs of records")
         t0 = time.perf_counter()
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=threshold
-        )
-        splink_backend.write_explanations(linker, predictions, clusters, explain_dir)
-        timings["explain"] = time.perf_counter() - t0
-    return Scored(pair_frame, comparisons, model, tf, timings, trained=stored is None)
+        # Blocked pairs are computed once and cached; predict() then scores that table.
+        blocked = linker.inference.compute_blocked_pairs_for_predict()
+        comparisons = splink_backend.count_rows(blocked)
+        timings["block"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
+        timings["predict"] = time.perf_counter() - t0
+        pair_frame = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
+        tf = stored[1] if stored is not None else splink_backend.term_frequency_tables(linker)
+        model = linker.misc.save_model_to_json()
+        if explain_dir is not None:
+            on_stage("writing Splink's explanations")
+            t0 = time.perf_counter()
+            clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+                predictions, threshold_match_probability=threshold
+            )
+            splink_backend.write_explanations(linker, predictions, clusters, explain_dir)
+            timings["explain"] = time.perf_counter() - t0
+        return Scored(pair_frame, comparisons, model, tf, timings, trained=stored is None)
 
 
 def replace_pairs(con: duckdb.DuckDBPyConnection, run_id: int, pairs: pa.Table) -> None:

@@ -4,6 +4,8 @@ linker from a stored model with its term frequencies, and Splink's own explanati
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 __all__ = [
-    "ModelDialectError", "count_rows", "db_api_for", "duckdb_api", "floor_m_probabilities",
+    "ModelDialectError", "count_rows", "database", "db_api_for", "duckdb_api", "floor_m_probabilities",
     "linker_from_model", "model_for_dialect", "register", "score_blocked_pairs", "spark_api",
     "spark_session", "symmetric_rule", "term_frequency_tables", "to_arrow", "write_explanations",
 ]  # fmt: skip
@@ -70,14 +72,24 @@ def db_api_for(
     return duckdb_api(memory_limit, threads, work_dir / "splink-tmp")
 
 
-def release(db_api: Any) -> None:
-    """Close Splink's in-memory DuckDB database once its results are copied out. Splink's
-    objects refer to each other in cycles, so without this the database (a gigabyte at a
-    million records: the blocked pairs and their scores) stayed until Python's collector ran,
-    through the clustering and person ids that follow. A Spark session is shared, and kept."""
-    con = getattr(db_api, "duckdb_con", None)
-    if con is not None:
-        con.close()
+@contextmanager
+def database(
+    backend: str, *, memory_limit: str, threads: int, work_dir: Path, spark_master: str | None = None
+) -> Iterator[Any]:
+    """``db_api_for``'s database, with Splink's in-memory DuckDB closed on leaving, once the
+    results are copied out. Splink's objects refer to each other in cycles, so without this
+    the database (a gigabyte at a million records: the blocked pairs and their scores) stayed
+    until Python's collector ran, through the clustering and person ids that follow. A Spark
+    session is shared, and kept."""
+    db_api = db_api_for(
+        backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
+    )
+    try:
+        yield db_api
+    finally:
+        con = getattr(db_api, "duckdb_con", None)
+        if con is not None:
+            con.close()
 
 
 def floor_m_probabilities(linker: Any, floor: float) -> None:
