@@ -22,7 +22,8 @@ def _trained_m(model: dict[str, object]) -> dict[tuple[str, str], float]:
     levels: dict[tuple[str, str], float] = {}
     for comparison in model["comparisons"]:  # type: ignore[attr-defined]
         for level in comparison["comparison_levels"]:
-            if level.get("is_null_level"):
+            # A level no session saw keeps Splink's default m, which is well above the floor.
+            if level.get("is_null_level") or "m_probability" not in level:
                 continue
             name = (comparison["output_column_name"], level.get("label_for_charts", level["sql_condition"]))
             levels[name] = float(level["m_probability"])

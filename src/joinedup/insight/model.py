@@ -45,6 +45,10 @@ IDENTIFIER_U_PROBABILITY = 1e-5
 # rate, not by looking at any place's truth.
 M_PROBABILITY_FLOOR = 1e-3
 
+# The m and u of the postcode level that a shared UPRN or address line already accounts for:
+# equal, so its weight is nought; their size only shows on the model's page.
+HOME_COUNTED_PROBABILITY = 1e-3
+
 
 def _identifier(column: str, label: str) -> ComparisonCreator:
     return cl.CustomComparison(
@@ -184,6 +188,35 @@ def _address() -> ComparisonCreator:
     )
 
 
+def _postcode(present: frozenset[str]) -> ComparisonCreator:
+    """Splink's postcode comparison, with one level first: the same postcode where the same
+    UPRN or the same address line already says the two records share a home.
+
+    Given the same home, the same postcode is as likely for two people who live there as
+    for one person recorded twice, so it is no further evidence; counted again, it added
+    about 9 bits to every pair of household members and merged parents with children
+    (docs/benchmarks.md, the hard place). The level's m and u are fixed equal, a weight of
+    nought, and training leaves them so.
+    """
+    homes = [f"{c}_l = {c}_r" for c in ("uprn", "address_line") if c in present]
+    levels: list[ComparisonLevelCreator | dict[str, Any]] = [cll.NullLevel("postcode")]
+    if homes:
+        levels.append(
+            cll.CustomLevel(f"postcode_l = postcode_r AND ({' OR '.join(homes)})").configure(
+                label_for_charts="Same postcode, the home counted already by UPRN or address",
+                m_probability=HOME_COUNTED_PROBABILITY,
+                u_probability=HOME_COUNTED_PROBABILITY,
+                fix_m_probability=True,
+                fix_u_probability=True,
+            )
+        )
+    # Splink's own levels after its null level: full postcode, sector, district, area, else.
+    levels.extend(cl.PostcodeComparison("postcode").create_comparison_levels()[1:])
+    return cl.CustomComparison(
+        output_column_name="postcode", comparison_levels=levels, comparison_description="postcode"
+    )
+
+
 # The input columns each comparison reads; a comparison is left out when a place's
 # sources hold none of its columns (FEBRL has no NHS numbers, for instance).
 _COMPARISON_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -207,7 +240,7 @@ def comparisons(present: frozenset[str] = ALL_FIELDS) -> list[ComparisonCreator 
         "surname": _surname(),
         "dob": _date_of_birth(),
         "sex": cl.ExactMatch("sex"),
-        "postcode": cl.PostcodeComparison("postcode"),
+        "postcode": _postcode(present),
         "nhs_number": _identifier("nhs_number", "NHS number"),
         "ni_number": _identifier("ni_number", "National Insurance number"),
         "uprn": cl.ExactMatch("uprn"),
@@ -282,13 +315,30 @@ def blocking_rules(
 
 
 def training_rules(present: frozenset[str] = ALL_FIELDS) -> list[BlockingRuleCreator]:
-    """EM sessions: each blocks on fields it cannot estimate, so every field is trained once."""
-    candidates = (
-        ("dob", "surname_initial"),
-        ("forename", "surname"),
-        ("postcode", "surname_initial"),
-        ("address_line",),
-    )
+    """EM sessions: each blocks on fields it cannot estimate, so every field is trained once.
+
+    Where a place holds NHS or National Insurance numbers, EM is trained on the pairs that
+    share one, and on pairs with the same full name. Blocked on a home (postcode or address
+    with a surname initial) or on date of birth with a surname initial, most pairs are of
+    people who live together: twins, parents and children. EM cannot tell them from true
+    matches, so it learned that a true match's date of birth differs one time in 26 and its
+    forename one time in 11, where keying errors give about one in 300 and one in 100; the
+    evidence of a different date of birth or forename was then too weak to part a household
+    (docs/benchmarks.md, the hard place). Pairs sharing an identifier are almost all true
+    matches whatever their home. A place without identifiers (FEBRL) keeps the sessions on
+    names, dates of birth and homes.
+    """
+    identifiers = tuple(c for c in (("nhs_number",), ("ni_number",)) if _usable(c, present))
+    candidates: tuple[tuple[str, ...], ...]
+    if identifiers:
+        candidates = (*identifiers, ("forename", "surname"), ("forename", "dob"))
+    else:
+        candidates = (
+            ("dob", "surname_initial"),
+            ("forename", "surname"),
+            ("postcode", "surname_initial"),
+            ("address_line",),
+        )
     return [block_on(*cols) for cols in candidates if _usable(cols, present)]
 
 
