@@ -120,6 +120,15 @@ def _date_of_birth() -> ComparisonCreator:
             cll.DamerauLevenshteinLevel("dob", 1).configure(
                 label_for_charts="One digit wrong or two swapped"
             ),
+            # Many systems hold an unknown day of birth as 1 January of the year. Such a
+            # record agrees with its person's true date only on the year, which, among all
+            # pairs born the same year, is weak evidence; among pairs where one date is a
+            # stand-in it is the best there is, and EM weighs it so.
+            cll.CustomLevel(
+                "substr(dob_l, 1, 4) = substr(dob_r, 1, 4)"
+                " AND (substr(dob_l, 6, 5) = '01-01' OR substr(dob_r, 6, 5) = '01-01')",
+                label_for_charts="Same year, one date held as 1 January (day unknown)",
+            ),
             cll.CustomLevel(
                 "substr(dob_l, 6, 5) = substr(dob_r, 6, 5)", label_for_charts="Same day and month"
             ),
