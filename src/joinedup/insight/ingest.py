@@ -25,8 +25,14 @@ from joinedup.insight.mapping import DATE_FIELDS, ColumnSpec, Mapping, MappingEr
 from joinedup.insight.readers import Extract, Limits, ReadError, read_extract
 from joinedup.insight.store import RECORD_COLUMNS, one, transaction
 
-__all__ = ["IngestError", "IngestReport", "ingest_file", "ingest_with_mapping", "prepare_extract",
-           "resolve_columns"]
+__all__ = [
+    "IngestError",
+    "IngestReport",
+    "ingest_file",
+    "ingest_with_mapping",
+    "prepare_extract",
+    "resolve_columns",
+]
 
 # Above this share of rows with a repeated record_id, the mapping has surely named the
 # wrong column; quarantining most of the file would hide that mistake.
@@ -167,7 +173,11 @@ def source_name_for(mapping: Mapping, mapping_path: Path | None, name: str | Non
 
 
 def _dates(
-    series: pd.Series, spec: ColumnSpec, mapping: Mapping, extract: Extract, report: IngestReport,
+    series: pd.Series,
+    spec: ColumnSpec,
+    mapping: Mapping,
+    extract: Extract,
+    report: IngestReport,
     row_numbers: pd.Series,
 ) -> tuple[pd.Series, pd.Series]:
     """A date column's values and problems: the mapping's format, ISO 8601 or Excel day
@@ -338,8 +348,11 @@ def prepare_extract(
             "row_number": out.loc[quarantined, "row_number"],
             "record_id": out.loc[quarantined, "record_id"],
             "reasons": reasons[quarantined].map("; ".join),
-            "raw": pd.Series([raw_row(int(p)) for p in quarantined.to_numpy().nonzero()[0]],
-                             index=out.index[quarantined], dtype=object),
+            "raw": pd.Series(
+                [raw_row(int(p)) for p in quarantined.to_numpy().nonzero()[0]],
+                index=out.index[quarantined],
+                dtype=object,
+            ),
         }
     )
     records = out.loc[~quarantined, [name for name, _ in RECORD_COLUMNS]]
@@ -427,9 +440,7 @@ def ingest_file(
         mapping = load_mapping(mapping_path)
     except MappingError as exc:
         raise IngestError(str(exc)) from exc
-    return ingest_with_mapping(
-        con, path, mapping, source=source, mapping_path=mapping_path, limits=limits
-    )
+    return ingest_with_mapping(con, path, mapping, source=source, mapping_path=mapping_path, limits=limits)
 
 
 def ingest_with_mapping(
