@@ -13,7 +13,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from joinedup.insight import normalise as nz
+from joinedup.insight.ingest_report import IngestError, IngestReport, PreparedExtract
 from joinedup.insight.mapping import DATE_FIELDS, ColumnSpec, Mapping, MappingError, load_mapping
 from joinedup.insight.readers import Extract, Limits, ReadError, read_extract
 from joinedup.insight.store import RECORD_COLUMNS, one, transaction
@@ -55,61 +56,6 @@ _NORMALISERS: dict[str, Callable[[object], object]] = {
     "event_type": nz.clean_text,
     "cost_item": nz.clean_text,
 }
-
-
-class IngestError(ValueError):
-    """The extract cannot be ingested; the place is unchanged."""
-
-
-@dataclass
-class IngestReport:
-    source: str
-    file_name: str
-    rows: int = 0
-    records: int = 0
-    quarantined: int = 0
-    warnings: int = 0
-    unchanged: bool = False
-    replaced: bool = False
-    quarantine_reasons: Counter[str] = field(default_factory=Counter)
-    warning_kinds: Counter[str] = field(default_factory=Counter)
-    # What ingest decided about the file as a whole (its encoding, a column's dates read as
-    # Excel day numbers, a column mixing day-first and month-first dates), in plain words.
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        if self.unchanged:
-            return f"{self.source}: identical to what is held already; nothing changed"
-        verb = "replaced" if self.replaced else "ingested"
-        text = (
-            f"{self.source}: {verb} {self.rows:,} rows: {self.records:,} records, "
-            f"{self.quarantined:,} quarantined, {self.warnings:,} values set aside"
-        )
-        return text
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "file_name": self.file_name,
-            "rows": self.rows,
-            "records": self.records,
-            "quarantined": self.quarantined,
-            "warnings": self.warnings,
-            "unchanged": self.unchanged,
-            "replaced": self.replaced,
-            "quarantine_reasons": dict(self.quarantine_reasons),
-            "warning_kinds": dict(self.warning_kinds),
-            "notes": list(self.notes),
-        }
-
-
-@dataclass
-class PreparedExtract:
-    """A validated extract ready to write: records, quarantine and the report."""
-
-    records: pd.DataFrame
-    quarantine: pd.DataFrame
-    report: IngestReport
 
 
 def _map_unique(series: pd.Series, fn: Callable[[object], object], label: str) -> tuple[pd.Series, pd.Series]:
