@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from joinedup.insight import normalise as nz
+from joinedup.insight.column_normalise import FIELD_NORMALISERS, map_fast, map_unique
 from joinedup.insight.ingest_report import IngestError, IngestReport, PreparedExtract
 from joinedup.insight.mapping import DATE_FIELDS, ColumnSpec, Mapping, MappingError, load_mapping
 from joinedup.insight.readers import Extract, Limits, ReadError, read_extract
@@ -42,40 +42,6 @@ MAX_DUPLICATE_SHARE = 0.5
 MAX_BAD_DATE_SHARE = 0.5
 # Above this share of rows without a record_id, the mapping has named the wrong column.
 MAX_BLANK_ID_SHARE = 0.5
-
-_NORMALISERS: dict[str, Callable[[object], object]] = {
-    "postcode": nz.normalise_postcode,
-    "uprn": nz.normalise_uprn,
-    "nhs_number": nz.normalise_nhs_number,
-    "ni_number": nz.normalise_ni_number,
-    "email": nz.normalise_email,
-    "phone": nz.normalise_phone,
-    "sex": nz.normalise_sex,
-    "need": nz.normalise_need,
-    "address_line": lambda v: t.upper() if (t := nz.clean_text(v)) else None,
-    "event_type": nz.clean_text,
-    "cost_item": nz.clean_text,
-}
-
-
-def _map_unique(series: pd.Series, fn: Callable[[object], object], label: str) -> tuple[pd.Series, pd.Series]:
-    """Apply a scalar normaliser once per distinct value (extracts repeat values a lot)."""
-    values: dict[object, object] = {}
-    problems: dict[object, str | None] = {}
-    for raw in series.dropna().unique():
-        try:
-            values[raw] = fn(raw)
-            problems[raw] = None
-        except nz.InvalidValue as exc:
-            values[raw] = None
-            problems[raw] = f"{label}: {exc}"
-    return series.map(values), series.map(problems)
-
-
-def _map_fast(series: pd.Series, fn: Callable[[object], object]) -> pd.Series:
-    """series.map(fn) computed once per distinct value, for functions that cannot fail."""
-    values = {raw: fn(raw) for raw in series.dropna().unique()}
-    return series.map(values)
 
 
 def resolve_columns(header: list[str], mapping: Mapping, file_name: str) -> dict[str, str]:
@@ -134,8 +100,8 @@ def _dates(
     def parse(value: object) -> object:
         return nz.normalise_date(value, fmt, date1904=extract.date1904)
 
-    values, problems = _map_unique(series, parse, date_field)
-    present = _map_fast(series, lambda v: not nz.is_blank(v)).eq(True)
+    values, problems = map_unique(series, parse, date_field)
+    present = map_fast(series, lambda v: not nz.is_blank(v)).eq(True)
     bad = problems.notna() & present
     if present.sum() and bad.sum() / present.sum() > MAX_BAD_DATE_SHARE:
         example_row = int(row_numbers[bad].iloc[0])
@@ -166,7 +132,7 @@ def _dates(
             text: f"{date_field}: {text!r} is written {other}, unlike the format {fmt}"
             for text in mix.other_way
         })  # fmt: skip
-        cleaned = _map_fast(series, nz.clean_text)
+        cleaned = map_fast(series, nz.clean_text)
         hit = cleaned.isin(list(reasons))
         values = values.where(~hit, None)
         problems = problems.where(~hit, cleaned.map(reasons))
@@ -221,7 +187,7 @@ def prepare_extract(
     warnings: list[pd.Series] = []
 
     def raw(field_name: str) -> pd.Series:
-        return _map_fast(frame[columns[field_name]], nz.clean_text)
+        return map_fast(frame[columns[field_name]], nz.clean_text)
 
     out["source"] = source
     out["row_number"] = pd.Series(extract.row_numbers, index=frame.index, dtype="int64")
@@ -231,13 +197,13 @@ def prepare_extract(
     for part in ("forename", "surname"):
         if part in columns:
             out[f"{part}_raw"] = raw(part)
-            out[part] = _map_fast(out[f"{part}_raw"], nz.normalise_name)
+            out[part] = map_fast(out[f"{part}_raw"], nz.normalise_name)
         else:
             out[f"{part}_raw"] = None
             out[part] = None
     if "full_name" in columns:
         full = raw("full_name")
-        split = _map_fast(full, nz.split_full_name)
+        split = map_fast(full, nz.split_full_name)
         fore = split.map(lambda p: p[0], na_action="ignore")
         sur = split.map(lambda p: p[1], na_action="ignore")
         missing_fore = out["forename"].isna()
@@ -258,11 +224,11 @@ def prepare_extract(
         out[date_field] = values
         warnings.append(problems)
 
-    for field_name, fn in _NORMALISERS.items():
+    for field_name, fn in FIELD_NORMALISERS.items():
         if field_name not in columns:
             out[field_name] = None
             continue
-        values, problems = _map_unique(frame[columns[field_name]], fn, field_name)
+        values, problems = map_unique(frame[columns[field_name]], fn, field_name)
         out[field_name] = values
         warnings.append(problems)
 
