@@ -24,12 +24,11 @@ from joinedup.synth.insight import (
     Later,
     Person,
     SyntheticPlace,
-    _Record,
-    _variant,
     generate_place,
 )
 from joinedup.synth.insight_names import FEMALE_FORENAMES, MALE_FORENAMES
 from joinedup.synth.insight_people import COMPLEX_SHARE, _nhs_number, _ni_number, _surname, _zipf_choice
+from joinedup.synth.insight_records import _Record, _variant
 
 __all__ = ["DEMO_PEOPLE", "DEMO_SEED", "RETURNING_SHARE", "month_start", "next_month"]
 

@@ -32,10 +32,9 @@ from joinedup.synth.insight import (
     SyntheticPlace,
     _fmt_date,
     _fmt_postcode,
-    _Record,
-    _variant,
     generate_place,
 )
+from joinedup.synth.insight_records import _Record, _variant
 
 __all__ = [
     "planted_adjust",
