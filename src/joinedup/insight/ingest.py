@@ -4,126 +4,41 @@ Every input row ends up either as a record or in quarantine with its reasons. In
 identifiers are set aside with a warning for the row; a row is quarantined only when it
 cannot be used at all. Re-ingesting identical content is a no-op; a new file for an
 existing source replaces its records in one transaction.
+
+This module reads and prepares an extract and is the public way in (ingest_file,
+ingest_with_mapping); its parts live beside it: ingest_report (the report and the error),
+column_normalise, date_columns, quarantine (a row's reasons) and held_sources (what the
+store holds of a source, and writing its replacement).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from joinedup.insight import normalise as nz
-from joinedup.insight.mapping import DATE_FIELDS, ColumnSpec, Mapping, MappingError, load_mapping
+from joinedup.insight.column_normalise import FIELD_NORMALISERS, map_fast, map_unique
+from joinedup.insight.date_columns import read_dates
+from joinedup.insight.held_sources import held_source, write_extract
+from joinedup.insight.ingest_report import IngestError, IngestReport, PreparedExtract
+from joinedup.insight.mapping import DATE_FIELDS, Mapping, MappingError, load_mapping
+from joinedup.insight.quarantine import quarantine_reasons
 from joinedup.insight.readers import Extract, Limits, ReadError, read_extract
-from joinedup.insight.store import RECORD_COLUMNS, one, transaction
+from joinedup.insight.store import RECORD_COLUMNS
 
-__all__ = ["IngestError", "IngestReport", "ingest_file", "ingest_with_mapping", "prepare_extract",
-           "resolve_columns"]
-
-# Above this share of rows with a repeated record_id, the mapping has surely named the
-# wrong column; quarantining most of the file would hide that mistake.
-MAX_DUPLICATE_SHARE = 0.5
-# Above this share of unparseable dates, the mapping's format is wrong for the column.
-MAX_BAD_DATE_SHARE = 0.5
-# Above this share of rows without a record_id, the mapping has named the wrong column.
-MAX_BLANK_ID_SHARE = 0.5
-
-_NORMALISERS: dict[str, Callable[[object], object]] = {
-    "postcode": nz.normalise_postcode,
-    "uprn": nz.normalise_uprn,
-    "nhs_number": nz.normalise_nhs_number,
-    "ni_number": nz.normalise_ni_number,
-    "email": nz.normalise_email,
-    "phone": nz.normalise_phone,
-    "sex": nz.normalise_sex,
-    "need": nz.normalise_need,
-    "address_line": lambda v: t.upper() if (t := nz.clean_text(v)) else None,
-    "event_type": nz.clean_text,
-    "cost_item": nz.clean_text,
-}
-
-
-class IngestError(ValueError):
-    """The extract cannot be ingested; the place is unchanged."""
-
-
-@dataclass
-class IngestReport:
-    source: str
-    file_name: str
-    rows: int = 0
-    records: int = 0
-    quarantined: int = 0
-    warnings: int = 0
-    unchanged: bool = False
-    replaced: bool = False
-    quarantine_reasons: Counter[str] = field(default_factory=Counter)
-    warning_kinds: Counter[str] = field(default_factory=Counter)
-    # What ingest decided about the file as a whole (its encoding, a column's dates read as
-    # Excel day numbers, a column mixing day-first and month-first dates), in plain words.
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        if self.unchanged:
-            return f"{self.source}: identical to what is held already; nothing changed"
-        verb = "replaced" if self.replaced else "ingested"
-        text = (
-            f"{self.source}: {verb} {self.rows:,} rows: {self.records:,} records, "
-            f"{self.quarantined:,} quarantined, {self.warnings:,} values set aside"
-        )
-        return text
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "file_name": self.file_name,
-            "rows": self.rows,
-            "records": self.records,
-            "quarantined": self.quarantined,
-            "warnings": self.warnings,
-            "unchanged": self.unchanged,
-            "replaced": self.replaced,
-            "quarantine_reasons": dict(self.quarantine_reasons),
-            "warning_kinds": dict(self.warning_kinds),
-            "notes": list(self.notes),
-        }
-
-
-@dataclass
-class PreparedExtract:
-    """A validated extract ready to write: records, quarantine and the report."""
-
-    records: pd.DataFrame
-    quarantine: pd.DataFrame
-    report: IngestReport
-
-
-def _map_unique(series: pd.Series, fn: Callable[[object], object], label: str) -> tuple[pd.Series, pd.Series]:
-    """Apply a scalar normaliser once per distinct value (extracts repeat values a lot)."""
-    values: dict[object, object] = {}
-    problems: dict[object, str | None] = {}
-    for raw in series.dropna().unique():
-        try:
-            values[raw] = fn(raw)
-            problems[raw] = None
-        except nz.InvalidValue as exc:
-            values[raw] = None
-            problems[raw] = f"{label}: {exc}"
-    return series.map(values), series.map(problems)
-
-
-def _map_fast(series: pd.Series, fn: Callable[[object], object]) -> pd.Series:
-    """series.map(fn) computed once per distinct value, for functions that cannot fail."""
-    values = {raw: fn(raw) for raw in series.dropna().unique()}
-    return series.map(values)
+__all__ = [
+    "IngestError",
+    "IngestReport",
+    "ingest_file",
+    "ingest_with_mapping",
+    "prepare_extract",
+    "resolve_columns",
+]
 
 
 def resolve_columns(header: list[str], mapping: Mapping, file_name: str) -> dict[str, str]:
@@ -166,91 +81,6 @@ def source_name_for(mapping: Mapping, mapping_path: Path | None, name: str | Non
     return chosen
 
 
-def _dates(
-    series: pd.Series, spec: ColumnSpec, mapping: Mapping, extract: Extract, report: IngestReport,
-    row_numbers: pd.Series,
-) -> tuple[pd.Series, pd.Series]:
-    """A date column's values and problems: the mapping's format, ISO 8601 or Excel day
-    numbers; a column mixing day-first and month-first dates has its ambiguous values set
-    aside, with a note in the report."""
-    date_field, fmt = spec.field, spec.format
-
-    def parse(value: object) -> object:
-        return nz.normalise_date(value, fmt, date1904=extract.date1904)
-
-    values, problems = _map_unique(series, parse, date_field)
-    present = _map_fast(series, lambda v: not nz.is_blank(v)).eq(True)
-    bad = problems.notna() & present
-    if present.sum() and bad.sum() / present.sum() > MAX_BAD_DATE_SHARE:
-        example_row = int(row_numbers[bad].iloc[0])
-        expected = f"the format {fmt!r}" if fmt else "ISO 8601 (give a format)"
-        raise IngestError(
-            f"{mapping.where(spec)}: {date_field} column {spec.column!r} does not match "
-            f"{expected}: {int(bad.sum()):,} of {int(present.sum()):,} values fail, "
-            f"e.g. {series[bad].iloc[0]!r} in row {example_row}"
-        )
-    # Only a column with values that fail the format but read with day and month swapped
-    # can be a mix; looking for one costs nothing on a clean column.
-    swapped = nz.swapped_format(fmt) if fmt else None
-    mix = None
-    if swapped and any(_matches(v, swapped) for v in series[bad].unique()):
-        mix = nz.day_month_mix(series.dropna().unique(), fmt)
-    if mix is not None and fmt is not None:
-        day_first = fmt.index("%d") < fmt.index("%m")
-        other = "month-first" if day_first else "day-first"
-        example = next(iter(sorted(mix.other_way)))
-        evidence = f"{mix.as_format!r} and {example!r}" if mix.as_format else f"{example!r}"
-        reasons: dict[object, str] = {
-            text: f"{date_field}: {text!r} could be {a.day} {a:%B %Y} or {b.day} {b:%B %Y}: "
-            f"column {spec.column!r} has dates written both day-first and month-first "
-            f"(e.g. {evidence})"
-            for text, (a, b) in mix.ambiguous.items()
-        }
-        reasons.update({
-            text: f"{date_field}: {text!r} is written {other}, unlike the format {fmt}"
-            for text in mix.other_way
-        })  # fmt: skip
-        cleaned = _map_fast(series, nz.clean_text)
-        hit = cleaned.isin(list(reasons))
-        values = values.where(~hit, None)
-        problems = problems.where(~hit, cleaned.map(reasons))
-        report.notes.append(
-            f"{date_field} column {spec.column!r} has dates written both day-first and "
-            f"month-first (e.g. {evidence}): {int(cleaned.isin(list(mix.ambiguous)).sum()):,} "
-            f"values that could be either, and {int(cleaned.isin(list(mix.other_way)).sum()):,} "
-            f"written {other}, were set aside"
-        )
-    # Whole numbers read as dates were Excel day numbers, unless the format itself is made of
-    # digits only (%Y%m%d) and read them.
-    serials = [v for v in series.dropna().unique()
-               if _is_number(v) and not (fmt and _matches(v, fmt))]  # fmt: skip
-    read_serial = series.isin(serials) & values.notna() if serials else pd.Series(False, index=series.index)
-    if read_serial.any():
-        first = int(read_serial.to_numpy().argmax())
-        report.notes.append(
-            f"{date_field} column {spec.column!r}: {int(read_serial.sum()):,} values were Excel "
-            f"day numbers and were read as dates (e.g. {series.iloc[first]!r} in row "
-            f"{int(row_numbers.iloc[first])} is {values.iloc[first]})"
-        )
-    return values, problems
-
-
-def _is_number(value: object) -> bool:
-    text = nz.clean_text(value)
-    return text is not None and text.replace(".", "", 1).isdigit()
-
-
-def _matches(value: object, fmt: str) -> bool:
-    text = nz.clean_text(value)
-    if text is None:
-        return False
-    try:
-        datetime.strptime(text, fmt)
-    except ValueError:
-        return False
-    return True
-
-
 def prepare_extract(
     extract: Extract, mapping: Mapping, source: str, file_name: str,
     columns: dict[str, str] | None = None,
@@ -265,7 +95,7 @@ def prepare_extract(
     warnings: list[pd.Series] = []
 
     def raw(field_name: str) -> pd.Series:
-        return _map_fast(frame[columns[field_name]], nz.clean_text)
+        return map_fast(frame[columns[field_name]], nz.clean_text)
 
     out["source"] = source
     out["row_number"] = pd.Series(extract.row_numbers, index=frame.index, dtype="int64")
@@ -275,13 +105,13 @@ def prepare_extract(
     for part in ("forename", "surname"):
         if part in columns:
             out[f"{part}_raw"] = raw(part)
-            out[part] = _map_fast(out[f"{part}_raw"], nz.normalise_name)
+            out[part] = map_fast(out[f"{part}_raw"], nz.normalise_name)
         else:
             out[f"{part}_raw"] = None
             out[part] = None
     if "full_name" in columns:
         full = raw("full_name")
-        split = _map_fast(full, nz.split_full_name)
+        split = map_fast(full, nz.split_full_name)
         fore = split.map(lambda p: p[0], na_action="ignore")
         sur = split.map(lambda p: p[1], na_action="ignore")
         missing_fore = out["forename"].isna()
@@ -296,17 +126,17 @@ def prepare_extract(
         if spec is None:
             out[date_field] = None
             continue
-        values, problems = _dates(
+        values, problems = read_dates(
             frame[columns[date_field]], spec, mapping, extract, report, out["row_number"]
         )
         out[date_field] = values
         warnings.append(problems)
 
-    for field_name, fn in _NORMALISERS.items():
+    for field_name, fn in FIELD_NORMALISERS.items():
         if field_name not in columns:
             out[field_name] = None
             continue
-        values, problems = _map_unique(frame[columns[field_name]], fn, field_name)
+        values, problems = map_unique(frame[columns[field_name]], fn, field_name)
         out[field_name] = values
         warnings.append(problems)
 
@@ -323,7 +153,7 @@ def prepare_extract(
     else:
         out["warnings"] = None
 
-    reasons = _quarantine_reasons(out, extract, mapping)
+    reasons = quarantine_reasons(out, extract, mapping)
     quarantined = reasons.map(bool)
 
     def raw_row(position: int) -> str:
@@ -338,8 +168,11 @@ def prepare_extract(
             "row_number": out.loc[quarantined, "row_number"],
             "record_id": out.loc[quarantined, "record_id"],
             "reasons": reasons[quarantined].map("; ".join),
-            "raw": pd.Series([raw_row(int(p)) for p in quarantined.to_numpy().nonzero()[0]],
-                             index=out.index[quarantined], dtype=object),
+            "raw": pd.Series(
+                [raw_row(int(p)) for p in quarantined.to_numpy().nonzero()[0]],
+                index=out.index[quarantined],
+                dtype=object,
+            ),
         }
     )
     records = out.loc[~quarantined, [name for name, _ in RECORD_COLUMNS]]
@@ -363,57 +196,6 @@ def prepare_extract(
     return PreparedExtract(records=records, quarantine=quarantine, report=report)
 
 
-def _quarantine_reasons(out: pd.DataFrame, extract: Extract, mapping: Mapping) -> pd.Series:
-    """Each row's reasons for quarantine (an empty list for a usable row)."""
-    n = len(out)
-    reasons: pd.Series = pd.Series([[] for _ in range(n)], index=out.index, dtype=object)
-    unreadable = pd.Series(False, index=out.index)
-    for position, problem in extract.problems.items():
-        index = out.index[position]
-        reasons[index].append(problem)
-        unreadable[index] = True
-    readable = int((~unreadable).sum())
-    no_id = out["record_id"].isna() & ~unreadable
-    spec = mapping.spec("record_id")
-    assert spec is not None
-    if readable and no_id.sum() / readable > MAX_BLANK_ID_SHARE:
-        raise IngestError(
-            f"{mapping.where(spec)}: record_id column {spec.column!r} is blank in "
-            f"{int(no_id.sum()):,} of {readable:,} rows, so the rows cannot be told apart: "
-            "is it the right column?"
-        )
-    for i in out.index[no_id]:
-        reasons[i].append("no record_id")
-    dup = out["record_id"].notna() & out["record_id"].duplicated(keep="first")
-    if n and dup.sum() / n > MAX_DUPLICATE_SHARE:
-        raise IngestError(
-            f"{mapping.where(spec)}: record_id column {spec.column!r} does not identify rows: "
-            f"{int(dup.sum()):,} of {n:,} rows repeat an earlier record_id"
-        )
-    first_row: dict[str, int] = {}
-    for rid, row_number in zip(out["record_id"], out["row_number"], strict=True):
-        if isinstance(rid, str):
-            first_row.setdefault(rid, int(row_number))
-    for i in out.index[dup]:
-        first = first_row[str(out.at[i, "record_id"])]
-        reasons[i].append(f"duplicated record_id (first on row {first})")
-    has_name = out["surname"].notna() | out["forename"].notna()
-    has_anchor = (
-        out["date_of_birth"].notna()
-        | out["postcode"].notna()
-        | out["uprn"].notna()
-        | out["address_line"].notna()
-    )
-    has_id = out["nhs_number"].notna() | out["ni_number"].notna()
-    unlinkable = ~((has_name & has_anchor) | has_id) & ~unreadable
-    for i in out.index[unlinkable]:
-        reasons[i].append(
-            "nothing to link on (needs a name with a date of birth, postcode or address, "
-            "or a valid NHS or National Insurance number)"
-        )
-    return reasons
-
-
 def ingest_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -427,9 +209,7 @@ def ingest_file(
         mapping = load_mapping(mapping_path)
     except MappingError as exc:
         raise IngestError(str(exc)) from exc
-    return ingest_with_mapping(
-        con, path, mapping, source=source, mapping_path=mapping_path, limits=limits
-    )
+    return ingest_with_mapping(con, path, mapping, source=source, mapping_path=mapping_path, limits=limits)
 
 
 def ingest_with_mapping(
@@ -454,39 +234,6 @@ def ingest_with_mapping(
     return prepared.report
 
 
-@dataclass(frozen=True)
-class Held:
-    """What the store holds of a source against an incoming file: the file's digest, whether
-    the source exists already, and its report when the file and mapping are the same."""
-
-    digest: str
-    replaced: bool
-    unchanged: IngestReport | None
-
-
-def held_source(
-    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, name: str, display: str
-) -> Held:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IngestError(f"{display}: cannot be read ({exc.strerror})") from exc
-    digest = hashlib.sha256(data + b"\0" + mapping.text.encode("utf-8")).hexdigest()
-    held = one(
-        con.execute(
-            "SELECT content_hash, n_rows, n_records, n_quarantined FROM sources WHERE name = ?",
-            [name],
-        )
-    )
-    unchanged = None
-    if held and held[0] == digest:
-        unchanged = IngestReport(
-            source=name, file_name=display, rows=held[1], records=held[2], quarantined=held[3],
-            unchanged=True,
-        )  # fmt: skip
-    return Held(digest, held is not None, unchanged)
-
-
 def read_and_prepare(
     path: Path, mapping: Mapping, name: str, display: str, limits: Limits | None
 ) -> PreparedExtract:
@@ -502,41 +249,3 @@ def read_and_prepare(
     except ReadError as exc:
         raise IngestError(str(exc).replace(path.name, display, 1)) from exc
     return prepare_extract(extract, mapping, name, display, resolved)
-
-
-def write_extract(
-    con: duckdb.DuckDBPyConnection, prepared: PreparedExtract, mapping: Mapping, digest: str
-) -> None:
-    """Replace the source's records and quarantine in one transaction."""
-    report = prepared.report
-    records = prepared.records
-    quarantine = prepared.quarantine
-    with transaction(con):
-        con.execute("DELETE FROM records WHERE source = ?", [report.source])
-        con.execute("DELETE FROM quarantine WHERE source = ?", [report.source])
-        con.execute("DELETE FROM sources WHERE name = ?", [report.source])
-        con.execute(
-            "INSERT INTO sources (name, partner, service, need, cost_item, legal_basis, "
-            "dsa_reference, retain_until, file_name, content_hash, mapping_text, ingested_at, "
-            "n_rows, n_records, n_quarantined, n_warnings, notes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                report.source, mapping.partner, mapping.service,
-                nz.normalise_need(mapping.need) if mapping.need else None, mapping.cost_item,
-                mapping.legal_basis, mapping.dsa_reference, mapping.retain_until,
-                report.file_name, digest, mapping.text, datetime.now(),
-                report.rows, report.records, report.quarantined, report.warnings,
-                "\n".join(report.notes) or None,  # one note a line, for the source's page
-            ],
-        )  # fmt: skip
-        columns = ", ".join(name for name, _ in RECORD_COLUMNS)
-        con.register("_incoming_records", records)
-        con.execute(f"INSERT INTO records ({columns}) SELECT {columns} FROM _incoming_records")
-        con.unregister("_incoming_records")
-        if len(quarantine):
-            con.register("_incoming_quarantine", quarantine)
-            con.execute(
-                "INSERT INTO quarantine SELECT source, row_number, record_id, reasons, raw "
-                "FROM _incoming_quarantine"
-            )
-            con.unregister("_incoming_quarantine")

@@ -29,16 +29,9 @@ from pathlib import Path
 
 import duckdb
 
-from joinedup.insight.ingest import (
-    Held,
-    IngestError,
-    IngestReport,
-    PreparedExtract,
-    held_source,
-    read_and_prepare,
-    source_name_for,
-    write_extract,
-)
+from joinedup.insight.held_sources import Held, held_source, write_extract
+from joinedup.insight.ingest import IngestError, IngestReport, read_and_prepare, source_name_for
+from joinedup.insight.ingest_report import PreparedExtract
 from joinedup.insight.mapping import Mapping, MappingError, load_mapping
 from joinedup.insight.readers import Limits
 

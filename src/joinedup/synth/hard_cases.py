@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING
 from joinedup.synth.insight_names import FEMALE_FORENAMES, MALE_FORENAMES, STREETS
 
 if TYPE_CHECKING:
-    from joinedup.synth.insight import Person, _Record
+    from joinedup.synth.insight_people import Person
+    from joinedup.synth.insight_records import _Record
 
 __all__ = ["KINDS", "HardCases"]
 

@@ -20,21 +20,15 @@ from datetime import date
 from pathlib import Path
 
 from joinedup.synth.insight import (
-    COMPLEX_SHARE,
-    FEMALE_FORENAMES,
-    MALE_FORENAMES,
     SOURCES,
     Later,
     Person,
     SyntheticPlace,
-    _nhs_number,
-    _ni_number,
-    _Record,
-    _surname,
-    _variant,
-    _zipf_choice,
     generate_place,
 )
+from joinedup.synth.insight_names import FEMALE_FORENAMES, MALE_FORENAMES
+from joinedup.synth.insight_people import COMPLEX_SHARE, _nhs_number, _ni_number, _surname, _zipf_choice
+from joinedup.synth.insight_records import _Record, _variant
 
 __all__ = ["DEMO_PEOPLE", "DEMO_SEED", "RETURNING_SHARE", "month_start", "next_month"]
 

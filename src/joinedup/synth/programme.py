@@ -30,12 +30,10 @@ from joinedup.synth.insight import (
     Person,
     SourceSpec,
     SyntheticPlace,
-    _fmt_date,
-    _fmt_postcode,
-    _Record,
-    _variant,
     generate_place,
 )
+from joinedup.synth.insight_layouts import _fmt_date, _fmt_postcode
+from joinedup.synth.insight_records import _Record, _variant
 
 __all__ = [
     "planted_adjust",

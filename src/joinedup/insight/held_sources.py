@@ -1,0 +1,94 @@
+"""What the store holds of a source, against an incoming file, and its replacement.
+
+An identical file with the same mapping (the same digest) changes nothing; anything else
+replaces the source's records and quarantine in one transaction. Both touch the store, so
+they run in the process that holds it; the reading between them (ingest.read_and_prepare)
+does not, so the manifest can run it in other processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from joinedup.insight import normalise as nz
+from joinedup.insight.ingest_report import IngestError, IngestReport, PreparedExtract
+from joinedup.insight.mapping import Mapping
+from joinedup.insight.store import RECORD_COLUMNS, one, transaction
+
+__all__ = ["Held", "held_source", "write_extract"]
+
+
+@dataclass(frozen=True)
+class Held:
+    """What the store holds of a source against an incoming file: the file's digest, whether
+    the source exists already, and its report when the file and mapping are the same."""
+
+    digest: str
+    replaced: bool
+    unchanged: IngestReport | None
+
+
+def held_source(
+    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, name: str, display: str
+) -> Held:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{display}: cannot be read ({exc.strerror})") from exc
+    digest = hashlib.sha256(data + b"\0" + mapping.text.encode("utf-8")).hexdigest()
+    held = one(
+        con.execute(
+            "SELECT content_hash, n_rows, n_records, n_quarantined FROM sources WHERE name = ?",
+            [name],
+        )
+    )
+    unchanged = None
+    if held and held[0] == digest:
+        unchanged = IngestReport(
+            source=name, file_name=display, rows=held[1], records=held[2], quarantined=held[3],
+            unchanged=True,
+        )  # fmt: skip
+    return Held(digest, held is not None, unchanged)
+
+
+def write_extract(
+    con: duckdb.DuckDBPyConnection, prepared: PreparedExtract, mapping: Mapping, digest: str
+) -> None:
+    """Replace the source's records and quarantine in one transaction."""
+    report = prepared.report
+    records = prepared.records
+    quarantine = prepared.quarantine
+    with transaction(con):
+        con.execute("DELETE FROM records WHERE source = ?", [report.source])
+        con.execute("DELETE FROM quarantine WHERE source = ?", [report.source])
+        con.execute("DELETE FROM sources WHERE name = ?", [report.source])
+        con.execute(
+            "INSERT INTO sources (name, partner, service, need, cost_item, legal_basis, "
+            "dsa_reference, retain_until, file_name, content_hash, mapping_text, ingested_at, "
+            "n_rows, n_records, n_quarantined, n_warnings, notes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                report.source, mapping.partner, mapping.service,
+                nz.normalise_need(mapping.need) if mapping.need else None, mapping.cost_item,
+                mapping.legal_basis, mapping.dsa_reference, mapping.retain_until,
+                report.file_name, digest, mapping.text, datetime.now(),
+                report.rows, report.records, report.quarantined, report.warnings,
+                "\n".join(report.notes) or None,  # one note a line, for the source's page
+            ],
+        )  # fmt: skip
+        columns = ", ".join(name for name, _ in RECORD_COLUMNS)
+        con.register("_incoming_records", records)
+        con.execute(f"INSERT INTO records ({columns}) SELECT {columns} FROM _incoming_records")
+        con.unregister("_incoming_records")
+        if len(quarantine):
+            con.register("_incoming_quarantine", quarantine)
+            con.execute(
+                "INSERT INTO quarantine SELECT source, row_number, record_id, reasons, raw "
+                "FROM _incoming_quarantine"
+            )
+            con.unregister("_incoming_quarantine")

@@ -1,0 +1,71 @@
+"""What ingesting an extract came to: the report of a success, the error of a failure, and
+an extract prepared in memory but not yet written.
+
+Kept apart from ingest.py so that the modules ingest.py draws on can raise IngestError and
+add to the report without importing ingest.py, which imports them (no import circle).
+ingest.py re-exports IngestError and IngestReport, their public home for callers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["IngestError", "IngestReport", "PreparedExtract"]
+
+
+class IngestError(ValueError):
+    """The extract cannot be ingested; the place is unchanged."""
+
+
+@dataclass
+class IngestReport:
+    source: str
+    file_name: str
+    rows: int = 0
+    records: int = 0
+    quarantined: int = 0
+    warnings: int = 0
+    unchanged: bool = False
+    replaced: bool = False
+    quarantine_reasons: Counter[str] = field(default_factory=Counter)
+    warning_kinds: Counter[str] = field(default_factory=Counter)
+    # What ingest decided about the file as a whole (its encoding, a column's dates read as
+    # Excel day numbers, a column mixing day-first and month-first dates), in plain words.
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.unchanged:
+            return f"{self.source}: identical to what is held already; nothing changed"
+        verb = "replaced" if self.replaced else "ingested"
+        text = (
+            f"{self.source}: {verb} {self.rows:,} rows: {self.records:,} records, "
+            f"{self.quarantined:,} quarantined, {self.warnings:,} values set aside"
+        )
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "file_name": self.file_name,
+            "rows": self.rows,
+            "records": self.records,
+            "quarantined": self.quarantined,
+            "warnings": self.warnings,
+            "unchanged": self.unchanged,
+            "replaced": self.replaced,
+            "quarantine_reasons": dict(self.quarantine_reasons),
+            "warning_kinds": dict(self.warning_kinds),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class PreparedExtract:
+    """A validated extract ready to write: records, quarantine and the report."""
+
+    records: pd.DataFrame
+    quarantine: pd.DataFrame
+    report: IngestReport
