@@ -58,7 +58,16 @@ def _datetime(value: Any) -> str:
     return value.strftime("%-d %B %Y at %-I:%M%p").replace("AM", "am").replace("PM", "pm")
 
 
+def _sentence_case(value: Any) -> str:
+    """The first letter in capitals and the rest as written. Jinja's own ``capitalize``
+    lower-cases the rest, which would turn a partner named "Northbrook NHS Trust" in a
+    cohort's description into "northbrook nhs trust"."""
+    text = "" if value is None else str(value)
+    return text[:1].upper() + text[1:]
+
+
 env.filters["thousands"] = _thousands
+env.filters["sentence_case"] = _sentence_case
 env.filters["govdate"] = _date
 env.filters["govdatetime"] = _datetime
 
