@@ -327,15 +327,16 @@ def training_rules(present: frozenset[str] = ALL_FIELDS) -> list[BlockingRuleCre
     """EM sessions: each blocks on fields it cannot estimate, so every field is trained once.
 
     Where a place holds NHS or National Insurance numbers, EM is trained on the pairs that
-    share one, and on pairs with the same full name. Blocked on a home (postcode or address
-    with a surname initial) or on date of birth with a surname initial, most pairs are of
-    people who live together: twins, parents and children. EM cannot tell them from true
-    matches, so it learned that a true match's date of birth differs one time in 26 and its
-    forename one time in 11, where keying errors give about one in 300 and one in 100; the
-    evidence of a different date of birth or forename was then too weak to part a household
-    (docs/benchmarks.md, the hard place). Pairs sharing an identifier are almost all true
-    matches whatever their home. A place without identifiers (FEBRL) keeps the sessions on
-    names, dates of birth and homes.
+    share one, on pairs with the same full name, and on pairs with the same forename and
+    date of birth (without which no session saw the rarer address levels). Blocked on a home
+    (postcode or address with a surname initial) or on date of birth with a surname initial,
+    most pairs are of people who live together: twins, parents and children. EM cannot tell
+    them from true matches, so it learned that a true match's date of birth differs one time
+    in 26 and its forename one time in 11, where keying errors give about one in 300 and one
+    in 100; the evidence of a different date of birth or forename was then too weak to part
+    a household (docs/benchmarks.md, the hard place). Pairs sharing an identifier are almost
+    all true matches whatever their home. A place without identifiers (FEBRL) keeps the
+    sessions on names, dates of birth and homes.
     """
     identifiers = tuple(c for c in (("nhs_number",), ("ni_number",)) if _usable(c, present))
     candidates: tuple[tuple[str, ...], ...]
