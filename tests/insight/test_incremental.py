@@ -155,10 +155,19 @@ def test_persons_not_touched_keep_their_ids(fed: Fed) -> None:
         kept = 0
         for person, records in groups.items():
             now = {after.get(r) for r in records}
-            # A person whose records all still sit together keeps its id, whatever joined it.
+            # A person whose records all still sit together keeps its id, whatever joined it,
+            # unless it merged into an earlier person with more records (or as many, and an
+            # older id), whose id the merged person keeps (docs/guide-analysts-insight.md).
             if len(now) == 1 and None not in now:
-                assert now == {person}, f"batch {k}: {person} was renamed {now}"
-                kept += 1
+                (held,) = now
+                if held == person:
+                    kept += 1
+                    continue
+                larger = groups.get(held, set())
+                assert len(larger) > len(records) or (len(larger) == len(records) and held < person), (
+                    f"batch {k}: {person} ({len(records)} records) was renamed {held} "
+                    f"({len(larger)} records before)"
+                )
         assert kept >= len(groups) * 0.9
 
 
