@@ -29,7 +29,8 @@ def _records(rows: list[tuple[str, str | None, str | None, str | None, str | Non
 
 def _blocked(place: pa.Table, touched: pa.Array, model: dict[str, Any]) -> pa.Table:
     con = duckdb.connect(":memory:")
-    con.register("place", place)
+    con.register("_rows", place)
+    con.execute("CREATE TABLE place AS SELECT * FROM _rows")  # a table, as the cache is: rows have row ids
     return _blocked_pairs(con, "place", touched, model)
 
 

@@ -32,7 +32,8 @@ def test_the_pairs_and_scores_splinks_own_blocking_and_scoring_give(tmp_path: Pa
     ids = sorted(frame.column("unique_id").to_pylist())
     touched = ids[::7]  # every seventh record, as if new: pairs among them and with the rest
 
-    con.register("place", frame)
+    con.register("_frame", frame)
+    con.execute("CREATE TABLE place AS SELECT * FROM _frame")  # a table, as the cache is: rows have row ids
     ours, comparisons = _score(con, "place", touched, stored, tf, memory_limit="500MB", threads=1,
                                work_dir=tmp_path / "ours")  # fmt: skip
 

@@ -108,8 +108,8 @@ def _score(
     con.register("_paired", blocked)
     try:
         scoped = con.sql(
-            f"SELECT {columns} FROM {place} WHERE unique_id IN (SELECT join_key_l FROM _paired) "  # noqa: S608
-            "OR unique_id IN (SELECT join_key_r FROM _paired)"
+            f"SELECT {columns} FROM {place} WHERE unique_id IN "  # noqa: S608
+            "(SELECT join_key_l FROM _paired UNION ALL SELECT join_key_r FROM _paired)"
         ).to_arrow_table()
     finally:
         con.unregister("_paired")
@@ -145,29 +145,45 @@ def _blocked_pairs(
     con.register("_touched_ids", pa.table({"unique_id": touched}))
     try:
         # The touched records copied once (a few thousand); the place is joined where it lies.
+        # The joins carry row numbers rather than unique ids: reading a million ids once per
+        # rule cost about as much as the rules' own columns. Row numbers are stable here, as
+        # nothing writes to the place between these two statements.
         columns = input_cache.input_select(con, place)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _touched_input AS SELECT {columns} FROM {place} "  # noqa: S608
-            "WHERE unique_id IN (SELECT unique_id FROM _touched_ids)"
+            f"CREATE OR REPLACE TEMP TABLE _touched_input AS SELECT rowid AS _row, {columns} "  # noqa: S608
+            f"FROM {place} WHERE unique_id IN (SELECT unique_id FROM _touched_ids)"
         )
         selects = []
         for key, rule in enumerate(rules or ["1 = 1"]):  # no rules: Splink compares every pair
-            pair = f"SELECT {key} AS k, l.unique_id AS a, r.unique_id AS b"
-            ordered = f"({rule}) AND l.unique_id < r.unique_id"
             if splink_backend.symmetric_rule(rule):
                 # The rule reads the same with l and r swapped, so it holds for the pair in
                 # Splink's order too: one join, with the touched record on either side.
                 selects.append(
-                    f"SELECT {key} AS k, least(l.unique_id, r.unique_id) AS a, "
-                    f"greatest(l.unique_id, r.unique_id) AS b FROM _touched_input AS l JOIN {place} AS r "
-                    f"ON ({rule}) AND l.unique_id <> r.unique_id"
+                    f"SELECT {key} AS k, l._row AS a, r.rowid AS b FROM _touched_input AS l "
+                    f"JOIN {place} AS r ON ({rule}) AND l._row <> r.rowid"
                 )
             else:
-                selects.append(f"{pair} FROM _touched_input AS l JOIN {place} AS r ON {ordered}")
-                selects.append(f"{pair} FROM {place} AS l JOIN _touched_input AS r ON {ordered}")
+                ordered = f"({rule}) AND l.unique_id < r.unique_id"
+                selects.append(
+                    f"SELECT {key} AS k, l._row AS a, r.rowid AS b FROM _touched_input AS l "
+                    f"JOIN {place} AS r ON {ordered}"
+                )
+                selects.append(
+                    f"SELECT {key} AS k, l.rowid AS a, r._row AS b FROM {place} AS l "
+                    f"JOIN _touched_input AS r ON {ordered}"
+                )
         blocked = con.sql(
-            "SELECT CAST(min(k) AS VARCHAR) AS match_key, a AS join_key_l, b AS join_key_r "  # noqa: S608
-            f"FROM ({' UNION ALL '.join(selects)}) GROUP BY a, b"
+            f"""
+            WITH pairs AS MATERIALIZED (
+                SELECT min(k) AS k, least(a, b) AS a, greatest(a, b) AS b
+                FROM ({" UNION ALL ".join(selects)}) GROUP BY 2, 3),
+            ids AS MATERIALIZED (
+                SELECT rowid AS row, unique_id FROM {place}
+                WHERE rowid IN (SELECT a FROM pairs UNION SELECT b FROM pairs))
+            SELECT CAST(k AS VARCHAR) AS match_key, least(x.unique_id, y.unique_id) AS join_key_l,
+                   greatest(x.unique_id, y.unique_id) AS join_key_r
+            FROM pairs JOIN ids AS x ON x.row = pairs.a JOIN ids AS y ON y.row = pairs.b
+            """  # noqa: S608
         ).to_arrow_table()
     finally:
         con.unregister("_touched_ids")
