@@ -55,6 +55,7 @@ def test_analyst_reviews_a_pair(page: Any, server: RunningServer, tmp_path: Path
     page.get_by_role("link", name="Review pair 1", exact=True).click()
     assert "Are these the same person?" in page.locator("h1").inner_text()
     assert "Match weight in all" in page.inner_text("main")
+    assert page.get_by_role("table").first.is_visible()  # across, on a wide screen
     check_accessibility(page, "a pair to review")
     screenshot(page, "insight-review-pair")
 
@@ -66,7 +67,13 @@ def test_analyst_reviews_a_pair(page: Any, server: RunningServer, tmp_path: Path
 
     page.set_viewport_size({"width": 320, "height": 700})
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    # The records read down, field by field, rather than in a table that scrolls sideways.
+    assert not page.get_by_role("table").first.is_visible()
+    records = page.locator(".app-only-narrow .govuk-summary-list").first
+    assert records.is_visible()
+    assert "First record:" in records.inner_text() and "Second record:" in records.inner_text()
     check_accessibility(page, "a pair to review at 320 px")
+    screenshot(page, "insight-review-pair-320")
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_label("Different people").check()
