@@ -25,7 +25,9 @@ changes gave family precision 0.32 and 0.44, a different date of birth an m of 0
 0.067 and a different forename 0.099 and 0.174; with the training alone, precision 0.58 and
 0.50, m 0.0026 and 0.0024, and 0.037 and 0.022; with both, precision 0.82 and 0.85. The
 recall of records with only a name and a year of birth was 0.32 and 0.35 before the
-1 January level, and 0.67 and 0.64 with it.
+1 January level, and 0.67 and 0.64 with it; with the blocking rules that pair a date held as
+1 January with the same full name born that year (``model.blocking_rules``), 0.88 and 0.91,
+with precision 0.975 and 0.966.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def test_a_name_and_year_of_birth_still_finds_its_person(
 ) -> None:
     _model, by_kind = linked
     precision, recall = by_kind["name_and_year"]
-    assert recall >= 0.5
+    assert recall >= 0.8
     assert precision >= 0.9
 
 

@@ -320,7 +320,18 @@ def blocking_rules(
         rules.append(CustomRule("l.dob = r.dob_transposed AND l.surname = r.surname"))
     if _usable(("dob", "forename", "surname"), present):
         rules.append(CustomRule("l.dob = r.dob AND l.forename = r.surname"))  # swapped names
+        # A date of birth held as 1 January (the day not known: many systems store a year
+        # alone so) with the same full name born that year. No rule above pairs it with the
+        # person's other records unless they too were born in January, or the name is rare.
+        # An equi-join on both sides (1 January against the other's year), so a block is only
+        # the names of the records held so; one rule for each record on the left.
+        rules.extend(CustomRule(_HELD_AS_1_JANUARY.format(a=a, b=b)) for a, b in (("l", "r"), ("r", "l")))
     return rules
+
+
+_HELD_AS_1_JANUARY = (
+    "{a}.dob = {b}.birth_year || '-01-01' AND {a}.forename = {b}.forename AND {a}.surname = {b}.surname"
+)
 
 
 def training_rules(present: frozenset[str] = ALL_FIELDS) -> list[BlockingRuleCreator]:
