@@ -62,3 +62,23 @@ def test_the_status_has_the_run_pages_authorisation(client: PageClient, insight:
 def test_the_status_of_an_unknown_run_is_not_found(client: PageClient, insight: Path) -> None:  # noqa: F811
     _as(client, Role.ANALYST)
     assert client.get(f"{BASE}/runs/999/status.json").status_code == 404
+
+
+def test_a_finished_run_lists_only_the_stages_it_went_through(
+    client: PageClient, insight: Path, settings: Settings, tmp_path: Path  # noqa: F811
+) -> None:
+    from joinedup.insight.link import link_place
+
+    con = connect(Path(settings.insight_dir) / f"{SLUG}.duckdb", memory_limit="500MB", threads=1)
+    try:  # an incremental run with the stored model (nothing new: it scores no pair)
+        run_id = link_place(con, work_dir=tmp_path / "work", mode="incremental").run_id
+    finally:
+        con.close()
+    _as(client, Role.ANALYST)
+    full = client.get(f"{BASE}/runs/1").text
+    assert "Training the model" in full and "Scoring pairs of records" in full
+    incremental = client.get(f"{BASE}/runs/{run_id}").text
+    assert "Incremental" in incremental and "Scoring pairs of records" in incremental
+    # It did not train the model, nor write Splink's explanations: the page does not say it did.
+    assert "Training the model" not in incremental
+    assert "Writing Splink" not in incremental

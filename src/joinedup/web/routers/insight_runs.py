@@ -3,6 +3,7 @@ explanations of the model (person-level, analysts only, each view audited)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -90,6 +91,16 @@ def _progress(request: Request, actor: Actor, run_id: int) -> tuple[dict[str, An
     return status, steps
 
 
+def _stages_not_run(details: dict[str, Any], timings: str | dict[str, float] | None) -> set[str]:
+    """Stages a finished run did not go through, so that its page does not list them as done:
+    an incremental run neither trains the model nor writes Splink's explanations, and a full
+    run writes them only when asked to (its timings then hold "explain")."""
+    if details.get("mode") == "incremental":
+        return {"training the model", "writing Splink's explanations"}
+    recorded = json.loads(timings) if isinstance(timings, str) else (timings or {})
+    return set() if "explain" in recorded else {"writing Splink's explanations"}
+
+
 @router.get(BASE + "/runs/{run_id}", response_class=HTMLResponse)
 def run_page(
     request: Request,
@@ -101,6 +112,9 @@ def run_page(
     # Issue 9: incremental or full, the model, and (analysts only, audited) what changed.
     analyst = actor.can(Capability.VIEW_PERSON_LEVEL)
     details = run_details(settings_of(request), actor.place.slug, run_id, with_events=analyst)
+    if status["status"] == "done":
+        skipped = _stages_not_run(details, status.get("timings"))
+        steps = [step for step in steps if step["name"] not in skipped]
     if details.get("events"):
         record_action(request, session, actor, "insight.view.run_changes", f"run:{run_id}")
     return render(request, "insight/run.html", {
