@@ -28,11 +28,18 @@ recall of records with only a name and a year of birth was 0.32 and 0.35 before 
 1 January level, and 0.67 and 0.64 with it; with the blocking rules that pair a date held as
 1 January with the same full name born that year (``model.blocking_rules``), 0.88 and 0.91,
 with precision 0.975 and 0.966.
+
+Twins share a surname, a home and a birthday, and Splink added the three agreements up as if
+independent. The household birthday comparison (``model._household_birthday``, with its u
+counted by ``household_birthdays``) takes back what the shared birthday is not worth among
+people of one surname at one postcode. Twin precision on seeds 3 and 4 went from 0.429 and
+0.440 to 0.525 and 0.567, recall unchanged (0.964 and 0.939).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pandas as pd
@@ -99,6 +106,31 @@ def test_a_name_and_year_of_birth_still_finds_its_person(
     precision, recall = by_kind["name_and_year"]
     assert recall >= 0.8
     assert precision >= 0.9
+
+
+def test_twins_are_less_often_taken_for_one_person(
+    linked: tuple[dict[str, Any], dict[str, tuple[float, float]]],
+) -> None:
+    model, by_kind = linked
+    (household, _other) = _levels(model, "household_birthday")
+    exact = _levels(model, "dob")[0]
+    # The correction's m is the same date of birth's u between random records; its u is the
+    # share of pairs of different people of one surname and postcode who share a birthday,
+    # counted on this place, where twins are many: it takes more than 5 bits away.
+    assert household["m_probability"] == exact["u_probability"]
+    assert math.log2(household["m_probability"] / household["u_probability"]) < -5
+    precision, recall = by_kind["twin"]
+    assert precision >= 0.5
+    assert recall >= 0.9
+
+
+def test_a_place_without_identifiers_has_no_household_birthday_correction() -> None:
+    def names(present: frozenset[str]) -> list[str]:
+        return [c.get_comparison("duckdb").output_column_name for c in comparisons(present)]  # type: ignore[union-attr]
+
+    assert "household_birthday" in names(ALL_FIELDS)
+    # Without an identifier two people cannot be told apart to count the share (FEBRL).
+    assert "household_birthday" not in names(frozenset({"forename", "surname", "dob", "postcode"}))
 
 
 def _sql(rules: list[Any]) -> list[str]:

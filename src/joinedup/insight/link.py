@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from joinedup.insight import input_cache, link_state, processes, splink_backend
 from joinedup.insight import model as link_model
 from joinedup.insight.clusters import cluster_records, matched_share
+from joinedup.insight.household_birthdays import shared_birthday_u
 from joinedup.insight.model_input import RARE_KEY_CAP, prepare_input, present_fields
 from joinedup.insight.persons import PersonChanges, assign_person_ids
 from joinedup.insight.splink_backend import spark_session
@@ -147,6 +148,9 @@ def _train(linker: Any, frame: pa.Table, present: frozenset[str], seed: int) -> 
     # random pairs estimate u well for these comparisons, and EM converges on half a million
     # blocked pairs (checked at 100k, 300k and 1M records; see docs/benchmarks.md).
     training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed)
+    splink_backend.copy_u_to_m(
+        linker, ("dob", "Exact match on dob"), ("household_birthday", link_model.HOUSEHOLD_BIRTHDAY_LEVEL)
+    )
     em_pairs = max(2e5, min(EM_PAIRS, frame.num_rows * 2.0))
     trained = 0
     for rule in link_model.training_rules(present):
@@ -192,7 +196,10 @@ def train_and_predict(
         table = splink_backend.register(db_api, frame, backend)
         if stored is None:
             present = present_fields(frame)
-            linker = Linker(table, link_model.settings(present), log_level=logging.ERROR)
+            household_u = shared_birthday_u(frame) or link_model.HOUSEHOLD_BIRTHDAY_U
+            linker = Linker(
+                table, link_model.settings(present, household_birthday_u=household_u), log_level=logging.ERROR
+            )
             on_stage("training the model")
             _train(linker, frame, present, seed)
         else:

@@ -21,9 +21,12 @@ from splink.internals.dialects import SplinkDialect
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "HOUSEHOLD_BIRTHDAY_LEVEL",
+    "HOUSEHOLD_BIRTHDAY_U",
     "IDENTIFIER_U_PROBABILITY",
     "M_PROBABILITY_FLOOR",
     "blocking_rules",
+    "household_comparable",
     "deterministic_rules",
     "settings",
     "training_rules",
@@ -139,6 +142,45 @@ def _date_of_birth() -> ComparisonCreator:
     )
 
 
+# The household birthday comparison (household_birthdays): its level for a pair of one
+# surname and postcode born the same day, and the placeholders training replaces. Its u is
+# the place's own share of such pairs among different people of one name and home; its m is
+# the u of "Exact match on dob" (random pairs), set after training. So its weight,
+# log2(m/u), takes the same date of birth of such a pair from what it is worth between
+# strangers (about +13 bits) to what it is worth among people who live together.
+HOUSEHOLD_BIRTHDAY_LEVEL = "Same date of birth, with the same surname and postcode"
+HOUSEHOLD_BIRTHDAY_U = 1e-4
+
+
+def household_comparable(present: frozenset[str]) -> bool:
+    """Whether a place can have the household birthday comparison: two records must be told
+    apart by an identifier, and compared on surname, postcode and date of birth."""
+    return {"surname", "postcode", "dob"} <= present and bool({"nhs_number", "ni_number"} & present)
+
+
+def _household_birthday(u_probability: float) -> ComparisonCreator:
+    """A correction, not a field: Splink adds up agreements as if independent, and for twins
+    (one surname, one home, one birthday) the same date of birth is far from independent of
+    the rest. Both levels are fixed; EM does not train them."""
+    return cl.CustomComparison(
+        output_column_name="household_birthday",
+        comparison_levels=[
+            cll.CustomLevel(
+                " OR ".join(f"{c}_{side} IS NULL" for c in ("dob", "surname", "postcode") for side in "lr")
+            ).configure(is_null_level=True, label_for_charts="One or both records lack a field of it"),
+            cll.CustomLevel("dob_l = dob_r AND surname_l = surname_r AND postcode_l = postcode_r").configure(
+                label_for_charts=HOUSEHOLD_BIRTHDAY_LEVEL, m_probability=HOUSEHOLD_BIRTHDAY_U,
+                u_probability=u_probability, fix_m_probability=True, fix_u_probability=True,
+            ),
+            cll.ElseLevel().configure(
+                label_for_charts="Any other pair (no correction)", m_probability=1.0, u_probability=1.0,
+                fix_m_probability=True, fix_u_probability=True,
+            ),
+        ],
+        comparison_description="date of birth at one surname and postcode",
+    )  # fmt: skip
+
+
 class SharedWordsLevel(ComparisonLevelCreator):
     """At least a share of two addresses' words in common, whatever their order: the Dice
     coefficient of the two word sets, 2·|A∩B| / (|A|+|B|) ≥ numerator/denominator.
@@ -243,7 +285,9 @@ _COMPARISON_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 ALL_FIELDS = frozenset(c for _n, cols in _COMPARISON_COLUMNS for c in cols)
 
 
-def comparisons(present: frozenset[str] = ALL_FIELDS) -> list[ComparisonCreator | dict[str, Any]]:
+def comparisons(
+    present: frozenset[str] = ALL_FIELDS, *, household_birthday_u: float = HOUSEHOLD_BIRTHDAY_U
+) -> list[ComparisonCreator | dict[str, Any]]:
     build: dict[str, ComparisonCreator] = {
         "forename": _forename(),
         "surname": _surname(),
@@ -255,7 +299,12 @@ def comparisons(present: frozenset[str] = ALL_FIELDS) -> list[ComparisonCreator 
         "uprn": cl.ExactMatch("uprn"),
         "address_line": _address(),
     }
-    return [build[name] for name, cols in _COMPARISON_COLUMNS if set(cols) <= present]
+    chosen: list[ComparisonCreator | dict[str, Any]] = [
+        build[name] for name, cols in _COMPARISON_COLUMNS if set(cols) <= present
+    ]
+    if household_comparable(present):
+        chosen.append(_household_birthday(household_birthday_u))
+    return chosen
 
 
 # Blocking columns derived from each field (see model_input.prepare_input).
@@ -369,11 +418,14 @@ def deterministic_rules(present: frozenset[str] = ALL_FIELDS) -> list[str | Bloc
     return [block_on(*cols) for cols in candidates if _usable(cols, present)]
 
 
-def settings(present: frozenset[str] = ALL_FIELDS, *, em_max_iterations: int = 25) -> SettingsCreator:
+def settings(
+    present: frozenset[str] = ALL_FIELDS, *, em_max_iterations: int = 25,
+    household_birthday_u: float = HOUSEHOLD_BIRTHDAY_U,
+) -> SettingsCreator:  # fmt: skip
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=comparisons(present),
+        comparisons=comparisons(present, household_birthday_u=household_birthday_u),
         blocking_rules_to_generate_predictions=blocking_rules(present),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,

@@ -21,6 +21,7 @@ LABELS = {
     "forename": "Forename", "surname": "Surname", "dob": "Date of birth", "sex": "Sex",
     "postcode": "Postcode", "nhs_number": "NHS number", "ni_number": "National Insurance number",
     "uprn": "UPRN", "address_line": "Address",
+    "household_birthday": "Date of birth, for one surname at one postcode",
 }  # fmt: skip
 
 

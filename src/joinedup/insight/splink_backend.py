@@ -13,9 +13,9 @@ import duckdb
 import pyarrow as pa
 
 __all__ = [
-    "ModelDialectError", "count_rows", "database", "db_api_for", "duckdb_api", "floor_m_probabilities",
-    "linker_from_model", "model_for_dialect", "register", "score_blocked_pairs", "spark_api",
-    "spark_session", "symmetric_rule", "term_frequency_tables", "to_arrow", "write_explanations",
+    "ModelDialectError", "copy_u_to_m", "count_rows", "database", "db_api_for", "duckdb_api",
+    "floor_m_probabilities", "linker_from_model", "model_for_dialect", "register", "score_blocked_pairs",
+    "spark_api", "spark_session", "symmetric_rule", "term_frequency_tables", "to_arrow", "write_explanations",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def database(
 
 
 def floor_m_probabilities(linker: Any, floor: float) -> None:
-    """Raise every trained m probability to at least ``floor``.
+    """Raise every trained m probability to at least ``floor`` (a fixed one is left as set).
 
     EM drives m to nought for a level its sessions never see among true matches (a
     different sex, a different UPRN where one source holds UPRNs, the house number and town
@@ -103,11 +103,29 @@ def floor_m_probabilities(linker: Any, floor: float) -> None:
     """
     for comparison in linker._settings_obj.comparisons:  # noqa: SLF001 (no public setter)
         for level in comparison.comparison_levels:
-            if level.is_null_level:
+            if level.is_null_level or level._fix_m_probability:  # noqa: SLF001 (fixed, not trained)
                 continue
             m = level.m_probability
             if isinstance(m, float) and m < floor:
                 level.m_probability = floor
+
+
+def copy_u_to_m(linker: Any, source: tuple[str, str], target: tuple[str, str]) -> None:
+    """Set the m of the level ``target`` (comparison, label) to the trained u of the level
+    ``source``: the household birthday correction's m is the u of the same date of birth
+    between random records, known only once u is estimated (see model._household_birthday).
+    The target's u is raised to that m if it is below: a correction only ever takes evidence
+    away (random sampling and the count of different people can differ by a few times)."""
+    levels = {
+        (each.output_column_name, level.label_for_charts): level
+        for each in linker._settings_obj.comparisons  # noqa: SLF001 (no public setter)
+        for level in each.comparison_levels
+    }
+    if source in levels and target in levels and isinstance(levels[source].u_probability, float):
+        m = levels[source].u_probability
+        levels[target].m_probability = m
+        if isinstance(levels[target].u_probability, float) and levels[target].u_probability < m:
+            levels[target].u_probability = m
 
 
 def _spark_rows(table: pa.Table) -> list[dict[str, Any]]:

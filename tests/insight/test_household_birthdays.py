@@ -1,0 +1,50 @@
+"""The u of "Same date of birth, with the same surname and postcode", counted on a place's
+pairs of different people (``household_birthdays``), against counts made by hand."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from joinedup.insight import household_birthdays
+from joinedup.insight.household_birthdays import shared_birthday_u
+
+# nhs_number, surname, postcode, dob
+HOUSEHOLD = [
+    ("1", "SMITH", "AB1 2CD", "2010-05-05"),  # a twin
+    ("1", "SMITH", "AB1 2CD", "2010-05-05"),  # the same twin, recorded again: one person
+    ("2", "SMITH", "AB1 2CD", "2010-05-05"),  # the other twin
+    ("3", "SMITH", "AB1 2CD", "1980-01-02"),  # their parent
+    ("4", "JONES", "XY1 1AA", "2010-05-05"),  # a stranger born the same day
+    ("5", "BROWN", "XY2 2BB", "1975-07-07"),
+    (None, "SMITH", "AB1 2CD", "2010-05-05"),  # no NHS number: cannot be told apart, not counted
+]
+
+
+def _frame(rows: list[tuple[str | None, ...]], identifier: str = "nhs_number") -> pa.Table:
+    names = [identifier, "surname", "postcode", "dob"]
+    return pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
+
+
+def test_the_share_is_counted_on_pairs_whose_identifiers_differ(monkeypatch: pytest.MonkeyPatch) -> None:
+    # By hand, over the six records with an NHS number (15 pairs, one of them the same person):
+    # different people, 14 pairs; of them 5 share a birthday (the three SMITH records born on
+    # 2010-05-05 and JONES make 6 pairs, less the twin with herself). At one surname and
+    # postcode: 4 SMITH records, 6 pairs less 1, so 5; of them sharing a birthday, 3 less 1: 2.
+    monkeypatch.setattr(household_birthdays, "PSEUDO_PAIRS", 0.0)
+    assert shared_birthday_u(_frame(HOUSEHOLD)) == pytest.approx(2 / 5)
+    monkeypatch.setattr(household_birthdays, "PSEUDO_PAIRS", 10.0)
+    assert shared_birthday_u(_frame(HOUSEHOLD)) == pytest.approx((2 + 10 * 5 / 14) / (5 + 10))
+
+
+def test_without_twins_the_share_is_that_of_everyone() -> None:
+    # No two people of one name and home share a birthday: never less likely than strangers.
+    rows = [r for r in HOUSEHOLD if r[0] != "2"]  # the other twin left out
+    # Five records with a number: 10 pairs less the twin with herself, 9; born the same day,
+    # the twin's two records and JONES, 3 pairs less 1, 2. At home no two people share one.
+    assert shared_birthday_u(_frame(rows)) == pytest.approx(2 / 9)
+
+
+def test_ni_numbers_serve_without_nhs_numbers_and_neither_gives_none() -> None:
+    assert shared_birthday_u(_frame(HOUSEHOLD, "ni_number")) == shared_birthday_u(_frame(HOUSEHOLD))
+    assert shared_birthday_u(_frame(HOUSEHOLD, "uprn")) is None
