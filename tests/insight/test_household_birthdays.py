@@ -1,5 +1,6 @@
-"""The u of "Same date of birth, with the same surname and postcode", counted on a place's
-pairs of different people (``household_birthdays``), against counts made by hand."""
+"""The u of the household birthday correction (one surname at one postcode, born the same
+day), counted on a place's pairs of different people (``household_birthdays``), against
+counts made by hand."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """How often two different people of one surname at one postcode share a date of birth,
 measured on the place's own records: the u of the model's household birthday comparison
-(``model._household_birthday``), whose level "Same date of birth, with the same surname and
-postcode" corrects what the date of birth is worth for such a pair.
+(``model._household_birthday``), whose level (the same date of birth and postcode, the
+surname the same or a typo away) corrects what the date of birth is worth for such a pair.
 
 Splink takes a pair's agreements as independent given whether it is a match, so a pair that
 shares a surname, a postcode and a date of birth scored the three agreements' weights added

@@ -148,7 +148,7 @@ def _date_of_birth() -> ComparisonCreator:
 # the u of "Exact match on dob" (random pairs), set after training. So its weight,
 # log2(m/u), takes the same date of birth of such a pair from what it is worth between
 # strangers (about +13 bits) to what it is worth among people who live together.
-HOUSEHOLD_BIRTHDAY_LEVEL = "Same date of birth, with the same surname and postcode"
+HOUSEHOLD_BIRTHDAY_LEVEL = "Same date of birth and postcode, surname the same or a typo away"
 HOUSEHOLD_BIRTHDAY_U = 1e-4
 
 
@@ -168,7 +168,13 @@ def _household_birthday(u_probability: float) -> ComparisonCreator:
             cll.CustomLevel(
                 " OR ".join(f"{c}_{side} IS NULL" for c in ("dob", "surname", "postcode") for side in "lr")
             ).configure(is_null_level=True, label_for_charts="One or both records lack a field of it"),
-            cll.CustomLevel("dob_l = dob_r AND surname_l = surname_r AND postcode_l = postcode_r").configure(
+            # The same surname, or one a typo away (a twin's record keyed with a slip kept the
+            # shared birthday's full weight); the share is counted on exact surnames.
+            cll.And(
+                cll.ExactMatchLevel("dob"),
+                cll.Or(cll.ExactMatchLevel("surname"), cll.JaroWinklerLevel("surname", 0.92)),
+                cll.ExactMatchLevel("postcode"),
+            ).configure(
                 label_for_charts=HOUSEHOLD_BIRTHDAY_LEVEL, m_probability=HOUSEHOLD_BIRTHDAY_U,
                 u_probability=u_probability, fix_m_probability=True, fix_u_probability=True,
             ),
