@@ -149,7 +149,8 @@ def _train(linker: Any, frame: pa.Table, present: frozenset[str], seed: int) -> 
     # blocked pairs (checked at 100k, 300k and 1M records; see docs/benchmarks.md).
     training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed)
     splink_backend.copy_u_to_m(
-        linker, ("dob", "Exact match on dob"), ("household_birthday", link_model.HOUSEHOLD_BIRTHDAY_LEVEL)
+        linker, ("dob", link_model.DATE_OF_BIRTH_EXACT_LEVEL),
+        ("household_birthday", link_model.HOUSEHOLD_BIRTHDAY_LEVEL),
     )
     em_pairs = max(2e5, min(EM_PAIRS, frame.num_rows * 2.0))
     trained = 0

@@ -20,6 +20,7 @@ from splink.internals.comparison_level_library import _translate_sql_string
 from splink.internals.dialects import SplinkDialect
 
 __all__ = [
+    "DATE_OF_BIRTH_EXACT_LEVEL",
     "DEFAULT_THRESHOLD",
     "HOUSEHOLD_BIRTHDAY_LEVEL",
     "HOUSEHOLD_BIRTHDAY_U",
@@ -108,6 +109,11 @@ def _surname() -> ComparisonCreator:
     )
 
 
+# The date of birth's level whose u (between random records) is the household birthday
+# correction's m (_household_birthday).
+DATE_OF_BIRTH_EXACT_LEVEL = "Exact match on dob"
+
+
 def _date_of_birth() -> ComparisonCreator:
     # dob is ISO text (YYYY-MM-DD) so that the same substr arithmetic works on both backends.
     transposed = (
@@ -118,7 +124,7 @@ def _date_of_birth() -> ComparisonCreator:
         output_column_name="dob",
         comparison_levels=[
             cll.NullLevel("dob"),
-            cll.ExactMatchLevel("dob"),
+            cll.ExactMatchLevel("dob").configure(label_for_charts=DATE_OF_BIRTH_EXACT_LEVEL),
             cll.CustomLevel(transposed, label_for_charts="Day and month transposed"),
             cll.DamerauLevenshteinLevel("dob", 1).configure(
                 label_for_charts="One digit wrong or two swapped"
