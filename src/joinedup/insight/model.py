@@ -149,7 +149,7 @@ def _date_of_birth() -> ComparisonCreator:
 
 
 # The household birthday comparison (household_birthdays): its level for a pair of one
-# surname and postcode born the same day, and the placeholders training replaces. Its u is
+# surname and postcode born the same day, and the starting values training replaces. Its u is
 # the place's own share of such pairs among different people of one name and home; its m is
 # the u of "Exact match on dob" (random pairs), set after training. So its weight,
 # log2(m/u), takes the same date of birth of such a pair from what it is worth between
