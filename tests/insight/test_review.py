@@ -228,3 +228,25 @@ def test_analyst_reviews_a_pair_and_each_view_is_audited(
     actions = _actions(session)
     for action in ("insight.view.review", "insight.view.review_pair", "insight.review.decide"):
         assert action in actions
+
+
+@pytest.mark.slow
+def test_a_hostile_value_is_escaped_in_both_layouts_of_the_pair_page(
+    client: PageClient, insight: Path, settings: Settings
+) -> None:
+    # The pair page shows each record twice (a table across, a list down on a narrow screen);
+    # the list's values are put together in the template, so both are checked.
+    _as(client, Role.ANALYST)
+    queue = client.get(BASE + "/review")
+    link = queue.text.split('href="' + BASE + "/review/pair?", 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    left = client.get(BASE + "/review/pair?" + link).text.split('name="l" value="', 1)[1].split('"', 1)[0]
+    source, record_id = left.split("|", 1)
+    con = connect(Path(settings.insight_dir) / f"{SLUG}.duckdb", memory_limit="500MB", threads=1)
+    hostile = "<script>alert(1)</script>"
+    con.execute(
+        "UPDATE records SET address_line = ? WHERE source = ? AND record_id = ?", [hostile, source, record_id]
+    )
+    con.close()
+    page = client.get(BASE + "/review/pair?" + link).text
+    assert hostile not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
