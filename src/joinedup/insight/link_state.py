@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from joinedup.insight.store import one
+from joinedup.insight.store import create_if_missing, one
 
 __all__ = [
     "InputChanges", "StoredModel", "diff_inputs", "ensure_schema", "load_model", "record_run",
@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS person_event_records (
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(_SCHEMA)
+    create_if_missing(con, _SCHEMA)
 
 
 @dataclass(frozen=True)

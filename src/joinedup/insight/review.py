@@ -13,7 +13,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from joinedup.insight.store import one
+from joinedup.insight.store import create_if_missing, one
 
 __all__ = [
     "DECISIONS", "Estimate", "QueueItem", "ReviewError", "band", "constraints", "current_threshold",
@@ -45,7 +45,7 @@ class ReviewError(ValueError):
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(_SCHEMA)
+    create_if_missing(con, _SCHEMA)
 
 
 def ordered(a: str, b: str) -> tuple[str, str]:

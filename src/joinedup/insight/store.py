@@ -19,8 +19,8 @@ import duckdb
 from joinedup.insight import processes
 
 __all__ = [
-    "INTERRUPTED", "RECORD_COLUMNS", "connect", "fail_interrupted_runs", "insight_path", "one",
-    "open_store", "transaction",
+    "INTERRUPTED", "RECORD_COLUMNS", "connect", "create_if_missing", "fail_interrupted_runs",
+    "insight_path", "one", "open_store", "transaction",
 ]  # fmt: skip
 
 # The columns of `records`, in order. Raw names are kept beside normalised ones because
@@ -255,6 +255,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def create_if_missing(con: duckdb.DuckDBPyConnection, ddl: str, attempts: int = 5) -> None:
+    """Run ``ddl`` (CREATE … IF NOT EXISTS statements) on a store another connection may be
+    creating the same tables in at the same moment: a page read a run's details while the run,
+    in its own thread, made the tables, and DuckDB refused the page's CREATE with a catalog
+    write-write conflict (a 500 in CI). The other connection's tables are there once it
+    commits, so the statement is tried again."""
+    for attempt in range(attempts):
+        try:
+            con.execute(ddl)
+            return
+        except duckdb.TransactionException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def one(result: duckdb.DuckDBPyConnection) -> Any:
