@@ -198,11 +198,14 @@ def test_demo_results_pages_are_accessible(browser: Any, survey_server: RunningS
     lead = lead_ctx.new_page()
     sign_in(lead, email_for(Role.LEAD))
     lead.goto("/places/northbrook/surveys")
-    lead.get_by_role("link", name="Manage Readiness to collaborate 2026").click()
-    lead.get_by_role("link", name="Import answers from a CSV file").click()
+    # submit() waits for each page: axe run straight after a bare click can find the old
+    # page gone and the new one not yet there (CI once saw no document at all).
+    submit(lead, lead.get_by_role("link", name="Manage Readiness to collaborate 2026"))
+    submit(lead, lead.get_by_role("link", name="Import answers from a CSV file"))
     check_accessibility(lead, "import page")
     lead.go_back()
-    lead.get_by_role("link", name="Read the results").click()
-    lead.get_by_role("link", name="Printable round report").click()
+    lead.wait_for_load_state()
+    submit(lead, lead.get_by_role("link", name="Read the results"))
+    submit(lead, lead.get_by_role("link", name="Printable round report"))
     check_accessibility(lead, "printable report")
     lead_ctx.close()
