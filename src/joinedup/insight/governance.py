@@ -49,10 +49,11 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute("DELETE FROM quarantine WHERE source = ?", [name])
     con.execute("DELETE FROM person_links WHERE source = ?", [name])
     prefix = name + "|"
-    con.execute(
-        "DELETE FROM link_pairs WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)",
-        [prefix, prefix],
-    )
+    for table in ("link_pairs", "link_conflict_pairs"):
+        con.execute(
+            f"DELETE FROM {table} WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)",  # noqa: S608
+            [prefix, prefix],
+        )
     con.execute("DELETE FROM sources WHERE name = ?", [name])
     # The model input kept between link runs holds the source's names, dates of birth and
     # addresses too: refreshed now, not at the next link, so nothing of the source stays.

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from joinedup.insight import input_cache, key_crossings, link_state, review, splink_backend
+from joinedup.insight import conflicts, input_cache, key_crossings, link_state, review, splink_backend
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.model_input import present_fields_in
 from joinedup.insight.persons import assign_person_ids
@@ -236,15 +236,51 @@ def _affected_persons(
         }
         con.unregister("_decided")
     persons = set(seeds)
-    frontier = set(seeds)
-    if not cannot and _same_threshold_as_last_run(con, threshold):
+    if not _same_threshold_as_last_run(con, threshold):
+        return sorted(_closure(con, persons, threshold))
+    if not cannot:
         # Persons are the components of the stored pairs at this threshold (with must-links),
-        # so without a cannot-link no strong pair joins two persons and the closure below
-        # would reach nothing (a third of a second at a million records).
-        frontier = set()
+        # so without a cannot-link no strong pair joins two persons and there is nothing to
+        # walk (a third of a second at a million records).
+        return sorted(persons)
+    # A strong pair joins two persons only where a cannot-link kept them apart, and then
+    # each of those persons holds a record of some cannot-link (clusters.py: a group holding
+    # none has nothing to stop it joining its neighbour). So the walk needs only the strong
+    # pairs among those persons' records, read once (the place has a few thousand).
+    ends = sorted({u for pair in cannot for u in pair})
+    con.register("_ends", pd.DataFrame({"unique_id": ends}, dtype=object))
+    try:
+        across = con.execute(
+            """
+            WITH kept AS (SELECT unique_id, person_id FROM _links WHERE person_id IN (
+                              SELECT person_id FROM _links WHERE unique_id IN (SELECT unique_id FROM _ends)))
+            SELECT DISTINCT l.person_id, r.person_id FROM link_pairs p
+            JOIN kept l ON l.unique_id = p.unique_id_l JOIN kept r ON r.unique_id = p.unique_id_r
+            WHERE p.match_probability >= ? AND l.person_id <> r.person_id
+            """,
+            [threshold],
+        ).fetchall()
+    finally:
+        con.unregister("_ends")
+    neighbours: dict[str, set[str]] = {}
+    for a, b in across:
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    frontier = [p for p in persons if p in neighbours]
     while frontier:
-        # Close the set under the stored pairs at the threshold: a strong pair between two
-        # persons exists only where a cannot-link keeps them apart.
+        person = frontier.pop()
+        for other in neighbours[person] - persons:
+            persons.add(other)
+            frontier.append(other)
+    return sorted(persons)
+
+
+def _closure(con: duckdb.DuckDBPyConnection, seeds: set[str], threshold: float) -> set[str]:
+    """``seeds`` closed under every stored pair at the threshold (after the threshold
+    changed, when any stored pair may join two persons)."""
+    persons = set(seeds)
+    frontier = set(seeds)
+    while frontier:
         con.register("_frontier", pd.DataFrame({"person_id": sorted(frontier)}, dtype=object))
         reached = {
             r[0]
@@ -266,7 +302,7 @@ def _affected_persons(
         con.unregister("_frontier")
         frontier = reached - persons
         persons |= frontier
-    return sorted(persons)
+    return persons
 
 
 def _same_threshold_as_last_run(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
@@ -326,6 +362,7 @@ def link_incrementally(
     on_stage("clustering pairs into persons")
     t0 = time.perf_counter()
     must, cannot = review.constraints(con)
+    decided_apart = list(cannot)
     con.register("_touched", pd.DataFrame({"unique_id": touched}, dtype=object))
     con.register("_gone", pd.DataFrame({"unique_id": changes.changed + changes.removed}, dtype=object))
     con.register("_new_pairs", new_pairs)
@@ -345,6 +382,17 @@ def link_incrementally(
             con.execute(
                 """
                 DELETE FROM link_pairs
+                WHERE unique_id_l IN (SELECT unique_id FROM _gone UNION SELECT unique_id FROM _touched)
+                   OR unique_id_r IN (SELECT unique_id FROM _gone UNION SELECT unique_id FROM _touched)
+                """
+            )
+            # Persons an earlier run kept apart are re-clustered with those they were kept
+            # from, as for an analyst's "different people" (read before the pairs of changed
+            # records go: a person that held one is still joined to the other by a strong pair).
+            cannot = sorted(set(cannot) | set(conflicts.stored_cannot_links(con, threshold)))
+            con.execute(
+                """
+                DELETE FROM link_conflict_pairs
                 WHERE unique_id_l IN (SELECT unique_id FROM _gone UNION SELECT unique_id FROM _touched)
                    OR unique_id_r IN (SELECT unique_id FROM _gone UNION SELECT unique_id FROM _touched)
                 """
@@ -380,7 +428,14 @@ def link_incrementally(
                 """,
                 params=[threshold],
             ).to_arrow_table()
-            clusters = cluster_records(nodes, edges, threshold, must_link=must, cannot_link=cannot)
+            kept_apart = _kept_apart(
+                con, place, nodes, edges, stored, tf, threshold=threshold, must=must,
+                memory_limit=memory_limit, threads=threads, work_dir=work_dir,
+            )  # fmt: skip
+            clusters = cluster_records(
+                nodes, edges, threshold, must_link=must, cannot_link=decided_apart, conflicts=kept_apart
+            )
+            conflicts.save(con, run_id, kept_apart.scores, replace_all=False)
             timings["cluster"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             person_changes = assign_person_ids(con, clusters, run_id, scope=scope, in_transaction=True)
@@ -411,6 +466,55 @@ def link_incrementally(
         model=stored.model, mode="incremental", new_records=len(changes.new),
         changed_records=len(changes.changed), removed_records=len(changes.removed),
         touched_persons=len(scope), retrain_advice=advice,
+    )  # fmt: skip
+
+
+def _kept_apart(
+    con: duckdb.DuckDBPyConnection,
+    place: str,
+    nodes: list[str],
+    edges: pa.Table,
+    stored: link_state.StoredModel,
+    tf: dict[str, pa.Table],
+    *,
+    threshold: float,
+    must: list[tuple[str, str]],
+    memory_limit: str,
+    threads: int,
+    work_dir: Path,
+) -> conflicts.KeptApart:
+    """``conflicts.KeptApart`` for the records re-clustered: their identifiers, the pairs
+    kept from earlier runs (those of changed records already removed), and the model input
+    of a record in a pair not yet scored, read from ``place`` when needed."""
+    ids = pa.table({"unique_id": pa.array(nodes, pa.string())})
+    con.register("_conflict_nodes", ids)
+    try:
+        records = con.sql(
+            f"SELECT unique_id, nhs_number, ni_number FROM {place} "  # noqa: S608
+            "WHERE unique_id IN (SELECT unique_id FROM _conflict_nodes)"
+        ).to_arrow_table()
+        known = con.sql(
+            "SELECT unique_id_l, unique_id_r, match_weight, match_probability FROM link_conflict_pairs "
+            "WHERE unique_id_l IN (SELECT unique_id FROM _conflict_nodes)"
+        ).to_arrow_table()
+    finally:
+        con.unregister("_conflict_nodes")
+    columns = input_cache.input_select(con, place)
+
+    def model_input(wanted: pa.Array) -> pa.Table:
+        con.register("_conflict_wanted", pa.table({"unique_id": wanted}))
+        try:
+            return con.sql(
+                f"SELECT {columns} FROM {place} "  # noqa: S608
+                "WHERE unique_id IN (SELECT unique_id FROM _conflict_wanted)"
+            ).to_arrow_table()
+        finally:
+            con.unregister("_conflict_wanted")
+
+    return conflicts.KeptApart(
+        records, edges, splink_backend.model_for_dialect(stored.model, stored.fields, "duckdb"), tf,
+        threshold=threshold, must=must, memory_limit=memory_limit, threads=threads,
+        work_dir=work_dir, known=known, model_input=model_input,
     )  # fmt: skip
 
 

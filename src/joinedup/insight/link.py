@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from joinedup.insight import input_cache, link_state, processes, splink_backend
+from joinedup.insight import conflicts, input_cache, link_state, processes, splink_backend
 from joinedup.insight import model as link_model
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.household_birthdays import shared_birthday_u
@@ -367,13 +367,21 @@ def _link_fully(
     t0 = time.perf_counter()
     must, cannot = review.constraints(con)
     ids = frame.column("unique_id")
-    clusters = cluster_records(ids, scored.pairs, threshold, must_link=must, cannot_link=cannot)
+    kept_apart = conflicts.KeptApart(
+        frame, scored.pairs, splink_backend.model_for_dialect(scored.model, present_fields(frame), "duckdb"),
+        scored.tf, threshold=threshold, must=must, memory_limit=memory_limit, threads=threads,
+        work_dir=work_dir,
+    )  # fmt: skip
+    clusters = cluster_records(
+        ids, scored.pairs, threshold, must_link=must, cannot_link=cannot, conflicts=kept_apart
+    )
     timings["cluster"] = time.perf_counter() - t0
     _stage(con, run_id, "assigning person ids")
     t0 = time.perf_counter()
     with transaction(con):
         changes = assign_person_ids(con, clusters, run_id, in_transaction=True)
         replace_pairs(con, run_id, scored.pairs)
+        conflicts.save(con, run_id, kept_apart.scores, replace_all=True)
         if stored is None:
             model_id = link_state.save_model(
                 con, run_id, scored.model, present_fields(frame), frame.num_rows,

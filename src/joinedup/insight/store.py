@@ -130,6 +130,15 @@ CREATE TABLE IF NOT EXISTS link_pairs (
     match_weight DOUBLE,
     match_probability DOUBLE
 );
+-- Pairs within a person that hold different NHS or NI numbers, as the model scored them
+-- (conflicts.py): those at or below 1 - threshold keep their records apart.
+CREATE TABLE IF NOT EXISTS link_conflict_pairs (
+    run_id INTEGER,
+    unique_id_l VARCHAR,
+    unique_id_r VARCHAR,
+    match_weight DOUBLE,
+    match_probability DOUBLE
+);
 CREATE TABLE IF NOT EXISTS unit_costs (
     code VARCHAR PRIMARY KEY,
     domain VARCHAR,
