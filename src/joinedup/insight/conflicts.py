@@ -174,6 +174,7 @@ class KeptApart:
         self.known = known
         self.scores = _empty_scores()
         self.newly_scored = 0
+        self.kept = 0  # the cannot-links of the last call
 
     def __call__(self, components: pa.Table) -> list[Pair]:
         candidates = candidate_pairs(self.records, components, self.scored)
@@ -206,7 +207,9 @@ class KeptApart:
             )  # fmt: skip
         self.newly_scored = fresh.num_rows
         self.scores = pa.concat_tables([reused.cast(fresh.schema), fresh])
-        return drop_must_linked(cannot_links(self.scores, self.threshold), self.must)
+        kept = drop_must_linked(cannot_links(self.scores, self.threshold), self.must)
+        self.kept = len(kept)
+        return kept
 
 
 def _empty_scores() -> pa.Table:

@@ -465,7 +465,7 @@ def link_incrementally(
         pairs=int(n_pairs), persons=int(n_persons), changes=person_changes, timings=timings,
         model=stored.model, mode="incremental", new_records=len(changes.new),
         changed_records=len(changes.changed), removed_records=len(changes.removed),
-        touched_persons=len(scope), retrain_advice=advice,
+        touched_persons=len(scope), retrain_advice=advice, kept_apart=kept_apart.kept,
     )  # fmt: skip
 
 

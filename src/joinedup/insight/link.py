@@ -64,6 +64,9 @@ class LinkResult:
     removed_records: int = 0
     touched_persons: int = 0
     retrain_advice: str | None = None
+    # Pairs of records in the persons re-clustered that the model says are different people
+    # (conflicts.py), kept apart.
+    kept_apart: int = 0
 
     @property
     def comparisons_per_second(self) -> float:
@@ -78,13 +81,21 @@ class LinkResult:
                 f"of {self.records:,}; {self.touched_persons:,} persons touched, "
                 f"{self.comparisons:,} comparisons; {self.changes.merges} merges, "
                 f"{self.changes.splits} splits, {self.changes.new} new persons; "
-                f"{self.persons:,} persons in all"
+                f"{self.persons:,} persons in all{self._kept_apart_note()}"
             )
         return (
             f"run {self.run_id} ({self.mode}) on {self.backend}: {self.records:,} records → "
             f"{self.persons:,} persons ({self.comparisons:,} comparisons, {self.pairs:,} "
             f"pairs at or above the threshold; {self.changes.merges} merges, "
-            f"{self.changes.splits} splits, {self.changes.new} new persons)"
+            f"{self.changes.splits} splits, {self.changes.new} new persons){self._kept_apart_note()}"
+        )
+
+    def _kept_apart_note(self) -> str:
+        if not self.kept_apart:
+            return ""
+        return (
+            f"; {self.kept_apart:,} pairs of records with different NHS or NI numbers kept apart "
+            "as different people"
         )
 
 
@@ -401,7 +412,7 @@ def _link_fully(
     return LinkResult(
         run_id=run_id, backend=backend, records=frame.num_rows, comparisons=scored.comparisons,
         pairs=int(strong), persons=n_persons, changes=changes, timings=timings,
-        model=scored.model, mode="full",
+        model=scored.model, mode="full", kept_apart=kept_apart.kept,
     )  # fmt: skip
 
 
