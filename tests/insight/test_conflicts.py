@@ -18,9 +18,10 @@ import pytest
 
 from joinedup.insight import conflicts
 from joinedup.insight.clusters import cluster_records
+from joinedup.insight.governance import remove_source
 from joinedup.insight.link import link_place
 from joinedup.insight.pipeline import ingest_directory
-from joinedup.insight.store import connect
+from joinedup.insight.store import connect, transaction
 from joinedup.synth.insight import generate_place
 from tests.support.persons import partition
 
@@ -211,3 +212,22 @@ def test_when_the_conflict_goes_the_people_kept_apart_are_looked_at_again(place:
         assert partition(full) == incremental
     finally:
         full.close()
+
+
+def test_removing_a_source_removes_its_records_scores(place: Path) -> None:
+    """The kept scores name records: a source removed takes its pairs with it."""
+    con = _copy(place, "removed")
+    try:
+        _plant(con, bridge=True)
+        link_place(con, work_dir=place / "work", mode="incremental")
+        held = (
+            "SELECT count(*) FROM link_conflict_pairs "
+            "WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)"
+        )
+        prefix = "emergency_department|"
+        assert (con.execute(held, [prefix, prefix]).fetchone() or (0,))[0] > 0
+        with transaction(con):
+            remove_source(con, "emergency_department")
+        assert (con.execute(held, [prefix, prefix]).fetchone() or (0,))[0] == 0
+    finally:
+        con.close()
