@@ -144,6 +144,8 @@ def test_two_people_are_not_joined_by_a_bridging_record(place: Path) -> None:
         result = link_place(con, work_dir=place / "work", mode="incremental")
         assert result.mode == "incremental"
         assert result.kept_apart >= 1 and "kept apart as different people" in result.summary()
+        shown = con.execute("SELECT n_kept_apart FROM link_run_details WHERE run_id = ?", [result.run_id])
+        assert (shown.fetchone() or (0,))[0] == result.kept_apart  # what the run page shows
         after = _person_of(con)
         assert after["PLANT-X1"] == after["PLANT-X2"] != after["PLANT-Y1"] == after["PLANT-Y2"]
         assert after["PLANT-B"] in (after["PLANT-X1"], after["PLANT-Y1"])

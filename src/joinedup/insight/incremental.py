@@ -450,6 +450,7 @@ def link_incrementally(
             link_state.record_run(
                 con, run_id, mode="incremental", model_id=stored.model_id, changes=changes,
                 touched_persons=len(scope), new_matched_share=new_share, retrain_advice=advice,
+                kept_apart=kept_apart.kept,
             )  # fmt: skip
         (n_persons,) = one(con.execute("SELECT count(DISTINCT person_id) FROM person_links")) or (0,)
         (n_pairs,) = one(

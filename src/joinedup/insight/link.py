@@ -405,7 +405,7 @@ def _link_fully(
         link_state.record_run(
             con, run_id, mode="full" if stored is None else "full with the stored model",
             model_id=model_id, changes=None, touched_persons=n_persons, new_matched_share=None,
-            retrain_advice=None,
+            retrain_advice=None, kept_apart=kept_apart.kept,
         )  # fmt: skip
     strong = pc.sum(pc.greater_equal(scored.pairs.column("match_probability"), threshold)).as_py() or 0
     timings["persons"] = time.perf_counter() - t0

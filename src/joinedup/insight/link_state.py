@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS link_run_details (
     new_matched_share DOUBLE,
     retrain_advice VARCHAR
 );
+-- Pairs of records the model said were different people, kept apart (conflicts.py).
+ALTER TABLE link_run_details ADD COLUMN IF NOT EXISTS n_kept_apart INTEGER;
 CREATE TABLE IF NOT EXISTS person_event_records (
     run_id INTEGER,
     kind VARCHAR,
@@ -277,12 +279,15 @@ def record_run(
     touched_persons: int,
     new_matched_share: float | None,
     retrain_advice: str | None,
+    kept_apart: int | None = None,
 ) -> None:
     ensure_schema(con)
     con.execute(
-        "INSERT OR REPLACE INTO link_run_details VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO link_run_details (run_id, mode, model_id, n_new, n_changed, n_removed, "
+        "n_touched_persons, new_matched_share, retrain_advice, n_kept_apart) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, mode, model_id,
          len(changes.new) if changes else None, len(changes.changed) if changes else None,
          len(changes.removed) if changes else None, touched_persons, new_matched_share,
-         retrain_advice],
+         retrain_advice, kept_apart],
     )  # fmt: skip

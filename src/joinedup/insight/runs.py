@@ -117,7 +117,8 @@ def run_details(settings: Any, slug: str, run_id: int, *, with_events: bool) -> 
         row = one(
             con.execute(
                 "SELECT d.mode, d.n_new, d.n_changed, d.n_removed, d.n_touched_persons, "
-                "d.new_matched_share, d.retrain_advice, m.trained_at, m.n_records, m.matched_share "
+                "d.new_matched_share, d.retrain_advice, m.trained_at, m.n_records, m.matched_share, "
+                "d.n_kept_apart "
                 "FROM link_run_details d LEFT JOIN link_models m USING (model_id) WHERE d.run_id = ?",
                 [run_id],
             )
@@ -142,5 +143,6 @@ def run_details(settings: Any, slug: str, run_id: int, *, with_events: bool) -> 
     if row is None:
         return {}
     keys = ["mode", "n_new", "n_changed", "n_removed", "n_touched_persons", "new_matched_share",
-            "retrain_advice", "model_trained_at", "model_records", "model_matched_share"]  # fmt: skip
+            "retrain_advice", "model_trained_at", "model_records", "model_matched_share",
+            "n_kept_apart"]  # fmt: skip
     return {**dict(zip(keys, row, strict=True)), "events": events}
