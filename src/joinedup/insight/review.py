@@ -205,7 +205,11 @@ def _is_bridge(edges: list[tuple[str, str]], pair: tuple[str, str]) -> tuple[boo
 def queue(con: duckdb.DuckDBPyConnection, threshold: float, *, limit: int = 100) -> list[QueueItem]:
     """Pairs in the band not yet decided ("not sure" ones after them), those whose decision
     would change the persons most first: a pair that alone holds a person together or
-    would alone join two persons, by the records that would move; then the rest."""
+    would alone join two persons, by the records that would move; then the rest.
+
+    Also queued, whatever their score: strong pairs between two persons that the model's
+    conflict check kept apart (``conflicts``). A record that reaches both persons went to
+    one by the strength of its links alone, and an analyst's "same person" settles which."""
     ensure_schema(con)
     low, high = band(con)
     rows = con.execute(
@@ -220,6 +224,24 @@ def queue(con: duckdb.DuckDBPyConnection, threshold: float, *, limit: int = 100)
           AND (d.decision IS NULL OR d.decision = 'unsure')
         """,
         [low, high],
+    ).fetchall()
+    # Only persons holding a record of a pair kept apart can be joined by a strong pair, so
+    # the search is among their records rather than a join of every pair with its persons.
+    rows += con.execute(
+        """
+        WITH ends AS (SELECT unique_id_l AS unique_id FROM link_conflict_pairs WHERE match_probability <= ?
+                      UNION SELECT unique_id_r FROM link_conflict_pairs WHERE match_probability <= ?),
+        links AS (SELECT source || '|' || record_id AS unique_id, person_id FROM person_links),
+        kept AS (SELECT unique_id, person_id FROM links WHERE person_id IN (
+                     SELECT person_id FROM links WHERE unique_id IN (SELECT unique_id FROM ends)))
+        SELECT p.unique_id_l, p.unique_id_r, p.match_probability, a.person_id, b.person_id, d.decision
+        FROM link_pairs p
+        JOIN kept a ON a.unique_id = p.unique_id_l JOIN kept b ON b.unique_id = p.unique_id_r
+        LEFT JOIN review_decisions d USING (unique_id_l, unique_id_r)
+        WHERE p.match_probability > ? AND p.match_probability >= ? AND a.person_id <> b.person_id
+          AND (d.decision IS NULL OR d.decision = 'unsure')
+        """,
+        [1.0 - threshold, 1.0 - threshold, high, threshold],
     ).fetchall()
     if not rows:
         return []
