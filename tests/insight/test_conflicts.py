@@ -92,7 +92,7 @@ X_NI, Y_NI = "JX123456A", "PY654321B"
 def _plant(con: duckdb.DuckDBPyConnection, *, bridge: bool) -> None:
     """Two people with one name and birthday (two records each, their own NHS and NI numbers
     and postcode); or, with ``bridge``, a record with the name and birthday alone."""
-    planted = [
+    planted: list[tuple[str, str, str | None, str | None, str | None]] = [
         ("emergency_department", "PLANT-X1", X_NHS, X_NI, "NB1 2AA"),
         ("community_mental_health", "PLANT-X2", X_NHS, X_NI, "NB1 2AA"),
         ("emergency_department", "PLANT-Y1", Y_NHS, Y_NI, "NB9 8ZZ"),
@@ -135,6 +135,18 @@ def _copy(place: Path, name: str) -> duckdb.DuckDBPyConnection:
     return connect(place / f"{name}.duckdb", memory_limit="500MB", threads=1)
 
 
+def _full_relink(place: Path, name: str) -> set[frozenset[str]]:
+    """The persons a full re-link with the stored model gives, on a copy of store ``name``
+    (the incremental path must give the same)."""
+    shutil.copy(place / f"{name}.duckdb", place / f"{name}_full.duckdb")
+    full = connect(place / f"{name}_full.duckdb", memory_limit="500MB", threads=1)
+    try:
+        link_place(full, work_dir=place / "work", mode="full", retrain=False)
+        return partition(full)
+    finally:
+        full.close()
+
+
 def test_two_people_are_not_joined_by_a_bridging_record(place: Path) -> None:
     con = _copy(place, "bridged")
     try:
@@ -171,14 +183,7 @@ def test_two_people_are_not_joined_by_a_bridging_record(place: Path) -> None:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    # A full re-link with the same model gives the same persons.
-    shutil.copy(place / "bridged.duckdb", place / "bridged_full.duckdb")
-    full = connect(place / "bridged_full.duckdb", memory_limit="500MB", threads=1)
-    try:
-        link_place(full, work_dir=place / "work", mode="full", retrain=False)
-        assert partition(full) == incremental
-    finally:
-        full.close()
+    assert _full_relink(place, "bridged") == incremental
 
 
 def test_without_the_check_the_bridge_joins_them(place: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,13 +217,7 @@ def test_when_the_conflict_goes_the_people_kept_apart_are_looked_at_again(place:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    shutil.copy(place / "withdrawn.duckdb", place / "withdrawn_full.duckdb")
-    full = connect(place / "withdrawn_full.duckdb", memory_limit="500MB", threads=1)
-    try:
-        link_place(full, work_dir=place / "work", mode="full", retrain=False)
-        assert partition(full) == incremental
-    finally:
-        full.close()
+    assert _full_relink(place, "withdrawn") == incremental
 
 
 def test_removing_a_source_removes_its_records_scores(place: Path) -> None:
