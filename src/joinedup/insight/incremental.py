@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from joinedup.insight import conflicts, input_cache, key_crossings, link_state, review, splink_backend
+from joinedup.insight.affected_persons import affected_persons
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.model_input import present_fields_in
 from joinedup.insight.persons import assign_person_ids
@@ -104,15 +105,10 @@ def _score(
     if not blocked.num_rows:
         return empty, 0
     # Only the records in some pair are copied out of the place (a few per cent of it).
-    columns = input_cache.input_select(con, place)
-    con.register("_paired", blocked)
-    try:
-        scoped = con.sql(
-            f"SELECT {columns} FROM {place} WHERE unique_id IN "  # noqa: S608
-            "(SELECT join_key_l FROM _paired UNION ALL SELECT join_key_r FROM _paired)"
-        ).to_arrow_table()
-    finally:
-        con.unregister("_paired")
+    paired = pa.concat_arrays([
+        blocked.column("join_key_l").combine_chunks(), blocked.column("join_key_r").combine_chunks()
+    ])  # fmt: skip
+    scoped = input_cache.rows_of(con, place, pc.unique(paired))
     with splink_backend.database(
         backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
     ) as db_api:
@@ -189,127 +185,6 @@ def _blocked_pairs(
         con.unregister("_touched_ids")
         con.execute("DROP TABLE IF EXISTS _touched_input")
     return blocked.cast(schema)
-
-
-def _affected_persons(
-    con: duckdb.DuckDBPyConnection, threshold: float, must: list[tuple[str, str]],
-    cannot: list[tuple[str, str]],
-) -> list[str]:  # fmt: skip
-    """Persons to re-cluster (see the module's docstring); reads _gone, _links, _new_pairs
-    (every stored pair with a touched record is one of this run's new pairs) and _dropped
-    (stored pairs no rule makes since a key crossed the cap: their person may split)."""
-    seeds = {
-        r[0]
-        for r in con.execute(
-            """
-            SELECT person_id FROM _links WHERE unique_id IN (SELECT unique_id FROM _gone)
-            UNION
-            SELECT l.person_id FROM _new_pairs p JOIN _links l ON l.unique_id = p.unique_id_r
-            WHERE p.match_probability >= ?
-            UNION
-            SELECT l.person_id FROM _new_pairs p JOIN _links l ON l.unique_id = p.unique_id_l
-            WHERE p.match_probability >= ?
-            UNION
-            SELECT l.person_id FROM _dropped p JOIN _links l ON l.unique_id = p.unique_id_l
-            WHERE p.match_probability >= ?
-            """,
-            [threshold, threshold, threshold],
-        ).fetchall()
-    }
-    decided = pd.DataFrame(
-        [(a, b, "same") for a, b in must] + [(a, b, "different") for a, b in cannot],
-        columns=["a", "b", "decision"], dtype=object,
-    )  # fmt: skip
-    if len(decided):
-        con.register("_decided", decided)
-        seeds |= {
-            r[0]
-            for r in con.execute(
-                """
-                WITH d AS (
-                    SELECT d.decision, la.person_id AS pa, lb.person_id AS pb FROM _decided d
-                    JOIN _links la ON la.unique_id = d.a JOIN _links lb ON lb.unique_id = d.b)
-                SELECT pa FROM d WHERE (decision = 'same') = (pa <> pb)
-                UNION SELECT pb FROM d WHERE (decision = 'same') = (pa <> pb)
-                """
-            ).fetchall()
-        }
-        con.unregister("_decided")
-    persons = set(seeds)
-    if not _same_threshold_as_last_run(con, threshold):
-        return sorted(_closure(con, persons, threshold))
-    if not cannot:
-        # Persons are the components of the stored pairs at this threshold (with must-links),
-        # so without a cannot-link no strong pair joins two persons and there is nothing to
-        # walk (a third of a second at a million records).
-        return sorted(persons)
-    # A strong pair joins two persons only where a cannot-link kept them apart, and then
-    # each of those persons holds a record of some cannot-link (clusters.py: a group holding
-    # none has nothing to stop it joining its neighbour). So the walk needs only the strong
-    # pairs among those persons' records, read once (the place has a few thousand).
-    ends = sorted({u for pair in cannot for u in pair})
-    con.register("_ends", pd.DataFrame({"unique_id": ends}, dtype=object))
-    try:
-        across = con.execute(
-            """
-            WITH kept AS (SELECT unique_id, person_id FROM _links WHERE person_id IN (
-                              SELECT person_id FROM _links WHERE unique_id IN (SELECT unique_id FROM _ends)))
-            SELECT DISTINCT l.person_id, r.person_id FROM link_pairs p
-            JOIN kept l ON l.unique_id = p.unique_id_l JOIN kept r ON r.unique_id = p.unique_id_r
-            WHERE p.match_probability >= ? AND l.person_id <> r.person_id
-            """,
-            [threshold],
-        ).fetchall()
-    finally:
-        con.unregister("_ends")
-    neighbours: dict[str, set[str]] = {}
-    for a, b in across:
-        neighbours.setdefault(a, set()).add(b)
-        neighbours.setdefault(b, set()).add(a)
-    frontier = [p for p in persons if p in neighbours]
-    while frontier:
-        person = frontier.pop()
-        for other in neighbours[person] - persons:
-            persons.add(other)
-            frontier.append(other)
-    return sorted(persons)
-
-
-def _closure(con: duckdb.DuckDBPyConnection, seeds: set[str], threshold: float) -> set[str]:
-    """``seeds`` closed under every stored pair at the threshold (after the threshold
-    changed, when any stored pair may join two persons)."""
-    persons = set(seeds)
-    frontier = set(seeds)
-    while frontier:
-        con.register("_frontier", pd.DataFrame({"person_id": sorted(frontier)}, dtype=object))
-        reached = {
-            r[0]
-            for r in con.execute(
-                """
-                WITH members AS (SELECT unique_id FROM _links
-                                 WHERE person_id IN (SELECT person_id FROM _frontier))
-                SELECT o.person_id FROM link_pairs p
-                JOIN _links o ON o.unique_id = p.unique_id_r
-                WHERE p.match_probability >= ? AND p.unique_id_l IN (SELECT unique_id FROM members)
-                UNION
-                SELECT o.person_id FROM link_pairs p
-                JOIN _links o ON o.unique_id = p.unique_id_l
-                WHERE p.match_probability >= ? AND p.unique_id_r IN (SELECT unique_id FROM members)
-                """,
-                [threshold, threshold],
-            ).fetchall()
-        }
-        con.unregister("_frontier")
-        frontier = reached - persons
-        persons |= frontier
-    return persons
-
-
-def _same_threshold_as_last_run(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
-    last = one(con.execute(
-        "SELECT threshold FROM link_runs WHERE status = 'done' ORDER BY run_id DESC LIMIT 1"
-    ))  # fmt: skip
-    return last is not None and last[0] == threshold
 
 
 def link_incrementally(
@@ -407,7 +282,7 @@ def link_incrementally(
                 "greatest(unique_id_l, unique_id_r), match_weight, match_probability FROM _new_pairs",
                 [run_id],
             )
-            scope = _affected_persons(con, threshold, must, cannot)
+            scope = affected_persons(con, threshold, must, cannot)
             con.register("_scope", pd.DataFrame({"person_id": scope}, dtype=object))
             nodes = [
                 r[0]
@@ -500,22 +375,10 @@ def _kept_apart(
         ).to_arrow_table()
     finally:
         con.unregister("_conflict_nodes")
-    columns = input_cache.input_select(con, place)
-
-    def model_input(wanted: pa.Array) -> pa.Table:
-        con.register("_conflict_wanted", pa.table({"unique_id": wanted}))
-        try:
-            return con.sql(
-                f"SELECT {columns} FROM {place} "  # noqa: S608
-                "WHERE unique_id IN (SELECT unique_id FROM _conflict_wanted)"
-            ).to_arrow_table()
-        finally:
-            con.unregister("_conflict_wanted")
-
     return conflicts.KeptApart(
         records, edges, splink_backend.model_for_dialect(stored.model, stored.fields, "duckdb"), tf,
         threshold=threshold, must=must, memory_limit=memory_limit, threads=threads,
-        work_dir=work_dir, known=known, model_input=model_input,
+        work_dir=work_dir, known=known, model_input=lambda ids: input_cache.rows_of(con, place, ids),
     )  # fmt: skip
 
 

@@ -33,6 +33,7 @@ from joinedup.insight.store import one
 
 __all__ = [
     "CACHE", "RecordChanges", "cache_exists", "drop", "input_columns", "input_select", "rebuild", "refresh",
+    "rows_of",
 ]
 
 CACHE = "link_input_cache"
@@ -67,6 +68,19 @@ def input_columns(con: duckdb.DuckDBPyConnection, table: str = CACHE) -> list[st
 def input_select(con: duckdb.DuckDBPyConnection, table: str = CACHE) -> str:
     """``input_columns`` quoted for a SELECT list."""
     return ", ".join(_quoted(c) for c in input_columns(con, table))
+
+
+def rows_of(con: duckdb.DuckDBPyConnection, place: str, ids: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """The model input of the records ``ids`` names, from ``place`` (a table holding every
+    record's model input), read where it lies rather than copied whole."""
+    con.register("_rows_wanted", pa.table({"unique_id": ids}))
+    try:
+        return con.sql(
+            f"SELECT {input_select(con, place)} FROM {place} "  # noqa: S608
+            "WHERE unique_id IN (SELECT unique_id FROM _rows_wanted)"
+        ).to_arrow_table()
+    finally:
+        con.unregister("_rows_wanted")
 
 
 def cache_exists(con: duckdb.DuckDBPyConnection) -> bool:
