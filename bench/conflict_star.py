@@ -10,7 +10,11 @@ The place is a small synthetic one (400 people) linked first, untimed; the K + 1
 then added and linked incrementally (timed: ``link_place`` from start to end). Run it under
 ``/usr/bin/time -v`` for the peak memory.
 
-    /usr/bin/time -v .venv/bin/python bench/conflict_star.py --k 2000
+Above ``--max-block`` (default: the setting's, 2,000) the run is stopped before scoring
+(``insight/block_limits.py``), and this reports how soon; a larger limit lets it run.
+
+    /usr/bin/time -v .venv/bin/python bench/conflict_star.py --k 2000 --max-block 100000
+    /usr/bin/time -v .venv/bin/python bench/conflict_star.py --k 10000
 """
 
 from __future__ import annotations
@@ -40,9 +44,11 @@ def _postcode(i: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=2000, help="records with their own NHS numbers")
+    parser.add_argument("--max-block", type=int, default=None, help="records one block may hold")
     args = parser.parse_args()
 
-    from joinedup.insight.link import link_place
+    from joinedup.insight.block_limits import DEFAULT_MAX_BLOCK
+    from joinedup.insight.link import LinkError, link_place
     from joinedup.insight.pipeline import ingest_directory
     from joinedup.insight.store import connect
     from joinedup.synth.insight import generate_place
@@ -65,7 +71,13 @@ def main() -> None:
             con.execute(planted, [f"STAR-{i}", _postcode(i), _nhs(rng), sources[i % 2]])
         con.execute(planted, ["STAR-BRIDGE", None, None, sources[2]])
         t0 = time.perf_counter()
-        result = link_place(con, work_dir=root / "work", mode="incremental")
+        try:
+            result = link_place(
+                con, work_dir=root / "work", mode="incremental", max_block=args.max_block or DEFAULT_MAX_BLOCK
+            )
+        except LinkError as exc:
+            print(f"K {args.k}: stopped in {time.perf_counter() - t0:.1f} s: {exc}")
+            return
         seconds = time.perf_counter() - t0
         persons, largest = con.execute(
             "SELECT count(DISTINCT person_id), max(n) FROM (SELECT person_id, count(*) OVER "

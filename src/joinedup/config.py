@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     ingest_max_concurrent: int = Field(
         2, description="Uploads checked at once by one server process; more wait their turn"
     )
+    link_max_block: int = Field(
+        2_000, description="Most records one blocking rule may put together before linking stops"
+    )
     chromium: str = Field(
         "/usr/bin/chromium", description="Chromium that prints board packs to PDF (Debian's package)"
     )

@@ -32,7 +32,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from joinedup.insight import conflicts, input_cache, key_crossings, link_state, review, splink_backend
+from joinedup.insight import (
+    block_limits,
+    conflicts,
+    input_cache,
+    key_crossings,
+    link_state,
+    review,
+    splink_backend,
+)
 from joinedup.insight.affected_persons import affected_persons
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.model_input import present_fields_in
@@ -88,6 +96,7 @@ def _score(
     backend: Backend = "duckdb",
     spark_master: str | None = None,
     also: pa.Table | None = None,
+    max_block: int = block_limits.DEFAULT_MAX_BLOCK,
 ) -> tuple[pa.Table, int]:
     """Splink's scores (match probability 0.5 and over) for the pairs the blocking rules make
     with a touched record, and for the pairs ``also`` names (``key_crossings``), and the
@@ -98,7 +107,7 @@ def _score(
     empty = pa.table(
         {c: pa.array([], pa.float64() if c.startswith("match") else pa.string()) for c in PAIR_COLUMNS}
     )
-    blocked = _blocked_pairs(con, place, pa.array(touched, pa.string()), stored.model)
+    blocked = _blocked_pairs(con, place, pa.array(touched, pa.string()), stored.model, max_block=max_block)
     if also is not None and also.num_rows:
         # Pairs of two re-keyed records: neither is touched, so none is in ``blocked``.
         blocked = pa.concat_tables([blocked, also.cast(blocked.schema)])
@@ -122,7 +131,12 @@ def _score(
 
 
 def _blocked_pairs(
-    con: duckdb.DuckDBPyConnection, place: str, touched: pa.Array, model: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    place: str,
+    touched: pa.Array,
+    model: dict[str, Any],
+    *,
+    max_block: int = block_limits.DEFAULT_MAX_BLOCK,
 ) -> pa.Table:
     """The pairs a full run's blocking would make that hold a touched record: for each pair,
     the smaller unique id on the left (as Splink's dedupe orders them, which matters for an
@@ -149,6 +163,10 @@ def _blocked_pairs(
             f"CREATE OR REPLACE TEMP TABLE _touched_input AS SELECT rowid AS _row, {columns} "  # noqa: S608
             f"FROM {place} WHERE unique_id IN (SELECT unique_id FROM _touched_ids)"
         )
+        # New records alike in their thousands would make the joins below quadratic (10,000
+        # made 50 million pairs in a minute before the count after them could stop the run):
+        # their own blocks are counted first, in milliseconds.
+        block_limits.check(con, "_touched_input", rules, limit=max_block)
         selects = []
         for key, rule in enumerate(rules or ["1 = 1"]):  # no rules: Splink compares every pair
             if splink_backend.symmetric_rule(rule):
@@ -168,11 +186,15 @@ def _blocked_pairs(
                     f"SELECT {key} AS k, l.rowid AS a, r._row AS b FROM {place} AS l "
                     f"JOIN _touched_input AS r ON {ordered}"
                 )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _blocked AS SELECT min(k) AS k, least(a, b) AS a, "
+            f"greatest(a, b) AS b FROM ({' UNION ALL '.join(selects)}) GROUP BY 2, 3"
+        )
+        # Before any pair leaves DuckDB: a block of thousands of records alike stops here.
+        block_limits.check_pairs(con, "_blocked", place, rules, limit=max_block)
         blocked = con.sql(
             f"""
-            WITH pairs AS MATERIALIZED (
-                SELECT min(k) AS k, least(a, b) AS a, greatest(a, b) AS b
-                FROM ({" UNION ALL ".join(selects)}) GROUP BY 2, 3),
+            WITH pairs AS (SELECT * FROM _blocked),
             ids AS MATERIALIZED (
                 SELECT rowid AS row, unique_id FROM {place}
                 WHERE rowid IN (SELECT a FROM pairs UNION SELECT b FROM pairs))
@@ -184,6 +206,7 @@ def _blocked_pairs(
     finally:
         con.unregister("_touched_ids")
         con.execute("DROP TABLE IF EXISTS _touched_input")
+        con.execute("DROP TABLE IF EXISTS _blocked")
     return blocked.cast(schema)
 
 
@@ -202,6 +225,7 @@ def link_incrementally(
     backend: Backend = "duckdb",
     spark_master: str | None = None,
     on_stage: Callable[[str], None] = lambda _s: None,
+    max_block: int = block_limits.DEFAULT_MAX_BLOCK,
 ) -> LinkResult:
     """Link the new and changed records of ``place`` (the table ``input_cache`` keeps, with
     ``n_records`` records) with the stored model. ``refreshed``: what the cache's refresh
@@ -230,7 +254,7 @@ def link_incrementally(
     tf = link_state.term_frequencies(con, stored.model_id)
     new_pairs, comparisons = _score(
         con, place, touched, stored, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir,
-        backend=backend, spark_master=spark_master, also=crossing,
+        backend=backend, spark_master=spark_master, also=crossing, max_block=max_block,
     )  # fmt: skip
     timings["predict"] = time.perf_counter() - t0
 

@@ -22,11 +22,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from joinedup.insight import conflicts, input_cache, link_state, processes, splink_backend
+from joinedup.insight import block_limits, conflicts, input_cache, link_state, processes, splink_backend
 from joinedup.insight import model as link_model
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.household_birthdays import shared_birthday_u
-from joinedup.insight.model_input import RARE_KEY_CAP, prepare_input, present_fields
+from joinedup.insight.model_input import RARE_KEY_CAP, prepare_input, present_fields, present_fields_in
 from joinedup.insight.persons import PersonChanges, assign_person_ids
 from joinedup.insight.splink_backend import spark_session
 from joinedup.insight.store import one, transaction
@@ -267,6 +267,7 @@ def link_place(
     run_id: int | None = None,
     mode: Mode = "auto",
     retrain: bool = True,
+    max_block: int = block_limits.DEFAULT_MAX_BLOCK,
 ) -> LinkResult:
     """Link the place's records into persons.
 
@@ -274,6 +275,8 @@ def link_place(
     re-clusters only the persons they touch; "full" scores every pair (re-training the
     model unless retrain=False); "auto" is incremental when a trained model and persons
     exist (on either backend), full otherwise. Persons change in one transaction.
+    A blocking rule that would put more than ``max_block`` records together stops the run
+    before any pair is scored (``block_limits``).
     """
     check_governance(con)
     link_state.ensure_schema(con)
@@ -309,9 +312,15 @@ def link_place(
                 con, input_cache.CACHE, int(n_records), stored, refreshed=refreshed, run_id=run_id,
                 threshold=threshold,
                 memory_limit=memory_limit, threads=threads, work_dir=work_dir, backend=backend,
-                spark_master=spark_master, on_stage=lambda s: _stage(con, run_id, s),
+                spark_master=spark_master, on_stage=lambda s: _stage(con, run_id, s), max_block=max_block,
             )  # fmt: skip
         else:
+            rules = (
+                stored.model.get("blocking_rules_to_generate_predictions", [])
+                if stored is not None and not retrain
+                else link_model.blocking_rules(present_fields_in(con, input_cache.CACHE))
+            )
+            block_limits.check(con, input_cache.CACHE, rules, limit=max_block)
             # Training needs the rows in a fixed order: its samples depend on it.
             columns = input_cache.input_select(con)
             frame = con.sql(
@@ -343,6 +352,8 @@ def link_place(
         )
         if isinstance(exc, LinkError):
             raise
+        if isinstance(exc, block_limits.BlockTooLarge):
+            raise LinkError(str(exc)) from exc
         raise LinkError(f"linking failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
     return result
 

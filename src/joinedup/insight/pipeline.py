@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 
+from joinedup.insight.block_limits import DEFAULT_MAX_BLOCK
 from joinedup.insight.ingest import IngestReport, ingest_file
 from joinedup.insight.link import LinkResult, link_place
 from joinedup.insight.reference_data import seed_reference
@@ -60,6 +61,7 @@ def link_with_settings(
         con,
         work_dir=work_dir(settings, place_slug),
         explain_dir=kwargs.pop("explain_dir", explain_dir(settings, place_slug)),
+        max_block=kwargs.pop("max_block", getattr(settings, "link_max_block", DEFAULT_MAX_BLOCK)),
         **store_options(settings),
         **kwargs,
     )
