@@ -28,15 +28,6 @@ import time
 from pathlib import Path
 
 
-def _nhs(rng: random.Random) -> str:
-    """A random valid NHS number (modulus 11)."""
-    while True:
-        nine = str(rng.randrange(400_000_000, 499_999_999))
-        check = 11 - sum(int(d) * w for d, w in zip(nine, range(10, 1, -1), strict=True)) % 11
-        if check != 10:
-            return nine + str(0 if check == 11 else check)
-
-
 def _postcode(i: int) -> str:
     return f"NB{i % 9 + 1} {i % 10}{chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}"
 
@@ -52,6 +43,7 @@ def main() -> None:
     from joinedup.insight.pipeline import ingest_directory
     from joinedup.insight.store import connect
     from joinedup.synth.insight import generate_place
+    from joinedup.synth.insight_people import nhs_number
 
     root = Path(tempfile.mkdtemp(prefix="joinedup-star-"))
     try:
@@ -68,7 +60,7 @@ def main() -> None:
         )
         rng = random.Random(1)
         for i in range(args.k):
-            con.execute(planted, [f"STAR-{i}", _postcode(i), _nhs(rng), sources[i % 2]])
+            con.execute(planted, [f"STAR-{i}", _postcode(i), nhs_number(rng), sources[i % 2]])
         con.execute(planted, ["STAR-BRIDGE", None, None, sources[2]])
         t0 = time.perf_counter()
         try:

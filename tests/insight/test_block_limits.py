@@ -10,7 +10,6 @@ as they were; below it, the same records link.
 from __future__ import annotations
 
 import random
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,9 @@ from joinedup.insight.model import blocking_rules
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
+from joinedup.synth.insight_people import nhs_number
 from tests.support.persons import partition
+from tests.support.store_copies import copy_store
 
 ALIKE = 40
 
@@ -43,14 +44,6 @@ def test_the_rules_counted_are_equalities_of_one_field() -> None:
     assert ("dob", "surname") in counted and ("postcode", "forename") in counted
 
 
-def _nhs(rng: random.Random) -> str:
-    while True:
-        nine = str(rng.randrange(400_000_000, 499_999_999))
-        check = 11 - sum(int(d) * w for d, w in zip(nine, range(10, 1, -1), strict=True)) % 11
-        if check != 10:
-            return nine + str(0 if check == 11 else check)
-
-
 def _plant(con: duckdb.DuckDBPyConnection) -> None:
     """ALIKE records with one name, date of birth and sex, each its own NHS number and
     postcode, half in each of two extracts."""
@@ -62,7 +55,7 @@ def _plant(con: duckdb.DuckDBPyConnection) -> None:
             "surname, 'Oliver' AS forename_raw, 'Hartley' AS surname_raw, DATE '1984-06-12' AS "
             "date_of_birth, 'M' AS sex, ? AS postcode, NULL AS address_line, NULL AS uprn, ? AS "
             "nhs_number, NULL AS ni_number) FROM records WHERE source = ? LIMIT 1",
-            [f"ALIKE-{i}", f"NB{i % 9 + 1} {i % 10}{chr(65 + i % 26)}A", _nhs(rng), source],
+            [f"ALIKE-{i}", f"NB{i % 9 + 1} {i % 10}{chr(65 + i % 26)}A", nhs_number(rng), source],
         )
 
 
@@ -78,11 +71,6 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield root
 
 
-def _copy(place: Path, name: str) -> duckdb.DuckDBPyConnection:
-    shutil.copy(place / "place.duckdb", place / f"{name}.duckdb")
-    return connect(place / f"{name}.duckdb", memory_limit="500MB", threads=1)
-
-
 def _refused(con: duckdb.DuckDBPyConnection, place: Path, **kwargs: Any) -> str:
     before = partition(con)
     with pytest.raises(LinkError) as raised:
@@ -95,7 +83,7 @@ def _refused(con: duckdb.DuckDBPyConnection, place: Path, **kwargs: Any) -> str:
 
 @pytest.mark.parametrize("mode", ["incremental", "full"])
 def test_records_alike_in_thousands_stop_the_run(place: Path, mode: str) -> None:
-    con = _copy(place, f"alike_{mode}")
+    con = copy_store(place, f"alike_{mode}")
     try:
         _plant(con)
         message = _refused(con, place, mode=mode)
@@ -110,7 +98,7 @@ def test_records_alike_in_thousands_stop_the_run(place: Path, mode: str) -> None
 
 def test_below_the_limit_the_same_records_link(place: Path) -> None:
     """The control: the same records with the limit above their number are linked."""
-    con = _copy(place, "alike_allowed")
+    con = copy_store(place, "alike_allowed")
     try:
         _plant(con)
         result = link_place(con, work_dir=place / "work", mode="incremental", max_block=ALIKE + 10)

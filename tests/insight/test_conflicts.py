@@ -24,6 +24,7 @@ from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect, transaction
 from joinedup.synth.insight import generate_place
 from tests.support.persons import partition
+from tests.support.store_copies import copy_store
 
 
 def _nhs(nine: str) -> str:
@@ -130,11 +131,6 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield root
 
 
-def _copy(place: Path, name: str) -> duckdb.DuckDBPyConnection:
-    shutil.copy(place / "place.duckdb", place / f"{name}.duckdb")
-    return connect(place / f"{name}.duckdb", memory_limit="500MB", threads=1)
-
-
 def _full_relink(place: Path, name: str) -> set[frozenset[str]]:
     """The persons a full re-link with the stored model gives, on a copy of store ``name``
     (the incremental path must give the same)."""
@@ -148,7 +144,7 @@ def _full_relink(place: Path, name: str) -> set[frozenset[str]]:
 
 
 def test_two_people_are_not_joined_by_a_bridging_record(place: Path) -> None:
-    con = _copy(place, "bridged")
+    con = copy_store(place, "bridged")
     try:
         before = _person_of(con)
         assert before["PLANT-X1"] == before["PLANT-X2"] != before["PLANT-Y1"] == before["PLANT-Y2"]
@@ -189,7 +185,7 @@ def test_two_people_are_not_joined_by_a_bridging_record(place: Path) -> None:
 def test_without_the_check_the_bridge_joins_them(place: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The control: the same run with the model never asked merges the two people."""
     monkeypatch.setattr(conflicts.KeptApart, "__call__", lambda self, components: [])
-    con = _copy(place, "unchecked")
+    con = copy_store(place, "unchecked")
     try:
         _plant(con, bridge=True)
         link_place(con, work_dir=place / "work", mode="incremental")
@@ -203,7 +199,7 @@ def test_when_the_conflict_goes_the_people_kept_apart_are_looked_at_again(place:
     """X's records are withdrawn: the bridge, kept from Y only by X's numbers, now joins Y.
     No new pair reaches Y, so only the walk from X's person over the strong pairs that were
     held apart finds it (the pairs of X's records are gone by then)."""
-    con = _copy(place, "withdrawn")
+    con = copy_store(place, "withdrawn")
     try:
         _plant(con, bridge=True)
         link_place(con, work_dir=place / "work", mode="incremental")
@@ -222,7 +218,7 @@ def test_when_the_conflict_goes_the_people_kept_apart_are_looked_at_again(place:
 
 def test_removing_a_source_removes_its_records_scores(place: Path) -> None:
     """The kept scores name records: a source removed takes its pairs with it."""
-    con = _copy(place, "removed")
+    con = copy_store(place, "removed")
     try:
         _plant(con, bridge=True)
         link_place(con, work_dir=place / "work", mode="incremental")

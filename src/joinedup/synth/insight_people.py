@@ -21,7 +21,7 @@ from joinedup.synth.insight_names import (
     SYLLABLES_START,
 )
 
-__all__ = ["COMPLEX_SHARE", "Person"]
+__all__ = ["COMPLEX_SHARE", "Person", "nhs_number"]
 
 # Outward codes of the fictional borough: real-format postcodes ('NB' is not a live area).
 _DISTRICTS = [f"NB{n}" for n in range(1, 13)] + ["NV1", "NV2", "NV3"]
@@ -49,7 +49,8 @@ class Person:
     complex: bool
 
 
-def _nhs_number(rng: random.Random) -> str:
+def nhs_number(rng: random.Random) -> str:
+    """A random valid NHS number: nine digits, the first not 0, and their modulus 11 check digit."""
     while True:
         digits = [rng.randint(0, 9) for _ in range(9)]
         if digits[0] == 0:
@@ -120,9 +121,9 @@ def _make_people(rng: random.Random, n: int) -> list[Person]:
         alt = _surname(rng) if sex == "F" and rng.random() < 0.12 else None
         age_days = rng.randint(18 * 365, 85 * 365)
         dob = date(2025, 1, 1) - timedelta(days=age_days)
-        nhs = _nhs_number(rng)
+        nhs = nhs_number(rng)
         while nhs in nhs_seen:
-            nhs = _nhs_number(rng)
+            nhs = nhs_number(rng)
         nhs_seen.add(nhs)
         postcode, address, uprn = addresses.pick()
         moved = rng.random() < 0.3

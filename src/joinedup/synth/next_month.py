@@ -27,7 +27,7 @@ from joinedup.synth.insight import (
     generate_place,
 )
 from joinedup.synth.insight_names import FEMALE_FORENAMES, MALE_FORENAMES
-from joinedup.synth.insight_people import COMPLEX_SHARE, _nhs_number, _ni_number, _surname, _zipf_choice
+from joinedup.synth.insight_people import COMPLEX_SHARE, _ni_number, _surname, _zipf_choice, nhs_number
 from joinedup.synth.insight_records import _Record, _variant
 
 __all__ = ["DEMO_PEOPLE", "DEMO_SEED", "RETURNING_SHARE", "month_start", "next_month"]
@@ -60,7 +60,7 @@ def _new_person(rng: random.Random, pid: int, people: list[Person]) -> Person:
         surname=_surname(rng), alt_surname=None,
         dob=date(2007, 1, 1).replace(year=rng.randint(1940, 2006), month=rng.randint(1, 12),
                                      day=rng.randint(1, 28)),
-        nhs=_nhs_number(rng), ni=_ni_number(rng), postcode=neighbour.postcode,
+        nhs=nhs_number(rng), ni=_ni_number(rng), postcode=neighbour.postcode,
         address=neighbour.address if rng.random() < 0.3 else f"{rng.randint(1, 240)} "
         + neighbour.address.split(" ", 1)[1],
         uprn=neighbour.uprn if rng.random() < 0.3 else str(20_000_000_000 + pid),
