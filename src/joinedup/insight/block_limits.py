@@ -104,13 +104,12 @@ def rule_sql(rule: Any) -> str:
 def equality_fields(sql: str) -> tuple[str, ...] | None:
     """The fields of a rule that is only equalities of one field on both sides
     (``l.dob = r.dob AND l.surname = r.surname`` gives ("dob", "surname")), else None."""
-    import sqlglot
     from sqlglot import exp
-    from sqlglot.errors import ParseError
 
-    try:
-        parsed = sqlglot.parse_one(sql, read="duckdb")
-    except ParseError:
+    from joinedup.insight.splink_backend import parsed_rule
+
+    parsed = parsed_rule(sql)
+    if parsed is None:
         return None
     terms = parsed.flatten() if isinstance(parsed, exp.And) else [parsed]
     fields: list[str] = []
