@@ -13,6 +13,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from joinedup.insight.bridges import Cuts, cuts
 from joinedup.insight.store import create_if_missing, one
 
 __all__ = [
@@ -181,27 +182,6 @@ class QueueItem:
         return f"{self.unique_id_l}~{self.unique_id_r}"
 
 
-def _is_bridge(edges: list[tuple[str, str]], pair: tuple[str, str]) -> tuple[bool, int]:
-    """Whether a person's pairs fall apart without this one, and the smaller part's size."""
-    graph: dict[str, set[str]] = {}
-    for a, b in edges:
-        if {a, b} == set(pair):
-            continue
-        graph.setdefault(a, set()).add(b)
-        graph.setdefault(b, set()).add(a)
-    seen = {pair[0]}
-    todo = [pair[0]]
-    while todo:
-        for nxt in graph.get(todo.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    if pair[1] in seen:
-        return False, 0
-    nodes = {n for e in edges for n in e}
-    return True, min(len(seen), len(nodes) - len(seen))
-
-
 def queue(con: duckdb.DuckDBPyConnection, threshold: float, *, limit: int = 100) -> list[QueueItem]:
     """Pairs in the band not yet decided ("not sure" ones after them), those whose decision
     would change the persons most first: a pair that alone holds a person together or
@@ -267,11 +247,14 @@ def queue(con: duckdb.DuckDBPyConnection, threshold: float, *, limit: int = 100)
         edges.setdefault(person, []).append((a, b))
     con.unregister("_persons")
     items = []
+    walked: dict[str, Cuts] = {}  # each person's graph walked once, for all its pairs
     for a, b, probability, pa_, pb, decision in rows:
         if pa_ != pb:
             effect, moved = "join", min(sizes[pa_], sizes[pb])
         elif probability >= threshold:
-            bridge, moved = _is_bridge(edges.get(pa_, []), (a, b))
+            if pa_ not in walked:
+                walked[pa_] = cuts(edges.get(pa_, []))
+            bridge, moved = walked[pa_].split(a, b)
             effect = "split" if bridge else "none"
         else:
             effect, moved = "none", 0
