@@ -41,9 +41,12 @@ class Cuts:
 def cuts(edges: Sequence[tuple[str, str]]) -> Cuts:
     """Walk the graph of ``edges`` (pairs of record ids; repeats and order do not matter)."""
     adjacent: dict[str, list[str]] = {}
-    for a, b in {(min(a, b), max(a, b)) for a, b in edges if a != b}:
-        adjacent.setdefault(a, []).append(b)
-        adjacent.setdefault(b, []).append(a)
+    for a, b in edges:
+        # A pair given twice is listed twice; the walk never takes an edge back to the
+        # record it came from, so a pair counts once, as dropping it drops every copy.
+        if a != b:
+            adjacent.setdefault(a, []).append(b)
+            adjacent.setdefault(b, []).append(a)
     out = Cuts(nodes=len(adjacent))
     order: dict[str, int] = {}  # when the walk first reached each record
     low: dict[str, int] = {}  # the earliest record reachable from its subtree by one back edge
@@ -61,7 +64,7 @@ def cuts(edges: Sequence[tuple[str, str]]) -> Cuts:
             node, parent, rest = stack[-1]
             for nxt in rest:
                 if nxt == parent:
-                    continue  # the tree edge back (the graph has no repeated pairs)
+                    continue  # the tree edge back, and any copy of it
                 if nxt in order:
                     low[node] = min(low[node], order[nxt])
                     continue
