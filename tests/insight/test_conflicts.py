@@ -152,6 +152,7 @@ def test_two_people_are_not_joined_by_a_bridging_record(place: Path) -> None:
         result = link_place(con, work_dir=place / "work", mode="incremental")
         assert result.mode == "incremental"
         assert result.kept_apart >= 1 and "kept apart as different people" in result.summary()
+        assert "before records with different NHS" not in (result.retrain_advice or "")  # checked in full
         shown = con.execute("SELECT n_kept_apart FROM link_run_details WHERE run_id = ?", [result.run_id])
         assert (shown.fetchone() or (0,))[0] == result.kept_apart  # what the run page shows
         after = _person_of(con)
@@ -231,5 +232,20 @@ def test_removing_a_source_removes_its_records_scores(place: Path) -> None:
         with transaction(con):
             remove_source(con, "emergency_department")
         assert (con.execute(held, [prefix, prefix]).fetchone() or (0,))[0] == 0
+    finally:
+        con.close()
+
+
+def test_a_place_linked_before_the_check_is_told_to_link_in_full(place: Path) -> None:
+    """A place whose last full link recorded no count of pairs kept apart was linked before
+    the check existed: a monthly run checks only the persons it touches, and says so."""
+    con = copy_store(place, "linked_before")
+    try:
+        con.execute("UPDATE link_run_details SET n_kept_apart = NULL")  # as the column came to be
+        _plant(con, bridge=True)
+        result = link_place(con, work_dir=place / "work", mode="incremental")
+        assert result.retrain_advice is not None and "joinedup link --full" in result.retrain_advice
+        shown = con.execute("SELECT retrain_advice FROM link_run_details WHERE run_id = ?", [result.run_id])
+        assert (shown.fetchone() or (None,))[0] == result.retrain_advice  # what the run page shows
     finally:
         con.close()

@@ -36,6 +36,7 @@ __all__ = [
     "save",
     "score_pairs",
     "stored_cannot_links",
+    "unchecked_advice",
 ]
 
 Pair = tuple[str, str]
@@ -243,3 +244,20 @@ def stored_cannot_links(con: duckdb.DuckDBPyConnection, threshold: float) -> lis
         [1.0 - threshold],
     ).fetchall()
     return [(a, b) for a, b in rows]
+
+
+def unchecked_advice(con: duckdb.DuckDBPyConnection) -> str | None:
+    """What to do when the place's persons were last linked in full before this check
+    existed (its full run recorded no count of pairs kept apart, or the place's first runs
+    recorded nothing): an incremental run checks only the persons it touches, so the others
+    may still hold records the model would keep apart until a full link."""
+    row = con.execute(
+        "SELECT n_kept_apart FROM link_run_details WHERE mode LIKE 'full%' ORDER BY run_id DESC LIMIT 1"
+    ).fetchone()
+    if row is not None and row[0] is not None:
+        return None
+    return (
+        "the persons were last linked in full before records with different NHS or National "
+        "Insurance numbers were checked, and this run checked only the persons it touched: "
+        "link in full (joinedup link --full) to check every person"
+    )

@@ -345,7 +345,7 @@ def link_incrementally(
             (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
             advice = retrain_advice(
                 stored, n_records=int(n_records), n_new=len(changes.new), new_matched_share=new_share
-            )
+            ) or conflicts.unchecked_advice(con)
             link_state.record_run(
                 con, run_id, mode="incremental", model_id=stored.model_id, changes=changes,
                 touched_persons=len(scope), new_matched_share=new_share, retrain_advice=advice,
