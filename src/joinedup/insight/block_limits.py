@@ -137,6 +137,19 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _block_of(
+    con: duckdb.DuckDBPyConnection, place: str, fields: tuple[str, ...], values: list[Any]
+) -> LargeBlock:
+    """The records of ``place`` holding ``values`` in ``fields``, counted by source."""
+    equal = " AND ".join(f"{_quoted(f)} = ?" for f in fields)
+    sources = con.execute(
+        f"SELECT source, count(*) FROM {place} WHERE {equal} GROUP BY 1 ORDER BY 2 DESC, 1",  # noqa: S608
+        values,
+    ).fetchall()
+    counts = tuple((str(s), int(c)) for s, c in sources)
+    return LargeBlock(fields, sum(c for _s, c in counts), counts)
+
+
 def check(con: duckdb.DuckDBPyConnection, place: str, rules: Iterable[Any], *, limit: int) -> None:
     """Raise ``BlockTooLarge`` for the largest block of ``rules`` over ``place`` (a table of
     model input with its ``source``) holding more than ``limit`` records."""
@@ -151,13 +164,7 @@ def check(con: duckdb.DuckDBPyConnection, place: str, rules: Iterable[Any], *, l
         ).fetchone()
         if row is None or (found is not None and row[-1] <= found.records):
             continue
-        values, n = list(row[:-1]), int(row[-1])
-        equal = " AND ".join(f"{_quoted(f)} = ?" for f in fields)
-        sources = con.execute(
-            f"SELECT source, count(*) FROM {place} WHERE {equal} GROUP BY 1 ORDER BY 2 DESC, 1",  # noqa: S608
-            values,
-        ).fetchall()
-        found = LargeBlock(fields, n, tuple((str(s), int(c)) for s, c in sources))
+        found = _block_of(con, place, fields, list(row[:-1]))
     if found is not None:
         raise BlockTooLarge(found, limit)
 
@@ -169,11 +176,10 @@ def check_pairs(
     record with more than ``limit`` others. ``pairs`` is a table of (k: the index of the
     first rule making the pair, a and b: row ids of ``place``).
 
-    Counted on the pairs already made rather than before, as ``check`` does: counting the
-    place's blocks holding the new records read a million rows per rule (0.37 s for 10,000
-    new records), and the pairs of a month's extracts are counted in milliseconds. The
-    join that makes them stays within DuckDB's memory limit, spilling to disk if it must;
-    what would not is scoring them."""
+    This catches a few new records joining a large block already in the place, which
+    ``check`` on the new records alone cannot see. Counting the place's blocks that hold a
+    new record instead read a million rows per rule (0.37 s for 10,000 new records); the
+    pairs of a month's extracts are counted in milliseconds, before any is scored."""
     row = con.execute(
         f"SELECT r, count(*) AS n, mode(k) FROM (SELECT k, a AS r FROM {pairs} UNION ALL "  # noqa: S608
         f"SELECT k, b FROM {pairs}) GROUP BY 1 HAVING count(*) > {int(limit)} ORDER BY n DESC, r LIMIT 1"
@@ -186,21 +192,13 @@ def check_pairs(
     if fields:
         cols = ", ".join(_quoted(f) for f in fields)
         values = con.execute(f"SELECT {cols} FROM {place} WHERE rowid = ?", [record]).fetchone()  # noqa: S608
-        equal = " AND ".join(f"{_quoted(f)} = ?" for f in fields)
-        sources = con.execute(
-            f"SELECT source, count(*) FROM {place} WHERE {equal} GROUP BY 1 ORDER BY 2 DESC, 1",  # noqa: S608
-            list(values or ()),
-        ).fetchall()
-        records = sum(int(c) for _s, c in sources)
-    else:
-        # Not one group of records alike (a field against another): name the rule itself.
-        fields = ()
-        sources = con.execute(
-            f"SELECT p.source, count(*) FROM (SELECT b AS r FROM {pairs} WHERE a = ? UNION "  # noqa: S608
-            f"SELECT a FROM {pairs} WHERE b = ? UNION SELECT ?) x JOIN {place} p ON p.rowid = x.r "
-            "GROUP BY 1 ORDER BY 2 DESC, 1",
-            [record, record, record],
-        ).fetchall()
-        records = partners + 1
+        raise BlockTooLarge(_block_of(con, place, fields, list(values or ())), limit)
+    # Not one group of records alike (a field against another): name the rule itself.
+    sources = con.execute(
+        f"SELECT p.source, count(*) FROM (SELECT b AS r FROM {pairs} WHERE a = ? UNION "  # noqa: S608
+        f"SELECT a FROM {pairs} WHERE b = ? UNION SELECT ?) x JOIN {place} p ON p.rowid = x.r "
+        "GROUP BY 1 ORDER BY 2 DESC, 1",
+        [record, record, record],
+    ).fetchall()
     counts = tuple((str(s), int(c)) for s, c in sources)
-    raise BlockTooLarge(LargeBlock(fields, records, counts, rule=None if fields else sql), limit)
+    raise BlockTooLarge(LargeBlock((), partners + 1, counts, rule=sql), limit)
