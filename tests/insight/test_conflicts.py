@@ -23,22 +23,15 @@ from joinedup.insight.link import link_place
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect, transaction
 from joinedup.synth.insight import generate_place
+from tests.support.namesakes import nhs, plant
 from tests.support.persons import partition
 from tests.support.store_copies import copy_store
 
 
-def _nhs(nine: str) -> str:
-    """A valid NHS number: the nine digits and their modulus 11 check digit."""
-    total = sum(int(d) * w for d, w in zip(nine, range(10, 1, -1), strict=True))
-    check = 11 - total % 11
-    assert check != 10, "no valid number starts with these digits"
-    return nine + str(0 if check == 11 else check)
-
-
 def test_candidates_are_the_pairs_of_one_cluster_with_different_numbers() -> None:
-    one, two = _nhs("401023456"), _nhs("943476512")
-    slip = _nhs("401023457")  # one of the nine digits mistyped, the check digit recomputed
-    swap = _nhs("401023465")  # two digits swapped
+    one, two = nhs("401023456"), nhs("943476512")
+    slip = nhs("401023457")  # one of the nine digits mistyped, the check digit recomputed
+    swap = nhs("401023465")  # two digits swapped
     records = pa.table({
         "unique_id": ["a", "b", "c", "d", "e", "f", "g", "h", "i"],
         "nhs_number": [one, None, two, two, None, one, slip, swap, None],
@@ -85,33 +78,6 @@ def test_the_hook_splits_the_chain_at_its_weakest_link() -> None:
     assert got["x1"] == got["x2"] == got["bridge"] != got["y1"] == got["y2"]
 
 
-SURNAME, FORENAME, BORN = "HARTLEY", "OLIVER", "1984-06-12"
-X_NHS, Y_NHS = _nhs("401023456"), _nhs("943476512")
-X_NI, Y_NI = "JX123456A", "PY654321B"
-
-
-def _plant(con: duckdb.DuckDBPyConnection, *, bridge: bool) -> None:
-    """Two people with one name and birthday (two records each, their own NHS and NI numbers
-    and postcode); or, with ``bridge``, a record with the name and birthday alone."""
-    planted: list[tuple[str, str, str | None, str | None, str | None]] = [
-        ("emergency_department", "PLANT-X1", X_NHS, X_NI, "NB1 2AA"),
-        ("community_mental_health", "PLANT-X2", X_NHS, X_NI, "NB1 2AA"),
-        ("emergency_department", "PLANT-Y1", Y_NHS, Y_NI, "NB9 8ZZ"),
-        ("community_mental_health", "PLANT-Y2", Y_NHS, Y_NI, "NB9 8ZZ"),
-    ]
-    if bridge:
-        planted = [("police_custody", "PLANT-B", None, None, None)]
-    for source, record_id, nhs, ni, postcode in planted:
-        details = [postcode, nhs, ni]
-        con.execute(
-            "INSERT INTO records SELECT * REPLACE (? AS record_id, ? AS forename, ? AS surname, "
-            "? AS forename_raw, ? AS surname_raw, CAST(? AS DATE) AS date_of_birth, 'M' AS sex, "
-            "? AS postcode, NULL AS address_line, NULL AS uprn, ? AS nhs_number, ? AS ni_number) "
-            "FROM records WHERE source = ? LIMIT 1",
-            [record_id, FORENAME, SURNAME, FORENAME.title(), SURNAME.title(), BORN, *details, source],
-        )
-
-
 def _person_of(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute(
         "SELECT record_id, person_id FROM person_links WHERE record_id LIKE 'PLANT-%'"
@@ -121,10 +87,10 @@ def _person_of(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("conflicts")
-    generate_place(400, root / "extracts", seed=5, formats="csv")
+    generate_place(1500, root / "extracts", seed=5, formats="csv")
     con = connect(root / "place.duckdb", memory_limit="500MB", threads=1)
     ingest_directory(con, root / "extracts")
-    _plant(con, bridge=False)
+    plant(con, bridge=False)
     link_place(con, work_dir=root / "work", seed=42)
     con.execute("CHECKPOINT")
     con.close()
@@ -148,7 +114,7 @@ def test_two_people_are_not_joined_by_a_bridging_record(place: Path) -> None:
     try:
         before = _person_of(con)
         assert before["PLANT-X1"] == before["PLANT-X2"] != before["PLANT-Y1"] == before["PLANT-Y2"]
-        _plant(con, bridge=True)
+        plant(con, bridge=True)
         result = link_place(con, work_dir=place / "work", mode="incremental")
         assert result.mode == "incremental"
         assert result.kept_apart >= 1 and "kept apart as different people" in result.summary()
@@ -188,7 +154,7 @@ def test_without_the_check_the_bridge_joins_them(place: Path, monkeypatch: pytes
     monkeypatch.setattr(conflicts.KeptApart, "__call__", lambda self, components: [])
     con = copy_store(place, "unchecked")
     try:
-        _plant(con, bridge=True)
+        plant(con, bridge=True)
         link_place(con, work_dir=place / "work", mode="incremental")
         after = _person_of(con)
         assert len(set(after.values())) == 1
@@ -202,7 +168,7 @@ def test_when_the_conflict_goes_the_people_kept_apart_are_looked_at_again(place:
     held apart finds it (the pairs of X's records are gone by then)."""
     con = copy_store(place, "withdrawn")
     try:
-        _plant(con, bridge=True)
+        plant(con, bridge=True)
         link_place(con, work_dir=place / "work", mode="incremental")
         con.execute("DELETE FROM records WHERE record_id IN ('PLANT-X1', 'PLANT-X2')")
         result = link_place(con, work_dir=place / "work", mode="incremental")
@@ -221,7 +187,7 @@ def test_removing_a_source_removes_its_records_scores(place: Path) -> None:
     """The kept scores name records: a source removed takes its pairs with it."""
     con = copy_store(place, "removed")
     try:
-        _plant(con, bridge=True)
+        plant(con, bridge=True)
         link_place(con, work_dir=place / "work", mode="incremental")
         held = (
             "SELECT count(*) FROM link_conflict_pairs "
@@ -242,7 +208,7 @@ def test_a_place_linked_before_the_check_is_told_to_link_in_full(place: Path) ->
     con = copy_store(place, "linked_before")
     try:
         con.execute("UPDATE link_run_details SET n_kept_apart = NULL")  # as the column came to be
-        _plant(con, bridge=True)
+        plant(con, bridge=True)
         result = link_place(con, work_dir=place / "work", mode="incremental")
         assert result.retrain_advice is not None and "joinedup link --full" in result.retrain_advice
         shown = con.execute("SELECT retrain_advice FROM link_run_details WHERE run_id = ?", [result.run_id])
