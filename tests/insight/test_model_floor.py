@@ -23,7 +23,9 @@ def _trained_m(model: dict[str, object]) -> dict[tuple[str, str], float]:
     for comparison in model["comparisons"]:  # type: ignore[attr-defined]
         for level in comparison["comparison_levels"]:
             # A level no session saw keeps Splink's default m, which is well above the floor.
-            if level.get("is_null_level") or "m_probability" not in level:
+            # A fixed m is set, not trained (the household birthday correction's is the u of
+            # the same date of birth between random records, far below the floor).
+            if level.get("is_null_level") or "m_probability" not in level or level.get("fix_m_probability"):
                 continue
             name = (comparison["output_column_name"], level.get("label_for_charts", level["sql_condition"]))
             levels[name] = float(level["m_probability"])

@@ -56,6 +56,11 @@ _NAMES = {
 }  # fmt: skip
 
 
+def plain_name(field: str) -> str:
+    """A model input field as a user knows it (``dob`` is "date of birth")."""
+    return _NAMES.get(field, field.replace("_", " "))
+
+
 @dataclass(frozen=True)
 class LargeBlock:
     """The largest block found above the limit: the rule's fields, how many records share
@@ -67,7 +72,7 @@ class LargeBlock:
     rule: str | None = None  # a rule that is not equalities of fields: named as written
 
     def message(self, limit: int) -> str:
-        fields = " and ".join(_NAMES.get(f, f.replace("_", " ")) for f in self.fields)
+        fields = " and ".join(plain_name(f) for f in self.fields)
         where = ", ".join(f"{n:,} in {source}" for source, n in self.sources[:3])
         more = f" and {len(self.sources) - 3} more extracts" if len(self.sources) > 3 else ""
         pairs = self.records * (self.records - 1) // 2

@@ -41,6 +41,7 @@ from joinedup.insight import (
     review,
     splink_backend,
 )
+from joinedup.insight import model as link_model
 from joinedup.insight.affected_persons import affected_persons
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.model_input import present_fields_in
@@ -64,6 +65,17 @@ GROWTH = 2.0
 def retrain_advice(
     stored: link_state.StoredModel, *, n_records: int, n_new: int, new_matched_share: float | None
 ) -> str | None:
+    lost = [
+        block_limits.plain_name(f)
+        for f in sorted(link_model.compared_fields(stored.fields) - stored.compared_columns())
+    ]
+    if lost:
+        # Before the fix in link._train, a training session that failed took its
+        # comparisons out of the model that was kept (tests/insight/test_em_failure.py).
+        return (
+            f"the model does not compare {', '.join(lost)}, though the sources hold them: a "
+            "training step that failed left them out. Re-train the model (joinedup link --full)"
+        )
     drifted = (
         new_matched_share is not None
         and n_new >= MIN_NEW

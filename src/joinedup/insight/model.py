@@ -297,6 +297,11 @@ _COMPARISON_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 ALL_FIELDS = frozenset(c for _n, cols in _COMPARISON_COLUMNS for c in cols)
 
 
+def compared_fields(present: frozenset[str]) -> set[str]:
+    """The comparisons (by output column) a model trained on fields ``present`` holds."""
+    return {name for name, cols in _COMPARISON_COLUMNS if set(cols) <= present}
+
+
 def comparisons(
     present: frozenset[str] = ALL_FIELDS, *, household_birthday_u: float = HOUSEHOLD_BIRTHDAY_U
 ) -> list[ComparisonCreator | dict[str, Any]]:
@@ -311,8 +316,9 @@ def comparisons(
         "uprn": cl.ExactMatch("uprn"),
         "address_line": _address(),
     }
+    wanted = compared_fields(present)
     chosen: list[ComparisonCreator | dict[str, Any]] = [
-        build[name] for name, cols in _COMPARISON_COLUMNS if set(cols) <= present
+        build[name] for name, _c in _COMPARISON_COLUMNS if name in wanted
     ]
     if household_comparable(present):
         chosen.append(_household_birthday(household_birthday_u))
