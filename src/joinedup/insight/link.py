@@ -22,7 +22,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from joinedup.insight import block_limits, conflicts, input_cache, link_state, processes, splink_backend
+from joinedup.insight import (
+    block_limits,
+    conflicts,
+    input_cache,
+    link_state,
+    match_prior,
+    processes,
+    splink_backend,
+)
 from joinedup.insight import model as link_model
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.household_birthdays import shared_birthday_u
@@ -186,6 +194,23 @@ def _train(linker: Any, frame: pa.Table, present: frozenset[str], seed: int) -> 
     splink_backend.floor_m_probabilities(linker, link_model.M_PROBABILITY_FLOOR)
 
 
+def _with_estimated_prior(linker: Any, predictions: Any, n_records: int) -> pa.Table:
+    """Set the linker's prior to the estimate from its scored pairs and return the pairs
+    that reach 0.5 with it, their weights and probabilities moved by the change of prior."""
+    first = float(linker._settings_obj._probability_two_random_records_match)  # noqa: SLF001 (no public getter)
+    weights = splink_backend.to_arrow(predictions, ["match_weight"]).column("match_weight")
+    prior = match_prior.estimate(weights.to_numpy(zero_copy_only=False), first, n_records)
+    linker._settings_obj._probability_two_random_records_match = prior  # noqa: SLF001 (no public setter)
+    logger.info("prior %.4g from the scored pairs (Splink's deterministic estimate %.4g)", prior, first)
+    shift = repr(match_prior.log2_odds(prior) - match_prior.log2_odds(first))
+    weight = f"(match_weight + {shift})"
+    columns = [
+        "unique_id_l", "unique_id_r", f"{weight} AS match_weight",
+        f"1.0 / (1.0 + power(2.0, -{weight})) AS match_probability",
+    ]  # fmt: skip
+    return splink_backend.to_arrow(predictions, columns, where=f"{weight} >= 0")
+
+
 def train_and_predict(
     frame: pa.Table,
     *,
@@ -230,14 +255,24 @@ def train_and_predict(
         comparisons = splink_backend.count_rows(blocked)
         timings["block"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
+        if stored is None:
+            # A newly trained model's prior is estimated from its own scores (match_prior),
+            # which needs the pairs a little below the threshold too.
+            predictions = linker.inference.predict(
+                threshold_match_probability=match_prior.LOWEST_KEPT, warning_mode="never"
+            )
+            pair_frame = _with_estimated_prior(linker, predictions, frame.num_rows)
+        else:
+            predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
+            pair_frame = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
         timings["predict"] = time.perf_counter() - t0
-        pair_frame = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
         tf = stored[1] if stored is not None else splink_backend.term_frequency_tables(linker)
         model = linker.misc.save_model_to_json()
         if explain_dir is not None:
             on_stage("writing Splink's explanations")
             t0 = time.perf_counter()
+            if stored is None:  # scored again with the estimated prior, as the pairs were
+                predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
             clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
                 predictions, threshold_match_probability=threshold
             )
