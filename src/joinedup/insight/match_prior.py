@@ -4,8 +4,8 @@ estimated from the scored pairs themselves once the model is trained.
 Splink's own estimate divides the pairs that some near-certain rules find (the same NHS
 number, or the same full name and date of birth) by a guess of the share of all true pairs
 they find, and joinedup guessed 0.8. On FEBRL4 the same full name and date of birth holds in
-42% of true pairs, so the prior was half the truth and every probability too low by about one
-bit (docs/benchmarks.md, "The prior"). Here the prior is instead the maximum-likelihood value
+42% of true pairs, so the prior was half the truth and every match weight about one bit too
+low (docs/benchmarks.md, "The prior"). Here the prior is instead the maximum-likelihood value
 given the trained m and u: the expected number of matches among the blocked pairs (each
 pair's probability) over all possible pairs, recomputed with the new prior until it settles.
 That is the expectation-maximisation step for the prior alone, with m and u held; it needs no
