@@ -1,4 +1,4 @@
-"""Benchmark: the incremental path's blocking query alone (``incremental._blocked_pairs``,
+"""Benchmark: the incremental path's blocking query alone (``incremental_blocking.blocked_pairs``,
 one join per rule of the touched records against the place), on a place kept by
 ``bench/incremental_link.py --keep DIR``.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from joinedup.insight.incremental import _blocked_pairs
+from joinedup.insight.incremental_blocking import blocked_pairs
 
 
 def main() -> None:
@@ -48,7 +48,7 @@ def main() -> None:
         seconds, pairs = [], 0
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            pairs = _blocked_pairs(con, "link_input_cache", touched, model).num_rows
+            pairs = blocked_pairs(con, "link_input_cache", touched, model).num_rows
             seconds.append(time.perf_counter() - t0)
         con.close()
     runs = ", ".join(f"{s:.2f}" for s in seconds)

@@ -10,8 +10,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from joinedup.insight.incremental import _blocked_pairs
-from joinedup.insight.splink_backend import symmetric_rule
+from joinedup.insight.incremental_blocking import blocked_pairs
+from joinedup.insight.splink_backend import mirrored_rules, symmetric_rule
 
 MODEL = {
     "blocking_rules_to_generate_predictions": [
@@ -31,7 +31,7 @@ def _blocked(place: pa.Table, touched: pa.Array, model: dict[str, Any]) -> pa.Ta
     con = duckdb.connect(":memory:")
     con.register("_rows", place)
     con.execute("CREATE TABLE place AS SELECT * FROM _rows")  # a table, as the cache is: rows have row ids
-    return _blocked_pairs(con, "place", touched, model)
+    return blocked_pairs(con, "place", touched, model)
 
 
 def _pairs(table: pa.Table) -> set[tuple[str, str, str]]:
@@ -81,3 +81,70 @@ def test_a_rule_is_symmetric_only_when_swapping_its_records_leaves_it_the_same()
     assert not symmetric_rule("l.a = r.a AND l.kind = 'x'")  # only l is required to be x
     assert not symmetric_rule("l.a = r.a OR l.b = r.c")
     assert not symmetric_rule("l.a = = r.a")  # unreadable: treated as asymmetric
+
+
+def test_a_rule_and_its_mirror_are_found_by_one_pair_of_joins() -> None:
+    rules = [
+        "l.dob = r.dob AND l.forename = r.surname",  # 0
+        'l."nhs_number" = r."nhs_number"',  # 1: symmetric
+        "l.dob = r.dob AND l.surname = r.forename",  # 2: 0's mirror
+        "l.dob = r.dob_transposed AND l.surname = r.surname",  # 3: no mirror here
+        "r.dob = l.dob_transposed AND r.surname = l.surname",  # 4: 3's mirror
+        "l.surname = r.forename AND l.dob = r.dob",  # 5: 0's mirror too, but 2 took it
+    ]
+    assert mirrored_rules(rules) == {0: 2, 3: 4}
+    assert mirrored_rules(["l.a = r.b", "l.a = r.b"]) == {}  # the same rule twice is no mirror
+    assert mirrored_rules(["l.a = = r.b", "l.b = r.a"]) == {}  # unreadable
+
+
+NAMES = ["ANN", "SMITH", "LEE", "KIM"]
+DATES = ["1980-01-02", "1980-02-01", "1975-03-03"]
+MIRRORED = {
+    "blocking_rules_to_generate_predictions": [
+        {"blocking_rule": r}
+        for r in (
+            'l."nhs_number" = r."nhs_number"',
+            "l.dob = r.dob AND l.forename = r.surname",
+            "l.dob = r.dob AND l.surname = r.forename",
+            "l.dob = r.dob_transposed AND l.surname = r.surname",
+        )
+    ]
+}
+
+
+def _splinks_pairs(place: pa.Table, model: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """Splink's own blocking of the whole place, with its match keys."""
+    from splink import DuckDBAPI, Linker, SettingsCreator
+    from splink import comparison_library as cl
+
+    rules = [r["blocking_rule"] for r in model["blocking_rules_to_generate_predictions"]]
+    settings = SettingsCreator(
+        link_type="dedupe_only", comparisons=[cl.ExactMatch("forename")],
+        blocking_rules_to_generate_predictions=[{"blocking_rule": r, "sql_dialect": "duckdb"} for r in rules],
+    )  # fmt: skip
+    linker = Linker(DuckDBAPI().register(place.to_pandas(), table_name="records_in"), settings)
+    frame = linker.inference.compute_blocked_pairs_for_predict().as_pandas_dataframe()
+    return set(zip(frame["match_key"].astype(str), frame["join_key_l"], frame["join_key_r"], strict=True))
+
+
+def test_the_joins_make_splinks_pairs_and_match_keys_on_random_places() -> None:
+    # Names drawn from four, so that swaps, both orders and several rules per pair abound;
+    # each record in turn is new, and so is a random third of them.
+    import random
+
+    for seed in range(6):
+        rng = random.Random(seed)
+        rows = []
+        for i in range(40):
+            dob = rng.choice(DATES)
+            rows.append((
+                f"{rng.choice('amz')}|{i}", rng.choice(["9434765919", None, None]),
+                rng.choice(NAMES), rng.choice(NAMES), dob, dob[:5] + dob[8:] + dob[4:7],
+            ))  # fmt: skip
+        names = ["unique_id", "nhs_number", "forename", "surname", "dob", "dob_transposed"]
+        place = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
+        everything = _splinks_pairs(place, MIRRORED)
+        ids = [r[0] for r in rows]
+        for touched in [[u] for u in ids[:10]] + [rng.sample(ids, 13)]:
+            expected = {p for p in everything if p[1] in touched or p[2] in touched}
+            assert _pairs(_blocked(place, pa.array(touched), MIRRORED)) == expected, (seed, touched)

@@ -11,7 +11,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator
 from splink import comparison_library as cl
 
 from joinedup.insight import model as link_model
-from joinedup.insight.incremental import _blocked_pairs
+from joinedup.insight.incremental_blocking import blocked_pairs
 
 Pair = tuple[str, str]
 
@@ -51,7 +51,7 @@ def incremental_pairs(frame: pd.DataFrame, present: frozenset[str], touched: str
     con.register("_rows", frame)
     con.execute("CREATE TABLE place AS SELECT * FROM _rows")
     model = {"blocking_rules_to_generate_predictions": [{"blocking_rule": r} for r in rules]}
-    blocked = _blocked_pairs(con, "place", pa.array([touched], pa.string()), model)
+    blocked = blocked_pairs(con, "place", pa.array([touched], pa.string()), model)
     return set(
         zip(blocked.column("join_key_l").to_pylist(), blocked.column("join_key_r").to_pylist(), strict=True)
     )

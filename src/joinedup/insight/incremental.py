@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from joinedup.insight import (
     block_limits,
     conflicts,
+    incremental_blocking,
     input_cache,
     key_crossings,
     link_state,
@@ -119,7 +120,9 @@ def _score(
     empty = pa.table(
         {c: pa.array([], pa.float64() if c.startswith("match") else pa.string()) for c in PAIR_COLUMNS}
     )
-    blocked = _blocked_pairs(con, place, pa.array(touched, pa.string()), stored.model, max_block=max_block)
+    blocked = incremental_blocking.blocked_pairs(
+        con, place, pa.array(touched, pa.string()), stored.model, max_block=max_block
+    )
     if also is not None and also.num_rows:
         # Pairs of two re-keyed records: neither is touched, so none is in ``blocked``.
         blocked = pa.concat_tables([blocked, also.cast(blocked.schema)])
@@ -140,86 +143,6 @@ def _score(
         predictions = splink_backend.score_blocked_pairs(linker, scope, pairs)
         scored = splink_backend.to_arrow(predictions, PAIR_COLUMNS, "match_probability >= 0.5")
     return scored.cast(empty.schema), blocked.num_rows
-
-
-def _blocked_pairs(
-    con: duckdb.DuckDBPyConnection,
-    place: str,
-    touched: pa.Array,
-    model: dict[str, Any],
-    *,
-    max_block: int = block_limits.DEFAULT_MAX_BLOCK,
-) -> pa.Table:
-    """The pairs a full run's blocking would make that hold a touched record: for each pair,
-    the smaller unique id on the left (as Splink's dedupe orders them, which matters for an
-    asymmetric rule such as ``l.forename = r.surname``) and the first rule that makes it
-    (Splink's match_key). Pairs of two unchanged records are not made: they already carry
-    the same model's score. ``place`` names the table of ``con`` holding every record.
-
-    One join per rule in DuckDB, of the touched records against the place where it lies,
-    finds exactly the pairs Splink's blocking would; Splink then only scores them
-    (``splink_backend.score_blocked_pairs``), so a month's extracts cost neither a pass of
-    Splink over the whole place nor a second blocking of the records near the new ones."""
-    rules = [r["blocking_rule"] for r in model.get("blocking_rules_to_generate_predictions", [])]
-    schema = pa.schema([("match_key", pa.string()), ("join_key_l", pa.string()), ("join_key_r", pa.string())])
-    if not len(touched):
-        return schema.empty_table()
-    con.register("_touched_ids", pa.table({"unique_id": touched}))
-    try:
-        # The touched records copied once (a few thousand); the place is joined where it lies.
-        # The joins carry row numbers rather than unique ids: reading a million ids once per
-        # rule cost about as much as the rules' own columns. Row numbers are stable here, as
-        # nothing writes to the place between these two statements.
-        columns = input_cache.input_select(con, place)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _touched_input AS SELECT rowid AS _row, {columns} "  # noqa: S608
-            f"FROM {place} WHERE unique_id IN (SELECT unique_id FROM _touched_ids)"
-        )
-        # New records alike in their thousands would make the joins below quadratic (10,000
-        # made 50 million pairs in a minute before the count after them could stop the run):
-        # their own blocks are counted first, in milliseconds.
-        block_limits.check(con, "_touched_input", rules, limit=max_block)
-        selects = []
-        for key, rule in enumerate(rules or ["1 = 1"]):  # no rules: Splink compares every pair
-            if splink_backend.symmetric_rule(rule):
-                # The rule reads the same with l and r swapped, so it holds for the pair in
-                # Splink's order too: one join, with the touched record on either side.
-                selects.append(
-                    f"SELECT {key} AS k, l._row AS a, r.rowid AS b FROM _touched_input AS l "
-                    f"JOIN {place} AS r ON ({rule}) AND l._row <> r.rowid"
-                )
-            else:
-                ordered = f"({rule}) AND l.unique_id < r.unique_id"
-                selects.append(
-                    f"SELECT {key} AS k, l._row AS a, r.rowid AS b FROM _touched_input AS l "
-                    f"JOIN {place} AS r ON {ordered}"
-                )
-                selects.append(
-                    f"SELECT {key} AS k, l.rowid AS a, r._row AS b FROM {place} AS l "
-                    f"JOIN _touched_input AS r ON {ordered}"
-                )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _blocked AS SELECT min(k) AS k, least(a, b) AS a, "
-            f"greatest(a, b) AS b FROM ({' UNION ALL '.join(selects)}) GROUP BY 2, 3"
-        )
-        # Before any pair leaves DuckDB: a block of thousands of records alike stops here.
-        block_limits.check_pairs(con, "_blocked", place, rules, limit=max_block)
-        blocked = con.sql(
-            f"""
-            WITH pairs AS (SELECT * FROM _blocked),
-            ids AS MATERIALIZED (
-                SELECT rowid AS row, unique_id FROM {place}
-                WHERE rowid IN (SELECT a FROM pairs UNION SELECT b FROM pairs))
-            SELECT CAST(k AS VARCHAR) AS match_key, least(x.unique_id, y.unique_id) AS join_key_l,
-                   greatest(x.unique_id, y.unique_id) AS join_key_r
-            FROM pairs JOIN ids AS x ON x.row = pairs.a JOIN ids AS y ON y.row = pairs.b
-            """  # noqa: S608
-        ).to_arrow_table()
-    finally:
-        con.unregister("_touched_ids")
-        con.execute("DROP TABLE IF EXISTS _touched_input")
-        con.execute("DROP TABLE IF EXISTS _blocked")
-    return blocked.cast(schema)
 
 
 def link_incrementally(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,9 @@ import pyarrow as pa
 
 __all__ = [
     "ModelDialectError", "copy_u_to_m", "count_rows", "database", "db_api_for", "duckdb_api",
-    "floor_m_probabilities", "linker_from_model", "model_for_dialect", "register", "score_blocked_pairs",
-    "spark_api", "spark_session", "symmetric_rule", "term_frequency_tables", "to_arrow", "write_explanations",
+    "floor_m_probabilities", "linker_from_model", "mirrored_rules", "model_for_dialect", "register",
+    "score_blocked_pairs", "spark_api", "spark_session", "symmetric_rule", "term_frequency_tables",
+    "to_arrow", "write_explanations",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -276,34 +277,61 @@ def parsed_rule(rule: str) -> Any:
         return None
 
 
+def _swapped(node: Any) -> Any:
+    """A node of a parsed rule with its l and r swapped (for ``transform``)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Column) and node.table in ("l", "r"):
+        node = node.copy()
+        node.set("table", exp.to_identifier("r" if node.table == "l" else "l"))
+    return node
+
+
+def _terms(expression: Any) -> set[object]:
+    """A rule's conjuncts as a set, taking ``a = b`` as ``b = a``."""
+    from sqlglot import exp
+
+    parts = expression.flatten() if isinstance(expression, exp.And) else [expression]
+    out: set[object] = set()
+    for part in parts:
+        part = part.unnest()
+        if isinstance(part, exp.EQ):
+            out.add(frozenset([part.left.sql(), part.right.sql()]))
+        else:
+            out.add(part.sql())
+    return out
+
+
 def symmetric_rule(rule: str) -> bool:
     """Whether a blocking rule pairs the same records when its l and r swap: a conjunction of
     terms that is the same set of terms after the swap, taking ``a = b`` as ``b = a``.
     Anything else (``l.forename = r.surname``, or SQL this cannot read) counts as asymmetric,
     which only costs a second join."""
-    from sqlglot import exp
-
-    def swap(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Column) and node.table in ("l", "r"):
-            node = node.copy()
-            node.set("table", exp.to_identifier("r" if node.table == "l" else "l"))
-        return node
-
-    def terms(expression: exp.Expr) -> set[object]:
-        parts = expression.flatten() if isinstance(expression, exp.And) else [expression]
-        out: set[object] = set()
-        for part in parts:
-            part = part.unnest()
-            if isinstance(part, exp.EQ):
-                out.add(frozenset([part.left.sql(), part.right.sql()]))
-            else:
-                out.add(part.sql())
-        return out
-
     parsed = parsed_rule(rule)
     if parsed is None:
         return False
-    return terms(parsed) == terms(parsed.transform(swap))
+    return _terms(parsed) == _terms(parsed.transform(_swapped))
+
+
+def mirrored_rules(rules: Sequence[str]) -> dict[int, int]:
+    """For each asymmetric rule whose mirror image (its l and r swapped, as the same set of
+    terms) is a later rule, the index of that rule: ``l.forename = r.surname`` and
+    ``l.surname = r.forename`` pair the same two records, one in each order, so one join
+    finds the candidates of both. Each rule is in at most one such pair."""
+    parsed = [parsed_rule(r) for r in rules]
+    terms = [None if p is None else _terms(p) for p in parsed]
+    out: dict[int, int] = {}
+    taken: set[int] = set()
+    for i, tree in enumerate(parsed):
+        if tree is None or i in taken or symmetric_rule(rules[i]):
+            continue
+        swapped = _terms(tree.transform(_swapped))
+        for j in range(i + 1, len(rules)):
+            if j not in taken and terms[j] is not None and terms[j] == swapped:
+                out[i] = j
+                taken |= {i, j}
+                break
+    return out
 
 
 class ModelDialectError(ValueError):
