@@ -195,6 +195,12 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
     model_input.register_forename_names(con, where)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _arrived AS {_keyed_sql(where)}")
+        # The leaving records' keys, read once rather than once per key (each read scans the
+        # cache's million unique ids).
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _left AS SELECT {', '.join(_RAW)} FROM {CACHE} "  # noqa: S608
+            "WHERE unique_id IN (SELECT unique_id FROM _leaving)"
+        )
         common: dict[str, str] = {}
         for k in _RARE_KEYS:
             # Counts after the change, for the values the arriving and leaving records hold:
@@ -204,13 +210,10 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
                 CREATE OR REPLACE TEMP TABLE _counts_{k} AS
                 WITH touched AS (
                     SELECT _{k} AS v FROM _arrived WHERE _{k} IS NOT NULL
-                    UNION SELECT _{k} FROM {CACHE} WHERE _{k} IS NOT NULL
-                      AND unique_id IN (SELECT unique_id FROM _leaving)),
+                    UNION SELECT _{k} FROM _left WHERE _{k} IS NOT NULL),
                 was AS (SELECT _{k} AS v, count(*) AS n FROM {CACHE}
                         WHERE _{k} IN (SELECT v FROM touched) GROUP BY 1),
-                gone AS (SELECT _{k} AS v, count(*) AS n FROM {CACHE}
-                         WHERE _{k} IN (SELECT v FROM touched)
-                           AND unique_id IN (SELECT unique_id FROM _leaving) GROUP BY 1),
+                gone AS (SELECT _{k} AS v, count(*) AS n FROM _left WHERE _{k} IS NOT NULL GROUP BY 1),
                 came AS (SELECT _{k} AS v, count(*) AS n FROM _arrived WHERE _{k} IS NOT NULL GROUP BY 1)
                 SELECT t.v, coalesce(was.n, 0) AS was, coalesce(was.n, 0) - coalesce(gone.n, 0)
                        + coalesce(came.n, 0) AS now
@@ -230,14 +233,16 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
         flipped: dict[str, int] = {}
         flipped_rows: pa.Table | None = None
         if crossed_keys:
-            # One semi-join per key for the ids: an OR of several over the cache was slower.
-            crossed_ids = " UNION ".join(
-                f"SELECT unique_id FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys  # noqa: S608
+            # One semi-join per key for the rows: an OR of several over the cache was slower.
+            # Row numbers rather than unique ids, which are strings to read a million of; they
+            # are stable, as nothing writes to the cache until these rows are deleted below.
+            crossed_rows = " UNION ".join(
+                f"SELECT rowid AS row FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys  # noqa: S608
             )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_ids AS {crossed_ids}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_rows AS {crossed_rows}")
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _flipped AS SELECT * FROM {CACHE} "  # noqa: S608
-                "WHERE unique_id IN (SELECT unique_id FROM _flipped_ids)"
+                "WHERE rowid IN (SELECT row FROM _flipped_rows)"
             )
             for k in crossed_keys:
                 con.execute(
@@ -249,7 +254,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
             flipped_rows = con.sql("SELECT * FROM _flipped").to_arrow_table()
             # Re-keyed in a copy and written back whole: an UPDATE of the cache rewrote its
             # columns at commit (a second at a million rows).
-            con.execute(f"DELETE FROM {CACHE} WHERE unique_id IN (SELECT unique_id FROM _flipped)")
+            con.execute(f"DELETE FROM {CACHE} WHERE rowid IN (SELECT row FROM _flipped_rows)")
             con.execute(f"INSERT INTO {CACHE} SELECT * FROM _flipped")
         # The arriving records' values were all recounted, so their keys need only this
         # run's counts.
@@ -259,8 +264,9 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
         con.unregister("_arriving")
         con.unregister("_leaving")
         con.execute("DROP TABLE IF EXISTS _arrived")
+        con.execute("DROP TABLE IF EXISTS _left")
         con.execute("DROP TABLE IF EXISTS _flipped")
-        con.execute("DROP TABLE IF EXISTS _flipped_ids")
+        con.execute("DROP TABLE IF EXISTS _flipped_rows")
         for k in _RARE_KEYS:
             con.execute(f"DROP TABLE IF EXISTS _counts_{k}")
     return RecordChanges(kinds["new"], kinds["changed"], kinds["removed"], flipped, flipped_rows)
