@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from joinedup.insight import splink_backend
 from joinedup.insight.incremental_blocking import blocked_pairs
 from joinedup.insight.splink_backend import mirrored_rules, symmetric_rule
 
@@ -148,3 +149,17 @@ def test_the_joins_make_splinks_pairs_and_match_keys_on_random_places() -> None:
         for touched in [[u] for u in ids[:10]] + [rng.sample(ids, 13)]:
             expected = {p for p in everything if p[1] in touched or p[2] in touched}
             assert _pairs(_blocked(place, pa.array(touched), MIRRORED)) == expected, (seed, touched)
+
+
+def test_the_scoring_reads_the_comparisons_columns_not_the_blocking_keys() -> None:
+    # The incremental run reads only these columns of the pairs' records out of the place;
+    # a column a comparison reads but missing here would fail Splink's scoring SQL, and the
+    # slow scores test (the same scores as Splink's predict) would fail.
+    from joinedup.insight import model as link_model
+
+    fields = frozenset({"forename", "surname", "dob", "postcode", "nhs_number"})
+    model = link_model.settings(fields).get_settings("duckdb").as_dict()
+    columns = splink_backend.scoring_columns(model)
+    assert columns[0] == "unique_id"
+    assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(columns)
+    assert not {"name_key", "dob_transposed", "birth_year_month"} & set(columns)  # blocking only

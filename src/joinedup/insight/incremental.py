@@ -132,13 +132,13 @@ def _score(
     paired = pa.concat_arrays([
         blocked.column("join_key_l").combine_chunks(), blocked.column("join_key_r").combine_chunks()
     ])  # fmt: skip
-    scoped = input_cache.rows_of(con, place, pc.unique(paired))
+    model = splink_backend.model_for_dialect(stored.model, stored.fields, backend)
+    scoped = input_cache.rows_of(con, place, pc.unique(paired), splink_backend.scoring_columns(model))
     with splink_backend.database(
         backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
     ) as db_api:
         scope = splink_backend.register(db_api, scoped, backend, table_name="records_near")
         pairs = splink_backend.register(db_api, blocked, backend, table_name=splink_backend.BLOCKED_PAIRS)
-        model = splink_backend.model_for_dialect(stored.model, stored.fields, backend)
         linker = splink_backend.linker_from_model(db_api, scope, model, tf)
         predictions = splink_backend.score_blocked_pairs(linker, scope, pairs)
         scored = splink_backend.to_arrow(predictions, PAIR_COLUMNS, "match_probability >= 0.5")
@@ -334,10 +334,12 @@ def _kept_apart(
         ).to_arrow_table()
     finally:
         con.unregister("_conflict_nodes")
+    model = splink_backend.model_for_dialect(stored.model, stored.fields, "duckdb")
+    columns = splink_backend.scoring_columns(model)
     return conflicts.KeptApart(
-        records, edges, splink_backend.model_for_dialect(stored.model, stored.fields, "duckdb"), tf,
+        records, edges, model, tf,
         threshold=threshold, must=must, memory_limit=memory_limit, threads=threads,
-        work_dir=work_dir, known=known, model_input=lambda ids: input_cache.rows_of(con, place, ids),
+        work_dir=work_dir, known=known, model_input=lambda ids: input_cache.rows_of(con, place, ids, columns),
     )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ runs finished, and a run that fails after refreshing it loses nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -70,13 +71,21 @@ def input_select(con: duckdb.DuckDBPyConnection, table: str = CACHE) -> str:
     return ", ".join(_quoted(c) for c in input_columns(con, table))
 
 
-def rows_of(con: duckdb.DuckDBPyConnection, place: str, ids: pa.Array | pa.ChunkedArray) -> pa.Table:
+def rows_of(
+    con: duckdb.DuckDBPyConnection,
+    place: str,
+    ids: pa.Array | pa.ChunkedArray,
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
     """The model input of the records ``ids`` names, from ``place`` (a table holding every
-    record's model input), read where it lies rather than copied whole."""
+    record's model input), read where it lies rather than copied whole: every column, or
+    only ``columns`` (those the model's scoring reads: the ids of a month's pairs lie in
+    every row group of the place, so each column asked for is read for all of it)."""
+    select = input_select(con, place) if columns is None else ", ".join(_quoted(c) for c in columns)
     con.register("_rows_wanted", pa.table({"unique_id": ids}))
     try:
         return con.sql(
-            f"SELECT {input_select(con, place)} FROM {place} "  # noqa: S608
+            f"SELECT {select} FROM {place} "  # noqa: S608
             "WHERE unique_id IN (SELECT unique_id FROM _rows_wanted)"
         ).to_arrow_table()
     finally:
@@ -236,10 +245,8 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
             # One semi-join per key for the rows: an OR of several over the cache was slower.
             # Row numbers rather than unique ids, which are strings to read a million of; they
             # are stable, as nothing writes to the cache until these rows are deleted below.
-            crossed_rows = " UNION ".join(
-                f"SELECT rowid AS row FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys  # noqa: S608
-            )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_rows AS {crossed_rows}")
+            selects = [f"SELECT rowid AS row FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys]  # noqa: S608
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_rows AS {' UNION '.join(selects)}")
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _flipped AS SELECT * FROM {CACHE} "  # noqa: S608
                 "WHERE rowid IN (SELECT row FROM _flipped_rows)"

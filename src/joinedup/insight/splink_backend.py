@@ -4,6 +4,7 @@ linker from a stored model with its term frequencies, and Splink's own explanati
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,8 +17,8 @@ import pyarrow as pa
 __all__ = [
     "ModelDialectError", "copy_u_to_m", "count_rows", "database", "db_api_for", "duckdb_api",
     "floor_m_probabilities", "linker_from_model", "mirrored_rules", "model_for_dialect", "register",
-    "score_blocked_pairs", "spark_api", "spark_session", "symmetric_rule", "term_frequency_tables",
-    "to_arrow", "write_explanations",
+    "score_blocked_pairs", "scoring_columns", "spark_api", "spark_session", "symmetric_rule",
+    "term_frequency_tables", "to_arrow", "write_explanations",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -230,6 +231,26 @@ def linker_from_model(db_api: Any, table: Any, model: dict[str, Any], tf: dict[s
     return linker
 
 
+def scoring_columns(model: dict[str, Any]) -> list[str]:
+    """The input columns Splink reads to score pairs already blocked with ``model``
+    (``score_blocked_pairs``): the unique id, the comparisons' columns and term-frequency
+    columns, and the columns the model retains. The blocking keys are not among them."""
+    return list(_scoring_columns(json.dumps(model, sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=8)
+def _scoring_columns(model_json: str) -> tuple[str, ...]:
+    # Splink's own reading of the model (50 ms), once per model in a process: the
+    # incremental run asks for it twice, for its pairs and for the conflict check's.
+    from splink.internals.settings_creator import SettingsCreator
+
+    model = {**json.loads(model_json), "blocking_rules_to_generate_predictions": []}
+    settings = SettingsCreator.from_path_or_dict(model).get_settings(model.get("sql_dialect", "duckdb"))
+    used = [*settings._columns_used_by_comparisons, *settings._term_frequency_columns]  # noqa: SLF001
+    names = [c.unquote().name for c in used] + list(settings._additional_col_names_to_retain)  # noqa: SLF001
+    return tuple(dict.fromkeys(names))
+
+
 BLOCKED_PAIRS = "__splink__blocked_id_pairs"  # the name Splink's scoring SQL reads
 
 
@@ -249,7 +270,11 @@ def score_blocked_pairs(linker: Any, records: Any, blocked: Any) -> Any:
     from splink.internals.pipeline import CTEPipeline
 
     inference = linker.inference
-    settings = inference._clone_settings_with_overrides(None, None)  # noqa: SLF001
+    # The pairs are already blocked, so the settings scoring them carry no blocking rules:
+    # Splink would otherwise parse every rule again for its columns, at each of the several
+    # reads of the columns to select, and carry each rule's columns through the scoring SQL
+    # for both records of every pair (the model's rare-value keys, which no comparison reads).
+    settings = inference._clone_settings_with_overrides(None, [])  # noqa: SLF001
     inputs = {records.templated_name: records}
     pipeline = CTEPipeline([blocked])
     inference._append_required_tf_to_pipeline(pipeline, [records])  # noqa: SLF001
