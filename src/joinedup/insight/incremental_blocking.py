@@ -53,7 +53,7 @@ def blocked_pairs(
     try:
         # The touched records copied once (a few thousand); the place is joined where it lies.
         # Row numbers are stable here, as nothing writes to the place between these statements.
-        columns = input_cache.input_select(con, place)
+        columns = _columns_read(con, place, rules)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _touched_input AS SELECT rowid AS _row, {columns} "  # noqa: S608
             f"FROM {place} WHERE unique_id IN (SELECT unique_id FROM _touched_ids)"
@@ -99,6 +99,20 @@ def blocked_pairs(
         for table in ("_touched_input", "_oriented", "_blocked"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return blocked.cast(_SCHEMA)
+
+
+def _columns_read(con: duckdb.DuckDBPyConnection, place: str, rules: list[str]) -> str:
+    """The touched records' columns the joins and the block counts read: the id, the source
+    and the rules' own columns (all the model input if a rule cannot be read). Each column
+    copied costs a read of the whole place, as a month's records lie in every row group."""
+    every = input_cache.input_columns(con, place)
+    wanted = {"unique_id", "source"}
+    for rule in rules:
+        read = splink_backend.rule_columns(rule)
+        if read is None:
+            return input_cache.input_select(con, place)
+        wanted |= read
+    return ", ".join(f'"{c}"' for c in every if c in wanted)
 
 
 def _joins(place: str, rules: list[str]) -> tuple[list[str], list[str]]:
