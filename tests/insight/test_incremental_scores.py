@@ -58,3 +58,42 @@ def test_the_pairs_and_scores_splinks_own_blocking_and_scoring_give(tmp_path: Pa
     assert mine.keys() == reference.keys()
     assert all(abs(mine[k] - reference[k]) < 1e-9 for k in mine)
     con.close()
+
+
+@pytest.mark.slow
+def test_a_full_link_keeps_the_scores_splinks_predict_gives(tmp_path: Path) -> None:
+    # A full link scores the pairs Splink's blocking made without Splink's predict (so that
+    # the blocking rules' columns are not carried through the scoring); the pairs it keeps,
+    # trained and again with the stored model, must be exactly predict's.
+    generate_place(260, tmp_path / "extracts", seed=12, formats="csv")
+    con = connect(tmp_path / "place.duckdb", memory_limit="500MB", threads=1)
+    ingest_directory(con, tmp_path / "extracts")
+
+    def kept() -> dict[tuple[str, str], float]:
+        rows = con.execute("SELECT unique_id_l, unique_id_r, match_weight FROM link_pairs").fetchall()
+        return {(a, b): w for a, b, w in rows}
+
+    def predicted() -> dict[tuple[str, str], float]:
+        stored = link_state.load_model(con)
+        assert stored is not None
+        db_api = splink_backend.db_api_for(
+            "duckdb", memory_limit="500MB", threads=1, work_dir=tmp_path / "ref"
+        )
+        records = splink_backend.register(db_api, prepare_input(con, ordered=False), "duckdb")
+        linker = splink_backend.linker_from_model(
+            db_api, records, stored.model, link_state.term_frequencies(con, stored.model_id)
+        )
+        scores = splink_backend.to_arrow(
+            linker.inference.predict(threshold_match_probability=0.5, warning_mode="never"), PAIR_COLUMNS
+        )
+        lefts, rights = scores.column("unique_id_l").to_pylist(), scores.column("unique_id_r").to_pylist()
+        weights = scores.column("match_weight").to_pylist()
+        return {(min(a, b), max(a, b)): w for a, b, w in zip(lefts, rights, weights, strict=True)}
+
+    for kwargs in ({}, {"retrain": False}):
+        link_place(con, work_dir=tmp_path / "work", seed=42, mode="full", **kwargs)
+        mine, reference = kept(), predicted()
+        assert len(mine) > 20
+        assert mine.keys() == reference.keys(), kwargs
+        assert all(abs(mine[k] - reference[k]) < 1e-9 for k in mine), kwargs
+    con.close()

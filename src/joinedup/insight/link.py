@@ -258,12 +258,12 @@ def train_and_predict(
         if stored is None:
             # A newly trained model's prior is estimated from its own scores (match_prior),
             # which needs the pairs a little below the threshold too.
-            predictions = linker.inference.predict(
-                threshold_match_probability=match_prior.LOWEST_KEPT, warning_mode="never"
+            predictions = splink_backend.score_blocked_pairs(
+                linker, table, blocked, threshold=match_prior.LOWEST_KEPT
             )
             pair_frame = _with_estimated_prior(linker, predictions, frame.num_rows)
         else:
-            predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
+            predictions = splink_backend.score_blocked_pairs(linker, table, blocked, threshold=0.5)
             pair_frame = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
         timings["predict"] = time.perf_counter() - t0
         tf = stored[1] if stored is not None else splink_backend.term_frequency_tables(linker)

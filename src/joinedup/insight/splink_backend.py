@@ -254,7 +254,7 @@ def _scoring_columns(model_json: str) -> tuple[str, ...]:
 BLOCKED_PAIRS = "__splink__blocked_id_pairs"  # the name Splink's scoring SQL reads
 
 
-def score_blocked_pairs(linker: Any, records: Any, blocked: Any) -> Any:
+def score_blocked_pairs(linker: Any, records: Any, blocked: Any, *, threshold: float | None = None) -> Any:
     """Splink's scores for pairs already blocked: ``blocked`` is a registered table named
     ``BLOCKED_PAIRS`` (match_key, join_key_l, join_key_r, the smaller unique id on the left)
     and ``records`` the registered records it names.
@@ -283,7 +283,7 @@ def score_blocked_pairs(linker: Any, records: Any, blocked: Any) -> Any:
     )
     return inference._score_blocked_pairs(  # noqa: SLF001
         pipeline=pipeline, settings=settings, input_tablename_l="__splink__df_concat_with_tf",
-        input_tablename_r="__splink__df_concat_with_tf", threshold_match_probability=None,
+        input_tablename_r="__splink__df_concat_with_tf", threshold_match_probability=threshold,
         threshold_match_weight=None,
     )  # fmt: skip
 
