@@ -90,3 +90,34 @@ def test_a_star_of_different_people_through_one_record() -> None:
     got = _clustered(ids, pairs, [], cannot)
     assert frozenset({"bridge", spokes[-1]}) in got
     assert len(got) == len(spokes)
+
+
+def test_a_cluster_is_named_by_its_smallest_id_whether_the_ids_come_in_order_or_not() -> None:
+    # Ids in order take a shortcut (a cluster's first id is its smallest); shuffled ids the
+    # grouped minimum. Both must name every cluster alike, and pairs naming a record not
+    # among the ids are ignored.
+    rng = random.Random(3)
+    ids = [f"s{rng.randrange(3)}|{i:03d}" for i in range(200)]
+    pairs = [(rng.choice(ids), rng.choice(ids)) for _ in range(150)] + [("gone|1", ids[0])]
+    table = pa.table({
+        "unique_id_l": [a for a, _ in pairs], "unique_id_r": [b for _, b in pairs],
+        "match_weight": [5.0] * len(pairs), "match_probability": [0.99] * len(pairs),
+    })  # fmt: skip
+
+    def named(order: list[str] | pa.ChunkedArray) -> dict[str, str]:
+        out = cluster_records(order, table, 0.9)
+        records, clusters = out.column("unique_id").to_pylist(), out.column("cluster_id").to_pylist()
+        return dict(zip(records, clusters, strict=True))
+
+    in_order = named(sorted(ids))
+    shuffled = list(ids)
+    rng.shuffle(shuffled)
+    assert named(shuffled) == in_order
+    assert named(pa.chunked_array([sorted(ids)[:70], sorted(ids)[70:]])) == in_order
+    groups: dict[str, list[str]] = {}
+    for record, cluster in in_order.items():
+        groups.setdefault(cluster, []).append(record)
+    assert all(cluster == min(members) for cluster, members in groups.items())
+    assert len(groups) < len(ids)
+    with pytest.raises(ValueError, match="unique"):
+        cluster_records([ids[0], ids[0]], table, 0.9)

@@ -78,3 +78,28 @@ def test_links_end_exactly_as_the_clusters_say_when_only_changes_are_written(
     assert scoped["a"] == after["a"]  # outside the scope: untouched
     assert "b" not in scoped  # in the scope's person, but not in its new clusters
     assert scoped["c"] == scoped["e"] == after["c"]
+
+
+def _greedy(overlap: pd.DataFrame) -> dict[str, str]:
+    """The matching as first written: every row, largest overlap first, in one loop."""
+    ordered = overlap.sort_values(["n", "person_id"], ascending=[False, True], kind="stable")
+    chosen: dict[str, str] = {}
+    for cluster_id, person_id in zip(ordered["cluster_id"], ordered["person_id"], strict=True):
+        if cluster_id not in chosen and person_id not in chosen.values():
+            chosen[cluster_id] = person_id
+    return chosen
+
+
+def test_clusters_and_persons_overlapping_only_each_other_match_as_the_greedy_loop_would() -> None:
+    # Random overlaps with merges, splits, ties and one-to-one rows mixed: the shortcut for
+    # the one-to-one rows must choose exactly what the loop over every row chose.
+    import random
+
+    from joinedup.insight.persons import _match
+
+    for seed in range(40):
+        rng = random.Random(seed)
+        rows = {(f"c{rng.randrange(30)}", f"P{rng.randrange(30):08d}") for _ in range(rng.randrange(1, 60))}
+        sizes = [(c, p, rng.choice([1, 1, 2, 3])) for c, p in sorted(rows)]
+        overlap = pd.DataFrame(sizes, columns=["cluster_id", "person_id", "n"])
+        assert _match(overlap) == _greedy(overlap), seed

@@ -41,10 +41,15 @@ def format_person_id(number: int) -> str:
 
 def _match(overlap: pd.DataFrame) -> dict[str, str]:
     """Greedy one-to-one matching of new clusters to earlier person ids by overlap size."""
-    ordered = overlap.sort_values(["n", "person_id"], ascending=[False, True], kind="stable")
+    # A cluster and a person that overlap only each other are matched whatever the order
+    # (neither can be taken by another row first): at a million records that is nearly
+    # every row, and only the rest go through the greedy loop.
+    shared = overlap.duplicated("cluster_id", keep=False) | overlap.duplicated("person_id", keep=False)
+    alone = overlap[~shared]
+    chosen: dict[str, str] = dict(zip(alone["cluster_id"], alone["person_id"], strict=True))
+    ordered = overlap[shared].sort_values(["n", "person_id"], ascending=[False, True], kind="stable")
     taken_clusters: set[str] = set()
     taken_persons: set[str] = set()
-    chosen: dict[str, str] = {}
     for cluster_id, person_id in zip(ordered["cluster_id"], ordered["person_id"], strict=True):
         if cluster_id in taken_clusters or person_id in taken_persons:
             continue
