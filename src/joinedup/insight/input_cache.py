@@ -242,14 +242,14 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
         flipped: dict[str, int] = {}
         flipped_rows: pa.Table | None = None
         if crossed_keys:
-            # One semi-join per key for the rows: an OR of several over the cache was slower.
-            # Row numbers rather than unique ids, which are strings to read a million of; they
-            # are stable, as nothing writes to the cache until these rows are deleted below.
-            selects = [f"SELECT rowid AS row FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys]  # noqa: S608
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_rows AS {' UNION '.join(selects)}")
+            # One semi-join per key for the ids: an OR of several over the cache was slower.
+            # (By unique id, not row number: DuckDB 2.0 crashed deleting by row number after
+            # the deletions above, in the same transaction.)
+            selects = [f"SELECT unique_id FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys]  # noqa: S608
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_ids AS {' UNION '.join(selects)}")
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _flipped AS SELECT * FROM {CACHE} "  # noqa: S608
-                "WHERE rowid IN (SELECT row FROM _flipped_rows)"
+                "WHERE unique_id IN (SELECT unique_id FROM _flipped_ids)"
             )
             for k in crossed_keys:
                 con.execute(
@@ -261,7 +261,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
             flipped_rows = con.sql("SELECT * FROM _flipped").to_arrow_table()
             # Re-keyed in a copy and written back whole: an UPDATE of the cache rewrote its
             # columns at commit (a second at a million rows).
-            con.execute(f"DELETE FROM {CACHE} WHERE rowid IN (SELECT row FROM _flipped_rows)")
+            con.execute(f"DELETE FROM {CACHE} WHERE unique_id IN (SELECT unique_id FROM _flipped)")
             con.execute(f"INSERT INTO {CACHE} SELECT * FROM _flipped")
         # The arriving records' values were all recounted, so their keys need only this
         # run's counts.
@@ -273,7 +273,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
         con.execute("DROP TABLE IF EXISTS _arrived")
         con.execute("DROP TABLE IF EXISTS _left")
         con.execute("DROP TABLE IF EXISTS _flipped")
-        con.execute("DROP TABLE IF EXISTS _flipped_rows")
+        con.execute("DROP TABLE IF EXISTS _flipped_ids")
         for k in _RARE_KEYS:
             con.execute(f"DROP TABLE IF EXISTS _counts_{k}")
     return RecordChanges(kinds["new"], kinds["changed"], kinds["removed"], flipped, flipped_rows)
