@@ -105,14 +105,13 @@ def _columns_read(con: duckdb.DuckDBPyConnection, place: str, rules: list[str]) 
     """The touched records' columns the joins and the block counts read: the id, the source
     and the rules' own columns (all the model input if a rule cannot be read). Each column
     copied costs a read of the whole place, as a month's records lie in every row group."""
-    every = input_cache.input_columns(con, place)
     wanted = {"unique_id", "source"}
     for rule in rules:
         read = splink_backend.rule_columns(rule)
         if read is None:
             return input_cache.input_select(con, place)
         wanted |= read
-    return ", ".join(f'"{c}"' for c in every if c in wanted)
+    return input_cache.input_select(con, place, wanted)
 
 
 def _joins(place: str, rules: list[str]) -> tuple[list[str], list[str]]:

@@ -22,7 +22,7 @@ runs finished, and a run that fails after refreshing it loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import duckdb
@@ -66,22 +66,24 @@ def input_columns(con: duckdb.DuckDBPyConnection, table: str = CACHE) -> list[st
     return [c for c in con.table(table).columns if c not in _EXTRA]
 
 
-def input_select(con: duckdb.DuckDBPyConnection, table: str = CACHE) -> str:
-    """``input_columns`` quoted for a SELECT list."""
-    return ", ".join(_quoted(c) for c in input_columns(con, table))
+def input_select(
+    con: duckdb.DuckDBPyConnection, table: str = CACHE, only: Collection[str] | None = None
+) -> str:
+    """``input_columns`` quoted for a SELECT list (those in ``only``, if given)."""
+    return ", ".join(_quoted(c) for c in input_columns(con, table) if only is None or c in only)
 
 
 def rows_of(
     con: duckdb.DuckDBPyConnection,
     place: str,
     ids: pa.Array | pa.ChunkedArray,
-    columns: Sequence[str] | None = None,
+    columns: Collection[str] | None = None,
 ) -> pa.Table:
     """The model input of the records ``ids`` names, from ``place`` (a table holding every
     record's model input), read where it lies rather than copied whole: every column, or
     only ``columns`` (those the model's scoring reads: the ids of a month's pairs lie in
     every row group of the place, so each column asked for is read for all of it)."""
-    select = input_select(con, place) if columns is None else ", ".join(_quoted(c) for c in columns)
+    select = input_select(con, place, columns)
     con.register("_rows_wanted", pa.table({"unique_id": ids}))
     try:
         return con.sql(

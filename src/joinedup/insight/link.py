@@ -250,7 +250,8 @@ def train_and_predict(
 
         on_stage("scoring pairs of records")
         t0 = time.perf_counter()
-        # Blocked pairs are computed once and cached; predict() then scores that table.
+        # Splink's blocking makes the pairs once; score_blocked_pairs then scores that table
+        # without carrying the blocking rules' columns (the same scores as predict()).
         blocked = linker.inference.compute_blocked_pairs_for_predict()
         comparisons = splink_backend.count_rows(blocked)
         timings["block"] = time.perf_counter() - t0
