@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from joinedup.insight import link_state, splink_backend
+from joinedup.insight import link_state, pair_scorer, splink_backend
 from joinedup.insight.incremental import _score
-from joinedup.insight.link import PAIR_COLUMNS, link_place, prepare_input
+from joinedup.insight.link import link_place, prepare_input
+from joinedup.insight.pair_scorer import PAIR_COLUMNS
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
@@ -34,8 +35,28 @@ def test_the_pairs_and_scores_splinks_own_blocking_and_scoring_give(tmp_path: Pa
 
     con.register("_frame", frame)
     con.execute("CREATE TABLE place AS SELECT * FROM _frame")  # a table, as the cache is: rows have row ids
-    ours, comparisons = _score(con, "place", touched, stored, tf, memory_limit="500MB", threads=1,
-                               work_dir=tmp_path / "ours")  # fmt: skip
+    model = splink_backend.model_for_dialect(stored.model, stored.fields, "duckdb")
+    with pair_scorer.pair_scorer(
+        "duckdb", model, tf, memory_limit="500MB", threads=1, work_dir=tmp_path / "ours"
+    ) as scorer:
+        ours, comparisons = _score(con, "place", touched, stored, scorer, model)
+        # The conflict check then scores its pairs in the same database. Its records may be
+        # ids already scored with other values: the second list must read its own.
+        pairs = pa.table({
+            "match_key": pa.array(["0"] * ours.num_rows), "join_key_l": ours.column("unique_id_l"),
+            "join_key_r": ours.column("unique_id_r"),
+        })  # fmt: skip
+        renamed = frame.set_column(
+            frame.schema.get_field_index("surname"), "surname",
+            pc.binary_join_element_wise(frame.column("surname"), pa.scalar("x"), ""),
+        )  # fmt: skip
+        shared = scorer.score(renamed, pairs)
+    with pair_scorer.pair_scorer(
+        "duckdb", model, tf, memory_limit="500MB", threads=1, work_dir=tmp_path / "alone"
+    ) as alone:
+        by_pair = [("unique_id_l", "ascending"), ("unique_id_r", "ascending")]  # scores come unordered
+        assert shared.sort_by(by_pair).equals(alone.score(renamed, pairs).sort_by(by_pair))
+    assert shared.column("match_weight") != ours.column("match_weight")  # other values, other scores
 
     db_api = splink_backend.db_api_for("duckdb", memory_limit="500MB", threads=1, work_dir=tmp_path / "ref")
     records = splink_backend.register(db_api, frame, "duckdb")

@@ -17,8 +17,9 @@ import pyarrow.compute as pc
 import pytest
 
 from joinedup.insight import input_cache, key_crossings, link_state, model_input, splink_backend
-from joinedup.insight.link import PAIR_COLUMNS, link_place, prepare_input
+from joinedup.insight.link import link_place, prepare_input
 from joinedup.insight.model import DEFAULT_THRESHOLD
+from joinedup.insight.pair_scorer import PAIR_COLUMNS
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place

@@ -94,27 +94,22 @@ def score_pairs(
     ``pairs`` (join_key_l < join_key_r) of ``records`` (their model input). Always DuckDB, in
     process: these are a few hundred pairs, whichever backend scored the place. ``model``
     is Splink's JSON in DuckDB's dialect (``splink_backend.model_for_dialect``)."""
-    from joinedup.insight import splink_backend
-    from joinedup.insight.link import PAIR_COLUMNS
+    from joinedup.insight import pair_scorer
 
-    if not pairs.num_rows:
-        return pa.table(
-            {c: pa.array([], pa.float64() if c.startswith("match") else pa.string()) for c in PAIR_COLUMNS}
-        )
-    # Splink's scoring reads a match key (the blocking rule that made a pair); these pairs
-    # were made by no rule, and the key changes no score.
-    blocked = pa.table({
+    with pair_scorer.pair_scorer(
+        "duckdb", model, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir
+    ) as scorer:
+        return scorer.score(records, _unblocked(pairs))
+
+
+def _unblocked(pairs: pa.Table) -> pa.Table:
+    """``pairs`` as Splink's scoring reads blocked pairs. Splink's scoring reads a match key
+    (the blocking rule that made a pair); these pairs were made by no rule, and the key
+    changes no score."""
+    return pa.table({
         "match_key": pa.array(["0"] * pairs.num_rows, pa.string()),
         "join_key_l": pairs.column("join_key_l"), "join_key_r": pairs.column("join_key_r"),
     })  # fmt: skip
-    with splink_backend.database(
-        "duckdb", memory_limit=memory_limit, threads=threads, work_dir=work_dir
-    ) as db_api:
-        scope = splink_backend.register(db_api, records, "duckdb", table_name="records_in_conflict")
-        table = splink_backend.register(db_api, blocked, "duckdb", table_name=splink_backend.BLOCKED_PAIRS)
-        linker = splink_backend.linker_from_model(db_api, scope, model, tf)
-        predictions = splink_backend.score_blocked_pairs(linker, scope, table)
-        return splink_backend.to_arrow(predictions, PAIR_COLUMNS)
 
 
 def cannot_links(scores: pa.Table, threshold: float) -> list[Pair]:
@@ -163,6 +158,7 @@ class KeptApart:
         work_dir: Path,
         known: pa.Table | None = None,
         model_input: Callable[[pa.Array], pa.Table] | None = None,
+        score: Callable[[pa.Table, pa.Table], pa.Table] | None = None,
     ) -> None:
         self.records, self.scored, self.model, self.tf = records, scored, model, tf
         # The model input of the records in a candidate pair (default: from ``records``,
@@ -170,6 +166,10 @@ class KeptApart:
         self.model_input = model_input or (
             lambda ids: self.records.filter(pc.is_in(self.records.column("unique_id"), value_set=ids))
         )
+        # Scores of (model input, pairs as Splink reads blocked pairs): default, in a
+        # database of the check's own (``score_pairs``); an incremental run passes the
+        # ``pair_scorer`` it scored its pairs with.
+        self.score = score
         self.threshold, self.must = threshold, list(must)
         self.memory_limit, self.threads, self.work_dir = memory_limit, threads, work_dir
         self.known = known
@@ -202,10 +202,14 @@ class KeptApart:
                 candidates.column("join_key_l").combine_chunks(),
                 candidates.column("join_key_r").combine_chunks(),
             ])  # fmt: skip
-            fresh = score_pairs(
-                self.model_input(pc.unique(ids)), candidates, self.model, self.tf,
-                memory_limit=self.memory_limit, threads=self.threads, work_dir=self.work_dir,
-            )  # fmt: skip
+            records = self.model_input(pc.unique(ids))
+            if self.score is not None:
+                fresh = self.score(records, _unblocked(candidates))
+            else:
+                fresh = score_pairs(
+                    records, candidates, self.model, self.tf,
+                    memory_limit=self.memory_limit, threads=self.threads, work_dir=self.work_dir,
+                )  # fmt: skip
         self.newly_scored = fresh.num_rows
         self.scores = pa.concat_tables([reused.cast(fresh.schema), fresh])
         kept = drop_must_linked(cannot_links(self.scores, self.threshold), self.must)

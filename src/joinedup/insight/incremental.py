@@ -22,10 +22,11 @@ bridging record therefore splits, and a person whose records all went retires.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -39,6 +40,7 @@ from joinedup.insight import (
     input_cache,
     key_crossings,
     link_state,
+    pair_scorer,
     review,
     splink_backend,
 )
@@ -101,25 +103,16 @@ def _score(
     place: str,
     touched: list[str],
     stored: link_state.StoredModel,
-    tf: dict[str, pa.Table],
+    scorer: pair_scorer.PairScorer,
+    model: dict[str, Any],
     *,
-    memory_limit: str,
-    threads: int,
-    work_dir: Path,
-    backend: Backend = "duckdb",
-    spark_master: str | None = None,
     also: pa.Table | None = None,
     max_block: int = block_limits.DEFAULT_MAX_BLOCK,
 ) -> tuple[pa.Table, int]:
     """Splink's scores (match probability 0.5 and over) for the pairs the blocking rules make
     with a touched record, and for the pairs ``also`` names (``key_crossings``), and the
     number of pairs scored. ``place`` names the table of ``con`` holding the model input of
-    every record (``input_cache``)."""
-    from joinedup.insight.link import PAIR_COLUMNS
-
-    empty = pa.table(
-        {c: pa.array([], pa.float64() if c.startswith("match") else pa.string()) for c in PAIR_COLUMNS}
-    )
+    every record (``input_cache``); ``model`` is the stored model in the scorer's dialect."""
     blocked = incremental_blocking.blocked_pairs(
         con, place, pa.array(touched, pa.string()), stored.model, max_block=max_block
     )
@@ -127,22 +120,13 @@ def _score(
         # Pairs of two re-keyed records: neither is touched, so none is in ``blocked``.
         blocked = pa.concat_tables([blocked, also.cast(blocked.schema)])
     if not blocked.num_rows:
-        return empty, 0
+        return pair_scorer.empty_scores(), 0
     # Only the records in some pair are copied out of the place (a few per cent of it).
     paired = pa.concat_arrays([
         blocked.column("join_key_l").combine_chunks(), blocked.column("join_key_r").combine_chunks()
     ])  # fmt: skip
-    model = splink_backend.model_for_dialect(stored.model, stored.fields, backend)
     scoped = input_cache.rows_of(con, place, pc.unique(paired), splink_backend.scoring_columns(model))
-    with splink_backend.database(
-        backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
-    ) as db_api:
-        scope = splink_backend.register(db_api, scoped, backend, table_name="records_near")
-        pairs = splink_backend.register(db_api, blocked, backend, table_name=splink_backend.BLOCKED_PAIRS)
-        linker = splink_backend.linker_from_model(db_api, scope, model, tf)
-        predictions = splink_backend.score_blocked_pairs(linker, scope, pairs)
-        scored = splink_backend.to_arrow(predictions, PAIR_COLUMNS, "match_probability >= 0.5")
-    return scored.cast(empty.schema), blocked.num_rows
+    return scorer.score(scoped, blocked, "match_probability >= 0.5"), blocked.num_rows
 
 
 def link_incrementally(
@@ -187,30 +171,37 @@ def link_incrementally(
     on_stage("scoring pairs of records")  # the run page's stage names
     t0 = time.perf_counter()
     tf = link_state.term_frequencies(con, stored.model_id)
-    new_pairs, comparisons = _score(
-        con, place, touched, stored, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir,
-        backend=backend, spark_master=spark_master, also=crossing, max_block=max_block,
-    )  # fmt: skip
-    timings["predict"] = time.perf_counter() - t0
-
-    on_stage("clustering pairs into persons")
-    t0 = time.perf_counter()
-    must, cannot = review.constraints(con)
-    decided_apart = list(cannot)
-    con.register("_touched", pd.DataFrame({"unique_id": touched}, dtype=object))
-    con.register("_gone", pd.DataFrame({"unique_id": changes.changed + changes.removed}, dtype=object))
-    con.register("_new_pairs", new_pairs)
-    con.register("_dropped", dropped)
-    # Stored pairs of re-keyed records: dropped, or scored again (``crossing``) and re-written.
-    con.register("_rechecked", pa.concat_tables([
-        dropped.select(["unique_id_l", "unique_id_r"]),
-        crossing.select(["join_key_l", "join_key_r"]).rename_columns(["unique_id_l", "unique_id_r"]),
-    ]))  # fmt: skip
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _links AS SELECT source || '|' || record_id AS unique_id, "
-        "person_id FROM person_links"
-    )
+    model = splink_backend.model_for_dialect(stored.model, stored.fields, backend)
+    # One Splink database and linker for this run's scoring, the conflict check's included
+    # (pair_scorer); on Spark the conflict check's few pairs are scored in DuckDB.
+    scoring = contextlib.ExitStack()  # closed with the run's temporary tables, below
+    scorer = scoring.enter_context(pair_scorer.pair_scorer(
+        backend, model, tf, memory_limit=memory_limit, threads=threads, work_dir=work_dir,
+        spark_master=spark_master,
+    ))  # fmt: skip
     try:
+        new_pairs, comparisons = _score(
+            con, place, touched, stored, scorer, model, also=crossing, max_block=max_block
+        )
+        timings["predict"] = time.perf_counter() - t0
+
+        on_stage("clustering pairs into persons")
+        t0 = time.perf_counter()
+        must, cannot = review.constraints(con)
+        decided_apart = list(cannot)
+        con.register("_touched", pd.DataFrame({"unique_id": touched}, dtype=object))
+        con.register("_gone", pd.DataFrame({"unique_id": changes.changed + changes.removed}, dtype=object))
+        con.register("_new_pairs", new_pairs)
+        con.register("_dropped", dropped)
+        # Stored pairs of re-keyed records: dropped, or scored again (``crossing``) and re-written.
+        con.register("_rechecked", pa.concat_tables([
+            dropped.select(["unique_id_l", "unique_id_r"]),
+            crossing.select(["join_key_l", "join_key_r"]).rename_columns(["unique_id_l", "unique_id_r"]),
+        ]))  # fmt: skip
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _links AS SELECT source || '|' || record_id AS unique_id, "
+            "person_id FROM person_links"
+        )
         with transaction(con):
             # Pairs of changed or removed records were scored on what the records were.
             con.execute(
@@ -265,6 +256,7 @@ def link_incrementally(
             kept_apart = _kept_apart(
                 con, place, nodes, edges, stored, tf, threshold=threshold, must=must,
                 memory_limit=memory_limit, threads=threads, work_dir=work_dir,
+                scorer=scorer if backend == "duckdb" else None,
             )  # fmt: skip
             clusters = cluster_records(
                 nodes, edges, threshold, must_link=must, cannot_link=decided_apart, conflicts=kept_apart
@@ -294,6 +286,7 @@ def link_incrementally(
         for name in ("_touched", "_gone", "_new_pairs", "_dropped", "_rechecked", "_scope", "_nodes"):
             con.unregister(name)  # a no-op for a name an earlier failure left unregistered
         con.execute("DROP TABLE IF EXISTS _links")
+        scoring.close()
     timings["persons"] = time.perf_counter() - t0
     return LinkResult(
         run_id=run_id, backend=backend, records=n_records, comparisons=comparisons,
@@ -317,10 +310,12 @@ def _kept_apart(
     memory_limit: str,
     threads: int,
     work_dir: Path,
+    scorer: pair_scorer.PairScorer | None = None,
 ) -> conflicts.KeptApart:
     """``conflicts.KeptApart`` for the records re-clustered: their identifiers, the pairs
     kept from earlier runs (those of changed records already removed), and the model input
-    of a record in a pair not yet scored, read from ``place`` when needed."""
+    of a record in a pair not yet scored, read from ``place`` when needed, and scored by
+    ``scorer`` (None: in a DuckDB database of the check's own)."""
     ids = pa.table({"unique_id": pa.array(nodes, pa.string())})
     con.register("_conflict_nodes", ids)
     try:
@@ -340,6 +335,7 @@ def _kept_apart(
         records, edges, model, tf,
         threshold=threshold, must=must, memory_limit=memory_limit, threads=threads,
         work_dir=work_dir, known=known, model_input=lambda ids: input_cache.rows_of(con, place, ids, columns),
+        score=scorer.score if scorer is not None else None,
     )  # fmt: skip
 
 

@@ -35,6 +35,7 @@ from joinedup.insight import model as link_model
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.household_birthdays import shared_birthday_u
 from joinedup.insight.model_input import RARE_KEY_CAP, prepare_input, present_fields, present_fields_in
+from joinedup.insight.pair_scorer import PAIR_COLUMNS
 from joinedup.insight.persons import PersonChanges, assign_person_ids
 from joinedup.insight.splink_backend import spark_session
 from joinedup.insight.store import one, transaction
@@ -151,9 +152,6 @@ class Scored:
     tf: dict[str, pa.Table]
     timings: dict[str, float]
     trained: bool
-
-
-PAIR_COLUMNS = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
 
 
 def _train(linker: Any, frame: pa.Table, present: frozenset[str], seed: int) -> None:

@@ -255,9 +255,9 @@ BLOCKED_PAIRS = "__splink__blocked_id_pairs"  # the name Splink's scoring SQL re
 
 
 def score_blocked_pairs(linker: Any, records: Any, blocked: Any, *, threshold: float | None = None) -> Any:
-    """Splink's scores for pairs already blocked: ``blocked`` is a registered table named
-    ``BLOCKED_PAIRS`` (match_key, join_key_l, join_key_r, the smaller unique id on the left)
-    and ``records`` the registered records it names.
+    """Splink's scores for pairs already blocked: ``blocked`` is a registered table (match_key,
+    join_key_l, join_key_r, the smaller unique id on the left) and ``records`` the
+    registered records it names.
 
     This is ``Inference.predict_within`` without its first stage: the incremental path has
     already found its pairs with one join per rule, and Splink's own blocking of the same
@@ -276,7 +276,10 @@ def score_blocked_pairs(linker: Any, records: Any, blocked: Any, *, threshold: f
     # for both records of every pair (the model's rare-value keys, which no comparison reads).
     settings = inference._clone_settings_with_overrides(None, [])  # noqa: SLF001
     inputs = {records.templated_name: records}
-    pipeline = CTEPipeline([blocked])
+    # Splink's scoring SQL reads the pairs as BLOCKED_PAIRS; the pipeline puts the table's
+    # own name in its place, so one database can score several lists (pair_scorer).
+    pairs = blocked.db_api.table_to_splink_dataframe(BLOCKED_PAIRS, blocked.physical_name)
+    pipeline = CTEPipeline([pairs])
     inference._append_required_tf_to_pipeline(pipeline, [records])  # noqa: SLF001
     inference._enqueue_concat_with_tf_cte(  # noqa: SLF001
         pipeline, inputs, "__splink__df_concat_with_tf", force_source_dataset=False
