@@ -74,17 +74,9 @@ def assign_person_ids(
     clusters must then hold every remaining record of the scope's persons.
     """
     con.register("_clusters_in", clusters)
-    # Each id's source and record id, split once here: a join on them reads person_links
-    # and records as they are, where one on ``source || '|' || record_id`` built a million
-    # strings on their side (a source name holds no '|', so the first one splits).
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _clusters AS
-        SELECT unique_id, cluster_id, split_part(unique_id, '|', 1) AS source,
-               substr(unique_id, strpos(unique_id, '|') + 1) AS record_id
-        FROM (SELECT CAST(unique_id AS VARCHAR) AS unique_id, CAST(cluster_id AS VARCHAR) AS cluster_id
-              FROM _clusters_in)
-        """
+        "CREATE OR REPLACE TEMP TABLE _clusters AS SELECT CAST(unique_id AS VARCHAR) AS "
+        "unique_id, CAST(cluster_id AS VARCHAR) AS cluster_id FROM _clusters_in"
     )
     con.unregister("_clusters_in")
     try:
@@ -92,7 +84,7 @@ def assign_person_ids(
             """
             SELECT c.cluster_id, p.person_id, count(*) AS n
             FROM _clusters c
-            JOIN person_links p ON p.source = c.source AND p.record_id = c.record_id
+            JOIN person_links p ON c.unique_id = p.source || '|' || p.record_id
             GROUP BY ALL
             """
         ).df()
@@ -154,7 +146,7 @@ def assign_person_ids(
             SELECT r.source, r.record_id, m.person_id
             FROM _clusters c
             JOIN _chosen m USING (cluster_id)
-            JOIN records r ON r.source = c.source AND r.record_id = c.record_id
+            JOIN records r ON c.unique_id = r.source || '|' || r.record_id
             """
         )
         # Only links whose person changed are deleted and written again. person_links is
