@@ -49,3 +49,41 @@ def test_without_twins_the_share_is_that_of_everyone() -> None:
 def test_ni_numbers_serve_without_nhs_numbers_and_neither_gives_none() -> None:
     assert shared_birthday_u(_frame(HOUSEHOLD, "ni_number")) == shared_birthday_u(_frame(HOUSEHOLD))
     assert shared_birthday_u(_frame(HOUSEHOLD, "uprn")) is None
+
+
+# nhs_number, surname, postcode, dob: two homes, each with families and a lodger.
+HOMES = [
+    ("1", "SMITH", "AB1 2CD", "1980-01-02"),
+    ("1", "SMITH", "AB1 2CD", "1980-01-02"),  # the same person, recorded again
+    ("2", "SMITH", "AB1 2CD", "2010-05-05"),
+    ("3", "PATEL", "AB1 2CD", "1975-03-03"),  # a lodger
+    ("4", "JONES", "XY1 1AA", "1990-09-09"),
+    ("5", "JONES", "XY1 1AA", "1992-10-10"),
+    ("6", "SMITH", "XY2 2BB", "1960-06-06"),  # a SMITH elsewhere
+]
+
+
+def test_the_surname_share_at_one_postcode_is_counted_on_different_people(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # By hand: 7 records, 21 pairs, less the one of person 1 with herself: 20 of different
+    # people. Sharing a surname: the four SMITH records make 6 pairs less 1, 5, and JONES 1: 6.
+    # At one postcode: AB1 2CD holds 4 records, 6 pairs less 1, 5; XY1 1AA 1 pair: 6. Of these,
+    # sharing a surname: the three SMITH pairs at AB1 2CD less 1, 2, and JONES 1: 3.
+    monkeypatch.setattr(household_birthdays, "PSEUDO_PAIRS", 0.0)
+    shares = household_birthdays.household_shares(_frame(HOMES))
+    assert shares is not None
+    assert shares.surname == pytest.approx(3 / 6)
+    monkeypatch.setattr(household_birthdays, "PSEUDO_PAIRS", 10.0)
+    shares = household_birthdays.household_shares(_frame(HOMES))
+    assert shares is not None
+    assert shares.surname == pytest.approx((3 + 10 * 6 / 20) / (6 + 10))
+
+
+def test_the_surname_share_is_never_below_that_of_everyone() -> None:
+    # Nobody at one postcode shares a surname: the share is that among all different people.
+    rows = [("1", "SMITH", "AB1 2CD", "1980-01-02"), ("2", "PATEL", "AB1 2CD", "1975-03-03"),
+            ("3", "SMITH", "XY1 1AA", "1990-09-09"), ("4", "JONES", "XY2 2BB", "1992-10-10")]  # fmt: skip
+    shares = household_birthdays.household_shares(_frame(rows))
+    assert shares is not None
+    assert shares.surname == pytest.approx(1 / 6)  # of 6 pairs, SMITH and SMITH

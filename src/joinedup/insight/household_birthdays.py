@@ -1,14 +1,19 @@
-"""How often two different people of one surname at one postcode share a date of birth,
-measured on the place's own records: the u of the model's household birthday comparison
-(``model._household_birthday``), whose level (the same date of birth and postcode, the
-surname the same or a typo away) corrects what the date of birth is worth for such a pair.
+"""How often two different people of one surname at one postcode share a date of birth, and
+how often two different people at one postcode share a surname, measured on the place's own
+records: the u of the model's two household corrections. The first
+(``model._household_birthday``: the same date of birth and postcode, the surname the same or
+a typo away) corrects what the date of birth is worth for such a pair; the second
+(``model._household_surname``: the same surname and postcode) what the surname is worth.
 
 Splink takes a pair's agreements as independent given whether it is a match, so a pair that
 shares a surname, a postcode and a date of birth scored the three agreements' weights added
 up: about 30 bits, where the date of birth alone counted for 13. That is right for strangers,
 who share a birthday about one time in 25,000. It is wrong for people who live together
 under one name: there a shared birthday means twins, far more often than among strangers,
-and twins were merged into one person (docs/benchmarks.md, the hard place).
+and twins were merged into one person (docs/benchmarks.md, the hard place). The surname is the
+same at one remove: people who share a postcode share a surname far more often than
+strangers do, because families live together, so a twin at home still collected the
+surname's full weight on top of the home's.
 
 Random sampling cannot measure this (it almost never draws two people of one surname at one
 postcode), so it is counted here, on pairs that are surely different people because their
@@ -22,10 +27,12 @@ share: people of one name and home are not less likely to share a birthday than 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import pyarrow as pa
 
-__all__ = ["PSEUDO_PAIRS", "shared_birthday_u"]
+__all__ = ["PSEUDO_PAIRS", "HouseholdShares", "household_shares", "shared_birthday_u"]
 
 # Prior weight, in pairs, of the share among all pairs of different people: a place with a
 # few hundred pairs of one name and home is measured mostly on its own pairs.
@@ -34,9 +41,25 @@ PSEUDO_PAIRS = 100.0
 _NEEDED = ("surname", "postcode", "dob")
 
 
+@dataclass(frozen=True)
+class HouseholdShares:
+    """The two u's: a shared birthday among different people of one surname and postcode,
+    and a shared surname among different people at one postcode."""
+
+    birthday: float
+    surname: float
+
+
 def shared_birthday_u(frame: pa.Table) -> float | None:
     """The u of the household birthday level for the model input ``frame``, or None when it
     has no identifier to tell two people apart by, or no two such people."""
+    shares = household_shares(frame)
+    return shares.birthday if shares else None
+
+
+def household_shares(frame: pa.Table) -> HouseholdShares | None:
+    """Both u's for the model input ``frame``, or None when it has no identifier to tell two
+    people apart by, or no two such people."""
     identifier = next(
         (c for c in ("nhs_number", "ni_number") if c in frame.column_names and _held(frame, c) >= 2), None
     )
@@ -59,14 +82,23 @@ def shared_birthday_u(frame: pa.Table) -> float | None:
             ).fetchone()
             return float(row[0]) if row else 0.0
 
-        strangers, birthday = different([]), different(["dob"])
+        strangers = different([])
         if strangers <= 0:
             return None
-        everyone = max(birthday, 1.0) / strangers  # never nought: a weight must stay finite
-        at_home, twins = different(["surname", "postcode"]), different(["surname", "postcode", "dob"])
+        # Never nought: a weight must stay finite.
+        birthday = _pulled(different(["surname", "postcode", "dob"]), different(["surname", "postcode"]),
+                           max(different(["dob"]), 1.0) / strangers)  # fmt: skip
+        surname = _pulled(different(["postcode", "surname"]), different(["postcode"]),
+                          max(different(["surname"]), 1.0) / strangers)  # fmt: skip
     finally:
         con.close()
-    return max(everyone, (twins + PSEUDO_PAIRS * everyone) / (at_home + PSEUDO_PAIRS))
+    return HouseholdShares(birthday=birthday, surname=surname)
+
+
+def _pulled(sharing: float, at_home: float, everyone: float) -> float:
+    """The share ``sharing / at_home``, pulled towards ``everyone`` by PSEUDO_PAIRS pairs and
+    never below it: people of one home are not less alike than strangers."""
+    return max(everyone, (sharing + PSEUDO_PAIRS * everyone) / (at_home + PSEUDO_PAIRS))
 
 
 def _held(frame: pa.Table, column: str) -> int:

@@ -33,7 +33,7 @@ from joinedup.insight import (
 )
 from joinedup.insight import model as link_model
 from joinedup.insight.clusters import cluster_records, matched_share
-from joinedup.insight.household_birthdays import shared_birthday_u
+from joinedup.insight.household_birthdays import household_shares
 from joinedup.insight.model_input import RARE_KEY_CAP, prepare_input, present_fields, present_fields_in
 from joinedup.insight.pair_scorer import PAIR_COLUMNS
 from joinedup.insight.persons import PersonChanges, assign_person_ids
@@ -165,10 +165,8 @@ def _train(linker: Any, frame: pa.Table, present: frozenset[str], seed: int) -> 
     # random pairs estimate u well for these comparisons, and EM converges on half a million
     # blocked pairs (checked at 100k, 300k and 1M records; see docs/benchmarks.md).
     training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed)
-    splink_backend.copy_u_to_m(
-        linker, ("dob", link_model.DATE_OF_BIRTH_EXACT_LEVEL),
-        ("household_birthday", link_model.HOUSEHOLD_BIRTHDAY_LEVEL),
-    )
+    for plain, correction in link_model.HOUSEHOLD_CORRECTIONS:
+        splink_backend.copy_u_to_m(linker, plain, correction)
     em_pairs = max(2e5, min(EM_PAIRS, frame.num_rows * 2.0))
     trained = 0
     for rule in link_model.training_rules(present):
@@ -236,10 +234,8 @@ def train_and_predict(
         table = splink_backend.register(db_api, frame, backend)
         if stored is None:
             present = present_fields(frame)
-            household_u = shared_birthday_u(frame) or link_model.HOUSEHOLD_BIRTHDAY_U
-            linker = Linker(
-                table, link_model.settings(present, household_birthday_u=household_u), log_level=logging.ERROR
-            )
+            settings = link_model.settings(present, household=household_shares(frame))
+            linker = Linker(table, settings, log_level=logging.ERROR)
             on_stage("training the model")
             _train(linker, frame, present, seed)
         else:

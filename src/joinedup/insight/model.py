@@ -19,15 +19,25 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.comparison_level_library import _translate_sql_string
 from splink.internals.dialects import SplinkDialect
 
+from joinedup.insight.household_birthdays import HouseholdShares
+from joinedup.insight.household_comparisons import (
+    HOUSEHOLD_BIRTHDAY_LEVEL,
+    HOUSEHOLD_BIRTHDAY_U,
+    HOUSEHOLD_SURNAME_LEVEL,
+    HOUSEHOLD_SURNAME_U,
+    household_birthday,
+    household_comparable,
+    household_surname,
+)
+
 __all__ = [
     "DATE_OF_BIRTH_EXACT_LEVEL",
     "DEFAULT_THRESHOLD",
-    "HOUSEHOLD_BIRTHDAY_LEVEL",
-    "HOUSEHOLD_BIRTHDAY_U",
+    "HOUSEHOLD_CORRECTIONS",
     "IDENTIFIER_U_PROBABILITY",
     "M_PROBABILITY_FLOOR",
+    "SURNAME_EXACT_LEVEL",
     "blocking_rules",
-    "household_comparable",
     "deterministic_rules",
     "settings",
     "training_rules",
@@ -92,12 +102,24 @@ def _forename() -> ComparisonCreator:
     )
 
 
+# The plain levels whose u (between random records) is a household correction's m, and the
+# corrections' levels (household_comparisons): (comparison, level) of each, plain first.
+SURNAME_EXACT_LEVEL = "Exact match on surname"
+DATE_OF_BIRTH_EXACT_LEVEL = "Exact match on dob"
+HOUSEHOLD_CORRECTIONS = (
+    (("dob", DATE_OF_BIRTH_EXACT_LEVEL), ("household_birthday", HOUSEHOLD_BIRTHDAY_LEVEL)),
+    (("surname", SURNAME_EXACT_LEVEL), ("household_surname", HOUSEHOLD_SURNAME_LEVEL)),
+)
+
+
 def _surname() -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="surname",
         comparison_levels=[
             cll.NullLevel("surname"),
-            cll.ExactMatchLevel("surname").configure(tf_adjustment_column="surname"),
+            cll.ExactMatchLevel("surname").configure(
+                tf_adjustment_column="surname", label_for_charts=SURNAME_EXACT_LEVEL
+            ),
             cll.JaroWinklerLevel("surname", 0.92),
             cll.ColumnsReversedLevel("surname", "forename").configure(
                 label_for_charts="Forename and surname swapped"
@@ -108,10 +130,6 @@ def _surname() -> ComparisonCreator:
         comparison_description="surname",
     )
 
-
-# The date of birth's level whose u (between random records) is the household birthday
-# correction's m (_household_birthday).
-DATE_OF_BIRTH_EXACT_LEVEL = "Exact match on dob"
 
 
 def _date_of_birth() -> ComparisonCreator:
@@ -146,51 +164,6 @@ def _date_of_birth() -> ComparisonCreator:
         ],
         comparison_description="date of birth",
     )
-
-
-# The household birthday comparison (household_birthdays): its level for a pair of one
-# surname and postcode born the same day, and the starting values training replaces. Its u is
-# the place's own share of such pairs among different people of one name and home; its m is
-# the u of "Exact match on dob" (random pairs), set after training. So its weight,
-# log2(m/u), takes the same date of birth of such a pair from what it is worth between
-# strangers (about +13 bits) to what it is worth among people who live together.
-HOUSEHOLD_BIRTHDAY_LEVEL = "Same date of birth and postcode, surname the same or a typo away"
-HOUSEHOLD_BIRTHDAY_U = 1e-4
-
-
-def household_comparable(present: frozenset[str]) -> bool:
-    """Whether a place can have the household birthday comparison: two records must be told
-    apart by an identifier, and compared on surname, postcode and date of birth."""
-    return {"surname", "postcode", "dob"} <= present and bool({"nhs_number", "ni_number"} & present)
-
-
-def _household_birthday(u_probability: float) -> ComparisonCreator:
-    """A correction, not a field: Splink adds up agreements as if independent, and for twins
-    (one surname, one home, one birthday) the same date of birth is far from independent of
-    the rest. Both levels are fixed; EM does not train them."""
-    return cl.CustomComparison(
-        output_column_name="household_birthday",
-        comparison_levels=[
-            cll.CustomLevel(
-                " OR ".join(f"{c}_{side} IS NULL" for c in ("dob", "surname", "postcode") for side in "lr")
-            ).configure(is_null_level=True, label_for_charts="One or both records lack a field of it"),
-            # The same surname, or one a typo away (a twin's record keyed with a slip kept the
-            # shared birthday's full weight); the share is counted on exact surnames.
-            cll.And(
-                cll.ExactMatchLevel("dob"),
-                cll.Or(cll.ExactMatchLevel("surname"), cll.JaroWinklerLevel("surname", 0.92)),
-                cll.ExactMatchLevel("postcode"),
-            ).configure(
-                label_for_charts=HOUSEHOLD_BIRTHDAY_LEVEL, m_probability=HOUSEHOLD_BIRTHDAY_U,
-                u_probability=u_probability, fix_m_probability=True, fix_u_probability=True,
-            ),
-            cll.ElseLevel().configure(
-                label_for_charts="Any other pair (no correction)", m_probability=1.0, u_probability=1.0,
-                fix_m_probability=True, fix_u_probability=True,
-            ),
-        ],
-        comparison_description="date of birth at one surname and postcode",
-    )  # fmt: skip
 
 
 class SharedWordsLevel(ComparisonLevelCreator):
@@ -303,7 +276,7 @@ def compared_fields(present: frozenset[str]) -> set[str]:
 
 
 def comparisons(
-    present: frozenset[str] = ALL_FIELDS, *, household_birthday_u: float = HOUSEHOLD_BIRTHDAY_U
+    present: frozenset[str] = ALL_FIELDS, *, household: HouseholdShares | None = None
 ) -> list[ComparisonCreator | dict[str, Any]]:
     build: dict[str, ComparisonCreator] = {
         "forename": _forename(),
@@ -321,7 +294,9 @@ def comparisons(
         build[name] for name, _c in _COMPARISON_COLUMNS if name in wanted
     ]
     if household_comparable(present):
-        chosen.append(_household_birthday(household_birthday_u))
+        shares = household or HouseholdShares(birthday=HOUSEHOLD_BIRTHDAY_U, surname=HOUSEHOLD_SURNAME_U)
+        chosen.append(household_birthday(shares.birthday))
+        chosen.append(household_surname(shares.surname))
     return chosen
 
 
@@ -450,12 +425,12 @@ def deterministic_rules(present: frozenset[str] = ALL_FIELDS) -> list[str | Bloc
 
 def settings(
     present: frozenset[str] = ALL_FIELDS, *, em_max_iterations: int = 25,
-    household_birthday_u: float = HOUSEHOLD_BIRTHDAY_U,
+    household: HouseholdShares | None = None,
 ) -> SettingsCreator:  # fmt: skip
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=comparisons(present, household_birthday_u=household_birthday_u),
+        comparisons=comparisons(present, household=household),
         blocking_rules_to_generate_predictions=blocking_rules(present),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,

@@ -22,6 +22,7 @@ LABELS = {
     "postcode": "Postcode", "nhs_number": "NHS number", "ni_number": "National Insurance number",
     "uprn": "UPRN", "address_line": "Address",
     "household_birthday": "Date of birth, for one surname at one postcode",
+    "household_surname": "Surname, for one postcode",
 }  # fmt: skip
 
 

@@ -116,7 +116,7 @@ def floor_m_probabilities(linker: Any, floor: float) -> None:
 def copy_u_to_m(linker: Any, source: tuple[str, str], target: tuple[str, str]) -> None:
     """Set the m of the level ``target`` (comparison, label) to the trained u of the level
     ``source``: the household birthday correction's m is the u of the same date of birth
-    between random records, known only once u is estimated (see model._household_birthday).
+    between random records, known only once u is estimated (see household_comparisons).
     The target's u is raised to that m if it is below: a correction only ever takes evidence
     away (random sampling and the count of different people can differ by a few times)."""
     levels = {

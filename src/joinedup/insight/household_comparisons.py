@@ -1,0 +1,101 @@
+"""Two corrections, not fields: the comparisons that take back what Splink's independence
+takes for granted among people who live together.
+
+Splink adds up agreements as if independent given whether a pair is a match. Between
+strangers that holds. Among people at one postcode it does not: they share a surname far
+more often than strangers (families live together), and of those with one surname, a date of
+birth far more often (twins). A twin pair at home collected the surname's, the birthday's and
+the home's weights in full, about +30 bits, and was merged (docs/benchmarks.md, the hard
+place).
+
+Each correction has one level with m and u fixed, so EM does not train it. Its u is the
+place's own share among different people (``household_birthdays.household_shares``); its m
+is the u of the plain level it corrects ("Exact match on dob", "Exact match on surname")
+between random records, set once u is estimated (``splink_backend.copy_u_to_m``). Its
+weight, log2(m/u), takes the agreement from what it is worth between strangers to what it is
+worth among people at one home. It is never above nought. The two compose by the chain rule:
+P(home, surname, birthday) = P(home) · P(surname | home) · P(birthday | surname, home).
+"""
+
+from __future__ import annotations
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+__all__ = [
+    "HOUSEHOLD_BIRTHDAY_LEVEL",
+    "HOUSEHOLD_BIRTHDAY_U",
+    "HOUSEHOLD_SURNAME_LEVEL",
+    "HOUSEHOLD_SURNAME_U",
+    "household_birthday",
+    "household_comparable",
+    "household_surname",
+]
+
+# The household birthday comparison: its level for a pair of one surname and postcode born the
+# same day, and the starting u that the place's own share replaces.
+HOUSEHOLD_BIRTHDAY_LEVEL = "Same date of birth and postcode, surname the same or a typo away"
+HOUSEHOLD_BIRTHDAY_U = 1e-4
+# The household surname comparison: its level for a pair of one surname at one postcode.
+HOUSEHOLD_SURNAME_LEVEL = "Same surname and postcode"
+HOUSEHOLD_SURNAME_U = 1e-3
+
+
+def household_comparable(present: frozenset[str]) -> bool:
+    """Whether a place can have the household corrections: two records must be told apart by
+    an identifier, and compared on surname, postcode and date of birth."""
+    return {"surname", "postcode", "dob"} <= present and bool({"nhs_number", "ni_number"} & present)
+
+
+def household_birthday(u_probability: float) -> ComparisonCreator:
+    """What the same date of birth is worth for a pair of one surname at one postcode."""
+    return cl.CustomComparison(
+        output_column_name="household_birthday",
+        comparison_levels=[
+            _lacking("dob", "surname", "postcode"),
+            # The same surname, or one a typo away (a twin's record keyed with a slip kept the
+            # shared birthday's full weight); the share is counted on exact surnames.
+            cll.And(
+                cll.ExactMatchLevel("dob"),
+                cll.Or(cll.ExactMatchLevel("surname"), cll.JaroWinklerLevel("surname", 0.92)),
+                cll.ExactMatchLevel("postcode"),
+            ).configure(
+                label_for_charts=HOUSEHOLD_BIRTHDAY_LEVEL, m_probability=HOUSEHOLD_BIRTHDAY_U,
+                u_probability=u_probability, fix_m_probability=True, fix_u_probability=True,
+            ),
+            _no_correction(),
+        ],
+        comparison_description="date of birth at one surname and postcode",
+    )  # fmt: skip
+
+
+def household_surname(u_probability: float) -> ComparisonCreator:
+    """What the same surname is worth for a pair at one postcode. Exact surnames only: the
+    share is counted on them, and a surname a typo away already scores less."""
+    return cl.CustomComparison(
+        output_column_name="household_surname",
+        comparison_levels=[
+            _lacking("surname", "postcode"),
+            cll.And(cll.ExactMatchLevel("surname"), cll.ExactMatchLevel("postcode")).configure(
+                label_for_charts=HOUSEHOLD_SURNAME_LEVEL, m_probability=HOUSEHOLD_SURNAME_U,
+                u_probability=u_probability, fix_m_probability=True, fix_u_probability=True,
+            ),
+            _no_correction(),
+        ],
+        comparison_description="surname at one postcode",
+    )  # fmt: skip
+
+
+def _lacking(*columns: str) -> ComparisonLevelCreator:
+    return cll.CustomLevel(" OR ".join(f"{c}_{side} IS NULL" for c in columns for side in "lr")).configure(
+        is_null_level=True, label_for_charts="One or both records lack a field of it"
+    )
+
+
+def _no_correction() -> ComparisonLevelCreator:
+    return cll.ElseLevel().configure(
+        label_for_charts="Any other pair (no correction)", m_probability=1.0, u_probability=1.0,
+        fix_m_probability=True, fix_u_probability=True,
+    )  # fmt: skip
