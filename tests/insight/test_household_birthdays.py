@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from joinedup.insight import household_birthdays
+from joinedup.insight import date_levels, household_birthdays
 from joinedup.insight.household_birthdays import shared_birthday_u
 
 # nhs_number, surname, postcode, dob
@@ -87,3 +87,36 @@ def test_the_surname_share_is_never_below_that_of_everyone() -> None:
     shares = household_birthdays.household_shares(_frame(rows))
     assert shares is not None
     assert shares.surname == pytest.approx(1 / 6)  # of 6 pairs, SMITH and SMITH
+
+
+# One home of six records (five people) and the same surname elsewhere, for the near dates.
+FAMILY = [
+    ("1", "KHAN", "AB1 2CD", "1975-05-12"),
+    ("1", "KHAN", "AB1 2CD", "1975-05-12"),  # the same person, recorded again
+    ("2", "KHAN", "AB1 2CD", "1995-05-12"),  # a child born on the parent's birthday, one digit apart
+    ("3", "KHAN", "AB1 2CD", "2001-05-12"),  # another: the same day and month
+    ("4", "KHAN", "AB1 2CD", "1980-03-04"),
+    ("5", "KHAN", "AB1 2CD", "1980-04-03"),  # day and month the other way round from person 4
+    ("6", "KHAN", "XY1 1AA", "1995-05-12"),  # elsewhere: not at one home
+]
+
+
+def test_near_dates_at_one_home_are_counted_by_the_models_levels_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # By hand, at KHAN and AB1 2CD: 6 records, 15 pairs less person 1 with herself, 14. Person 1
+    # (two records) with 2: one digit apart, 2 pairs; with 3: the same day and month, 2; 2 with
+    # 3: the same day and month (1995 and 2001 are more than a digit apart), 1; 4 with 5:
+    # transposed, 1. Every other pair differs more.
+    shares = household_birthdays.household_shares(_frame(FAMILY))
+    assert shares is not None
+    assert shares.at_home == 14
+    assert shares.near == {
+        date_levels.TRANSPOSED: 1, date_levels.ONE_DIGIT: 2, date_levels.SAME_DAY_AND_MONTH: 3
+    }  # fmt: skip
+    monkeypatch.setattr(household_birthdays, "PSEUDO_PAIRS", 0.0)
+    assert shares.near_u(date_levels.ONE_DIGIT, 0.001) == pytest.approx(2 / 14)
+    # Never below the share among all pairs: a correction only takes evidence away.
+    assert shares.near_u(date_levels.ONE_DIGIT, 0.5) == 0.5
+    monkeypatch.setattr(household_birthdays, "PSEUDO_PAIRS", 10.0)
+    assert shares.near_u(date_levels.SAME_DAY_AND_MONTH, 0.01) == pytest.approx((3 + 10 * 0.01) / (14 + 10))

@@ -27,10 +27,12 @@ share: people of one name and home are not less likely to share a birthday than 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+
+from joinedup.insight import date_levels
 
 __all__ = ["PSEUDO_PAIRS", "HouseholdShares", "household_shares", "shared_birthday_u"]
 
@@ -48,6 +50,15 @@ class HouseholdShares:
 
     birthday: float
     surname: float
+    # Pairs of different people of one (exact) surname and postcode, and of them those whose
+    # dates of birth fall in each near level of ``date_levels.NEAR`` (by label).
+    at_home: float = 0.0
+    near: dict[str, float] = field(default_factory=dict)
+
+    def near_u(self, level: str, everyone: float) -> float:
+        """The u of the correction for the near level ``level``, given its share among all
+        pairs (``everyone``, the plain level's u between random records)."""
+        return _pulled(self.near.get(level, 0.0), self.at_home, everyone)
 
 
 def shared_birthday_u(frame: pa.Table) -> float | None:
@@ -90,9 +101,37 @@ def household_shares(frame: pa.Table) -> HouseholdShares | None:
                            max(different(["dob"]), 1.0) / strangers)  # fmt: skip
         surname = _pulled(different(["postcode", "surname"]), different(["postcode"]),
                           max(different(["surname"]), 1.0) / strangers)  # fmt: skip
+        near = _near_dates(con, identifier)
+        at_home = different(["surname", "postcode"])
     finally:
         con.close()
-    return HouseholdShares(birthday=birthday, surname=surname)
+    return HouseholdShares(birthday=birthday, surname=surname, at_home=at_home, near=near)
+
+
+def _near_dates(con: duckdb.DuckDBPyConnection, identifier: str) -> dict[str, float]:
+    """Of the pairs of different people of one surname and postcode, how many have dates of
+    birth in each near level, the levels tried in the model's order. A join, but only within
+    one surname at one postcode: a few pairs a household."""
+    row = con.execute(
+        f"""
+        WITH pairs AS (
+            SELECT l.dob AS dob_l, r.dob AS dob_r FROM people l JOIN people r
+              ON l.surname = r.surname AND l.postcode = r.postcode AND l.rowid < r.rowid
+            WHERE l.{identifier} <> r.{identifier} AND l.dob <> r.dob
+        ), levels AS (
+            SELECT CASE
+                WHEN {date_levels.TRANSPOSED_SQL} THEN 'transposed'
+                WHEN damerau_levenshtein(dob_l, dob_r) <= 1 THEN 'one_digit'
+                WHEN {date_levels.HELD_AS_1_JANUARY_SQL} THEN 'year'
+                WHEN {date_levels.SAME_DAY_AND_MONTH_SQL} THEN 'day_and_month'
+            END AS level FROM pairs
+        )
+        SELECT count(*) FILTER (level = 'transposed'), count(*) FILTER (level = 'one_digit'),
+               count(*) FILTER (level = 'day_and_month') FROM levels
+        """  # noqa: S608
+    ).fetchone()
+    counts = row if row else (0, 0, 0)
+    return {label: float(n) for label, n in zip(date_levels.NEAR, counts, strict=True)}
 
 
 def _pulled(sharing: float, at_home: float, everyone: float) -> float:

@@ -9,6 +9,7 @@ stored, later runs are incremental (incremental.py). Each stage is written to
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -25,6 +26,7 @@ import pyarrow.compute as pc
 from joinedup.insight import (
     block_limits,
     conflicts,
+    date_levels,
     input_cache,
     link_state,
     match_prior,
@@ -33,7 +35,7 @@ from joinedup.insight import (
 )
 from joinedup.insight import model as link_model
 from joinedup.insight.clusters import cluster_records, matched_share
-from joinedup.insight.household_birthdays import household_shares
+from joinedup.insight.household_birthdays import HouseholdShares, household_shares
 from joinedup.insight.model_input import RARE_KEY_CAP, prepare_input, present_fields, present_fields_in
 from joinedup.insight.pair_scorer import PAIR_COLUMNS
 from joinedup.insight.persons import PersonChanges, assign_person_ids
@@ -154,7 +156,9 @@ class Scored:
     trained: bool
 
 
-def _train(linker: Any, frame: pa.Table, present: frozenset[str], seed: int) -> None:
+def _train(
+    linker: Any, frame: pa.Table, present: frozenset[str], seed: int, household: HouseholdShares | None
+) -> None:
     from splink.internals.exceptions import EMTrainingException, SplinkException
 
     training = linker.training
@@ -166,7 +170,10 @@ def _train(linker: Any, frame: pa.Table, present: frozenset[str], seed: int) -> 
     # blocked pairs (checked at 100k, 300k and 1M records; see docs/benchmarks.md).
     training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed)
     for plain, correction in link_model.HOUSEHOLD_CORRECTIONS:
-        splink_backend.copy_u_to_m(linker, plain, correction)
+        # A near date's correction has its u counted on the place; uncounted, none (u = m).
+        near = plain[1] in date_levels.NEAR
+        counted = functools.partial(household.near_u, plain[1]) if household else (lambda m: m)
+        splink_backend.copy_u_to_m(linker, plain, correction, counted if near else None)
     em_pairs = max(2e5, min(EM_PAIRS, frame.num_rows * 2.0))
     trained = 0
     for rule in link_model.training_rules(present):
@@ -234,10 +241,10 @@ def train_and_predict(
         table = splink_backend.register(db_api, frame, backend)
         if stored is None:
             present = present_fields(frame)
-            settings = link_model.settings(present, household=household_shares(frame))
-            linker = Linker(table, settings, log_level=logging.ERROR)
+            household = household_shares(frame)
+            linker = Linker(table, link_model.settings(present, household=household), log_level=logging.ERROR)
             on_stage("training the model")
-            _train(linker, frame, present, seed)
+            _train(linker, frame, present, seed, household)
         else:
             linker = splink_backend.linker_from_model(db_api, table, stored[0], stored[1])
         timings["train"] = time.perf_counter() - started

@@ -19,12 +19,14 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.comparison_level_library import _translate_sql_string
 from splink.internals.dialects import SplinkDialect
 
+from joinedup.insight import date_levels
 from joinedup.insight.household_birthdays import HouseholdShares
 from joinedup.insight.household_comparisons import (
     HOUSEHOLD_BIRTHDAY_LEVEL,
     HOUSEHOLD_BIRTHDAY_U,
     HOUSEHOLD_SURNAME_LEVEL,
     HOUSEHOLD_SURNAME_U,
+    at_home,
     household_birthday,
     household_comparable,
     household_surname,
@@ -105,10 +107,11 @@ def _forename() -> ComparisonCreator:
 # The plain levels whose u (between random records) is a household correction's m, and the
 # corrections' levels (household_comparisons): (comparison, level) of each, plain first.
 SURNAME_EXACT_LEVEL = "Exact match on surname"
-DATE_OF_BIRTH_EXACT_LEVEL = "Exact match on dob"
+DATE_OF_BIRTH_EXACT_LEVEL = date_levels.EXACT
 HOUSEHOLD_CORRECTIONS = (
     (("dob", DATE_OF_BIRTH_EXACT_LEVEL), ("household_birthday", HOUSEHOLD_BIRTHDAY_LEVEL)),
     (("surname", SURNAME_EXACT_LEVEL), ("household_surname", HOUSEHOLD_SURNAME_LEVEL)),
+    *((("dob", near), ("household_birthday", at_home(near))) for near in date_levels.NEAR),
 )
 
 
@@ -134,31 +137,22 @@ def _surname() -> ComparisonCreator:
 
 def _date_of_birth() -> ComparisonCreator:
     # dob is ISO text (YYYY-MM-DD) so that the same substr arithmetic works on both backends.
-    transposed = (
-        "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2)"
-        " AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)"
-    )
     return cl.CustomComparison(
         output_column_name="dob",
         comparison_levels=[
             cll.NullLevel("dob"),
-            cll.ExactMatchLevel("dob").configure(label_for_charts=DATE_OF_BIRTH_EXACT_LEVEL),
-            cll.CustomLevel(transposed, label_for_charts="Day and month transposed"),
-            cll.DamerauLevenshteinLevel("dob", 1).configure(
-                label_for_charts="One digit wrong or two swapped"
-            ),
+            date_levels.condition(date_levels.EXACT),
+            date_levels.condition(date_levels.TRANSPOSED),
+            date_levels.condition(date_levels.ONE_DIGIT),
             # Many systems hold an unknown day of birth as 1 January of the year. Such a
             # record agrees with its person's true date only on the year, which, among all
             # pairs born the same year, is weak evidence; among pairs where one date is a
             # stand-in it is the best there is, and EM weighs it so.
             cll.CustomLevel(
-                "substr(dob_l, 1, 4) = substr(dob_r, 1, 4)"
-                " AND (substr(dob_l, 6, 5) = '01-01' OR substr(dob_r, 6, 5) = '01-01')",
+                date_levels.HELD_AS_1_JANUARY_SQL,
                 label_for_charts="Same year, one date held as 1 January (day unknown)",
             ),
-            cll.CustomLevel(
-                "substr(dob_l, 6, 5) = substr(dob_r, 6, 5)", label_for_charts="Same day and month"
-            ),
+            date_levels.condition(date_levels.SAME_DAY_AND_MONTH),
             cll.CustomLevel("substr(dob_l, 1, 4) = substr(dob_r, 1, 4)", label_for_charts="Same year"),
             cll.ElseLevel(),
         ],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -113,12 +113,17 @@ def floor_m_probabilities(linker: Any, floor: float) -> None:
                 level.m_probability = floor
 
 
-def copy_u_to_m(linker: Any, source: tuple[str, str], target: tuple[str, str]) -> None:
+def copy_u_to_m(
+    linker: Any, source: tuple[str, str], target: tuple[str, str],
+    u_given_m: Callable[[float], float] | None = None,
+) -> None:  # fmt: skip
     """Set the m of the level ``target`` (comparison, label) to the trained u of the level
     ``source``: the household birthday correction's m is the u of the same date of birth
     between random records, known only once u is estimated (see household_comparisons).
-    The target's u is raised to that m if it is below: a correction only ever takes evidence
-    away (random sampling and the count of different people can differ by a few times)."""
+    ``u_given_m``, where given, sets the target's u from that m (a share counted on the place
+    and pulled towards it). The target's u is raised to that m if it is below: a correction
+    only ever takes evidence away (random sampling and the count of different people can
+    differ by a few times)."""
     levels = {
         (each.output_column_name, level.label_for_charts): level
         for each in linker._settings_obj.comparisons  # noqa: SLF001 (no public setter)
@@ -127,6 +132,8 @@ def copy_u_to_m(linker: Any, source: tuple[str, str], target: tuple[str, str]) -
     if source in levels and target in levels and isinstance(levels[source].u_probability, float):
         m = levels[source].u_probability
         levels[target].m_probability = m
+        if u_given_m is not None:  # a share counted on the place, pulled towards m
+            levels[target].u_probability = u_given_m(m)
         if isinstance(levels[target].u_probability, float) and levels[target].u_probability < m:
             levels[target].u_probability = m
 

@@ -1,0 +1,48 @@
+"""The date of birth's levels that the household birthday correction mirrors: each a label
+and the condition on a pair, in the model's order, shared by the date of birth comparison
+(``model._date_of_birth``) and the correction (``household_comparisons``), so that the
+correction applies to exactly the pairs of the level it corrects.
+
+A date of birth is ISO text (YYYY-MM-DD), so the same substr arithmetic works on DuckDB and
+Spark.
+"""
+
+from __future__ import annotations
+
+import splink.comparison_level_library as cll
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+__all__ = [
+    "EXACT", "HELD_AS_1_JANUARY_SQL", "NEAR", "ONE_DIGIT", "SAME_DAY_AND_MONTH", "SAME_DAY_AND_MONTH_SQL",
+    "TRANSPOSED", "TRANSPOSED_SQL", "condition",
+]  # fmt: skip
+
+EXACT = "Exact match on dob"
+TRANSPOSED = "Day and month transposed"
+ONE_DIGIT = "One digit wrong or two swapped"
+SAME_DAY_AND_MONTH = "Same day and month"
+# The levels below the exact one that the household correction mirrors, in the model's order.
+NEAR = (TRANSPOSED, ONE_DIGIT, SAME_DAY_AND_MONTH)
+
+TRANSPOSED_SQL = (
+    "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2)"
+    " AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)"
+)
+HELD_AS_1_JANUARY_SQL = (
+    "substr(dob_l, 1, 4) = substr(dob_r, 1, 4)"
+    " AND (substr(dob_l, 6, 5) = '01-01' OR substr(dob_r, 6, 5) = '01-01')"
+)
+SAME_DAY_AND_MONTH_SQL = "substr(dob_l, 6, 5) = substr(dob_r, 6, 5)"
+
+
+def condition(label: str) -> ComparisonLevelCreator:
+    """The level ``label`` of the date of birth comparison, labelled so."""
+    if label == EXACT:
+        return cll.ExactMatchLevel("dob").configure(label_for_charts=EXACT)
+    if label == TRANSPOSED:
+        return cll.CustomLevel(TRANSPOSED_SQL, label_for_charts=TRANSPOSED)
+    if label == ONE_DIGIT:
+        return cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts=ONE_DIGIT)
+    if label == SAME_DAY_AND_MONTH:
+        return cll.CustomLevel(SAME_DAY_AND_MONTH_SQL, label_for_charts=SAME_DAY_AND_MONTH)
+    raise ValueError(label)
