@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from joinedup.insight.evaluate import register_truth
 from joinedup.insight.model import DEFAULT_THRESHOLD
 from joinedup.insight.review_evidence import pair_evidence
 
@@ -33,14 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     extracts = args.place / "extracts"
     con = duckdb.connect(str(args.place / "place.duckdb"))
-    con.execute(
-        "CREATE TEMP TABLE truth AS SELECT source || '|' || record_id AS uid, person "
-        "FROM read_csv(?, all_varchar = true)", [str(extracts / "truth.csv")],
-    )  # fmt: skip
-    con.execute(
-        "CREATE TEMP TABLE hard AS SELECT source || '|' || record_id AS uid, kind "
-        "FROM read_csv(?, all_varchar = true)", [str(extracts / "hard_cases.csv")],
-    )  # fmt: skip
+    register_truth(con, extracts)
     pairs = con.execute(
         """
         SELECT p.unique_id_l, p.unique_id_r FROM link_pairs p

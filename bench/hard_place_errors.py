@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from joinedup.insight.evaluate import register_truth
 from joinedup.insight.model import DEFAULT_THRESHOLD
 
 
@@ -25,21 +26,15 @@ def main() -> None:
     args = parser.parse_args()
     extracts = args.place / "extracts"
     con = duckdb.connect(str(args.place / "place.duckdb"), read_only=True)
-    con.execute(
-        "CREATE TEMP TABLE truth AS SELECT source || '|' || record_id AS uid, person "
-        "FROM read_csv(?, all_varchar = true)", [str(extracts / "truth.csv")],
-    )  # fmt: skip
+    register_truth(con, extracts)
     # A record may carry more than one kind (a twin's original, say); the first is used.
-    con.execute(
-        "CREATE TEMP TABLE hard AS SELECT source || '|' || record_id AS uid, min(kind) AS kind "
-        "FROM read_csv(?, all_varchar = true) GROUP BY ALL", [str(extracts / "hard_cases.csv")],
-    )  # fmt: skip
+    con.execute("CREATE TEMP TABLE first_kind AS SELECT uid, min(kind) AS kind FROM hard GROUP BY uid")
     con.execute(
         """
         CREATE TEMP TABLE linked AS
         SELECT t.uid, p.person_id, t.person, coalesce(h.kind, 'ordinary') AS kind
         FROM person_links p JOIN truth t ON t.uid = p.source || '|' || p.record_id
-        LEFT JOIN hard h ON h.uid = t.uid
+        LEFT JOIN first_kind h ON h.uid = t.uid
         """
     )
     con.execute(
@@ -69,7 +64,7 @@ def main() -> None:
         """
         SELECT coalesce(hl.kind, hr.kind, 'ordinary'), count(*)
         FROM link_pairs p JOIN truth l ON l.uid = p.unique_id_l JOIN truth r ON r.uid = p.unique_id_r
-        LEFT JOIN hard hl ON hl.uid = l.uid LEFT JOIN hard hr ON hr.uid = r.uid
+        LEFT JOIN first_kind hl ON hl.uid = l.uid LEFT JOIN first_kind hr ON hr.uid = r.uid
         WHERE p.run_id = (SELECT max(run_id) FROM link_pairs) AND p.match_probability >= ?
           AND l.person <> r.person
         GROUP BY 1 ORDER BY 2 DESC

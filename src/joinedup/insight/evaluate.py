@@ -15,7 +15,10 @@ import pandas as pd
 
 from joinedup.insight.store import one
 
-__all__ = ["Evaluation", "evaluate_against_truth", "evaluate_by_kind", "evaluate_frames", "read_truth"]
+__all__ = [
+    "Evaluation", "evaluate_against_truth", "evaluate_by_kind", "evaluate_frames", "read_truth",
+    "register_truth",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -171,3 +174,14 @@ def deterministic_links(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             "person_id": labels[records["i"].to_numpy()].astype(str),
         }
     )
+
+
+def register_truth(con: duckdb.DuckDBPyConnection, extracts: Path) -> None:
+    """Temporary tables ``truth`` (uid, person) and ``hard`` (uid, kind: a row per kind a
+    record carries) from a synthetic place's ``truth.csv`` and ``hard_cases.csv``, each uid
+    ``source|record_id`` as in the store's pairs, for the benchmarks that read a kept place."""
+    for table, name, column in (("truth", "truth.csv", "person"), ("hard", "hard_cases.csv", "kind")):
+        con.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT source || '|' || record_id AS uid, {column} "  # noqa: S608
+            "FROM read_csv(?, all_varchar = true)", [str(extracts / name)],
+        )  # fmt: skip
