@@ -9,9 +9,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
-from joinedup.insight.evaluate import evaluate_by_kind
+from joinedup.insight.evaluate import evaluate_by_kind, register_truth
 from joinedup.synth import insight as synth
 from joinedup.synth.hard_cases import KINDS, HardCases
 
@@ -81,3 +82,17 @@ def test_each_kind_is_planted_as_it_says(tmp_path: Path) -> None:
             else:
                 assert all(r.dob is None or abs(r.dob.year - record.dob.year) >= 18 for r in sibling
                            if record.dob is not None)  # fmt: skip
+
+
+def test_a_kept_places_truth_and_kinds_are_read_with_the_stores_ids(tmp_path: Path) -> None:
+    (tmp_path / "truth.csv").write_text("source,record_id,person\nA,1,7\nB,01,7\n", encoding="utf-8")
+    (tmp_path / "hard_cases.csv").write_text(
+        "source,record_id,kind\nA,1,twin\nA,1,swapped\n", encoding="utf-8"
+    )
+    con = duckdb.connect()
+    register_truth(con, tmp_path)
+    # Ids as the store writes them (source|record_id), read as text: record "01" keeps its 0.
+    truth = con.execute("SELECT uid, person FROM truth ORDER BY uid").fetchall()
+    assert truth == [("A|1", "7"), ("B|01", "7")]
+    kinds = con.execute("SELECT uid, kind FROM hard ORDER BY kind").fetchall()
+    assert kinds == [("A|1", "swapped"), ("A|1", "twin")]
