@@ -4,11 +4,19 @@ counts made by hand."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 import pytest
 
 from joinedup.insight import date_levels, household_birthdays
 from joinedup.insight.household_birthdays import shared_birthday_u
+from joinedup.insight.household_comparisons import (
+    HOUSEHOLD_BIRTHDAY_LEVEL,
+    at_home,
+    set_household_corrections,
+)
+from joinedup.insight.model import settings
 
 # nhs_number, surname, postcode, dob
 HOUSEHOLD = [
@@ -120,3 +128,55 @@ def test_near_dates_at_one_home_are_counted_by_the_models_levels_in_order(
     assert shares.near_u(date_levels.ONE_DIGIT, 0.5) == 0.5
     monkeypatch.setattr(household_birthdays, "PSEUDO_PAIRS", 10.0)
     assert shares.near_u(date_levels.SAME_DAY_AND_MONTH, 0.01) == pytest.approx((3 + 10 * 0.01) / (14 + 10))
+
+
+def _linker(household: household_birthdays.HouseholdShares | None, u: float) -> Any:
+    """A linker with the model's settings, its random-pair u's for surname and date of birth
+    set by hand to ``u``."""
+    from splink import DuckDBAPI, Linker
+
+    frame = _frame(HOMES).append_column("forename", pa.array(["A"] * len(HOMES))).append_column(
+        "unique_id", pa.array([str(i) for i in range(len(HOMES))])
+    )
+    present = frozenset({"nhs_number", "surname", "postcode", "dob", "forename"})
+    table = DuckDBAPI().register(frame.to_pandas(), table_name="records_in")
+    linker = Linker(table, settings(present, household=household))
+    for level in _levels(linker, "dob") + _levels(linker, "surname"):
+        level.u_probability = u
+    return linker
+
+
+def _levels(linker: Any, comparison: str) -> list[Any]:
+    comparisons = linker._settings_obj.comparisons  # noqa: SLF001 (the levels Splink will score with)
+    (found,) = [c for c in comparisons if c.output_column_name == comparison]
+    return [level for level in found.comparison_levels if not level.is_null_level]
+
+
+def test_corrections_take_the_plain_levels_u_as_m_and_near_dates_their_counted_u() -> None:
+    shares = household_birthdays.HouseholdShares(
+        birthday=0.3, surname=0.05, at_home=100.0, near={date_levels.ONE_DIGIT: 100.0}
+    )
+    linker = _linker(shares, 0.002)
+    set_household_corrections(linker, shares)
+    corrections = {level.label_for_charts: level for level in _levels(linker, "household_birthday")}
+    exact = corrections[HOUSEHOLD_BIRTHDAY_LEVEL]
+    assert (exact.m_probability, exact.u_probability) == (0.002, 0.3)
+    one_digit = corrections[at_home(date_levels.ONE_DIGIT)]
+    # Counted 100 of 100 pairs, pulled towards 0.002 by PSEUDO_PAIRS (100) pairs.
+    assert one_digit.m_probability == 0.002
+    assert one_digit.u_probability == pytest.approx((100 + 100 * 0.002) / 200)
+    transposed = corrections[at_home(date_levels.TRANSPOSED)]
+    assert transposed.u_probability == transposed.m_probability == 0.002  # none counted: nought
+    (surname, _other) = _levels(linker, "household_surname")
+    assert (surname.m_probability, surname.u_probability) == (0.002, 0.05)
+
+
+def test_where_nothing_could_be_counted_every_correction_is_nought() -> None:
+    # Random-pair u's below the corrections' starting guesses (1e-4 and 1e-3), so that a
+    # guess left in place would show as a weight below nought.
+    linker = _linker(None, 1e-5)
+    set_household_corrections(linker, None)
+    for level in _levels(linker, "household_birthday")[:-1]:
+        assert level.m_probability == level.u_probability == 1e-5, level.label_for_charts
+    (surname, _other) = _levels(linker, "household_surname")
+    assert surname.m_probability == surname.u_probability == 1e-5

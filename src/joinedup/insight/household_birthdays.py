@@ -1,9 +1,9 @@
-"""How often two different people of one surname at one postcode share a date of birth, and
-how often two different people at one postcode share a surname, measured on the place's own
-records: the u of the model's two household corrections. The first
-(``model._household_birthday``: the same date of birth and postcode, the surname the same or
-a typo away) corrects what the date of birth is worth for such a pair; the second
-(``model._household_surname``: the same surname and postcode) what the surname is worth.
+"""How often two different people of one surname at one postcode share a date of birth (or
+have near ones), and how often two different people at one postcode share a surname,
+measured on the place's own records: the u's of the model's two household corrections
+(``household_comparisons``). The first (the same date of birth and postcode, the surname the
+same or a typo away) corrects what the date of birth is worth for such a pair; the second
+(the same surname and postcode) what the surname is worth.
 
 Splink takes a pair's agreements as independent given whether it is a match, so a pair that
 shares a surname, a postcode and a date of birth scored the three agreements' weights added
@@ -45,8 +45,9 @@ _NEEDED = ("surname", "postcode", "dob")
 
 @dataclass(frozen=True)
 class HouseholdShares:
-    """The two u's: a shared birthday among different people of one surname and postcode,
-    and a shared surname among different people at one postcode."""
+    """The u's counted before training: a shared birthday among different people of one
+    surname and postcode, and a shared surname among different people at one postcode; and
+    the counts for the near dates' u's, set at training (``near_u``)."""
 
     birthday: float
     surname: float

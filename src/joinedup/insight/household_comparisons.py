@@ -8,33 +8,42 @@ birth far more often (twins). A twin pair at home collected the surname's, the b
 the home's weights in full, about +30 bits, and was merged (docs/benchmarks.md, the hard
 place).
 
-Each correction has one level with m and u fixed, so EM does not train it. Its u is the
+Each correction's levels have m and u fixed, so EM does not train them. A level's u is the
 place's own share among different people (``household_birthdays.household_shares``); its m
-is the u of the plain level it corrects ("Exact match on dob", "Exact match on surname")
-between random records, set once u is estimated (``splink_backend.copy_u_to_m``). Its
-weight, log2(m/u), takes the agreement from what it is worth between strangers to what it is
-worth among people at one home. It is never above nought. The two compose by the chain rule:
+is the u of the plain level it corrects ("Exact match on dob", "Exact match on surname", a
+near date's level) between random records, set once u is estimated
+(``splink_backend.copy_u_to_m``). Its weight, log2(m/u), takes the agreement from what it is
+worth between strangers to what it is worth among people at one home. It is never above
+nought, and it is nought where nothing could be counted. The two compose by the chain rule:
 P(home, surname, birthday) = P(home) · P(surname | home) · P(birthday | surname, home).
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
-from joinedup.insight import date_levels
+from joinedup.insight import date_levels, splink_backend
+from joinedup.insight.household_birthdays import HouseholdShares
 
 __all__ = [
     "HOUSEHOLD_BIRTHDAY_LEVEL",
+    "HOUSEHOLD_CORRECTIONS",
     "HOUSEHOLD_BIRTHDAY_U",
     "HOUSEHOLD_SURNAME_LEVEL",
     "HOUSEHOLD_SURNAME_U",
+    "SURNAME_EXACT_LEVEL",
     "at_home",
     "household_birthday",
     "household_comparable",
     "household_surname",
+    "set_household_corrections",
 ]
 
 # The household birthday comparison: its level for a pair of one surname and postcode born the
@@ -44,19 +53,14 @@ HOUSEHOLD_BIRTHDAY_U = 1e-4
 # The household surname comparison: its level for a pair of one surname at one postcode.
 HOUSEHOLD_SURNAME_LEVEL = "Same surname and postcode"
 HOUSEHOLD_SURNAME_U = 1e-3
+# The surname comparison's exact level (model._surname), whose u is a correction's m.
+SURNAME_EXACT_LEVEL = "Exact match on surname"
 
 
 def household_comparable(present: frozenset[str]) -> bool:
     """Whether a place can have the household corrections: two records must be told apart by
     an identifier, and compared on surname, postcode and date of birth."""
     return {"surname", "postcode", "dob"} <= present and bool({"nhs_number", "ni_number"} & present)
-
-
-def at_home(dob_level: str) -> str:
-    """The household birthday correction's label for a near date of birth level (a date
-    transposed, a digit apart, or the same day and month) of a pair of one surname and
-    postcode."""
-    return f"{dob_level}, at one surname and postcode"
 
 
 def household_birthday(u_probability: float) -> ComparisonCreator:
@@ -112,6 +116,35 @@ def household_surname(u_probability: float) -> ComparisonCreator:
         ],
         comparison_description="surname at one postcode",
     )  # fmt: skip
+
+
+def at_home(dob_level: str) -> str:
+    """The household birthday correction's label for a near date of birth level (a date
+    transposed, a digit apart, or the same day and month) of a pair of one surname and
+    postcode."""
+    return f"{dob_level}, at one surname and postcode"
+
+
+# The plain levels whose u (between random records) is a correction's m, and the corrections'
+# levels: (comparison, level) of each, plain first.
+HOUSEHOLD_CORRECTIONS = (
+    (("dob", date_levels.EXACT), ("household_birthday", HOUSEHOLD_BIRTHDAY_LEVEL)),
+    (("surname", SURNAME_EXACT_LEVEL), ("household_surname", HOUSEHOLD_SURNAME_LEVEL)),
+    *((("dob", near), ("household_birthday", at_home(near))) for near in date_levels.NEAR),
+)
+
+
+def set_household_corrections(linker: Any, household: HouseholdShares | None) -> None:
+    """Once u is estimated, each correction's m is its plain level's u between random
+    records, and a near date's u is its count pulled towards that m. Where nothing could be
+    counted (``household`` None: too few identifiers), every correction is nought (u = m)."""
+    for plain, correction in HOUSEHOLD_CORRECTIONS:
+        u_given_m: Callable[[float], float] | None = None  # its u counted before training
+        if household is None:
+            u_given_m = float  # m itself
+        elif plain[1] in date_levels.NEAR:
+            u_given_m = functools.partial(household.near_u, plain[1])
+        splink_backend.copy_u_to_m(linker, plain, correction, u_given_m)
 
 
 def _lacking(*columns: str) -> ComparisonLevelCreator:

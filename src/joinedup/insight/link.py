@@ -9,7 +9,6 @@ stored, later runs are incremental (incremental.py). Each stage is written to
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import time
@@ -26,7 +25,7 @@ import pyarrow.compute as pc
 from joinedup.insight import (
     block_limits,
     conflicts,
-    date_levels,
+    household_comparisons,
     input_cache,
     link_state,
     match_prior,
@@ -169,11 +168,7 @@ def _train(
     # random pairs estimate u well for these comparisons, and EM converges on half a million
     # blocked pairs (checked at 100k, 300k and 1M records; see docs/benchmarks.md).
     training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed)
-    for plain, correction in link_model.HOUSEHOLD_CORRECTIONS:
-        # A near date's correction has its u counted on the place; uncounted, none (u = m).
-        near = plain[1] in date_levels.NEAR
-        counted = functools.partial(household.near_u, plain[1]) if household else (lambda m: m)
-        splink_backend.copy_u_to_m(linker, plain, correction, counted if near else None)
+    household_comparisons.set_household_corrections(linker, household)
     em_pairs = max(2e5, min(EM_PAIRS, frame.num_rows * 2.0))
     trained = 0
     for rule in link_model.training_rules(present):

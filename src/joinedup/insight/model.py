@@ -22,20 +22,16 @@ from splink.internals.dialects import SplinkDialect
 from joinedup.insight import date_levels
 from joinedup.insight.household_birthdays import HouseholdShares
 from joinedup.insight.household_comparisons import (
-    HOUSEHOLD_BIRTHDAY_LEVEL,
     HOUSEHOLD_BIRTHDAY_U,
-    HOUSEHOLD_SURNAME_LEVEL,
     HOUSEHOLD_SURNAME_U,
-    at_home,
+    SURNAME_EXACT_LEVEL,
     household_birthday,
     household_comparable,
     household_surname,
 )
 
 __all__ = [
-    "DATE_OF_BIRTH_EXACT_LEVEL",
     "DEFAULT_THRESHOLD",
-    "HOUSEHOLD_CORRECTIONS",
     "IDENTIFIER_U_PROBABILITY",
     "M_PROBABILITY_FLOOR",
     "SURNAME_EXACT_LEVEL",
@@ -102,17 +98,6 @@ def _forename() -> ComparisonCreator:
         ],
         comparison_description="forename",
     )
-
-
-# The plain levels whose u (between random records) is a household correction's m, and the
-# corrections' levels (household_comparisons): (comparison, level) of each, plain first.
-SURNAME_EXACT_LEVEL = "Exact match on surname"
-DATE_OF_BIRTH_EXACT_LEVEL = date_levels.EXACT
-HOUSEHOLD_CORRECTIONS = (
-    (("dob", DATE_OF_BIRTH_EXACT_LEVEL), ("household_birthday", HOUSEHOLD_BIRTHDAY_LEVEL)),
-    (("surname", SURNAME_EXACT_LEVEL), ("household_surname", HOUSEHOLD_SURNAME_LEVEL)),
-    *((("dob", near), ("household_birthday", at_home(near))) for near in date_levels.NEAR),
-)
 
 
 def _surname() -> ComparisonCreator:
