@@ -119,7 +119,6 @@ def _surname() -> ComparisonCreator:
     )
 
 
-
 def _date_of_birth() -> ComparisonCreator:
     # dob is ISO text (YYYY-MM-DD) so that the same substr arithmetic works on both backends.
     return cl.CustomComparison(
