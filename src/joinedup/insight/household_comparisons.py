@@ -80,20 +80,15 @@ def household_birthday(u_probability: float) -> ComparisonCreator:
         return cll.And(dob, same_name, cll.ExactMatchLevel("postcode"))
 
     near = [
-        at_one_home(date_levels.condition(level)).configure(
-            label_for_charts=at_home(level), m_probability=1.0, u_probability=1.0,
-            fix_m_probability=True, fix_u_probability=True,
-        )
+        _fixed(at_one_home(date_levels.condition(level)), at_home(level), m=1.0, u=1.0)
         for level in date_levels.NEAR
     ]
     return cl.CustomComparison(
         output_column_name="household_birthday",
         comparison_levels=[
             _lacking("dob", "surname", "postcode"),
-            at_one_home(date_levels.condition(date_levels.EXACT)).configure(
-                label_for_charts=HOUSEHOLD_BIRTHDAY_LEVEL, m_probability=HOUSEHOLD_BIRTHDAY_U,
-                u_probability=u_probability, fix_m_probability=True, fix_u_probability=True,
-            ),
+            _fixed(at_one_home(date_levels.condition(date_levels.EXACT)), HOUSEHOLD_BIRTHDAY_LEVEL,
+                   m=HOUSEHOLD_BIRTHDAY_U, u=u_probability),
             *near,
             _no_correction(),
         ],
@@ -108,10 +103,8 @@ def household_surname(u_probability: float) -> ComparisonCreator:
         output_column_name="household_surname",
         comparison_levels=[
             _lacking("surname", "postcode"),
-            cll.And(cll.ExactMatchLevel("surname"), cll.ExactMatchLevel("postcode")).configure(
-                label_for_charts=HOUSEHOLD_SURNAME_LEVEL, m_probability=HOUSEHOLD_SURNAME_U,
-                u_probability=u_probability, fix_m_probability=True, fix_u_probability=True,
-            ),
+            _fixed(cll.And(cll.ExactMatchLevel("surname"), cll.ExactMatchLevel("postcode")),
+                   HOUSEHOLD_SURNAME_LEVEL, m=HOUSEHOLD_SURNAME_U, u=u_probability),
             _no_correction(),
         ],
         comparison_description="surname at one postcode",
@@ -154,7 +147,12 @@ def _lacking(*columns: str) -> ComparisonLevelCreator:
 
 
 def _no_correction() -> ComparisonLevelCreator:
-    return cll.ElseLevel().configure(
-        label_for_charts="Any other pair (no correction)", m_probability=1.0, u_probability=1.0,
+    return _fixed(cll.ElseLevel(), "Any other pair (no correction)", m=1.0, u=1.0)
+
+
+def _fixed(level: ComparisonLevelCreator, label: str, *, m: float, u: float) -> ComparisonLevelCreator:
+    """A correction's level: its m and u fixed, so that EM leaves them alone."""
+    return level.configure(
+        label_for_charts=label, m_probability=m, u_probability=u,
         fix_m_probability=True, fix_u_probability=True,
     )  # fmt: skip
