@@ -109,6 +109,11 @@ def prepare_extract(
         else:
             out[f"{part}_raw"] = None
             out[part] = None
+    # A previous surname (a maiden name, a name before a change) is normalised as a surname is.
+    # The model compares it with the other record's surname, never in place of this one's.
+    out["previous_surname"] = (
+        map_fast(raw("previous_surname"), nz.normalise_name) if "previous_surname" in columns else None
+    )
     if "full_name" in columns:
         full = raw("full_name")
         split = map_fast(full, nz.split_full_name)

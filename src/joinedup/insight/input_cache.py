@@ -41,8 +41,8 @@ CACHE = "link_input_cache"
 
 # The record fields the model input is made from (``model_input._BASE_SQL`` reads these).
 _RECORD_FIELDS = (
-    "source", "record_id", "forename", "surname", "date_of_birth", "sex", "postcode", "nhs_number",
-    "ni_number", "uprn", "address_line",
+    "source", "record_id", "forename", "surname", "previous_surname", "date_of_birth", "sex", "postcode",
+    "nhs_number", "ni_number", "uprn", "address_line",
 )  # fmt: skip
 _RECORD_HASH = f"hash({', '.join(_RECORD_FIELDS)})"
 _RAW = [f"_{k}" for k in _RARE_KEYS]

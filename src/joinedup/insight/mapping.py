@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 STANDARD_FIELDS: tuple[str, ...] = (
-    "record_id", "forename", "surname", "full_name", "date_of_birth", "sex", "postcode",
+    "record_id", "forename", "surname", "previous_surname", "full_name", "date_of_birth", "sex", "postcode",
     "address_line", "uprn", "nhs_number", "ni_number", "email", "phone", "event_date",
     "event_end_date", "event_type", "need", "cost_item",
 )  # fmt: skip

@@ -51,6 +51,7 @@ SELECT
     source,
     split_part(forename, ' ', 1) AS forename,
     surname,
+    previous_surname,
     strftime(date_of_birth, '%Y-%m-%d') AS dob,
     strftime(date_of_birth, '%Y-%d-%m') AS dob_transposed,
     CAST(year(date_of_birth) AS VARCHAR) AS birth_year,

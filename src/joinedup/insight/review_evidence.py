@@ -106,7 +106,8 @@ def side_by_side(con: duckdb.DuckDBPyConnection, a: str, b: str) -> list[tuple[s
     """The two records as the partners wrote them, field by field."""
     fields = [
         ("Service", "s.service"), ("Record", "r.record_id"), ("Forename", "r.forename_raw"),
-        ("Surname", "r.surname_raw"), ("Date of birth", "strftime(r.date_of_birth, '%d/%m/%Y')"),
+        ("Surname", "r.surname_raw"), ("Previous surname", "r.previous_surname"),
+        ("Date of birth", "strftime(r.date_of_birth, '%d/%m/%Y')"),
         ("Sex", "r.sex"), ("Postcode", "r.postcode"), ("Address", "r.address_line"),
         ("NHS number", "r.nhs_number"), ("NI number", "r.ni_number"),
         ("Event", "strftime(r.event_date, '%d/%m/%Y')"), ("Person now", "l.person_id"),

@@ -48,6 +48,8 @@ RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("need", "VARCHAR"),
     ("cost_item", "VARCHAR"),
     ("warnings", "VARCHAR"),
+    # Last, so that a store made before it gains it in the same place (see the ALTER below).
+    ("previous_surname", "VARCHAR"),
 )
 
 _SCHEMA = f"""
@@ -118,11 +120,12 @@ CREATE TABLE IF NOT EXISTS link_runs (
     process_start VARCHAR
 );
 -- Stores made before these columns existed gain them: the ingest report's notes on a
--- source, and the process that runs a linkage run.
+-- source, the process that runs a linkage run, and a record's previous surname.
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS notes VARCHAR;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS pid INTEGER;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS process_start VARCHAR;
+ALTER TABLE records ADD COLUMN IF NOT EXISTS previous_surname VARCHAR;
 CREATE TABLE IF NOT EXISTS link_pairs (
     run_id INTEGER,
     unique_id_l VARCHAR,

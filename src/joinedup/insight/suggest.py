@@ -48,6 +48,7 @@ MAX_FAIL_SHARE = 0.5
 
 LABELS: dict[str, str] = {
     "record_id": "record id", "forename": "forename", "surname": "surname",
+    "previous_surname": "previous surname",
     "full_name": "full name", "date_of_birth": "date of birth", "sex": "sex",
     "postcode": "postcode", "address_line": "address", "uprn": "UPRN",
     "nhs_number": "NHS number", "ni_number": "National Insurance number", "email": "email",
@@ -69,6 +70,9 @@ _EXACT: dict[str, str] = {
     **dict.fromkeys(["forename", "forenames", "firstname", "givenname", "givennames", "first",
                      "christianname", "fname"], "forename"),
     **dict.fromkeys(["surname", "lastname", "familyname", "last", "lname", "sname"], "surname"),
+    **dict.fromkeys(["previoussurname", "previousname", "formersurname", "formername", "maidenname",
+                     "maidensurname", "birthsurname", "surnameatbirth", "previouslastname",
+                     "othersurname", "aliassurname"], "previous_surname"),
     **dict.fromkeys(["name", "fullname", "clientname", "patientname", "personname"], "full_name"),
     **dict.fromkeys(["dob", "dateofbirth", "birthdate", "birthday", "dobddmmyyyy"], "date_of_birth"),
     **dict.fromkeys(["sex", "gender", "sexcode", "gendercode", "personsex"], "sex"),
@@ -92,6 +96,10 @@ _EXACT: dict[str, str] = {
 }  # fmt: skip
 # (part, field) in order: the first part the folded header contains wins.
 _PARTS: tuple[tuple[str, str], ...] = (
+    # Before "birth" and "surname": "Birth Surname" and "Previous Surname" name neither.
+    *((part, "previous_surname") for part in ("previoussurname", "previousname", "previouslastname",
+                                              "formersurname", "formername", "maiden", "birthsurname",
+                                              "surnameatbirth", "othersurname")),
     ("nhs", "nhs_number"), ("nationalinsurance", "ni_number"), ("nino", "ni_number"),
     ("ninumber", "ni_number"), ("uprn", "uprn"), ("email", "email"), ("postcode", "postcode"),
     ("birth", "date_of_birth"), ("dob", "date_of_birth"), ("forename", "forename"),

@@ -123,7 +123,7 @@ def _plant(kind: str, record: _Record, rng: random.Random) -> _Record | None:
             return None
         surname = rng.choice(["ACHESON", "BRADSHAW", "CAVENDISH", "DUNMORE", "ELSWORTH", "FAIRLIE"])
         address = f"{rng.randint(1, 240)} {rng.choice(STREETS)}"
-        return replace(record, surname=surname, address=address, uprn=None,
+        return replace(record, surname=surname, previous_surname=record.surname, address=address, uprn=None,
                        postcode=(record.postcode or "NB1 1AA")[:-3] + f"{rng.randint(0, 9)}ZZ")  # fmt: skip
     if kind == "swapped":
         if not record.forename or not record.surname:

@@ -78,11 +78,19 @@ class _Record:
     nhs: str | None
     ni: str | None
     event: date
+    # The surname before a change of name, where the service knows it (only some extracts
+    # have a column for it: insight_layouts writes it for those that do).
+    previous_surname: str | None = None
 
 
 def _variant(person: Person, spec: SourceSpec, rng: random.Random, rid: str, event: date) -> _Record:
     forename: str | None = person.forename
-    surname: str | None = person.alt_surname if person.alt_surname and rng.random() < 0.5 else person.surname
+    # A person's other surname is the one taken later (a married name): a record made after
+    # the change knows the one before it. No random number is drawn for it, so the records
+    # are those the generator made before it kept the previous surname.
+    married = bool(person.alt_surname) and rng.random() < 0.5
+    surname: str | None = person.alt_surname if married else person.surname
+    previous = person.surname if married else None
     if rng.random() < 0.08:
         forename = _nickname(person.forename, rng)
     if forename and rng.random() < 0.04:
@@ -107,4 +115,4 @@ def _variant(person: Person, spec: SourceSpec, rng: random.Random, rid: str, eve
         nhs = nhs[:4] + nhs[5] + nhs[4] + nhs[6:]  # two digits swapped: usually fails mod 11
     ni: str | None = person.ni if rng.random() < 0.7 else None
     return _Record(spec, rid, person.pid, forename, surname, dob, person.sex, postcode, address,
-                   uprn, nhs, ni, event)  # fmt: skip
+                   uprn, nhs, ni, event, previous)  # fmt: skip
