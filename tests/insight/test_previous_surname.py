@@ -199,3 +199,24 @@ def test_married_and_moved_women_are_found_by_their_previous_surname(tmp_path: P
     assert n == n_without and n >= 10
     assert joined >= 0.9 * n and joined_without <= 0.7 * n
     assert precision >= precision_without - 0.005
+
+
+def test_a_previous_surname_arriving_after_training_asks_for_re_training(tmp_path: Path) -> None:
+    """The stored model was trained without previous surnames; an incremental run after they
+    arrive links with that model (it cannot compare them) and says so."""
+    generate_place(600, tmp_path / "extracts", seed=5)
+    con = connect(tmp_path / "place.duckdb", memory_limit="1GB", threads=2)
+    ingest_directory(con, tmp_path / "extracts")
+    con.execute("CREATE TEMP TABLE kept AS SELECT source, record_id, previous_surname FROM records")
+    con.execute("UPDATE records SET previous_surname = NULL")
+    first = link_place(con, work_dir=tmp_path / "work", seed=42)
+    assert first.mode == "full" and first.retrain_advice is None
+    con.execute(
+        "UPDATE records SET previous_surname = k.previous_surname FROM kept k "
+        "WHERE records.source = k.source AND records.record_id = k.record_id"
+    )
+    second = link_place(con, work_dir=tmp_path / "work", seed=42)
+    con.close()
+    assert second.mode == "incremental"
+    assert second.retrain_advice is not None and "previous surname" in second.retrain_advice
+    assert "joinedup link --full" in second.retrain_advice

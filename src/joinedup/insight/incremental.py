@@ -66,7 +66,8 @@ GROWTH = 2.0
 
 
 def retrain_advice(
-    stored: link_state.StoredModel, *, n_records: int, n_new: int, new_matched_share: float | None
+    stored: link_state.StoredModel, *, n_records: int, n_new: int, new_matched_share: float | None,
+    present: frozenset[str] = frozenset(),
 ) -> str | None:
     lost = [
         block_limits.plain_name(f)
@@ -78,6 +79,14 @@ def retrain_advice(
         return (
             f"the model does not compare {', '.join(lost)}, though the sources hold them: a "
             "training step that failed left them out. Re-train the model (joinedup link --full)"
+        )
+    # A field the sources hold now that they did not at training (a new extract with a
+    # previous surname, say): the stored model cannot compare it until it is trained again.
+    gained = [block_limits.plain_name(f) for f in sorted(present - stored.fields)]
+    if gained:
+        return (
+            f"the sources now hold {', '.join(gained)}, which the model was trained without, so "
+            "it is not used: re-train the model (joinedup link --full) to compare it"
         )
     drifted = (
         new_matched_share is not None
@@ -152,7 +161,8 @@ def link_incrementally(
     afresh, and every record is compared with what was last linked)."""
     from joinedup.insight.link import LinkResult, check_model_fields
 
-    check_model_fields(stored, present_fields_in(con, place))
+    present = present_fields_in(con, place)
+    check_model_fields(stored, present)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     changes, hashes = link_state.diff_inputs(con, place, refreshed.rewritten if refreshed else None)
@@ -271,7 +281,8 @@ def link_incrementally(
             new_share = matched_share(clusters, set(changes.new)) if changes.new else None
             (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
             advice = retrain_advice(
-                stored, n_records=int(n_records), n_new=len(changes.new), new_matched_share=new_share
+                stored, n_records=int(n_records), n_new=len(changes.new), new_matched_share=new_share,
+                present=present,
             ) or conflicts.unchecked_advice(con)
             link_state.record_run(
                 con, run_id, mode="incremental", model_id=stored.model_id, changes=changes,
