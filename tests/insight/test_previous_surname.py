@@ -21,12 +21,14 @@ import pytest
 from joinedup.insight.evaluate import evaluate_frames, links_frame, read_truth
 from joinedup.insight.ingest import ingest_file
 from joinedup.insight.link import link_place
-from joinedup.insight.model import ALL_FIELDS, PREVIOUS_SURNAME_LEVEL, WOMANS_OTHER_SURNAME_LEVEL, settings
+from joinedup.insight.model import ALL_FIELDS, settings
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.insight.suggest import header_field
+from joinedup.insight.surname_comparison import PREVIOUS_SURNAME_LEVEL, WOMANS_OTHER_SURNAME_LEVEL
 from joinedup.synth.hard_cases import HardCases
 from joinedup.synth.insight import generate_place
+from tests.support import blocking
 
 from .conftest import MAPPING, ROWS, write_csv
 
@@ -220,3 +222,27 @@ def test_a_previous_surname_arriving_after_training_asks_for_re_training(tmp_pat
     assert second.mode == "incremental"
     assert second.retrain_advice is not None and "previous surname" in second.retrain_advice
     assert "joinedup link --full" in second.retrain_advice
+
+
+# unique id, forename, surname, previous surname, date of birth: a woman before and after her
+# marriage, whose date of birth was also mistyped, so no other rule pairs the two.
+BLOCKED = [
+    ("a|1", "ANN", "SMITH", None, "1980-06-15"),
+    ("b|1", "ANN", "ACHESON", "SMITH", "1980-06-16"),  # married: sorts after a|1
+    ("0|1", "ANN", "FAIRLIE", "SMITH", "1981-07-20"),  # married: sorts before a|1
+    ("c|1", "MARY", "ACHESON", "SMITH", "1975-01-02"),  # another forename
+    ("d|1", "ANN", "JONES", None, "1990-02-02"),  # the forename alone
+]
+
+
+def test_blocking_pairs_a_previous_surname_with_the_surname_and_forename() -> None:
+    keys = ("unique_id", "forename", "surname", "previous_surname", "dob")
+    frame = blocking.model_input([dict(zip(keys, row, strict=True)) for row in BLOCKED])
+    present = frozenset({"forename", "surname", "dob", "previous_surname"})
+    expected = {("0|1", "a|1"), ("a|1", "b|1")}
+    assert blocking.splink_pairs(frame, present) == expected
+    for touched in ("a|1", "b|1", "0|1", "c|1"):  # the married record new, or the other
+        made = blocking.incremental_pairs(frame, present, touched)
+        assert made == {p for p in expected if touched in p}, touched
+    # Without a previous surname held, no rule reads it.
+    assert not blocking.splink_pairs(frame, frozenset({"forename", "surname", "dob"})) & expected
