@@ -145,4 +145,48 @@ def test_a_rule_across_two_fields_is_named_as_written() -> None:
         block_limits.check_pairs(con, "pairs", "place", [rule], limit=6)
     assert raised.value.block.records == 8 and raised.value.block.rule == rule
     assert f"8 records are put together by the blocking rule {rule} (5 in a, 3 in b)" in str(raised.value)
-    block_limits.check(con, "place", [rule], limit=1)  # not counted before pairing: no group alike
+    # Before pairing, the rule's largest block: one forename LEE against seven surnames LEE
+    # makes 7 pairs, below the 10 of a block of 5 records alike, above the 6 of one of 4.
+    block_limits.check(con, "place", [rule], limit=5)
+    with pytest.raises(block_limits.BlockTooLarge) as crossing:
+        block_limits.check(con, "place", [rule], limit=4)
+    assert crossing.value.block == block_limits.LargeBlock((), 8, (("a", 5), ("b", 3)), rule=rule, pairs=7)
+    assert block_limits.side_fields("l.previous_surname = r.surname AND l.forename = r.forename") == (
+        ("previous_surname", "forename"), ("surname", "forename"))
+    assert block_limits.side_fields("l.dob = r.birth_year || '-01-01' AND l.surname = r.surname") is None
+
+
+def _plant_previous(con: duckdb.DuckDBPyConnection) -> None:
+    """ALIKE records with one forename and previous surname, each with its own surname, date
+    of birth, postcode and NHS number, and as many OLIVER HARTLEYs: no rule of one field on
+    both sides puts either group together, but the rule pairing a previous surname with the
+    other's surname compares every one of the first with every one of the second."""
+    rng = random.Random(4)
+    for i in range(ALIKE):  # and as many OLIVER HARTLEYs, each born on another day
+        con.execute(
+            "INSERT INTO records SELECT * REPLACE (? AS record_id, 'OLIVER' AS forename, 'HARTLEY' AS "
+            "surname, NULL AS previous_surname, ? AS date_of_birth, ? AS postcode, ? AS nhs_number) "
+            "FROM records WHERE source = 'emergency_department' LIMIT 1",
+            [f"NOW-{i}", f"19{50 + i}-04-1{i % 9 + 1}", f"NB{i % 9 + 1} {i % 10}{chr(65 + i % 26)}C",
+             nhs_number(rng)],
+        )  # fmt: skip
+        con.execute(
+            "INSERT INTO records SELECT * REPLACE (? AS record_id, 'OLIVER' AS forename, ? AS surname, "
+            "'HARTLEY' AS previous_surname, ? AS date_of_birth, ? AS postcode, ? AS nhs_number) "
+            "FROM records WHERE source = 'community_mental_health' LIMIT 1",
+            [f"PREV-{i}", f"SURNAME{chr(65 + i % 26)}{chr(65 + i // 26)}", f"19{50 + i}-03-0{i % 9 + 1}",
+             f"NB{i % 9 + 1} {i % 10}{chr(65 + i % 26)}B", nhs_number(rng)],
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["incremental", "full"])
+def test_records_with_one_previous_surname_in_thousands_stop_the_run(place: Path, mode: str) -> None:
+    con = copy_store(place, f"previous_{mode}")
+    try:
+        _plant_previous(con)
+        message = _refused(con, place, mode=mode)
+        assert "are put together by the blocking rule" in message and "previous_surname" in message
+        assert f"would make {ALIKE * ALIKE:,} pairs" in message or mode == "incremental"
+        assert "HARTLEY" not in message.upper()
+    finally:
+        con.close()

@@ -17,11 +17,13 @@ they are personal data, and the message reaches logs.
   joins made per record (``check_pairs``), which covers a few new records joining a large
   block already in the place.
 
-``check`` counts only rules that are equalities of one field on both sides (``l.dob = r.dob
-AND l.surname = r.surname``): a block of another rule (a field against a different one) is
-not one group of records, and ``check_pairs`` names such a rule as written. Rare-value keys
-are not counted either: common values are left out of them, so their blocks never exceed
-ten records.
+``check`` counts the groups of rules that are equalities of one field on both sides
+(``l.dob = r.dob AND l.surname = r.surname``). A block of a rule of a field against another
+(``l.previous_surname = r.surname AND l.forename = r.forename``) is not one group of records:
+it is the records of one value on the left against those of the same value on the right, so
+``check`` counts its pairs (where the groups already counted do not bound them), and
+``check_pairs`` names such a rule as written. Rare-value keys are not counted: common values
+are left out of them, so their blocks never exceed ten records.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "check",
     "check_pairs",
     "equality_fields",
+    "side_fields",
     "rule_sql",
 ]
 
@@ -70,12 +73,13 @@ class LargeBlock:
     records: int
     sources: tuple[tuple[str, int], ...]
     rule: str | None = None  # a rule that is not equalities of fields: named as written
+    pairs: int | None = None  # the pairs it makes, where not every two of its records are paired
 
     def message(self, limit: int) -> str:
         fields = " and ".join(plain_name(f) for f in self.fields)
         where = ", ".join(f"{n:,} in {source}" for source, n in self.sources[:3])
         more = f" and {len(self.sources) - 3} more extracts" if len(self.sources) > 3 else ""
-        pairs = self.records * (self.records - 1) // 2
+        pairs = self.pairs if self.pairs is not None else self.records * (self.records - 1) // 2
         alike = f"share one {fields}"
         if self.rule is not None:
             alike = f"are put together by the blocking rule {self.rule}"
@@ -129,6 +133,31 @@ def equality_fields(sql: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(fields)) or None
 
 
+def side_fields(sql: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The fields of each side of a rule that is only equalities of a field on one side with
+    a field on the other (``l.previous_surname = r.surname AND l.forename = r.forename`` gives
+    ("previous_surname", "forename") and ("surname", "forename")), else None."""
+    from sqlglot import exp
+
+    from joinedup.insight.splink_backend import parsed_rule
+
+    parsed = parsed_rule(sql)
+    if parsed is None:
+        return None
+    terms = parsed.flatten() if isinstance(parsed, exp.And) else [parsed]
+    sides: dict[str, list[str]] = {"l": [], "r": []}
+    for term in terms:
+        term = term.unnest()
+        if not (isinstance(term, exp.EQ) and isinstance(term.left, exp.Column)
+                and isinstance(term.right, exp.Column)):  # fmt: skip
+            return None
+        if {term.left.table, term.right.table} != {"l", "r"}:
+            return None
+        sides[term.left.table].append(term.left.name)
+        sides[term.right.table].append(term.right.name)
+    return tuple(dict.fromkeys(sides["l"])), tuple(dict.fromkeys(sides["r"]))
+
+
 def _counted(rules: Iterable[Any], columns: Sequence[str]) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     for rule in rules:
@@ -136,6 +165,68 @@ def _counted(rules: Iterable[Any], columns: Sequence[str]) -> list[tuple[str, ..
         if fields and all(f in columns and not f.endswith("_key") for f in fields) and fields not in out:
             out.append(fields)
     return out
+
+
+Crossing = tuple[str, tuple[str, ...], tuple[str, ...]]  # a rule's SQL, its left and right fields
+
+
+def _crossed(rules: Sequence[Any], columns: Sequence[str]) -> list[Crossing]:
+    """The rules of a field against another (``side_fields``) whose blocks the groups of
+    ``_counted`` do not bound, with each side's fields; a rule and its mirror image once.
+
+    Where each side holds the fields of a group counted already (``l.dob = r.dob AND
+    l.forename = r.surname``: date of birth with forename, and with surname), each side's
+    records of one value are at most the limit, so its blocks make at most the limit squared
+    pairs, and counting them again would cost a second at a million records for nothing."""
+    counted = [set(g) for g in _counted(rules, columns)]
+    out: list[Crossing] = []
+    seen: set[frozenset[tuple[str, ...]]] = set()
+    for rule in rules:
+        sql = rule_sql(rule)
+        sides = None if equality_fields(sql) else side_fields(sql)
+        if not sides or not all(f in columns and not f.endswith("_key") for side in sides for f in side):
+            continue
+        if all(any(g <= set(side) for g in counted) for side in sides) or frozenset(sides) in seen:
+            continue
+        seen.add(frozenset(sides))
+        out.append((sql, *sides))
+    return out
+
+
+def _largest_crossing(
+    con: duckdb.DuckDBPyConnection, place: str, rule: str, left: tuple[str, ...], right: tuple[str, ...],
+    limit: int,
+) -> LargeBlock | None:
+    """The block of a rule of a field against another that makes the most pairs, if more than
+    a block of ``limit`` records alike would: the records of one value on the left times
+    those of the same value on the right. Neither side alone is a group to count (on the
+    synthetic place of a million records 2,210 share one forename and surname, the right
+    side of the previous surname's rule); their product is what comparing them costs."""
+
+    def side(fields: tuple[str, ...]) -> str:
+        cols = ", ".join(f"{_quoted(f)} AS _{i}" for i, f in enumerate(fields))
+        present = " AND ".join(f"{_quoted(f)} IS NOT NULL" for f in fields)
+        return f"SELECT {cols}, count(*) AS n FROM {place} WHERE {present} GROUP BY ALL"  # noqa: S608
+
+    on = " AND ".join(f"a._{i} = b._{i}" for i in range(len(left)))
+    values = ", ".join(f"a._{i}" for i in range(len(left)))
+    rows = con.execute(
+        f"WITH a AS MATERIALIZED ({side(left)}), b AS ({side(right)}) "  # noqa: S608
+        f"SELECT a.n * b.n AS pairs, {values} FROM a JOIN b ON {on} "
+        f"WHERE a.n * b.n > {limit * (limit - 1) // 2} ORDER BY pairs DESC LIMIT 1"
+    ).fetchall()
+    if not rows:
+        return None
+    pairs, *key = rows[0]
+    either = " OR ".join(
+        "(" + " AND ".join(f"{_quoted(f)} = ?" for f in fields) + ")" for fields in (left, right)
+    )
+    sources = con.execute(
+        f"SELECT source, count(*) FROM {place} WHERE {either} GROUP BY 1 ORDER BY 2 DESC, 1",  # noqa: S608
+        [*key, *key],
+    ).fetchall()
+    counts = tuple((str(s), int(c)) for s, c in sources)
+    return LargeBlock((), sum(c for _s, c in counts), counts, rule=rule, pairs=int(pairs))
 
 
 def _quoted(name: str) -> str:
@@ -155,7 +246,7 @@ def _block_of(
     return LargeBlock(fields, sum(c for _s, c in counts), counts)
 
 
-def check(con: duckdb.DuckDBPyConnection, place: str, rules: Iterable[Any], *, limit: int) -> None:
+def check(con: duckdb.DuckDBPyConnection, place: str, rules: Sequence[Any], *, limit: int) -> None:
     """Raise ``BlockTooLarge`` for the largest block of ``rules`` over ``place`` (a table of
     model input with its ``source``) holding more than ``limit`` records."""
     columns = con.table(place).columns
@@ -163,13 +254,22 @@ def check(con: duckdb.DuckDBPyConnection, place: str, rules: Iterable[Any], *, l
     for fields in _counted(rules, columns):
         cols = ", ".join(_quoted(f) for f in fields)
         present = " AND ".join(f"{_quoted(f)} IS NOT NULL" for f in fields)
-        row = con.execute(
+        # fetchall, not fetchone: a result left unread (a group no larger than one found
+        # already) would refuse the connection's next query.
+        rows = con.execute(
             f"SELECT {cols}, count(*) AS n FROM {place} WHERE {present} "  # noqa: S608
             f"GROUP BY ALL HAVING count(*) > {int(limit)} ORDER BY n DESC LIMIT 1"
-        ).fetchone()
+        ).fetchall()
+        row = rows[0] if rows else None
         if row is None or (found is not None and row[-1] <= found.records):
             continue
         found = _block_of(con, place, fields, list(row[:-1]))
+    if found is None:
+        # A rule of a field against another, where no group of records alike is too large.
+        for rule, left, right in _crossed(rules, columns):
+            found = _largest_crossing(con, place, rule, left, right, limit)
+            if found is not None:
+                break
     if found is not None:
         raise BlockTooLarge(found, limit)
 
