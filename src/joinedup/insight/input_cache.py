@@ -245,14 +245,15 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
         flipped_rows: pa.Table | None = None
         if crossed_keys:
             # One semi-join per key for the rows: an OR of several over the cache was slower.
-            # The rows are then read by row number (0.14 s against 0.20 s by unique id at a
-            # million records), but deleted below by unique id: DuckDB 2.0 crashed deleting
-            # by row number after the deletions above, in the same transaction.
-            selects = [f"SELECT rowid AS row FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys]  # noqa: S608
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_at AS {' UNION '.join(selects)}")
+            # Found and read by unique id, never by row number: DuckDB 2.0 read a row number
+            # of a table written earlier in the same transaction wrongly (a segmentation
+            # fault, or "Corrupted uncompressed string segment", in about one purge of nine
+            # sources in ten), and a purge refreshes once per source in one transaction.
+            selects = [f"SELECT unique_id FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys]  # noqa: S608
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_ids AS {' UNION '.join(selects)}")
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _flipped AS SELECT * FROM {CACHE} "  # noqa: S608
-                "WHERE rowid IN (SELECT row FROM _flipped_at)"
+                "WHERE unique_id IN (SELECT unique_id FROM _flipped_ids)"
             )
             for k in crossed_keys:
                 con.execute(
@@ -276,7 +277,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
         con.execute("DROP TABLE IF EXISTS _arrived")
         con.execute("DROP TABLE IF EXISTS _left")
         con.execute("DROP TABLE IF EXISTS _flipped")
-        con.execute("DROP TABLE IF EXISTS _flipped_at")
+        con.execute("DROP TABLE IF EXISTS _flipped_ids")
         for k in _RARE_KEYS:
             con.execute(f"DROP TABLE IF EXISTS _counts_{k}")
     return RecordChanges(kinds["new"], kinds["changed"], kinds["removed"], flipped, flipped_rows)
