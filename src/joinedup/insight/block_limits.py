@@ -34,6 +34,8 @@ from typing import Any
 
 import duckdb
 
+from joinedup.insight.store import one
+
 __all__ = [
     "DEFAULT_MAX_BLOCK",
     "BlockTooLarge",
@@ -285,10 +287,10 @@ def check_pairs(
     ``check`` on the new records alone cannot see. Counting the place's blocks that hold a
     new record instead read a million rows per rule (0.37 s for 10,000 new records); the
     pairs of a month's extracts are counted in milliseconds, before any is scored."""
-    row = con.execute(
+    row = one(con.execute(
         f"SELECT r, count(*) AS n, mode(k) FROM (SELECT k, a AS r FROM {pairs} UNION ALL "  # noqa: S608
         f"SELECT k, b FROM {pairs}) GROUP BY 1 HAVING count(*) > {int(limit)} ORDER BY n DESC, r LIMIT 1"
-    ).fetchone()
+    ))
     if row is None:
         return
     record, partners, k = int(row[0]), int(row[1]), int(row[2])
@@ -296,7 +298,7 @@ def check_pairs(
     fields = equality_fields(sql)
     if fields:
         cols = ", ".join(_quoted(f) for f in fields)
-        values = con.execute(f"SELECT {cols} FROM {place} WHERE rowid = ?", [record]).fetchone()  # noqa: S608
+        values = one(con.execute(f"SELECT {cols} FROM {place} WHERE rowid = ?", [record]))  # noqa: S608
         raise BlockTooLarge(_block_of(con, place, fields, list(values or ())), limit)
     # Not one group of records alike (a field against another): name the rule itself.
     sources = con.execute(

@@ -28,6 +28,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from joinedup.insight.store import one
+
 __all__ = [
     "KeptApart",
     "candidate_pairs",
@@ -255,9 +257,9 @@ def unchecked_advice(con: duckdb.DuckDBPyConnection) -> str | None:
     existed (its full run recorded no count of pairs kept apart, or the place's first runs
     recorded nothing): an incremental run checks only the persons it touches, so the others
     may still hold records the model would keep apart until a full link."""
-    row = con.execute(
+    row = one(con.execute(
         "SELECT n_kept_apart FROM link_run_details WHERE mode LIKE 'full%' ORDER BY run_id DESC LIMIT 1"
-    ).fetchone()
+    ))
     if row is not None and row[0] is not None:
         return None
     return (

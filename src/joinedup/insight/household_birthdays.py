@@ -33,6 +33,7 @@ import duckdb
 import pyarrow as pa
 
 from joinedup.insight import date_levels
+from joinedup.insight.store import one
 
 __all__ = ["PSEUDO_PAIRS", "HouseholdShares", "household_shares", "shared_birthday_u"]
 
@@ -87,11 +88,11 @@ def household_shares(frame: pa.Table) -> HouseholdShares | None:
             """Pairs of records with the same ``columns`` and different identifiers."""
             group = ", ".join(columns) or "NULL"
             same = ", ".join([*columns, identifier])
-            row = con.execute(
+            row = one(con.execute(
                 f"SELECT (SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM people "  # noqa: S608
                 f"GROUP BY {group})) - (SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n "
                 f"FROM people GROUP BY {same}))"
-            ).fetchone()
+            ))
             return float(row[0]) if row else 0.0
 
         strangers = different([])
@@ -113,7 +114,7 @@ def _near_dates(con: duckdb.DuckDBPyConnection, identifier: str) -> dict[str, fl
     """Of the pairs of different people of one surname and postcode, how many have dates of
     birth in each near level, the levels tried in the model's order. A join, but only within
     one surname at one postcode: a few pairs a household."""
-    row = con.execute(
+    row = one(con.execute(
         f"""
         WITH pairs AS (
             SELECT l.dob AS dob_l, r.dob AS dob_r FROM people l JOIN people r
@@ -130,7 +131,7 @@ def _near_dates(con: duckdb.DuckDBPyConnection, identifier: str) -> dict[str, fl
         SELECT count(*) FILTER (level = 'transposed'), count(*) FILTER (level = 'one_digit'),
                count(*) FILTER (level = 'day_and_month') FROM levels
         """  # noqa: S608
-    ).fetchone()
+    ))
     counts = row if row else (0, 0, 0)
     return {label: float(n) for label, n in zip(date_levels.NEAR, counts, strict=True)}
 

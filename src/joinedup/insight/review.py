@@ -87,9 +87,9 @@ def current_threshold(con: duckdb.DuckDBPyConnection) -> float:
     """The threshold of the latest finished link, against which decisions are weighed."""
     from joinedup.insight.model import DEFAULT_THRESHOLD
 
-    row = con.execute(
+    row = one(con.execute(
         "SELECT threshold FROM link_runs WHERE status = 'done' ORDER BY run_id DESC LIMIT 1"
-    ).fetchone()
+    ))
     return float(row[0]) if row and row[0] is not None else DEFAULT_THRESHOLD
 
 

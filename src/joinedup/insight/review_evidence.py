@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from joinedup.insight import link_state, splink_backend
 from joinedup.insight.review import ReviewError
+from joinedup.insight.store import one
 
 __all__ = ["Evidence", "EvidenceRow", "pair_evidence", "side_by_side"]
 
@@ -115,12 +116,12 @@ def side_by_side(con: duckdb.DuckDBPyConnection, a: str, b: str) -> list[tuple[s
     select = ", ".join(expr for _label, expr in fields)
     values = {}
     for unique_id in (a, b):
-        row = con.execute(
+        row = one(con.execute(
             f"SELECT {select} FROM records r JOIN sources s ON s.name = r.source "  # noqa: S608
             "LEFT JOIN person_links l USING (source, record_id) "
             "WHERE r.source || '|' || r.record_id = ?",
             [unique_id],
-        ).fetchone()
+        ))
         if row is None:
             raise ReviewError(f"Record {unique_id} is no longer held")
         values[unique_id] = row

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from joinedup.insight import review
 from joinedup.insight.pipeline import work_dir
 from joinedup.insight.review_evidence import pair_evidence, side_by_side
+from joinedup.insight.store import one
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
@@ -59,10 +60,10 @@ def _pair_context(request: Request, actor: Actor, left: str, right: str) -> dict
         except review.ReviewError as exc:
             request.session["review_flash"] = str(exc)
             raise _Gone from exc
-        decided = con.execute(
+        decided = one(con.execute(
             "SELECT decision FROM review_decisions WHERE unique_id_l = ? AND unique_id_r = ?",
             list(review.ordered(left, right)),
-        ).fetchone()
+        ))
     return {
         "place": actor.place, "left": left, "right": right, "fields": fields,
         "evidence": evidence, "decisions": review.DECISIONS,

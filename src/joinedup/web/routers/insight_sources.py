@@ -22,6 +22,7 @@ from joinedup.insight.link import LinkError
 from joinedup.insight.mapping import Mapping, MappingError, parse_mapping
 from joinedup.insight.readers import Extract, Limits, ReadError, read_extract
 from joinedup.insight.runs import RunBusy, start_link_run
+from joinedup.insight.store import one
 from joinedup.insight.suggest import Suggestion, suggest_columns
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
@@ -243,7 +244,7 @@ def _reused(request: Request, slug: str, name: str) -> Mapping | None:
     if not name or not has_store(request, slug):
         return None
     with store(request, slug) as con:
-        row = con.execute("SELECT mapping_text FROM sources WHERE name = ?", [name]).fetchone()
+        row = one(con.execute("SELECT mapping_text FROM sources WHERE name = ?", [name]))
     if not row or not row[0]:
         return None
     try:
@@ -401,7 +402,7 @@ def source_mapping(
     if not has_store(request, actor.place.slug):
         raise HTTPException(status_code=404)
     with store(request, actor.place.slug) as con:
-        row = con.execute("SELECT mapping_text FROM sources WHERE name = ?", [source]).fetchone()
+        row = one(con.execute("SELECT mapping_text FROM sources WHERE name = ?", [source]))
     if not row or not row[0]:
         raise HTTPException(status_code=404)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in source)
