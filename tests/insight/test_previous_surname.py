@@ -23,6 +23,7 @@ from joinedup.insight.ingest import ingest_file
 from joinedup.insight.link import link_place
 from joinedup.insight.model import ALL_FIELDS, settings
 from joinedup.insight.pipeline import ingest_directory
+from joinedup.insight.review_evidence import side_by_side
 from joinedup.insight.store import connect
 from joinedup.insight.suggest import header_field
 from joinedup.insight.surname_comparison import PREVIOUS_SURNAME_LEVEL, WOMANS_OTHER_SURNAME_LEVEL
@@ -103,6 +104,11 @@ def test_ingest_normalises_it_and_keeps_the_surname_as_written(
     assert held == {"H1": "OBRIEN", "H2": None, "H3": "SMITHJONES", "H4": None}
     (surname,) = store.execute("SELECT surname FROM records WHERE record_id = 'H1'").fetchone() or (None,)
     assert surname == "SMITH"
+    # As the partner wrote it too (trimmed only), and so on the review page's records.
+    written = dict(store.execute("SELECT record_id, previous_surname_raw FROM records").fetchall())
+    assert written == {"H1": "o'brien", "H2": None, "H3": "Smith-Jones", "H4": None}
+    shown = dict((label, (a, b)) for label, a, b in side_by_side(store, "housing|H1", "housing|H3"))
+    assert shown["Previous surname"] == ("o'brien", "Smith-Jones")
 
 
 def test_a_store_made_before_the_column_gains_it(tmp_path: Path) -> None:
@@ -113,7 +119,9 @@ def test_a_store_made_before_the_column_gains_it(tmp_path: Path) -> None:
     old.execute("INSERT INTO records VALUES ('housing', 'H1', 'SMITH')")
     old.close()
     con = connect(path, memory_limit="500MB", threads=1)
-    assert con.execute("SELECT surname, previous_surname FROM records").fetchall() == [("SMITH", None)]
+    assert con.execute("SELECT surname, previous_surname, previous_surname_raw FROM records").fetchall() == [
+        ("SMITH", None, None)
+    ]
     con.close()
 
 

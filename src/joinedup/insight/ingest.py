@@ -111,8 +111,10 @@ def prepare_extract(
             out[part] = None
     # A previous surname (a maiden name, a name before a change) is normalised as a surname is.
     # The model compares it with the other record's surname, never in place of this one's.
+    # Kept as written too, for the analyst comparing two records.
+    out["previous_surname_raw"] = raw("previous_surname") if "previous_surname" in columns else None
     out["previous_surname"] = (
-        map_fast(raw("previous_surname"), nz.normalise_name) if "previous_surname" in columns else None
+        map_fast(out["previous_surname_raw"], nz.normalise_name) if "previous_surname" in columns else None
     )
     if "full_name" in columns:
         full = raw("full_name")

@@ -107,7 +107,9 @@ def side_by_side(con: duckdb.DuckDBPyConnection, a: str, b: str) -> list[tuple[s
     """The two records as the partners wrote them, field by field."""
     fields = [
         ("Service", "s.service"), ("Record", "r.record_id"), ("Forename", "r.forename_raw"),
-        ("Surname", "r.surname_raw"), ("Previous surname", "r.previous_surname"),
+        # A previous surname as written; normalised where a store made before kept only that.
+        ("Surname", "r.surname_raw"),
+        ("Previous surname", "coalesce(r.previous_surname_raw, r.previous_surname)"),
         ("Date of birth", "strftime(r.date_of_birth, '%d/%m/%Y')"),
         ("Sex", "r.sex"), ("Postcode", "r.postcode"), ("Address", "r.address_line"),
         ("NHS number", "r.nhs_number"), ("NI number", "r.ni_number"),

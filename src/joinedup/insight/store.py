@@ -48,8 +48,10 @@ RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("need", "VARCHAR"),
     ("cost_item", "VARCHAR"),
     ("warnings", "VARCHAR"),
-    # Last, so that a store made before it gains it in the same place (see the ALTER below).
+    # Last, so that a store made before them gains them in the same place (see the ALTERs
+    # below): a previous surname, normalised and as the partner wrote it.
     ("previous_surname", "VARCHAR"),
+    ("previous_surname_raw", "VARCHAR"),
 )
 
 _SCHEMA = f"""
@@ -120,12 +122,14 @@ CREATE TABLE IF NOT EXISTS link_runs (
     process_start VARCHAR
 );
 -- Stores made before these columns existed gain them: the ingest report's notes on a
--- source, the process that runs a linkage run, and a record's previous surname.
+-- source, the process that runs a linkage run, and a record's previous surname (normalised,
+-- and as written).
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS notes VARCHAR;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS pid INTEGER;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS process_start VARCHAR;
 ALTER TABLE records ADD COLUMN IF NOT EXISTS previous_surname VARCHAR;
+ALTER TABLE records ADD COLUMN IF NOT EXISTS previous_surname_raw VARCHAR;
 CREATE TABLE IF NOT EXISTS link_pairs (
     run_id INTEGER,
     unique_id_l VARCHAR,
