@@ -247,8 +247,8 @@ def refresh(con: duckdb.DuckDBPyConnection) -> RecordChanges:
             # One semi-join per key for the rows: an OR of several over the cache was slower.
             # Found and read by unique id, never by row number: DuckDB 2.0 read a row number
             # of a table written earlier in the same transaction wrongly (a segmentation
-            # fault, or "Corrupted uncompressed string segment", in about one purge of nine
-            # sources in ten), and a purge refreshes once per source in one transaction.
+            # fault, or "Corrupted uncompressed string segment", in 11 purges of nine
+            # sources in 60), and a purge refreshes once per source in one transaction.
             selects = [f"SELECT unique_id FROM {CACHE} WHERE {_crossed(k)}" for k in crossed_keys]  # noqa: S608
             con.execute(f"CREATE OR REPLACE TEMP TABLE _flipped_ids AS {' UNION '.join(selects)}")
             con.execute(
