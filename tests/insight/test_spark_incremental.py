@@ -28,11 +28,18 @@ def _persons(store: Path) -> set[frozenset[str]]:
 
 
 @pytest.mark.spark
-def test_incremental_persons_on_spark_equal_duckdb(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "declared", [(), ("work_coach", "emergency_department")], ids=["plain", "one-record sources"]
+)
+def test_incremental_persons_on_spark_equal_duckdb(tmp_path: Path, declared: tuple[str, ...]) -> None:
     generate_place(300, tmp_path / "extracts", seed=11)
     base = tmp_path / "base.duckdb"
     con = connect(base, memory_limit="1GB", threads=2)
     ingest_directory(con, tmp_path / "extracts")
+    # Sources said to hold each person once: their pairs are weighed (one_record_sources).
+    con.execute(
+        "UPDATE sources SET one_record_per_person = true WHERE list_contains(?, name)", [list(declared)]
+    )
     con.execute(
         "CREATE TABLE held_back AS SELECT * FROM records ORDER BY event_date DESC NULLS LAST, "
         "source, record_id LIMIT 60"
@@ -58,4 +65,15 @@ def test_incremental_persons_on_spark_equal_duckdb(tmp_path: Path) -> None:
     assert spark.new_records == duck.new_records == 60
     assert spark.comparisons == duck.comparisons > 0
     assert _persons(tmp_path / "spark.duckdb") == _persons(tmp_path / "duckdb.duckdb")
+    if declared:
+        con = connect(tmp_path / "spark.duckdb", memory_limit="1GB", threads=2)
+        try:
+            (weighed,) = con.execute(
+                "SELECT count(*) FROM link_one_record_pairs r "
+                "JOIN link_pairs p USING (unique_id_l, unique_id_r) "
+                "WHERE abs(r.match_weight - p.match_weight) > 1e-9"
+            ).fetchall()[0]
+        finally:
+            con.close()
+        assert weighed > 0
     assert (spark.changes.merges, spark.changes.splits) == (duck.changes.merges, duck.changes.splits)

@@ -83,16 +83,24 @@ def database(
     results are copied out. Splink's objects refer to each other in cycles, so without this
     the database (a gigabyte at a million records: the blocked pairs and their scores) stayed
     until Python's collector ran, through the clustering and person ids that follow. A Spark
-    session is shared, and kept."""
+    session is shared, and kept; the views a run made in it are dropped on leaving, or the
+    next run in the process would find its own table names taken (``pair_scorer``'s
+    ``records_0``) and fail."""
     db_api = db_api_for(
         backend, memory_limit=memory_limit, threads=threads, work_dir=work_dir, spark_master=spark_master
     )
+    spark = getattr(db_api, "spark", None)
+    before = {t.name for t in spark.catalog.listTables() if t.isTemporary} if spark is not None else set()
     try:
         yield db_api
     finally:
         con = getattr(db_api, "duckdb_con", None)
         if con is not None:
             con.close()
+        if spark is not None:
+            for table in spark.catalog.listTables():
+                if table.isTemporary and table.name not in before:
+                    spark.catalog.dropTempView(table.name)
 
 
 def floor_m_probabilities(linker: Any, floor: float) -> None:
@@ -220,7 +228,6 @@ def write_explanations(linker: Any, predictions: Any, clusters: Any, out_dir: Pa
         )
     except Exception:  # explanations help analysts but must not fail a link run
         logger.warning("could not write Splink's explanations", exc_info=True)
-
 
 
 def linker_from_model(db_api: Any, table: Any, model: dict[str, Any], tf: dict[str, pa.Table]) -> Any:
