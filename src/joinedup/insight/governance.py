@@ -26,7 +26,7 @@ def sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """
         SELECT name, partner, service, need, cost_item, legal_basis, dsa_reference,
                retain_until, file_name, ingested_at, n_rows, n_records, n_quarantined,
-               n_warnings, notes
+               n_warnings, notes, coalesce(one_record_per_person, false) AS one_record_per_person
         FROM sources ORDER BY partner, service, name
         """
     ).df()

@@ -70,8 +70,8 @@ def write_extract(
         con.execute(
             "INSERT INTO sources (name, partner, service, need, cost_item, legal_basis, "
             "dsa_reference, retain_until, file_name, content_hash, mapping_text, ingested_at, "
-            "n_rows, n_records, n_quarantined, n_warnings, notes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "n_rows, n_records, n_quarantined, n_warnings, notes, one_record_per_person) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 report.source, mapping.partner, mapping.service,
                 nz.normalise_need(mapping.need) if mapping.need else None, mapping.cost_item,
@@ -79,6 +79,7 @@ def write_extract(
                 report.file_name, digest, mapping.text, datetime.now(),
                 report.rows, report.records, report.quarantined, report.warnings,
                 "\n".join(report.notes) or None,  # one note a line, for the source's page
+                mapping.one_record_per_person,
             ],
         )  # fmt: skip
         columns = ", ".join(name for name, _ in RECORD_COLUMNS)

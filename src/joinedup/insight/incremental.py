@@ -40,6 +40,8 @@ from joinedup.insight import (
     input_cache,
     key_crossings,
     link_state,
+    match_prior,
+    one_record_sources,
     pair_scorer,
     review,
     splink_backend,
@@ -117,8 +119,9 @@ def _score(
     *,
     also: pa.Table | None = None,
     max_block: int = block_limits.DEFAULT_MAX_BLOCK,
+    keep_from: float = 0.5,
 ) -> tuple[pa.Table, int]:
-    """Splink's scores (match probability 0.5 and over) for the pairs the blocking rules make
+    """Splink's scores (match probability ``keep_from`` and over) for the pairs the blocking rules make
     with a touched record, and for the pairs ``also`` names (``key_crossings``), and the
     number of pairs scored. ``place`` names the table of ``con`` holding the model input of
     every record (``input_cache``); ``model`` is the stored model in the scorer's dialect."""
@@ -135,7 +138,7 @@ def _score(
         blocked.column("join_key_l").combine_chunks(), blocked.column("join_key_r").combine_chunks()
     ])  # fmt: skip
     scoped = input_cache.rows_of(con, place, pc.unique(paired), splink_backend.scoring_columns(model))
-    return scorer.score(scoped, blocked, "match_probability >= 0.5"), blocked.num_rows
+    return scorer.score(scoped, blocked, f"match_probability >= {keep_from!r}"), blocked.num_rows
 
 
 def link_incrementally(
@@ -159,10 +162,14 @@ def link_incrementally(
     ``n_records`` records) with the stored model. ``refreshed``: what the cache's refresh
     wrote, for ``link_state.diff_inputs`` and ``key_crossings`` (None: the cache was made
     afresh, and every record is compared with what was last linked)."""
-    from joinedup.insight.link import LinkResult, check_model_fields
+    from joinedup.insight.link import LinkError, LinkResult, check_model_fields
 
     present = present_fields_in(con, place)
     check_model_fields(stored, present)
+    why_not = one_record_sources.check_unchanged(con)
+    if why_not:
+        raise LinkError(why_not)
+    one_record = one_record_sources.declared(con)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     changes, hashes = link_state.diff_inputs(con, place, refreshed.rewritten if refreshed else None)
@@ -191,8 +198,12 @@ def link_incrementally(
     ))  # fmt: skip
     try:
         new_pairs, comparisons = _score(
-            con, place, touched, stored, scorer, model, also=crossing, max_block=max_block
+            con, place, touched, stored, scorer, model, also=crossing, max_block=max_block,
+            keep_from=match_prior.LOWEST_KEPT if one_record else 0.5,
         )
+        if one_record:  # their pairs are weighed below, the rest go in as scored
+            new_concerned, new_pairs = one_record_sources.split(new_pairs, one_record)
+            new_pairs = new_pairs.filter(pc.greater_equal(new_pairs.column("match_probability"), 0.5))
         timings["predict"] = time.perf_counter() - t0
 
         on_stage("clustering pairs into persons")
@@ -242,6 +253,22 @@ def link_incrementally(
                 "greatest(unique_id_l, unique_id_r), match_weight, match_probability FROM _new_pairs",
                 [run_id],
             )
+            if one_record:
+                moved = one_record_sources.refresh(
+                    con, new_concerned, run_id=run_id, model_id=stored.model_id, sources=one_record,
+                    prior=float(stored.model["probability_two_random_records_match"]),
+                    sizes=one_record_sources.source_sizes(con, place),
+                )  # fmt: skip
+                # Pairs whose weight moved reach persons as new and dropped pairs do.
+                con.unregister("_new_pairs")
+                names = one_record_sources.PAIR_SCHEMA.names
+                con.register("_new_pairs", pa.concat_tables([
+                    new_pairs.select(names).cast(one_record_sources.PAIR_SCHEMA), moved.rose
+                ]))  # fmt: skip
+                con.unregister("_dropped")
+                con.register("_dropped", pa.concat_tables([
+                    dropped, moved.fell.select(dropped.column_names).cast(dropped.schema)
+                ]))  # fmt: skip
             scope = affected_persons(con, threshold, must, cannot)
             con.register("_scope", pd.DataFrame({"person_id": scope}, dtype=object))
             nodes = [

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +29,7 @@ from joinedup.insight import (
     input_cache,
     link_state,
     match_prior,
+    one_record_sources,
     processes,
     splink_backend,
 )
@@ -192,9 +193,10 @@ def _train(
     splink_backend.floor_m_probabilities(linker, link_model.M_PROBABILITY_FLOOR)
 
 
-def _with_estimated_prior(linker: Any, predictions: Any, n_records: int) -> pa.Table:
+def _with_estimated_prior(linker: Any, predictions: Any, n_records: int, keep_from: float = 0.5) -> pa.Table:
     """Set the linker's prior to the estimate from its scored pairs and return the pairs
-    that reach 0.5 with it, their weights and probabilities moved by the change of prior."""
+    that reach ``keep_from`` with it, their weights and probabilities moved by the change of
+    prior."""
     first = float(linker._settings_obj._probability_two_random_records_match)  # noqa: SLF001 (no public getter)
     weights = splink_backend.to_arrow(predictions, ["match_weight"]).column("match_weight")
     prior = match_prior.estimate(weights.to_numpy(zero_copy_only=False), first, n_records)
@@ -206,7 +208,8 @@ def _with_estimated_prior(linker: Any, predictions: Any, n_records: int) -> pa.T
         "unique_id_l", "unique_id_r", f"{weight} AS match_weight",
         f"1.0 / (1.0 + power(2.0, -{weight})) AS match_probability",
     ]  # fmt: skip
-    return splink_backend.to_arrow(predictions, columns, where=f"{weight} >= 0")
+    floor = repr(match_prior.log2_odds(keep_from)) if keep_from != 0.5 else "0"
+    return splink_backend.to_arrow(predictions, columns, where=f"{weight} >= {floor}")
 
 
 def train_and_predict(
@@ -222,9 +225,11 @@ def train_and_predict(
     on_stage: Callable[[str], None] = lambda _s: None,
     explain_dir: Path | None = None,
     stored: tuple[dict[str, Any], dict[str, pa.Table]] | None = None,
+    keep_from: float = 0.5,
 ) -> Scored:
     """Train a model (or take a stored one with its term frequencies) and score every
-    blocked pair of the place."""
+    blocked pair of the place, keeping the pairs scored ``keep_from`` and over (lower only
+    for ``one_record_sources``, which weighs a record's candidates against each other)."""
     from splink import Linker
 
     timings: dict[str, float] = {}
@@ -258,9 +263,9 @@ def train_and_predict(
             predictions = splink_backend.score_blocked_pairs(
                 linker, table, blocked, threshold=match_prior.LOWEST_KEPT
             )
-            pair_frame = _with_estimated_prior(linker, predictions, frame.num_rows)
+            pair_frame = _with_estimated_prior(linker, predictions, frame.num_rows, keep_from)
         else:
-            predictions = splink_backend.score_blocked_pairs(linker, table, blocked, threshold=0.5)
+            predictions = splink_backend.score_blocked_pairs(linker, table, blocked, threshold=keep_from)
             pair_frame = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
         timings["predict"] = time.perf_counter() - t0
         tf = stored[1] if stored is not None else splink_backend.term_frequency_tables(linker)
@@ -414,14 +419,26 @@ def _link_fully(
 
     if stored is not None:
         check_model_fields(stored, present_fields(frame))
+    one_record = one_record_sources.declared(con)
     scored = train_and_predict(
         frame, backend=backend, seed=seed, threshold=threshold, memory_limit=memory_limit,
         threads=threads, work_dir=work_dir, spark_master=spark_master,
         on_stage=lambda s: _stage(con, run_id, s), explain_dir=explain_dir,
         stored=(splink_backend.model_for_dialect(stored.model, stored.fields, backend),
                 link_state.term_frequencies(con, stored.model_id)) if stored else None,
+        keep_from=match_prior.LOWEST_KEPT if one_record else 0.5,
     )  # fmt: skip
     timings = scored.timings
+    weighed = None
+    if one_record:
+        t0 = time.perf_counter()
+        weighed = one_record_sources.weigh(
+            scored.pairs, one_record, float(scored.model["probability_two_random_records_match"]),
+            one_record_sources.source_sizes(con, input_cache.CACHE),
+            one_record_sources.load_shares(con, stored.model_id) if stored else {},
+        )  # fmt: skip
+        scored = replace(scored, pairs=weighed.pairs)
+        timings["one_record"] = time.perf_counter() - t0
     _stage(con, run_id, "clustering pairs into persons")
     t0 = time.perf_counter()
     must, cannot = review.constraints(con)
@@ -448,6 +465,7 @@ def _link_fully(
             )  # fmt: skip
         else:
             model_id = stored.model_id
+        one_record_sources.keep(con, model_id, one_record, weighed)
         link_state.save_inputs(con, input_cache.CACHE)
         n_persons = len(set(clusters.column("cluster_id").to_pylist()))
         link_state.record_run(

@@ -35,7 +35,7 @@ STANDARD_FIELDS: tuple[str, ...] = (
 DATE_FIELDS = frozenset({"date_of_birth", "event_date", "event_end_date"})
 SOURCE_KEYS = frozenset(
     {"partner", "service", "need", "legal_basis", "dsa_reference", "retain_until", "cost_item",
-     "sheet", "name"}
+     "sheet", "name", "one_record_per_person"}
 )  # fmt: skip
 
 
@@ -68,6 +68,9 @@ class Mapping:
     text: str
     name: str | None = None
     lines: dict[str, int] = field(default_factory=dict)
+    # The partner holds each person at most once (a register kept free of duplicates):
+    # one_record_sources weighs this source's candidates for a record against each other.
+    one_record_per_person: bool = False
 
     def spec(self, field_name: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.field == field_name), None)
@@ -126,6 +129,13 @@ def parse_mapping(text: str, path_name: str = "mapping") -> Mapping:
                 f"date such as 2027-03-31"
             ) from exc
 
+    one_record = source.get("one_record_per_person", False)
+    if not isinstance(one_record, bool):
+        raise MappingError(
+            f"{path_name} line {line_of('source.one_record_per_person')}: one_record_per_person "
+            f"must be true or false, without quotes"
+        )
+
     specs: list[ColumnSpec] = []
     for name, value in columns.items():
         line = line_of(f"columns.{name}")
@@ -177,6 +187,7 @@ def parse_mapping(text: str, path_name: str = "mapping") -> Mapping:
         text=text,
         name=opt("name"),
         lines=lines,
+        one_record_per_person=one_record,
     )
 
 
@@ -192,7 +203,7 @@ def load_mapping(path: Path) -> Mapping:
 
 # The [source] keys in the order a mapping is written (as the guide shows them).
 SOURCE_ORDER = ("name", "partner", "service", "need", "cost_item", "legal_basis", "dsa_reference",
-                "retain_until", "sheet")  # fmt: skip
+                "retain_until", "sheet", "one_record_per_person")  # fmt: skip
 
 
 def _value(value: object) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow.compute as pc
 
-from joinedup.insight import link_state, splink_backend
+from joinedup.insight import link_state, one_record_sources, splink_backend
 from joinedup.insight.review import ReviewError
 from joinedup.insight.store import one
 
@@ -91,11 +91,27 @@ def pair_evidence(
                 value_r=_text(row.get(f"{column}_r")),
             )
         )
+    match_weight = float(row["match_weight"])
+    weighing = one_record_sources.weighed_pair(con, a, b, prior, stored.model_id)
+    if weighing is not None:
+        # The pair's score as the persons were built: weighed against the other candidates
+        # in a source that holds each person once (one_record_sources).
+        names = " and ".join(weighing.sources)
+        rows.append(
+            EvidenceRow(
+                comparison=f"Other candidates in {names}, which holds each person once",
+                level=f"{weighing.others} other candidate{'s' if weighing.others != 1 else ''} weighed",
+                weight=weighing.weight - weighing.raw_weight,
+                value_l="–",
+                value_r="–",
+            )
+        )
+        match_weight += weighing.weight - weighing.raw_weight
     return Evidence(
         prior_weight=math.log2(prior / (1 - prior)),
         rows=rows,
-        match_weight=float(row["match_weight"]),
-        match_probability=float(row["match_probability"]),
+        match_weight=match_weight,
+        match_probability=1.0 / (1.0 + 2.0**-match_weight),
     )
 
 
@@ -118,15 +134,15 @@ def side_by_side(con: duckdb.DuckDBPyConnection, a: str, b: str) -> list[tuple[s
     select = ", ".join(expr for _label, expr in fields)
     values = {}
     for unique_id in (a, b):
-        row = one(con.execute(
-            f"SELECT {select} FROM records r JOIN sources s ON s.name = r.source "  # noqa: S608
-            "LEFT JOIN person_links l USING (source, record_id) "
-            "WHERE r.source || '|' || r.record_id = ?",
-            [unique_id],
-        ))
+        row = one(
+            con.execute(
+                f"SELECT {select} FROM records r JOIN sources s ON s.name = r.source "  # noqa: S608
+                "LEFT JOIN person_links l USING (source, record_id) "
+                "WHERE r.source || '|' || r.record_id = ?",
+                [unique_id],
+            )
+        )
         if row is None:
             raise ReviewError(f"Record {unique_id} is no longer held")
         values[unique_id] = row
-    return [
-        (label, _text(values[a][i]), _text(values[b][i])) for i, (label, _expr) in enumerate(fields)
-    ]
+    return [(label, _text(values[a][i]), _text(values[b][i])) for i, (label, _expr) in enumerate(fields)]

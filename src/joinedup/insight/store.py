@@ -125,6 +125,8 @@ CREATE TABLE IF NOT EXISTS link_runs (
 -- source, the process that runs a linkage run, and a record's previous surname (normalised,
 -- and as written).
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS notes VARCHAR;
+-- The mapping says the partner holds each person at most once (one_record_sources.py).
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS one_record_per_person BOOLEAN DEFAULT false;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS pid INTEGER;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE link_runs ADD COLUMN IF NOT EXISTS process_start VARCHAR;

@@ -1,0 +1,270 @@
+"""Sources that hold each person once (one_record_sources): the weighing by hand, its share
+estimated by simulation, and the contract with the incremental path."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from joinedup.insight import one_record_sources as ors
+from joinedup.insight.link import LinkError, link_place
+from joinedup.insight.mapping import MappingError, parse_mapping
+from joinedup.insight.pipeline import ingest_directory
+from joinedup.insight.store import connect
+from joinedup.synth.insight import generate_place
+from tests.support.batches import CUTOFFS, full_relink_partition, write_batches
+from tests.support.persons import partition
+from tests.support.store_copies import copy_store
+
+PRIOR = 1e-4
+
+
+def _weight(bayes_factor: float, prior: float = PRIOR) -> float:
+    """A Splink match weight: the Bayes factor with the prior's odds, in bits."""
+    return math.log2(bayes_factor) + math.log2(prior / (1 - prior))
+
+
+def _pairs(rows: list[tuple[str, str, float]]) -> pa.Table:
+    weights = np.array([w for _, _, w in rows], dtype=np.float64)
+    with np.errstate(over="ignore"):
+        probabilities = 1 / (1 + np.exp2(-weights))
+    return pa.table({
+        "unique_id_l": [a for a, _, _ in rows], "unique_id_r": [b for _, b, _ in rows],
+        "match_weight": weights, "match_probability": probabilities,
+    })  # fmt: skip
+
+
+def test_a_record_weighs_its_candidates_in_a_one_record_source_against_each_other() -> None:
+    # a (police) has two candidates in the GP list (declared), c has one; b1 has a second
+    # candidate from housing (not declared).
+    rows = [
+        ("police|a", "gp|b1", _weight(4000.0)),
+        ("police|a", "gp|b2", _weight(1000.0)),
+        ("police|c", "gp|b3", _weight(500.0)),
+        ("housing|h", "gp|b1", _weight(50.0)),
+        ("housing|h", "police|a", _weight(9000.0)),  # neither source declared: unchanged
+        ("gp|b1", "gp|b2", _weight(70.0)),  # within one source: unchanged
+    ]
+    pairs = _pairs(rows)
+    shares = {("police", "gp"): ors.Share(0.8, 2000), ("housing", "gp"): ors.Share(0.3, 2000)}
+    concerned, rest = ors.split(pairs, frozenset({"gp"}))
+    assert concerned.num_rows == 4 and rest.num_rows == 2
+    got = ors.posteriors(concerned, frozenset({"gp"}), PRIOR, shares).column("match_probability").to_pylist()
+
+    # By hand: q = π·K/n; P = q / ((1 − π) + Σ q over the record's candidates in gp.
+    q_a1, q_a2 = 0.8 * 4000 / 2000, 0.8 * 1000 / 2000
+    q_c = 0.8 * 500 / 2000
+    q_h = 0.3 * 50 / 2000
+    expected = [
+        q_a1 / (0.2 + q_a1 + q_a2),
+        q_a2 / (0.2 + q_a1 + q_a2),
+        q_c / (0.2 + q_c),
+        q_h / (0.7 + q_h),
+    ]
+    assert got == pytest.approx(expected, rel=1e-9)
+    # The pairwise model said 0.048 for c; alone in a list that holds 80% of police's persons
+    # it is 0.5. a's two candidates share a's one match between them.
+    assert concerned.column("match_probability")[2].as_py() < 0.05 and got[2] == pytest.approx(0.5)
+    assert got[0] + got[1] < 1
+
+
+def test_both_sources_holding_each_person_once_keep_the_smaller_view() -> None:
+    # b1 (gp) is wanted by a1 and a2 (school roll): from b1's side a1 competes with a2.
+    rows = [("gp|b1", "school|a1", _weight(3000.0)), ("gp|b1", "school|a2", _weight(3000.0))]
+    shares = {("school", "gp"): ors.Share(0.9, 1000), ("gp", "school"): ors.Share(0.1, 1000)}
+    got = ors.posteriors(_pairs(rows), frozenset({"gp", "school"}), PRIOR, shares)
+    q_a = 0.9 * 3000 / 1000  # each school record's view: its only candidate in gp
+    q_b = 0.1 * 3000 / 1000  # b1's view: two candidates in the school roll
+    from_a, from_b = q_a / (0.1 + q_a), q_b / (0.9 + 2 * q_b)
+    assert got.column("match_probability").to_pylist() == pytest.approx([min(from_a, from_b)] * 2, rel=1e-9)
+
+
+def test_weights_far_beyond_floating_point_stay_finite() -> None:
+    rows = [("x|a", "gp|b", 900.0), ("x|a", "gp|c", -900.0), ("x|d", "gp|e", -1100.0)]
+    got = ors.posteriors(_pairs(rows), frozenset({"gp"}), PRIOR, {("x", "gp"): ors.Share(0.5, 10)})
+    weights = got.column("match_weight").to_pylist()
+    assert all(math.isfinite(w) for w in weights)
+    assert got.column("match_probability").to_pylist()[0] == 1.0
+    assert weights[1] < -1000 + 1e-6 or got.column("match_probability").to_pylist()[1] < 1e-200
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_share_is_recovered_and_the_weights_are_calibrated(seed: int) -> None:
+    """Plant a share: 2,000 records of x, 60% with their person among gp's 3,000 records.
+    Every one of the 6,000,000 pairs gets a comparison score s, from N(+2.5, 1) for the true
+    pair and N(-2.5, 1) otherwise, so that its Bayes factor is known exactly:
+    K = φ(s - 2.5) / φ(s + 2.5) = e^(5s). Pairs are kept where the pairwise model gives 0.01
+    and over (match_prior.LOWEST_KEPT), as in a run; about 6% of the true ones are not."""
+    rng = np.random.default_rng(seed)
+    n_x, n_gp, true_share = 2000, 3000, 0.6
+    s = rng.normal(-2.5, 1.0, size=(n_x, n_gp))
+    has = rng.random(n_x) < true_share
+    s[has, 0] = rng.normal(2.5, 1.0, size=int(has.sum()))  # column 0 holds the true pair
+    log2_k = 5 * s / math.log(2)
+    floor = math.log2(0.01 / 0.99) - math.log2(PRIOR / (1 - PRIOR))
+    xs, bs = np.nonzero(log2_k >= floor)
+    truth = (bs == 0) & has[xs]
+    weights = log2_k[xs, bs] + math.log2(PRIOR / (1 - PRIOR))
+    pairs = _pairs([(f"x|{x}", f"gp|{x}_{b}", w) for x, b, w in zip(xs, bs, weights, strict=True)])
+    shares = ors.estimate_shares(pairs, frozenset({"gp"}), PRIOR, {"x": n_x, "gp": n_gp})
+    # The model reads a true pair scored under 0.01 as no pair, so it estimates the share of
+    # x's records whose match was kept.
+    found = truth.sum() / n_x
+    assert 0.5 < found < true_share
+    assert shares[("x", "gp")].share == pytest.approx(found, abs=0.02)
+    got = np.array(ors.posteriors(pairs, frozenset({"gp"}), PRIOR, shares).column("match_probability"))
+    # Calibrated: in each band the share of true pairs is about the mean weight given them.
+    for low, high in [(0.05, 0.5), (0.5, 0.95), (0.95, 1.0)]:
+        band = (got >= low) & (got <= high)
+        assert band.sum() > 30
+        assert truth[band].mean() == pytest.approx(got[band].mean(), abs=0.08)
+    # And at 0.9 it finds more true pairs than the pairwise score, for few false ones.
+    pairwise = np.array(pairs.column("match_probability"))
+    assert (truth & (got >= 0.9)).sum() > (truth & (pairwise >= 0.9)).sum()
+    assert (~truth & (got >= 0.9)).sum() / max((got >= 0.9).sum(), 1) < 0.02
+
+
+def test_a_small_share_does_not_lift_a_lone_weak_candidate() -> None:
+    # A source few of x's persons are in: a lone candidate at 0.3 stays below 0.5.
+    rows = [("x|a", "gp|b", _weight(0.3 / 0.7 / (PRIOR / (1 - PRIOR))))]
+    got = ors.posteriors(_pairs(rows), frozenset({"gp"}), PRIOR, {("x", "gp"): ors.Share(0.02, 10_000)})
+    assert got.column("match_probability")[0].as_py() < 0.5
+
+
+def test_a_mapping_declares_a_source_holding_each_person_once() -> None:
+    text = (
+        '[source]\npartner = "GP"\nservice = "GP list"\none_record_per_person = true\n\n'
+        '[columns]\nrecord_id = "id"\n'
+    )
+    assert parse_mapping(text).one_record_per_person is True
+    assert parse_mapping(text.replace("one_record_per_person = true\n", "")).one_record_per_person is False
+    with pytest.raises(MappingError, match=r"line 4: one_record_per_person must be true or false"):
+        parse_mapping(text.replace("= true", '= "yes"'))
+
+
+# --- the contract with the incremental path ---------------------------------------------------
+
+# Declared on a place whose emergency department sees people many times: not true of it,
+# but it makes the weighing move many pairs, which is what the contract must survive.
+DECLARED = ("work_coach", "offender_management", "emergency_department")
+
+
+@dataclass
+class Fed:
+    root: Path
+    con: duckdb.DuckDBPyConnection
+    modes: list[str] = field(default_factory=list)
+    incremental: list[set[frozenset[str]]] = field(default_factory=list)
+    full: list[set[frozenset[str]]] = field(default_factory=list)
+
+
+def _declare(extracts: Path, names: tuple[str, ...]) -> None:
+    for name in names:
+        mapping = extracts / f"{name}.toml"
+        text = mapping.read_text(encoding="utf-8")
+        mapping.write_text(text.replace("[source]\n", "[source]\none_record_per_person = true\n", 1))
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
+    root = tmp_path_factory.mktemp("declared")
+    generate_place(260, root / "extracts", seed=11, formats="csv")
+    _declare(root / "extracts", DECLARED)
+    con = connect(root / "place.duckdb", memory_limit="500MB", threads=1)
+    state = Fed(root, con)
+    for k, batch in enumerate(write_batches(root / "extracts", root / "batches", CUTOFFS)):
+        ingest_directory(con, batch)
+        state.modes.append(link_place(con, work_dir=root / "work", seed=42).mode)
+        if k:
+            state.incremental.append(partition(con))
+            state.full.append(full_relink_partition(con, root, f"full{k}"))
+    yield state
+    con.close()
+
+
+def test_incremental_gives_the_persons_of_a_full_relink_with_declared_sources(fed: Fed) -> None:
+    assert fed.modes == ["full", "incremental", "incremental", "incremental"]
+    for incremental, full in zip(fed.incremental, fed.full, strict=True):
+        assert incremental == full
+
+
+def test_the_declared_sources_pairs_are_weighed_and_their_raw_scores_kept(fed: Fed) -> None:
+    assert ors.declared(fed.con) == frozenset(DECLARED) == ors.last_declared(fed.con)
+    moved = fed.con.execute(
+        """
+        SELECT count(*) FILTER (WHERE r.match_weight < 0 AND p.match_probability >= 0.5),
+               count(*) FILTER (WHERE abs(r.match_weight - p.match_weight) > 1e-9)
+        FROM link_one_record_pairs r JOIN link_pairs p USING (unique_id_l, unique_id_r)
+        """
+    ).fetchall()[0]
+    lifted, changed = moved
+    assert changed > 50 and lifted > 0
+    # Every kept raw score is of a pair across sources with a declared source in it.
+    (stray,) = fed.con.execute(
+        "SELECT count(*) FROM link_one_record_pairs WHERE split_part(unique_id_l, '|', 1) = "
+        "split_part(unique_id_r, '|', 1) OR NOT (split_part(unique_id_l, '|', 1) IN ? "
+        "OR split_part(unique_id_r, '|', 1) IN ?)",
+        [list(DECLARED), list(DECLARED)],
+    ).fetchall()[0]
+    assert stray == 0
+    shares = ors.load_shares(fed.con, 1)
+    assert shares and all(0 < s.share < 1 for s in shares.values())
+
+
+def test_a_declaration_changed_since_the_last_link_asks_for_a_full_link(fed: Fed) -> None:
+    con = copy_store(fed.root, "changed")
+    try:
+        before = partition(con)
+        con.execute("UPDATE sources SET one_record_per_person = false WHERE name = 'work_coach'")
+        with pytest.raises(LinkError, match=r"whether work_coach holds one record per person has changed"):
+            link_place(con, work_dir=fed.root / "work-changed", mode="incremental")
+        assert partition(con) == before
+        link_place(con, work_dir=fed.root / "work-changed", mode="full", retrain=False)
+        assert ors.last_declared(con) == frozenset(DECLARED) - {"work_coach"}
+        link_place(con, work_dir=fed.root / "work-changed")  # incremental again, nothing new
+    finally:
+        con.close()
+
+
+def test_the_review_evidence_shows_the_weighing_and_ends_at_the_score_the_persons_used(fed: Fed) -> None:
+    from joinedup.insight.review_evidence import pair_evidence
+
+    a, b, weight, probability = fed.con.execute(
+        """
+        SELECT p.unique_id_l, p.unique_id_r, p.match_weight, p.match_probability
+        FROM link_one_record_pairs r JOIN link_pairs p USING (unique_id_l, unique_id_r)
+        WHERE abs(r.match_weight - p.match_weight) > 1 ORDER BY 1, 2 LIMIT 1
+        """
+    ).fetchall()[0]
+    evidence = pair_evidence(fed.con, a, b, work_dir=fed.root / "work-evidence")
+    last = evidence.rows[-1]
+    assert last.comparison.startswith("Other candidates in ") and "holds each person once" in last.comparison
+    assert last.level.endswith("weighed")
+    assert evidence.match_weight == pytest.approx(weight, abs=1e-6)
+    assert evidence.match_probability == pytest.approx(probability, abs=1e-9)
+    assert evidence.prior_weight + sum(r.weight for r in evidence.rows) == pytest.approx(weight, abs=1e-6)
+
+
+def test_removing_a_declared_source_leaves_the_next_run_incremental(fed: Fed) -> None:
+    from joinedup.insight.governance import delete_source
+
+    con = copy_store(fed.root, "removed")
+    try:
+        delete_source(con, "offender_management")
+        result = link_place(con, work_dir=fed.root / "work-removed")
+        assert result.mode == "incremental"
+        assert ors.last_declared(con) == frozenset(DECLARED) - {"offender_management"}
+        (left,) = con.execute(
+            "SELECT count(*) FROM link_one_record_pairs WHERE unique_id_l LIKE 'offender_management|%' "
+            "OR unique_id_r LIKE 'offender_management|%'"
+        ).fetchall()[0]
+        assert left == 0
+    finally:
+        con.close()
