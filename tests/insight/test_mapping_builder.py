@@ -103,6 +103,8 @@ def test_upload_check_columns_save_and_ingest(
     assert values[f"order-{column_of(page.text, 'DOB')}"] == "day"
     assert values["service"] == "Housing Options" and values["partner"] == "Northbrook Borough Council"
     values.update(source_name="housing_web", legal_basis="UK GDPR 6(1)(e)", retain_until="2027-03-31")
+    assert "one_record_per_person" not in values, "not said unless the analyst says it"
+    values["one_record_per_person"] = "yes"
     saved = analyst.post(sent.headers["location"], data=values, follow_redirects=False)
     assert saved.status_code == 303, saved.text[:3000]
     assert saved.headers["location"].startswith(BASE + "/sources/housing_web")
@@ -118,6 +120,9 @@ def test_upload_check_columns_save_and_ingest(
         (c.field, c.column, c.format) for c in original.columns
     }
     assert mapping.legal_basis == "UK GDPR 6(1)(e)" and str(mapping.retain_until) == "2027-03-31"
+    assert mapping.one_record_per_person is True
+    listed = analyst.get(BASE + "/sources").text
+    assert listed.count("Yes: the partner holds each person at most once") == 1
     assert "Download mapping (TOML)" in analyst.get(BASE + "/sources/housing_web").text
 
     # Next month's file: the saved mapping is reused, and the source replaced.
@@ -126,7 +131,7 @@ def test_upload_check_columns_save_and_ingest(
     page = analyst.get(again.headers["location"])
     values = form_values(page.text, again.headers["location"].split("?")[0])
     assert values["source_name"] == "housing_web" and values["replace"] == "yes"
-    assert values["legal_basis"] == "UK GDPR 6(1)(e)"
+    assert values["legal_basis"] == "UK GDPR 6(1)(e)" and values["one_record_per_person"] == "yes"
     assert values[f"col-{column_of(page.text, 'NI Number')}"] == "ni_number"
     replaced = analyst.post(again.headers["location"].split("?")[0], data=values, follow_redirects=False)
     assert replaced.status_code == 303

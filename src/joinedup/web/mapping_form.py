@@ -52,6 +52,7 @@ def initial_values(
         values["source_name"] = reused_name or values["source_name"]
         values["replace"] = "yes"
         values["partner"], values["service"] = reused.partner, reused.service
+        values["one_record_per_person"] = "yes" if reused.one_record_per_person else ""
         for key in SOURCE_TEXT:
             value = getattr(reused, key)
             values[key] = value.isoformat() if isinstance(value, date) else (value or "")
@@ -222,5 +223,7 @@ def read_answers(
                                  "retain_until": retain_date, "sheet": sheet}  # fmt: skip
     for key in ("need", "legal_basis", "dsa_reference", "cost_item"):
         source[key] = values.get(key) or None
+    # Written only when said, so that a mapping silent on it reads as before.
+    source["one_record_per_person"] = True if values.get("one_record_per_person") == "yes" else None
     answers.text = mapping_text(source, columns, preamble="Made in the web app's column check")
     return answers
