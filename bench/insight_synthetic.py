@@ -56,7 +56,12 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory cap")
     parser.add_argument("--keep", type=Path, default=None, help="keep the place here")
     parser.add_argument("--hard", action="store_true", help="plant the hard cases, report each kind")
+    parser.add_argument(
+        "--one-record", default="", metavar="SOURCES",
+        help="comma-separated sources to declare as holding each person once (one_record_sources)",
+    )  # fmt: skip
     args = parser.parse_args()
+    declared = [name for name in args.one_record.split(",") if name]
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="joinedup-bench-"))
     extracts = root / "extracts"
@@ -87,6 +92,10 @@ def main() -> None:
     seed_reference(con)
     t0 = time.perf_counter()
     reports = ingest_directory(con, extracts)
+    if declared:  # as if their mappings said one_record_per_person = true
+        con.execute(
+            "UPDATE sources SET one_record_per_person = true WHERE list_contains(?, name)", [declared]
+        )
     timings["ingest"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = link_place(con, work_dir=root / "work", memory_limit=args.memory_limit, threads=2)
@@ -123,6 +132,7 @@ def main() -> None:
     con.close()
 
     out = {
+        "one_record_sources": declared,
         "records": int(sum(r.records for r in reports)),
         "quarantined": int(sum(r.quarantined for r in reports)),
         "people": people,

