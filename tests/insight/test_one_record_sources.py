@@ -4,6 +4,7 @@ estimated by simulation, and the contract with the incremental path."""
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,49 +42,66 @@ def _pairs(rows: list[tuple[str, str, float]]) -> pa.Table:
     })  # fmt: skip
 
 
+def _probabilities(weights: np.ndarray) -> list[float]:
+    return list(1 / (1 + np.exp2(-weights)))
+
+
 def test_a_record_weighs_its_candidates_in_a_one_record_source_against_each_other() -> None:
-    # a (police) has two candidates in the GP list (declared), c has one; b1 has a second
-    # candidate from housing (not declared).
+    # a (police) has two candidates in the GP list (declared), c has one, d two alike; b1 has
+    # a second candidate from housing (not declared).
     rows = [
         ("police|a", "gp|b1", _weight(4000.0)),
         ("police|a", "gp|b2", _weight(1000.0)),
         ("police|c", "gp|b3", _weight(500.0)),
         ("housing|h", "gp|b1", _weight(50.0)),
+        ("police|d", "gp|e1", _weight(1e6)),
+        ("police|d", "gp|e2", _weight(1e6)),
         ("housing|h", "police|a", _weight(9000.0)),  # neither source declared: unchanged
         ("gp|b1", "gp|b2", _weight(70.0)),  # within one source: unchanged
     ]
     pairs = _pairs(rows)
     shares = {("police", "gp"): ors.Share(0.8, 2000), ("housing", "gp"): ors.Share(0.3, 2000)}
     concerned, rest = ors.split(pairs, frozenset({"gp"}))
-    assert concerned.num_rows == 4 and rest.num_rows == 2
-    got = ors.posteriors(concerned, frozenset({"gp"}), PRIOR, shares).column("match_probability").to_pylist()
+    assert concerned.num_rows == 6 and rest.num_rows == 2
+    exclusive = _probabilities(ors.exclusive_weights(concerned, frozenset({"gp"}), PRIOR, shares))
 
-    # By hand: q = π·K/n; P = q / ((1 − π) + Σ q over the record's candidates in gp.
+    # By hand: q = π·K/n; P = q / ((1 − π) + Σ q over the record's candidates in gp).
     q_a1, q_a2 = 0.8 * 4000 / 2000, 0.8 * 1000 / 2000
     q_c = 0.8 * 500 / 2000
     q_h = 0.3 * 50 / 2000
+    q_d = 0.8 * 1e6 / 2000
     expected = [
         q_a1 / (0.2 + q_a1 + q_a2),
         q_a2 / (0.2 + q_a1 + q_a2),
         q_c / (0.2 + q_c),
         q_h / (0.7 + q_h),
+        q_d / (0.2 + 2 * q_d),
+        q_d / (0.2 + 2 * q_d),
     ]
-    assert got == pytest.approx(expected, rel=1e-9)
-    # The pairwise model said 0.048 for c; alone in a list that holds 80% of police's persons
-    # it is 0.5. a's two candidates share a's one match between them.
-    assert concerned.column("match_probability")[2].as_py() < 0.05 and got[2] == pytest.approx(0.5)
-    assert got[0] + got[1] < 1
+    assert exclusive == pytest.approx(expected, rel=1e-9)
+
+    # Linking takes the larger of the pair's own score and that: the pairwise model said
+    # 0.048 for c; alone in a list that holds 80% of police's persons it is 0.5. d's two
+    # alike candidates (0.990 each on their own) would be halved if the list held no repeat;
+    # they keep their own score.
+    own = concerned.column("match_probability").to_pylist()
+    got = ors.posteriors(concerned, frozenset({"gp"}), PRIOR, shares).column("match_probability").to_pylist()
+    assert got == pytest.approx([max(o, e) for o, e in zip(own, expected, strict=True)], rel=1e-9)
+    assert own[2] < 0.05 and got[2] == pytest.approx(0.5)
+    assert own[4] > 0.98 and expected[4] < 0.5 and got[4] == pytest.approx(own[4])
 
 
-def test_both_sources_holding_each_person_once_keep_the_smaller_view() -> None:
+def test_both_sources_holding_each_person_once_take_the_smaller_view() -> None:
     # b1 (gp) is wanted by a1 and a2 (school roll): from b1's side a1 competes with a2.
     rows = [("gp|b1", "school|a1", _weight(3000.0)), ("gp|b1", "school|a2", _weight(3000.0))]
-    shares = {("school", "gp"): ors.Share(0.9, 1000), ("gp", "school"): ors.Share(0.1, 1000)}
+    shares = {("school", "gp"): ors.Share(0.9, 1000), ("gp", "school"): ors.Share(0.5, 1000)}
     got = ors.posteriors(_pairs(rows), frozenset({"gp", "school"}), PRIOR, shares)
     q_a = 0.9 * 3000 / 1000  # each school record's view: its only candidate in gp
-    q_b = 0.1 * 3000 / 1000  # b1's view: two candidates in the school roll
-    from_a, from_b = q_a / (0.1 + q_a), q_b / (0.9 + 2 * q_b)
-    assert got.column("match_probability").to_pylist() == pytest.approx([min(from_a, from_b)] * 2, rel=1e-9)
+    q_b = 0.5 * 3000 / 1000  # b1's view: two candidates in the school roll
+    from_a, from_b = q_a / (0.1 + q_a), q_b / (0.5 + 2 * q_b)
+    own = 3000 * PRIOR / (1 - PRIOR) / (1 + 3000 * PRIOR / (1 - PRIOR))
+    assert own < from_b < from_a
+    assert got.column("match_probability").to_pylist() == pytest.approx([from_b] * 2, rel=1e-9)
 
 
 def test_weights_far_beyond_floating_point_stay_finite() -> None:
@@ -119,12 +137,13 @@ def test_the_share_is_recovered_and_the_weights_are_calibrated(seed: int) -> Non
     found = truth.sum() / n_x
     assert 0.5 < found < true_share
     assert shares[("x", "gp")].share == pytest.approx(found, abs=0.02)
-    got = np.array(ors.posteriors(pairs, frozenset({"gp"}), PRIOR, shares).column("match_probability"))
     # Calibrated: in each band the share of true pairs is about the mean weight given them.
+    model = np.array(_probabilities(ors.exclusive_weights(pairs, frozenset({"gp"}), PRIOR, shares)))
     for low, high in [(0.05, 0.5), (0.5, 0.95), (0.95, 1.0)]:
-        band = (got >= low) & (got <= high)
+        band = (model >= low) & (model <= high)
         assert band.sum() > 30
-        assert truth[band].mean() == pytest.approx(got[band].mean(), abs=0.08)
+        assert truth[band].mean() == pytest.approx(model[band].mean(), abs=0.08)
+    got = np.array(ors.posteriors(pairs, frozenset({"gp"}), PRIOR, shares).column("match_probability"))
     # And at 0.9 it finds more true pairs than the pairwise score, for few false ones.
     pairwise = np.array(pairs.column("match_probability"))
     assert (truth & (got >= 0.9)).sum() > (truth & (pairwise >= 0.9)).sum()
@@ -245,8 +264,9 @@ def test_the_review_evidence_shows_the_weighing_and_ends_at_the_score_the_person
     ).fetchall()[0]
     evidence = pair_evidence(fed.con, a, b, work_dir=fed.root / "work-evidence")
     last = evidence.rows[-1]
-    assert last.comparison.startswith("Other candidates in ") and "holds each person once" in last.comparison
-    assert last.level.endswith("weighed")
+    assert last.comparison.startswith("Candidates in ") and "holds each person once" in last.comparison
+    assert last.level == "No other candidate there" or last.level.endswith(" there")
+    assert last.weight > 0, "the weighing only lifts"
     assert evidence.match_weight == pytest.approx(weight, abs=1e-6)
     assert evidence.match_probability == pytest.approx(probability, abs=1e-9)
     assert evidence.prior_weight + sum(r.weight for r in evidence.rows) == pytest.approx(weight, abs=1e-6)
@@ -266,5 +286,50 @@ def test_removing_a_declared_source_leaves_the_next_run_incremental(fed: Fed) ->
             "OR unique_id_r LIKE 'offender_management|%'"
         ).fetchall()[0]
         assert left == 0
+    finally:
+        con.close()
+
+
+def test_a_new_rival_candidate_lowers_a_lifted_pair_again_as_a_full_link_would(fed: Fed) -> None:
+    """A pair lifted over the threshold because its record had one candidate in a declared
+    source; next month a second record just like that candidate arrives. The pair is only as
+    strong as its own score again, though neither of its records changed."""
+    con = copy_store(fed.root, "rival")
+    try:
+        threshold = 0.9
+        lifted = con.execute(
+            """
+            SELECT r.unique_id_l, r.unique_id_r FROM link_one_record_pairs r
+            JOIN link_pairs p USING (unique_id_l, unique_id_r)
+            WHERE 1 / (1 + pow(2, -r.match_weight)) < ? AND p.match_probability >= ?
+            ORDER BY 1, 2
+            """,
+            [threshold, threshold],
+        ).fetchall()
+        assert lifted, "the place must hold a pair the weighing lifted over the threshold"
+        left, right = lifted[0]
+        candidate = right if right.split("|")[0] in DECLARED else left
+        source, record_id = candidate.split("|", 1)
+        con.execute(
+            "INSERT INTO records SELECT * REPLACE (record_id || '-again' AS record_id) FROM records "
+            "WHERE source = ? AND record_id = ?",
+            [source, record_id],
+        )
+        assert link_place(con, work_dir=fed.root / "work-rival").mode == "incremental"
+        own, now = con.execute(
+            "SELECT r.match_weight, p.match_weight FROM link_one_record_pairs r "
+            "LEFT JOIN link_pairs p USING (unique_id_l, unique_id_r) "
+            "WHERE r.unique_id_l = ? AND r.unique_id_r = ?",
+            [left, right],
+        ).fetchall()[0]
+        assert now is None or now == pytest.approx(own), "the pair is back to its own score"
+        con.execute("CHECKPOINT")
+        shutil.copy(fed.root / "rival.duckdb", fed.root / "rival-full.duckdb")
+        full = connect(fed.root / "rival-full.duckdb", memory_limit="500MB", threads=1)
+        try:
+            link_place(full, work_dir=fed.root / "work-rival-full", mode="full", retrain=False)
+            assert partition(full) == partition(con)
+        finally:
+            full.close()
     finally:
         con.close()

@@ -99,8 +99,12 @@ def pair_evidence(
         names = " and ".join(weighing.sources)
         rows.append(
             EvidenceRow(
-                comparison=f"Other candidates in {names}, which holds each person once",
-                level=f"{weighing.others} other candidate{'s' if weighing.others != 1 else ''} weighed",
+                comparison=f"Candidates in {names}, which holds each person once",
+                level=(
+                    "No other candidate there"
+                    if not weighing.others
+                    else f"{weighing.others} other candidate{'s' if weighing.others != 1 else ''} there"
+                ),
                 weight=weighing.weight - weighing.raw_weight,
                 value_l="–",
                 value_r="–",
