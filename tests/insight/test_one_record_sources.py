@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from joinedup.insight import one_record_sources as ors
+from joinedup.insight import one_record_store as ors_store
 from joinedup.insight.link import LinkError, link_place
 from joinedup.insight.mapping import MappingError, parse_mapping
 from joinedup.insight.pipeline import ingest_directory
@@ -215,7 +216,7 @@ def test_incremental_gives_the_persons_of_a_full_relink_with_declared_sources(fe
 
 
 def test_the_declared_sources_pairs_are_weighed_and_their_raw_scores_kept(fed: Fed) -> None:
-    assert ors.declared(fed.con) == frozenset(DECLARED) == ors.last_declared(fed.con)
+    assert ors_store.declared(fed.con) == frozenset(DECLARED) == ors_store.last_declared(fed.con)
     moved = fed.con.execute(
         """
         SELECT count(*) FILTER (WHERE r.match_weight < 0 AND p.match_probability >= 0.5),
@@ -233,7 +234,7 @@ def test_the_declared_sources_pairs_are_weighed_and_their_raw_scores_kept(fed: F
         [list(DECLARED), list(DECLARED)],
     ).fetchall()[0]
     assert stray == 0
-    shares = ors.load_shares(fed.con, 1)
+    shares = ors_store.load_shares(fed.con, 1)
     assert shares and all(0 < s.share < 1 for s in shares.values())
 
 
@@ -246,7 +247,7 @@ def test_a_declaration_changed_since_the_last_link_asks_for_a_full_link(fed: Fed
             link_place(con, work_dir=fed.root / "work-changed", mode="incremental")
         assert partition(con) == before
         link_place(con, work_dir=fed.root / "work-changed", mode="full", retrain=False)
-        assert ors.last_declared(con) == frozenset(DECLARED) - {"work_coach"}
+        assert ors_store.last_declared(con) == frozenset(DECLARED) - {"work_coach"}
         link_place(con, work_dir=fed.root / "work-changed")  # incremental again, nothing new
     finally:
         con.close()
@@ -280,7 +281,7 @@ def test_removing_a_declared_source_leaves_the_next_run_incremental(fed: Fed) ->
         delete_source(con, "offender_management")
         result = link_place(con, work_dir=fed.root / "work-removed")
         assert result.mode == "incremental"
-        assert ors.last_declared(con) == frozenset(DECLARED) - {"offender_management"}
+        assert ors_store.last_declared(con) == frozenset(DECLARED) - {"offender_management"}
         (left,) = con.execute(
             "SELECT count(*) FROM link_one_record_pairs WHERE unique_id_l LIKE 'offender_management|%' "
             "OR unique_id_r LIKE 'offender_management|%'"
@@ -299,7 +300,7 @@ def test_a_new_rival_candidate_lowers_a_lifted_pair_again_as_a_full_link_would(f
         threshold = 0.9
         lifted = con.execute(
             """
-            SELECT r.unique_id_l, r.unique_id_r FROM link_one_record_pairs r
+            SELECT r.unique_id_l, r.unique_id_r, p.match_weight FROM link_one_record_pairs r
             JOIN link_pairs p USING (unique_id_l, unique_id_r)
             WHERE 1 / (1 + pow(2, -r.match_weight)) < ? AND p.match_probability >= ?
             ORDER BY 1, 2
@@ -307,7 +308,7 @@ def test_a_new_rival_candidate_lowers_a_lifted_pair_again_as_a_full_link_would(f
             [threshold, threshold],
         ).fetchall()
         assert lifted, "the place must hold a pair the weighing lifted over the threshold"
-        left, right = lifted[0]
+        left, right, lifted_weight = lifted[0]
         candidate = right if right.split("|")[0] in DECLARED else left
         source, record_id = candidate.split("|", 1)
         con.execute(
@@ -323,13 +324,29 @@ def test_a_new_rival_candidate_lowers_a_lifted_pair_again_as_a_full_link_would(f
             [left, right],
         ).fetchall()[0]
         assert now is None or now == pytest.approx(own), "the pair is back to its own score"
-        con.execute("CHECKPOINT")
-        shutil.copy(fed.root / "rival.duckdb", fed.root / "rival-full.duckdb")
-        full = connect(fed.root / "rival-full.duckdb", memory_limit="500MB", threads=1)
-        try:
-            link_place(full, work_dir=fed.root / "work-rival-full", mode="full", retrain=False)
-            assert partition(full) == partition(con)
-        finally:
-            full.close()
+        assert partition(con) == _full_relink(con, fed.root, "rival-full")
+        # The rival goes again: the pair is lifted again, though neither of its records changed.
+        con.execute("DELETE FROM records WHERE source = ? AND record_id = ?", [source, record_id + "-again"])
+        assert link_place(con, work_dir=fed.root / "work-rival").mode == "incremental"
+        (again,) = con.execute(
+            "SELECT match_weight FROM link_pairs WHERE unique_id_l = ? AND unique_id_r = ?", [left, right]
+        ).fetchall()[0]
+        assert again == pytest.approx(lifted_weight)
+        assert partition(con) == _full_relink(con, fed.root, "rival-gone-full")
     finally:
         con.close()
+
+
+def _full_relink(con: duckdb.DuckDBPyConnection, root: Path, name: str) -> set[frozenset[str]]:
+    """The persons a full re-link with the stored model gives, on a copy of ``con``'s store."""
+    con.execute("CHECKPOINT")
+    (path,) = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()[0]
+    shutil.copy(path, root / f"{name}.duckdb")
+    other = connect(root / f"{name}.duckdb", memory_limit="500MB", threads=1)
+    try:
+        link_place(other, work_dir=root / f"work-{name}", mode="full", retrain=False)
+        return partition(other)
+    finally:
+        other.close()

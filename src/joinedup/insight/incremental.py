@@ -42,6 +42,7 @@ from joinedup.insight import (
     link_state,
     match_prior,
     one_record_sources,
+    one_record_store,
     pair_scorer,
     review,
     splink_backend,
@@ -68,7 +69,11 @@ GROWTH = 2.0
 
 
 def retrain_advice(
-    stored: link_state.StoredModel, *, n_records: int, n_new: int, new_matched_share: float | None,
+    stored: link_state.StoredModel,
+    *,
+    n_records: int,
+    n_new: int,
+    new_matched_share: float | None,
     present: frozenset[str] = frozenset(),
 ) -> str | None:
     lost = [
@@ -166,10 +171,10 @@ def link_incrementally(
 
     present = present_fields_in(con, place)
     check_model_fields(stored, present)
-    why_not = one_record_sources.check_unchanged(con)
+    why_not = one_record_store.check_unchanged(con)
     if why_not:
         raise LinkError(why_not)
-    one_record = one_record_sources.declared(con)
+    one_record = one_record_store.declared(con)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     changes, hashes = link_state.diff_inputs(con, place, refreshed.rewritten if refreshed else None)
@@ -198,7 +203,14 @@ def link_incrementally(
     ))  # fmt: skip
     try:
         new_pairs, comparisons = _score(
-            con, place, touched, stored, scorer, model, also=crossing, max_block=max_block,
+            con,
+            place,
+            touched,
+            stored,
+            scorer,
+            model,
+            also=crossing,
+            max_block=max_block,
             keep_from=match_prior.LOWEST_KEPT if one_record else 0.5,
         )
         if one_record:  # their pairs are weighed below, the rest go in as scored
@@ -254,10 +266,10 @@ def link_incrementally(
                 [run_id],
             )
             if one_record:
-                moved = one_record_sources.refresh(
+                moved = one_record_store.refresh(
                     con, new_concerned, run_id=run_id, model_id=stored.model_id, sources=one_record,
                     prior=float(stored.model["probability_two_random_records_match"]),
-                    sizes=one_record_sources.source_sizes(con, place),
+                    sizes=one_record_store.source_sizes(con, place),
                 )  # fmt: skip
                 # Pairs whose weight moved reach persons as new and dropped pairs do.
                 con.unregister("_new_pairs")
@@ -308,7 +320,10 @@ def link_incrementally(
             new_share = matched_share(clusters, set(changes.new)) if changes.new else None
             (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
             advice = retrain_advice(
-                stored, n_records=int(n_records), n_new=len(changes.new), new_matched_share=new_share,
+                stored,
+                n_records=int(n_records),
+                n_new=len(changes.new),
+                new_matched_share=new_share,
                 present=present,
             ) or conflicts.unchecked_advice(con)
             link_state.record_run(

@@ -30,6 +30,7 @@ from joinedup.insight import (
     link_state,
     match_prior,
     one_record_sources,
+    one_record_store,
     processes,
     splink_backend,
 )
@@ -419,7 +420,7 @@ def _link_fully(
 
     if stored is not None:
         check_model_fields(stored, present_fields(frame))
-    one_record = one_record_sources.declared(con)
+    one_record = one_record_store.declared(con)
     scored = train_and_predict(
         frame, backend=backend, seed=seed, threshold=threshold, memory_limit=memory_limit,
         threads=threads, work_dir=work_dir, spark_master=spark_master,
@@ -434,8 +435,8 @@ def _link_fully(
         t0 = time.perf_counter()
         weighed = one_record_sources.weigh(
             scored.pairs, one_record, float(scored.model["probability_two_random_records_match"]),
-            one_record_sources.source_sizes(con, input_cache.CACHE),
-            one_record_sources.load_shares(con, stored.model_id) if stored else {},
+            one_record_store.source_sizes(con, input_cache.CACHE),
+            one_record_store.load_shares(con, stored.model_id) if stored else {},
         )  # fmt: skip
         scored = replace(scored, pairs=weighed.pairs)
         timings["one_record"] = time.perf_counter() - t0
@@ -465,7 +466,7 @@ def _link_fully(
             )  # fmt: skip
         else:
             model_id = stored.model_id
-        one_record_sources.keep(con, model_id, one_record, weighed)
+        one_record_store.keep(con, model_id, one_record, weighed)
         link_state.save_inputs(con, input_cache.CACHE)
         n_persons = len(set(clusters.column("cluster_id").to_pylist()))
         link_state.record_run(

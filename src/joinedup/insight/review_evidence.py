@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow.compute as pc
 
-from joinedup.insight import link_state, one_record_sources, splink_backend
+from joinedup.insight import link_state, one_record_store, splink_backend
 from joinedup.insight.review import ReviewError
 from joinedup.insight.store import one
 
@@ -92,7 +92,7 @@ def pair_evidence(
             )
         )
     match_weight = float(row["match_weight"])
-    weighing = one_record_sources.weighed_pair(con, a, b, prior, stored.model_id)
+    weighing = one_record_store.weighed_pair(con, a, b, prior, stored.model_id)
     if weighing is not None:
         # The pair's score as the persons were built: weighed against the other candidates
         # in a source that holds each person once (one_record_sources).
