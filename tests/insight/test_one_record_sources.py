@@ -238,17 +238,22 @@ def test_the_declared_sources_pairs_are_weighed_and_their_raw_scores_kept(fed: F
     assert shares and all(0 < s.share < 1 for s in shares.values())
 
 
-def test_a_declaration_changed_since_the_last_link_asks_for_a_full_link(fed: Fed) -> None:
+def test_a_declaration_changed_since_the_last_link_weighs_every_pair_again(fed: Fed) -> None:
     con = copy_store(fed.root, "changed")
     try:
         before = partition(con)
+        (model_before,) = con.execute("SELECT max(model_id) FROM link_models").fetchall()[0]
         con.execute("UPDATE sources SET one_record_per_person = false WHERE name = 'work_coach'")
+        # Asked for an incremental run, it refuses and changes nothing.
         with pytest.raises(LinkError, match=r"whether work_coach holds one record per person has changed"):
             link_place(con, work_dir=fed.root / "work-changed", mode="incremental")
         assert partition(con) == before
-        link_place(con, work_dir=fed.root / "work-changed", mode="full", retrain=False)
+        # Left to choose (the CLI's and the web's link), it links fully with the stored model.
+        result = link_place(con, work_dir=fed.root / "work-changed")
+        assert result.mode == "full"
+        assert con.execute("SELECT max(model_id) FROM link_models").fetchall()[0][0] == model_before
         assert ors_store.last_declared(con) == frozenset(DECLARED) - {"work_coach"}
-        link_place(con, work_dir=fed.root / "work-changed")  # incremental again, nothing new
+        assert link_place(con, work_dir=fed.root / "work-changed").mode == "incremental"
     finally:
         con.close()
 
@@ -266,6 +271,10 @@ def test_the_review_evidence_shows_the_weighing_and_ends_at_the_score_the_person
     evidence = pair_evidence(fed.con, a, b, work_dir=fed.root / "work-evidence")
     last = evidence.rows[-1]
     assert last.comparison.startswith("Candidates in ") and "holds each person once" in last.comparison
+    services = {r[0] for r in fed.con.execute("SELECT service FROM sources").fetchall()}
+    assert any(f"Candidates in {service}," in last.comparison for service in services), (
+        "named as users know it"
+    )
     assert last.level == "No other candidate there" or last.level.endswith(" there")
     assert last.weight > 0, "the weighing only lifts"
     assert evidence.match_weight == pytest.approx(weight, abs=1e-6)

@@ -327,6 +327,10 @@ def link_place(
     if mode == "auto":
         (linked,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
         mode = "incremental" if stored is not None and linked else "full"
+        if mode == "incremental" and one_record_store.check_unchanged(con):
+            # A source now says (or no longer says) it holds each person once: every pair is
+            # weighed again, with the stored model, so person ids and the model stay.
+            mode, retrain = "full", False
     if mode == "incremental" and stored is None:
         raise LinkError("no trained model yet: run `joinedup link --full` first")
     if run_id is None:

@@ -152,7 +152,7 @@ def check_unchanged(con: duckdb.DuckDBPyConnection) -> str | None:
     names = ", ".join(sorted(linked))
     return (
         f"whether {names} holds one record per person has changed since the last link: "
-        f"run `joinedup link --full` to weigh every pair again"
+        f"every pair needs weighing again, which a full link does (`joinedup link` chooses one)"
     )
 
 

@@ -96,7 +96,8 @@ def pair_evidence(
     if weighing is not None:
         # The pair's score as the persons were built: weighed against the other candidates
         # in a source that holds each person once (one_record_sources).
-        names = " and ".join(weighing.sources)
+        services = dict(con.execute("SELECT name, service FROM sources").fetchall())
+        names = " and ".join(services.get(source, source) for source in weighing.sources)
         rows.append(
             EvidenceRow(
                 comparison=f"Candidates in {names}, which holds each person once",
