@@ -282,20 +282,42 @@ def test_the_review_evidence_shows_the_weighing_and_ends_at_the_score_the_person
     assert evidence.prior_weight + sum(r.weight for r in evidence.rows) == pytest.approx(weight, abs=1e-6)
 
 
-def test_removing_a_declared_source_leaves_the_next_run_incremental(fed: Fed) -> None:
+@pytest.mark.parametrize("removed", ["offender_management", "rough_sleeper_outreach"])
+def test_removing_a_source_forgets_its_scores_and_leaves_the_rest_as_a_full_link_would(
+    fed: Fed, removed: str
+) -> None:
+    """A declared source removed, or one whose records were candidates in a declared source:
+    its kept scores go with it at once, and the next (incremental) run weighs the pairs that
+    remain as a full link would."""
     from joinedup.insight.governance import delete_source
 
-    con = copy_store(fed.root, "removed")
+    con = copy_store(fed.root, f"removed-{removed}")
     try:
-        delete_source(con, "offender_management")
-        result = link_place(con, work_dir=fed.root / "work-removed")
-        assert result.mode == "incremental"
-        assert ors_store.last_declared(con) == frozenset(DECLARED) - {"offender_management"}
-        (left,) = con.execute(
-            "SELECT count(*) FROM link_one_record_pairs WHERE unique_id_l LIKE 'offender_management|%' "
-            "OR unique_id_r LIKE 'offender_management|%'"
+        (pairs_before,) = con.execute(
+            "SELECT count(*) FROM link_one_record_pairs WHERE starts_with(unique_id_l, ?) "
+            "OR starts_with(unique_id_r, ?)",
+            [removed + "|", removed + "|"],
         ).fetchall()[0]
-        assert left == 0
+        assert pairs_before > 0
+        delete_source(con, removed)
+        (left,) = con.execute(
+            "SELECT count(*) FROM link_one_record_pairs WHERE starts_with(unique_id_l, ?) "
+            "OR starts_with(unique_id_r, ?)",
+            [removed + "|", removed + "|"],
+        ).fetchall()[0]
+        assert left == 0, "nothing of a removed source stays"
+        assert link_place(con, work_dir=fed.root / f"work-removed-{removed}").mode == "incremental"
+        assert ors_store.last_declared(con) == frozenset(DECLARED) - {removed}
+        query = "SELECT unique_id_l, unique_id_r, match_weight FROM link_pairs"
+        weights = {(x, y): w for x, y, w in con.execute(query).fetchall()}
+        assert partition(con) == _full_relink(con, fed.root, f"removed-{removed}-full")
+        full = connect(fed.root / f"removed-{removed}-full.duckdb", memory_limit="500MB", threads=1)
+        try:
+            again = {(x, y): w for x, y, w in full.execute(query).fetchall()}
+        finally:
+            full.close()
+        assert weights.keys() == again.keys()
+        assert all(abs(weights[k] - again[k]) < 1e-6 for k in weights)
     finally:
         con.close()
 

@@ -11,7 +11,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from joinedup.insight import input_cache
+from joinedup.insight import input_cache, one_record_store
 from joinedup.insight.store import one, transaction
 
 __all__ = ["delete_source", "expired_sources", "purge_expired", "remove_source", "source_counts", "sources"]
@@ -54,6 +54,7 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
             f"DELETE FROM {table} WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)",  # noqa: S608
             [prefix, prefix],
         )
+    one_record_store.forget_source(con, name)
     con.execute("DELETE FROM sources WHERE name = ?", [name])
     # The model input kept between link runs holds the source's names, dates of birth and
     # addresses too: refreshed now, not at the next link, so nothing of the source stays.

@@ -25,7 +25,7 @@ from joinedup.insight.one_record_sources import (
 from joinedup.insight.store import create_if_missing
 
 __all__ = [
-    "PairWeighing", "Refreshed", "check_unchanged", "declared", "ensure_schema", "keep",
+    "PairWeighing", "Refreshed", "check_unchanged", "declared", "ensure_schema", "forget_source", "keep",
     "last_declared", "load_shares", "refresh", "save_shares", "source_sizes", "weighed_pair",
 ]  # fmt: skip
 
@@ -108,6 +108,19 @@ def keep(
     if weighed is not None:
         _keep_raw(con, weighed.raw)
         save_shares(con, model_id, weighed.shares)
+
+
+def forget_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Remove the kept raw scores of a removed source's records, in the removal's
+    transaction, so that nothing of the source stays. No other pair weighs otherwise for it:
+    a pair's weight depends only on its two records' candidates in each other's sources, and
+    a removed source is one of those for none of the pairs that remain."""
+    ensure_schema(con)
+    prefix = name + "|"
+    con.execute(
+        "DELETE FROM link_one_record_pairs WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)",
+        [prefix, prefix],
+    )
 
 
 def _keep_raw(con: duckdb.DuckDBPyConnection, concerned: pa.Table) -> None:
