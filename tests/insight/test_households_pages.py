@@ -61,3 +61,19 @@ def test_a_person_page_shows_who_they_lived_with(
     for other in housemates:
         assert f"/persons/{other}" in section
     assert person not in housemates
+
+
+@pytest.mark.slow
+def test_a_person_page_shows_a_previous_surname_as_written(
+    client: PageClient, insight: Path, settings: Settings  # noqa: F811
+) -> None:
+    con = connect(Path(settings.insight_dir) / f"{SLUG}.duckdb", memory_limit="500MB", threads=1)
+    person, previous = con.execute(
+        "SELECT l.person_id, coalesce(r.previous_surname_raw, r.previous_surname) FROM person_links l "
+        "JOIN records r USING (source, record_id) WHERE r.previous_surname IS NOT NULL ORDER BY 1 LIMIT 1"
+    ).fetchall()[0]
+    con.close()
+    page = _as(client, Role.ANALYST).get(BASE + f"/persons/{person}")
+    assert page.status_code == 200
+    names = page.text.split("Names", 1)[1].split("</table>", 1)[0]
+    assert f"(previously {previous})" in names

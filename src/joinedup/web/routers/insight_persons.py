@@ -153,12 +153,15 @@ def person_page(
     with store(request, actor.place.slug) as con:
         # Each name once (as the partners spell it most often), with the services that
         # recorded it: the same person is usually written the same way by every record.
+        # A previous surname (a maiden name) is part of the name a service recorded, as written.
         names = con.execute(
             "SELECT any_value(trim(coalesce(r.forename_raw, '') || ' ' || coalesce(r.surname_raw, '')) "
+            "|| coalesce(' (previously ' || coalesce(r.previous_surname_raw, r.previous_surname) || ')', '') "
             "ORDER BY r.record_id) AS name, string_agg(DISTINCT s.service, ', ' ORDER BY s.service) "
             "FROM person_links l JOIN records r USING (source, record_id) "
             "JOIN sources s ON s.name = r.source WHERE l.person_id = ? "
-            "GROUP BY coalesce(r.forename, ''), coalesce(r.surname, '') ORDER BY count(*) DESC, name",
+            "GROUP BY coalesce(r.forename, ''), coalesce(r.surname, ''), coalesce(r.previous_surname, '') "
+            "ORDER BY count(*) DESC, name",
             [person_id],
         ).fetchall()
         records = con.execute(
