@@ -69,11 +69,7 @@ GROWTH = 2.0
 
 
 def retrain_advice(
-    stored: link_state.StoredModel,
-    *,
-    n_records: int,
-    n_new: int,
-    new_matched_share: float | None,
+    stored: link_state.StoredModel, *, n_records: int, n_new: int, new_matched_share: float | None,
     present: frozenset[str] = frozenset(),
 ) -> str | None:
     lost = [
@@ -126,8 +122,8 @@ def _score(
     max_block: int = block_limits.DEFAULT_MAX_BLOCK,
     keep_from: float = 0.5,
 ) -> tuple[pa.Table, int]:
-    """Splink's scores (match probability ``keep_from`` and over) for the pairs the blocking rules make
-    with a touched record, and for the pairs ``also`` names (``key_crossings``), and the
+    """Splink's scores (match probability ``keep_from`` and over) for the pairs the blocking
+    rules make with a touched record, and for the pairs ``also`` names (``key_crossings``), and the
     number of pairs scored. ``place`` names the table of ``con`` holding the model input of
     every record (``input_cache``); ``model`` is the stored model in the scorer's dialect."""
     blocked = incremental_blocking.blocked_pairs(
@@ -203,16 +199,9 @@ def link_incrementally(
     ))  # fmt: skip
     try:
         new_pairs, comparisons = _score(
-            con,
-            place,
-            touched,
-            stored,
-            scorer,
-            model,
-            also=crossing,
-            max_block=max_block,
+            con, place, touched, stored, scorer, model, also=crossing, max_block=max_block,
             keep_from=match_prior.LOWEST_KEPT if one_record else 0.5,
-        )
+        )  # fmt: skip
         if one_record:  # their pairs are weighed below, the rest go in as scored
             new_concerned, new_pairs = one_record_sources.split(new_pairs, one_record)
             new_pairs = new_pairs.filter(pc.greater_equal(new_pairs.column("match_probability"), 0.5))
@@ -320,10 +309,7 @@ def link_incrementally(
             new_share = matched_share(clusters, set(changes.new)) if changes.new else None
             (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
             advice = retrain_advice(
-                stored,
-                n_records=int(n_records),
-                n_new=len(changes.new),
-                new_matched_share=new_share,
+                stored, n_records=int(n_records), n_new=len(changes.new), new_matched_share=new_share,
                 present=present,
             ) or conflicts.unchecked_advice(con)
             link_state.record_run(

@@ -230,7 +230,7 @@ def train_and_predict(
 ) -> Scored:
     """Train a model (or take a stored one with its term frequencies) and score every
     blocked pair of the place, keeping the pairs scored ``keep_from`` and over (lower only
-    for ``one_record_sources``, which weighs a record's candidates against each other)."""
+    for ``one_record_sources``, which reads a record's candidates in a source together)."""
     from splink import Linker
 
     timings: dict[str, float] = {}

@@ -69,7 +69,7 @@ class Mapping:
     name: str | None = None
     lines: dict[str, int] = field(default_factory=dict)
     # The partner holds each person at most once (a register kept free of duplicates):
-    # one_record_sources weighs this source's candidates for a record against each other.
+    # one_record_sources then trusts a record's only likely match in this source more.
     one_record_per_person: bool = False
 
     def spec(self, field_name: str) -> ColumnSpec | None:

@@ -94,8 +94,8 @@ def pair_evidence(
     match_weight = float(row["match_weight"])
     weighing = one_record_store.weighed_pair(con, a, b, prior, stored.model_id)
     if weighing is not None:
-        # The pair's score as the persons were built: weighed against the other candidates
-        # in a source that holds each person once (one_record_sources).
+        # The pair's score as the persons were built: lifted because the record's only likely
+        # match in a source that holds each person once is trusted more (one_record_sources).
         services = dict(con.execute("SELECT name, service FROM sources").fetchall())
         names = " and ".join(services.get(source, source) for source in weighing.sources)
         rows.append(
@@ -116,7 +116,7 @@ def pair_evidence(
         prior_weight=math.log2(prior / (1 - prior)),
         rows=rows,
         match_weight=match_weight,
-        match_probability=1.0 / (1.0 + 2.0**-match_weight),
+        match_probability=1.0 / (1.0 + 2.0 ** min(-match_weight, 1000.0)),
     )
 
 
@@ -139,15 +139,15 @@ def side_by_side(con: duckdb.DuckDBPyConnection, a: str, b: str) -> list[tuple[s
     select = ", ".join(expr for _label, expr in fields)
     values = {}
     for unique_id in (a, b):
-        row = one(
-            con.execute(
-                f"SELECT {select} FROM records r JOIN sources s ON s.name = r.source "  # noqa: S608
-                "LEFT JOIN person_links l USING (source, record_id) "
-                "WHERE r.source || '|' || r.record_id = ?",
-                [unique_id],
-            )
-        )
+        row = one(con.execute(
+            f"SELECT {select} FROM records r JOIN sources s ON s.name = r.source "  # noqa: S608
+            "LEFT JOIN person_links l USING (source, record_id) "
+            "WHERE r.source || '|' || r.record_id = ?",
+            [unique_id],
+        ))
         if row is None:
             raise ReviewError(f"Record {unique_id} is no longer held")
         values[unique_id] = row
-    return [(label, _text(values[a][i]), _text(values[b][i])) for i, (label, _expr) in enumerate(fields)]
+    return [
+        (label, _text(values[a][i]), _text(values[b][i])) for i, (label, _expr) in enumerate(fields)
+    ]
