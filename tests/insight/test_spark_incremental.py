@@ -77,3 +77,41 @@ def test_incremental_persons_on_spark_equal_duckdb(tmp_path: Path, declared: tup
             con.close()
         assert weighed > 0
     assert (spark.changes.merges, spark.changes.splits) == (duck.changes.merges, duck.changes.splits)
+
+
+@pytest.mark.spark
+def test_a_full_relink_on_spark_weighs_one_record_sources_as_duckdb_does(tmp_path: Path) -> None:
+    """Scoring down to 0.01 and the weighing (one_record_sources) on a full link with the
+    stored model: Spark's persons and weighed pairs are DuckDB's."""
+    generate_place(300, tmp_path / "extracts", seed=11)
+    base = tmp_path / "base.duckdb"
+    con = connect(base, memory_limit="1GB", threads=2)
+    ingest_directory(con, tmp_path / "extracts")
+    con.execute(
+        "UPDATE sources SET one_record_per_person = true WHERE name IN ('work_coach', 'emergency_department')"
+    )
+    link_place(con, work_dir=tmp_path / "work", seed=42, mode="full")
+    con.execute("CHECKPOINT")
+    con.close()
+
+    persons, weights = {}, {}
+    backends: tuple[Backend, ...] = ("duckdb", "spark")
+    for backend in backends:
+        store = tmp_path / f"full-{backend}.duckdb"
+        shutil.copy(base, store)
+        con = connect(store, memory_limit="1GB", threads=2)
+        try:
+            link_place(
+                con, backend=backend, work_dir=tmp_path / f"work-full-{backend}", mode="full", retrain=False
+            )
+            rows = con.execute(
+                "SELECT p.unique_id_l, p.unique_id_r, p.match_weight FROM link_pairs p "
+                "JOIN link_one_record_pairs r USING (unique_id_l, unique_id_r)"
+            ).fetchall()
+            weights[backend] = {(a, b): w for a, b, w in rows}
+            persons[backend] = partition(con)
+        finally:
+            con.close()
+    assert persons["spark"] == persons["duckdb"]
+    assert weights["spark"].keys() == weights["duckdb"].keys() and weights["duckdb"]
+    assert all(abs(weights["spark"][k] - weights["duckdb"][k]) < 1e-6 for k in weights["duckdb"])
