@@ -59,3 +59,29 @@ def test_other_refusals_are_not_waited_on(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(store.duckdb, "connect", connect)
     with pytest.raises(duckdb.ResourceInUseException, match="another process"):
         store.connect(tmp_path / "p.duckdb", wait_seconds=30)
+
+
+class _Busy:
+    """A connection whose plain CHECKPOINT is refused ``refusals`` times, as DuckDB refuses
+    it while another connection of the process is writing (seen in CI: a source deleted
+    while the dashboard's figures were warming)."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals, self.statements = refusals, []
+
+    def execute(self, sql: str) -> None:
+        self.statements.append(sql)
+        if sql == "CHECKPOINT" and self.refusals:
+            self.refusals -= 1
+            raise duckdb.TransactionException("Cannot CHECKPOINT: there are other write transactions active")
+
+
+def test_a_checkpoint_refused_while_another_connection_writes_is_tried_again() -> None:
+    from joinedup.insight.store import checkpoint
+
+    busy = _Busy(refusals=2)
+    checkpoint(busy)  # type: ignore[arg-type]
+    assert busy.statements == ["CHECKPOINT"] * 3
+    always = _Busy(refusals=100)
+    checkpoint(always, attempts=3)  # type: ignore[arg-type]
+    assert always.statements == ["CHECKPOINT"] * 3 + ["FORCE CHECKPOINT"]

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from joinedup.insight import input_cache, one_record_store
-from joinedup.insight.store import one, transaction
+from joinedup.insight.store import checkpoint, one, transaction
 
 __all__ = ["delete_source", "expired_sources", "purge_expired", "remove_source", "source_counts", "sources"]
 
@@ -91,7 +91,7 @@ def delete_source(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, int] |
     with transaction(con):
         counts = source_counts(con, name)
         remove_source(con, name)
-    con.execute("CHECKPOINT")  # so deleted rows leave the file, not just the index
+    checkpoint(con)  # so deleted rows leave the file, not just the index
     return counts
 
 
@@ -102,5 +102,5 @@ def purge_expired(con: duckdb.DuckDBPyConnection, today: date | None = None) -> 
         with transaction(con):
             for name in names:
                 remove_source(con, name)
-        con.execute("CHECKPOINT")  # so deleted rows leave the file, not just the index
+        checkpoint(con)  # so deleted rows leave the file, not just the index
     return names

@@ -19,8 +19,8 @@ import duckdb
 from joinedup.insight import processes
 
 __all__ = [
-    "INTERRUPTED", "RECORD_COLUMNS", "connect", "create_if_missing", "fail_interrupted_runs",
-    "insight_path", "one", "open_store", "transaction",
+    "INTERRUPTED", "RECORD_COLUMNS", "checkpoint", "connect", "create_if_missing",
+    "fail_interrupted_runs", "insight_path", "one", "open_store", "transaction",
 ]  # fmt: skip
 
 # The columns of `records`, in order. Raw names are kept beside normalised ones because
@@ -289,6 +289,22 @@ def create_if_missing(con: duckdb.DuckDBPyConnection, ddl: str, attempts: int = 
             if attempt == attempts - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection, attempts: int = 6) -> None:
+    """Write what was committed into the store's file now, so that deleted rows leave it and
+    not just its index (a removed source). A plain CHECKPOINT can be refused while another
+    connection of the process is writing: in CI a source was deleted while the dashboard's
+    figures were being warmed after the upload before it, and the page showed an error,
+    though the deletion had been committed. So it is tried again, then forced, which waits
+    for the other writer (DuckDB 1.4 and later)."""
+    for attempt in range(attempts):
+        try:
+            con.execute("CHECKPOINT")
+            return
+        except duckdb.TransactionException:
+            time.sleep(0.05 * (attempt + 1))
+    con.execute("FORCE CHECKPOINT")
 
 
 def one(result: duckdb.DuckDBPyConnection) -> Any:
