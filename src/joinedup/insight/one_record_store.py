@@ -115,7 +115,9 @@ def forget_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
     transaction, so that nothing of the source stays. No other pair weighs otherwise for it:
     a pair's weight depends only on its two records' candidates in each other's sources, and
     a removed source is one of those for none of the pairs that remain."""
-    ensure_schema(con)
+    # Not created here when missing: a removal stays a change of rows, not of the catalog.
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'link_one_record_pairs'").fetchall():
+        return
     prefix = name + "|"
     con.execute(
         "DELETE FROM link_one_record_pairs WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)",
