@@ -87,16 +87,6 @@ def save_shares(con: duckdb.DuckDBPyConnection, model_id: int, shares: Shares) -
             )
 
 
-def _ordered(pairs: pa.Table) -> pa.Table:
-    """Pairs with the smaller id on the left, as ``link_pairs`` keeps them."""
-    left, right = pairs.column("unique_id_l"), pairs.column("unique_id_r")
-    swap = pc.greater(left, right)
-    return pa.table({
-        "unique_id_l": pc.if_else(swap, right, left), "unique_id_r": pc.if_else(swap, left, right),
-        **{n: pairs.column(n) for n in pairs.column_names if n not in ("unique_id_l", "unique_id_r")},
-    })  # fmt: skip
-
-
 def keep(
     con: duckdb.DuckDBPyConnection, model_id: int, sources: frozenset[str], weighed: Weighed | None
 ) -> None:
@@ -126,10 +116,13 @@ def forget_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def _keep_raw(con: duckdb.DuckDBPyConnection, concerned: pa.Table) -> None:
-    raw = _ordered(concerned.select(["unique_id_l", "unique_id_r", "match_weight"]))
-    con.register("_one_record_raw", raw)
+    con.register("_one_record_raw", concerned.select(["unique_id_l", "unique_id_r", "match_weight"]))
     try:
-        con.execute("INSERT INTO link_one_record_pairs SELECT * FROM _one_record_raw")
+        # The smaller id on the left, as link_pairs keeps them (link.replace_pairs).
+        con.execute(
+            "INSERT INTO link_one_record_pairs SELECT least(unique_id_l, unique_id_r), "
+            "greatest(unique_id_l, unique_id_r), match_weight FROM _one_record_raw"
+        )
     finally:
         con.unregister("_one_record_raw")
 
@@ -243,11 +236,12 @@ def refresh(
     ).to_arrow_table()
     con.execute("DROP TABLE IF EXISTS _moved_records")
     shares = load_shares(con, model_id)
-    if missing_shares(raw, sources, shares):  # a pair of sources first seen: estimated on all kept
+    missing = missing_shares(raw, sources, shares)
+    if missing:  # a pair of sources first seen: estimated on all kept
         every = con.sql(
             "SELECT unique_id_l, unique_id_r, match_weight FROM link_one_record_pairs"
         ).to_arrow_table()
-        found = estimate_shares(every, sources, prior, sizes, wanted=missing_shares(raw, sources, shares))
+        found = estimate_shares(every, sources, prior, sizes, wanted=missing)
         save_shares(con, model_id, found)
         shares = {**found, **shares}
     moved = raw.column("moved")
