@@ -11,7 +11,14 @@ from unittest import mock
 
 import pytest
 
-from joinedup.insight.manifest import PARALLEL_FROM_BYTES, default_workers, ingest_manifest, load_manifest
+from joinedup.insight.manifest import (
+    PARALLEL_FROM_BYTES,
+    READ_AHEAD_BYTES,
+    _read_ahead,
+    default_workers,
+    ingest_manifest,
+    load_manifest,
+)
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
 
@@ -102,3 +109,15 @@ def test_a_worker_that_dies_fails_its_files_and_writes_none(manifest: Path, tmp_
 
 def _die(*_args: object) -> None:
     os._exit(9)
+
+
+def test_files_are_read_ahead_by_bytes_as_well_as_by_count() -> None:
+    # Writing file 0, two workers: three files may always be in hand (0, 1, 2); a fourth
+    # only while the files waiting, from the one being written on, fit in the window.
+    small, large = 2**20, READ_AHEAD_BYTES
+    assert _read_ahead([large, large, large, small], 0, 2, workers=2)
+    assert not _read_ahead([large, large, large, small], 0, 3, workers=2)
+    assert _read_ahead([small] * 6, 0, 5, workers=2)
+    assert not _read_ahead([small] * 6, 0, 6, workers=2)  # nothing left to read
+    # Once file 3 is being written, what was written before it no longer counts.
+    assert _read_ahead([large, large, large, small, small], 3, 4, workers=2)
