@@ -25,9 +25,12 @@ $(BIN)/python:
 $(UV): | $(BIN)/python
 	$(BIN)/pip install --quiet "uv==$(UV_VERSION)"
 
-# The lock file is the truth: a changed uv.lock reinstalls.
-$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-extras --inexact
+# The lock file is the truth: a changed uv.lock reinstalls. Packages are compiled to bytecode
+# as they are installed: the environment sets PYTHONDONTWRITEBYTECODE, so without this every
+# process compiled each module it imported (2.5 s of a pipeline's start, and half a second
+# of an incremental link that imports SciPy's graph code; see docs/benchmarks.md).
+$(VENV)/.synced: uv.lock pyproject.toml Makefile | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-extras --inexact --compile-bytecode
 	touch $@
 
 venv: $(VENV)/.synced
