@@ -16,7 +16,7 @@ import random
 import pyarrow as pa
 import pytest
 
-from joinedup.insight.clusters import cluster_records
+from joinedup.insight.clusters import cluster_records, matched_share
 
 Pair = tuple[str, str]
 
@@ -121,3 +121,15 @@ def test_a_cluster_is_named_by_its_smallest_id_whether_the_ids_come_in_order_or_
     assert len(groups) < len(ids)
     with pytest.raises(ValueError, match="unique"):
         cluster_records([ids[0], ids[0]], table, 0.9)
+
+
+def test_matched_share_counts_records_in_a_person_with_another() -> None:
+    # a and b together, c alone, d, e and f together; in two chunks, as runs pass them.
+    clusters = pa.concat_tables([
+        pa.table({"unique_id": ["a", "b", "c"], "cluster_id": ["1", "1", "2"]}),
+        pa.table({"unique_id": ["d", "e", "f"], "cluster_id": ["3", "3", "3"]}),
+    ])  # fmt: skip
+    assert matched_share(clusters) == 5 / 6
+    assert matched_share(clusters, among={"c", "d", "not linked"}) == 1 / 2
+    assert matched_share(clusters, among=set()) == 0.0
+    assert matched_share(clusters.slice(0, 0)) == 0.0

@@ -219,9 +219,12 @@ def _smallest_ids(id_array: pa.Array, labels: np.ndarray) -> pa.Array:
 
 def matched_share(clusters: pa.Table, among: set[str] | None = None) -> float:
     """Share of records (or of those named) in a person with at least one other record."""
-    frame = clusters.to_pandas()
-    sizes = frame.groupby("cluster_id")["unique_id"].transform("size")
+    if not clusters.num_rows:
+        return 0.0
+    # Each record's cluster size by counting codes (pandas' groupby took 0.7 s at 1M records).
+    codes = pc.dictionary_encode(clusters.column("cluster_id").combine_chunks()).indices.to_numpy()
+    sizes = np.bincount(codes)[codes]
     if among is not None:
-        chosen = frame["unique_id"].isin(among)
-        frame, sizes = frame[chosen], sizes[chosen]
-    return float((sizes > 1).mean()) if len(frame) else 0.0
+        chosen = pc.is_in(clusters.column("unique_id"), value_set=pa.array(sorted(among), pa.string()))
+        sizes = sizes[chosen.to_numpy(zero_copy_only=False)]
+    return float((sizes > 1).mean()) if len(sizes) else 0.0

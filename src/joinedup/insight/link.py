@@ -473,7 +473,7 @@ def _link_fully(
             model_id = stored.model_id
         one_record_store.keep(con, model_id, one_record, weighed)
         link_state.save_inputs(con, input_cache.CACHE)
-        n_persons = len(set(clusters.column("cluster_id").to_pylist()))
+        n_persons = pc.count_distinct(clusters.column("cluster_id")).as_py()
         link_state.record_run(
             con, run_id, mode="full" if stored is None else "full with the stored model",
             model_id=model_id, changes=None, touched_persons=n_persons, new_matched_share=None,
