@@ -13,13 +13,13 @@ import duckdb
 import pandas as pd
 
 from joinedup.csvsafe import write_frame
-from joinedup.insight import cohorts as cohort_mod
 from joinedup.insight import controlled as families
-from joinedup.insight import demand, network, overlaps
+from joinedup.insight import demand, overlaps
 from joinedup.insight.cohort_rules import Cohort
 from joinedup.insight.context import PlaceContext
 from joinedup.insight.disclosure import control_counts
 from joinedup.insight.periods import FinancialYear, available_years
+from joinedup.insight.summary import cohort_prevalence, service_network
 
 __all__ = [
     "TABLES",
@@ -49,7 +49,7 @@ def cohorts_table(
     con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True, extra: Cohort | None = None
 ) -> pd.DataFrame:
     """Persons in each cohort; with ``extra`` (a dashboard filter), those who are also in it."""
-    frame = cohort_mod.prevalence(con, ctx.adult_population)
+    frame = cohort_prevalence(con, ctx)
     if controlled:
         # Cohorts are sums of combinations of needs and services: one family with them.
         figures = families.need_figures(con, ctx, extra)
@@ -156,7 +156,7 @@ def demand_table(
 def network_table(
     con: duckdb.DuckDBPyConnection, ctx: PlaceContext, controlled: bool = True, extra: Cohort | None = None
 ) -> pd.DataFrame:
-    frame = network.service_network(con, ctx.collaborating_partners)
+    frame = service_network(con, ctx)
     if controlled and not frame.empty:
         # Caseloads and shared persons are sums of combinations of services: one family.
         figures = families.service_figures(con, ctx, extra)

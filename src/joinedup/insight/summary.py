@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+import pandas as pd
 
 from joinedup.insight import cohorts as cohort_mod
-from joinedup.insight import demand, network, overlaps
+from joinedup.insight import demand, figure_cache, network, overlaps
 from joinedup.insight.context import PlaceContext
 from joinedup.insight.store import one
 
-__all__ = ["Headline", "headline"]
+__all__ = ["Headline", "cohort_prevalence", "headline", "service_network"]
 
 
 @dataclass
@@ -51,6 +52,21 @@ def last_run(con: duckdb.DuckDBPyConnection) -> dict[str, object] | None:
     return dict(zip(keys, row, strict=True))
 
 
+# The headline and the cohorts and network tables read the same two frames; each is worked
+# out once per data version (half a second each at a million records). Callers get a copy,
+# since the tables add their controlled columns to it.
+def cohort_prevalence(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> pd.DataFrame:
+    """``cohorts.prevalence`` of the place."""
+    make = lambda: cohort_mod.prevalence(con, ctx.adult_population)  # noqa: E731
+    return figure_cache.cached(con, ctx, ("prevalence",), make).copy()
+
+
+def service_network(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> pd.DataFrame:
+    """``network.service_network`` of the place's collaborating partners."""
+    make = lambda: network.service_network(con, ctx.collaborating_partners)  # noqa: E731
+    return figure_cache.cached(con, ctx, ("network",), make).copy()
+
+
 def headline(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> Headline:
     """Unrounded headline figures; apply disclosure control before they leave the analyst."""
     h = Headline()
@@ -64,10 +80,10 @@ def headline(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> Headline:
         return h
     known = overlaps.known_to_services(con)
     h.known_to = {int(k): int(n) for k, n in zip(known["n_services"], known["persons"], strict=True)}
-    prev = cohort_mod.prevalence(con, ctx.adult_population)
+    prev = cohort_prevalence(con, ctx)
     h.cohorts = [{str(k): v for k, v in r.items()} for r in prev.to_dict("records")]
     costs = demand.cohort_partner_costs(con, h.price_year, selected=[])
     h.total_cost = float(costs["cost"].sum())
-    net = network.service_network(con, ctx.collaborating_partners)
+    net = service_network(con, ctx)
     h.ships_in_the_night = int(net["ships_in_the_night"].sum()) if not net.empty else 0
     return h
