@@ -12,7 +12,7 @@ scalar normaliser one distinct value at a time (at a million records, NHS number
 and now 0.9 s; see docs/benchmarks.md). The values kept are exactly those the normaliser
 would return unchanged: ``tests/insight/test_column_normalise.py`` checks every shortcut
 against its normaliser on values built to sit at the edges (blanks, Unicode spaces, check
-digits, titles).
+digits, prefixes HMRC never issues).
 """
 
 from __future__ import annotations
@@ -114,7 +114,13 @@ def _unchanged(fn: Callable[[object], object], uniques: np.ndarray) -> np.ndarra
     shortcut = _UNCHANGED.get(fn)
     if shortcut is None or not len(uniques) or pd.api.types.infer_dtype(uniques, skipna=False) != "string":
         return None
-    mask = shortcut(pa.array(uniques, pa.string()))
+    try:
+        values = pa.array(uniques, pa.string())
+    except (UnicodeEncodeError, pa.ArrowException):
+        # A byte that was not UTF-8, kept as a surrogate escape, cannot go to Arrow; readers
+        # quarantine such rows first, and the column takes the scalar path if one comes.
+        return None
+    mask = shortcut(values)
     return mask if isinstance(mask, np.ndarray) else mask.to_numpy(zero_copy_only=False)
 
 
