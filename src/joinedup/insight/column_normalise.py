@@ -51,15 +51,12 @@ FIELD_NORMALISERS: dict[str, Callable[[object], object]] = {
 _CLEAN = r"^[!-~]+( [!-~]+)*$"
 _BLANKS = pa.array(sorted(nz._BLANKS))  # noqa: SLF001 (the one list of blanks, shared)
 _NHS = r"^[0-9]{10}$"
-# normalise.py's postcode pattern, with the space normalise_postcode puts before the inward code.
-_POSTCODE = (
-    r"^(GIR 0AA|(?:[A-PR-UWYZ][0-9][0-9A-HJKSTUW]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRV-Y]?)"
-    r" [0-9][ABD-HJLNP-UW-Z]{2})$"
-)
-# normalise.py's NI number pattern without its look-ahead, which Arrow's RE2 does not have;
-# the prefixes HMRC never issues are taken out after.
-_NINO = r"^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]$"
-_NINO_NEVER = pa.array(["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"])
+# normalise.py's postcode, with the space normalise_postcode puts before the inward code.
+_POSTCODE = f"^(GIR 0AA|{nz.POSTCODE_OUTWARD} {nz.POSTCODE_INWARD})$"
+# normalise.py's NI number; the prefixes HMRC never issues are taken out after, since
+# Arrow's regular expressions have no look-ahead.
+_NINO = f"^{nz.NINO_PATTERN}$"
+_NINO_NEVER = pa.array(nz.NINO_NEVER_PREFIXES)
 _UPRN = r"^[1-9][0-9]{0,11}$"
 _WEIGHTS = np.arange(10, 1, -1, dtype=np.int64)
 
@@ -77,7 +74,7 @@ def _clean_text(values: pa.StringArray) -> pa.BooleanArray:
 
 
 def _nhs_number(values: pa.StringArray) -> np.ndarray:
-    """Ten digits that pass the modulus 11 check and are not all one digit (placeholders)."""
+    """Ten digits that pass the modulus 11 check and are not all one digit (never issued)."""
     ten = np.array(_matches(values, _NHS).to_numpy(zero_copy_only=False), dtype=bool)
     if not ten.any():
         return ten
@@ -124,6 +121,13 @@ def _unchanged(fn: Callable[[object], object], uniques: np.ndarray) -> np.ndarra
     return mask if isinstance(mask, np.ndarray) else mask.to_numpy(zero_copy_only=False)
 
 
+def _split(series: pd.Series, fn: Callable[[object], object]) -> tuple[np.ndarray | None, np.ndarray]:
+    """Which distinct values stay as they are (None: not known), and those ``fn`` must see."""
+    uniques = series.dropna().unique()
+    keep = _unchanged(fn, uniques)
+    return keep, uniques if keep is None else uniques[~keep]
+
+
 def _assemble(
     series: pd.Series, keep: np.ndarray | None, rest: np.ndarray, mapped: dict[object, object]
 ) -> pd.Series:
@@ -140,9 +144,7 @@ def _assemble(
 
 def map_unique(series: pd.Series, fn: Callable[[object], object], label: str) -> tuple[pd.Series, pd.Series]:
     """Apply a scalar normaliser once per distinct value (extracts repeat values a lot)."""
-    uniques = series.dropna().unique()
-    keep = _unchanged(fn, uniques)
-    rest = uniques if keep is None else uniques[~keep]
+    keep, rest = _split(series, fn)
     values: dict[object, object] = {}
     problems: dict[object, str | None] = {}
     for raw in rest:
@@ -157,7 +159,5 @@ def map_unique(series: pd.Series, fn: Callable[[object], object], label: str) ->
 
 def map_fast(series: pd.Series, fn: Callable[[object], object]) -> pd.Series:
     """series.map(fn) computed once per distinct value, for functions that cannot fail."""
-    uniques = series.dropna().unique()
-    keep = _unchanged(fn, uniques)
-    rest = uniques if keep is None else uniques[~keep]
+    keep, rest = _split(series, fn)
     return _assemble(series, keep, rest, {raw: fn(raw) for raw in rest})

@@ -57,14 +57,18 @@ def last_run(con: duckdb.DuckDBPyConnection) -> dict[str, object] | None:
 # since the tables add their controlled columns to it.
 def cohort_prevalence(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> pd.DataFrame:
     """``cohorts.prevalence`` of the place."""
-    make = lambda: cohort_mod.prevalence(con, ctx.adult_population)  # noqa: E731
-    return figure_cache.cached(con, ctx, ("prevalence",), make).copy()
+    prevalence = figure_cache.cached(
+        con, ctx, ("prevalence",), lambda: cohort_mod.prevalence(con, ctx.adult_population)
+    )
+    return prevalence.copy()
 
 
 def service_network(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> pd.DataFrame:
     """``network.service_network`` of the place's collaborating partners."""
-    make = lambda: network.service_network(con, ctx.collaborating_partners)  # noqa: E731
-    return figure_cache.cached(con, ctx, ("network",), make).copy()
+    frame = figure_cache.cached(
+        con, ctx, ("network",), lambda: network.service_network(con, ctx.collaborating_partners)
+    )
+    return frame.copy()
 
 
 def headline(con: duckdb.DuckDBPyConnection, ctx: PlaceContext) -> Headline:
