@@ -91,7 +91,8 @@ started = time.perf_counter()
 import duckdb
 from splink import DuckDBAPI, Linker
 from joinedup.insight import model
-from joinedup.insight.link import EM_PAIRS, U_PAIRS, present_fields
+from joinedup.insight.link import present_fields
+from joinedup.insight.training import EM_PAIRS, U_PAIRS
 t["import"] = time.perf_counter() - started
 t0 = time.perf_counter()
 con = duckdb.connect()

@@ -67,7 +67,7 @@ def test_which_pairs_the_level_takes(
     con = duckdb.connect()
     pair = {"surname_l": surname_l, "surname_r": surname_r, "previous_surname_l": previous_l,
             "previous_surname_r": previous_r, "forename_l": "ANN", "forename_r": "ANN",
-            "sex_l": "F", "sex_r": None}  # fmt: skip
+            "sex_l": "F", "sex_r": None, "postcode_l": None, "postcode_r": None}  # fmt: skip
     con.register("pair", pd.DataFrame([pair]))
     for found in _surname_levels(ALL_FIELDS)[1:]:
         sql = found["sql_condition"]

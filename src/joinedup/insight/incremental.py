@@ -77,7 +77,7 @@ def retrain_advice(
         for f in sorted(link_model.compared_fields(stored.fields) - stored.compared_columns())
     ]
     if lost:
-        # Before the fix in link._train, a training session that failed took its
+        # Before the fix in training.train, a training session that failed took its
         # comparisons out of the model that was kept (tests/insight/test_em_failure.py).
         return (
             f"the model does not compare {', '.join(lost)}, though the sources hold them: a "

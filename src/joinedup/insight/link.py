@@ -25,7 +25,6 @@ import pyarrow.compute as pc
 from joinedup.insight import (
     block_limits,
     conflicts,
-    household_comparisons,
     input_cache,
     link_state,
     match_prior,
@@ -33,10 +32,11 @@ from joinedup.insight import (
     one_record_store,
     processes,
     splink_backend,
+    training,
 )
 from joinedup.insight import model as link_model
 from joinedup.insight.clusters import cluster_records, matched_share
-from joinedup.insight.household_birthdays import HouseholdShares, household_shares
+from joinedup.insight.household_birthdays import household_shares
 from joinedup.insight.model_input import RARE_KEY_CAP, prepare_input, present_fields, present_fields_in
 from joinedup.insight.pair_scorer import PAIR_COLUMNS
 from joinedup.insight.persons import PersonChanges, assign_person_ids
@@ -111,10 +111,6 @@ class LinkResult:
         )
 
 
-U_PAIRS = 1e6
-EM_PAIRS = 5e5
-
-
 def check_governance(con: duckdb.DuckDBPyConnection) -> None:
     missing = [
         row[0]
@@ -155,44 +151,6 @@ class Scored:
     tf: dict[str, pa.Table]
     timings: dict[str, float]
     trained: bool
-
-
-def _train(
-    linker: Any, frame: pa.Table, present: frozenset[str], seed: int, household: HouseholdShares | None
-) -> None:
-    from splink.internals.exceptions import EMTrainingException, SplinkException
-
-    training = linker.training
-    training.estimate_probability_two_random_records_match(
-        link_model.deterministic_rules(present), recall=0.8
-    )
-    # Training sizes are capped so that training time stays flat as a place grows: a million
-    # random pairs estimate u as well as two million did (F1 within ±0.0007 on FEBRL4, the
-    # hard place's three seeds and the 1M place, either way round) in 3.9 s rather than 6.6 s
-    # at 1M records, and EM converges on half a million blocked pairs (docs/benchmarks.md).
-    training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed)
-    household_comparisons.set_household_corrections(linker, household)
-    em_pairs = max(2e5, min(EM_PAIRS, frame.num_rows * 2.0))
-    trained = 0
-    for rule in link_model.training_rules(present):
-        # A session works on the linker's own settings: it takes out the comparisons its rule
-        # blocks on and moves the prior, and puts them back only when it completes. A session
-        # that failed left a model without names or date of birth and a prior of 0.97, which
-        # put 400 people into 317 persons (tests/insight/test_em_failure.py).
-        kept = linker._settings_obj.core_model_settings.copy()  # noqa: SLF001 (no public copy)
-        try:
-            training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True, max_pairs=em_pairs
-            )
-            trained += 1
-        except (EMTrainingException, ValueError, SplinkException) as exc:
-            # A rule that finds no pairs, or whose pairs drive a probability to underflow,
-            # trains nothing; the other sessions still do.
-            linker._settings_obj.core_model_settings = kept  # noqa: SLF001 (no public setter)
-            logger.info("EM session on %s skipped: %s", rule, str(exc).splitlines()[0])
-    if not trained:
-        raise LinkError("the records share too little to train the model (no training pairs)")
-    splink_backend.floor_m_probabilities(linker, link_model.M_PROBABILITY_FLOOR)
 
 
 def _with_estimated_prior(linker: Any, predictions: Any, n_records: int, keep_from: float = 0.5) -> pa.Table:
@@ -246,7 +204,10 @@ def train_and_predict(
             household = household_shares(frame)
             linker = Linker(table, link_model.settings(present, household=household), log_level=logging.ERROR)
             on_stage("training the model")
-            _train(linker, frame, present, seed, household)
+            try:
+                training.train(linker, frame.num_rows, present, seed, household)
+            except training.TrainingError as exc:
+                raise LinkError(str(exc)) from exc
         else:
             linker = splink_backend.linker_from_model(db_api, table, stored[0], stored[1])
         timings["train"] = time.perf_counter() - started

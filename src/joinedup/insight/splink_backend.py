@@ -6,10 +6,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -119,6 +119,55 @@ def floor_m_probabilities(linker: Any, floor: float) -> None:
             m = level.m_probability
             if isinstance(m, float) and m < floor:
                 level.m_probability = floor
+
+
+def given_other_comparison(
+    linker: Any, comparison: str, given: Mapping[str, Sequence[str]], marginal: str, other: str,
+    probability: Literal["m", "u"],
+) -> None:  # fmt: skip
+    """Make the m (or u) that each level of ``comparison`` named in ``given`` last trained
+    the chance of the level given that the comparison ``other`` is at one of the levels
+    named for it, and that of the level ``marginal`` the chance of it and those levels
+    together, whatever ``other``. Called after each training step.
+
+    Splink trains a level's m and u as its share of all pairs. A woman's different surname
+    is split by how her postcodes compare (``surname_comparison``), so each part's share
+    holds the chance of the postcodes' comparing so, which the postcode comparison counts
+    too: divided by that, the two multiply to the chance of both. The part where a postcode
+    is missing stands for the surname alone. Splink keeps each step's values and sets a
+    level's value to their median after every step, so each step's own values are changed
+    (once: a step that did not train the comparison leaves them as they were), and the
+    level's value set again from them.
+    """
+    comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}  # noqa: SLF001
+    if comparison not in comparisons or other not in comparisons:
+        return
+    values = {
+        level.label_for_charts: getattr(level, f"{probability}_probability")
+        for level in comparisons[other].comparison_levels if not level.is_null_level
+    }  # fmt: skip
+    kept = f"_trained_{probability}_probabilities"
+    levels = {level.label_for_charts: level for level in comparisons[comparison].comparison_levels}
+    records = {
+        label: getattr(levels[label], kept)[-1] for label in [*given, marginal]
+        if label in levels and getattr(levels[label], kept)
+        and isinstance(getattr(levels[label], kept)[-1]["probability"], float)
+        and not getattr(levels[label], kept)[-1].get(_GIVEN)
+    }  # fmt: skip
+    if len(records) < len(given) + 1:  # not trained at this step, or a level not seen
+        return
+    total = sum(record["probability"] for record in records.values())
+    for label, record in records.items():
+        if label == marginal:
+            record["probability"] = total
+        elif (share := sum(float(values.get(name) or 0.0) for name in given[label])) > 0:
+            record["probability"] = min(record["probability"] / share, 1.0)
+        record[_GIVEN] = True
+        median = getattr(levels[label], f"_trained_{probability}_median")
+        setattr(levels[label], f"{probability}_probability", median)
+
+
+_GIVEN = "joinedup_given"  # marks a trained value given_other_comparison has changed
 
 
 def copy_u_to_m(
