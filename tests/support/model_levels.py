@@ -1,0 +1,31 @@
+"""A model's comparison levels, and which of them one pair of records takes: each level's
+SQL, in the model's order, on the pair, the first that holds being the pair's (as Splink's
+CASE WHEN does)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from joinedup.insight.model import settings
+
+
+def comparison_levels(present: frozenset[str], comparison: str) -> list[dict[str, Any]]:
+    """The levels of one comparison of the model for fields ``present``, null level first."""
+    model = settings(present).get_settings("duckdb").as_dict()
+    (found,) = [c for c in model["comparisons"] if c["output_column_name"] == comparison]
+    return list(found["comparison_levels"])
+
+
+def level_taken(levels: list[dict[str, Any]], pair: dict[str, Any]) -> str:
+    """The label of the first level after the null level whose SQL holds for ``pair``
+    (its columns with ``_l`` and ``_r``)."""
+    con = duckdb.connect()
+    con.register("pair", pd.DataFrame([pair]))
+    for found in levels[1:]:
+        sql = found["sql_condition"]
+        if sql == "ELSE" or con.execute(f"SELECT coalesce(({sql}), false) FROM pair").fetchone() == (True,):  # noqa: S608
+            return str(found.get("label_for_charts"))
+    raise AssertionError("no level took the pair")  # an ELSE level takes every pair
