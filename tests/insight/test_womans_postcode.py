@@ -129,6 +129,24 @@ def test_each_part_is_divided_by_the_postcode_levels_it_is_given_by_hand() -> No
     assert _level(linker, "postcode", "Exact match on area").u_probability == 0.6
 
 
+def test_a_part_a_step_did_not_see_leaves_the_others_divided() -> None:
+    linker = _linker()
+    for label, value in {"Exact match on full postcode": 0.002, "Exact match on sector": 0.01,
+                         "Exact match on district": 0.05}.items():  # fmt: skip
+        _level(linker, "postcode", label).m_probability = value
+    seen = {DISTRICT: 0.03, WOMANS_OTHER_SURNAME_LEVEL: 0.04}
+    for label, value in seen.items():
+        _level(linker, "surname", label)._add_trained_m_probability(value, "EM")  # noqa: SLF001
+    for label in (SAME, OTHER):
+        _level(linker, "surname", label)._add_trained_m_probability("level not observed in training dataset")  # noqa: SLF001
+    splink_backend.given_other_comparison(
+        linker, "surname", POSTCODE_LEVELS_GIVEN, WOMANS_OTHER_SURNAME_LEVEL, "postcode", "m"
+    )
+    assert _level(linker, "surname", DISTRICT).m_probability == pytest.approx(0.03 / 0.06, rel=1e-12)
+    marginal = _level(linker, "surname", WOMANS_OTHER_SURNAME_LEVEL).m_probability
+    assert marginal == pytest.approx(0.03 + 0.04, rel=1e-12)
+
+
 def _weight(model: dict[str, Any], comparison: str, label: str) -> float:
     (found,) = [c for c in model["comparisons"] if c["output_column_name"] == comparison]
     (level,) = [lvl for lvl in found["comparison_levels"] if lvl.get("label_for_charts") == label]

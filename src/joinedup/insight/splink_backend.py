@@ -154,8 +154,8 @@ def given_other_comparison(
         and isinstance(getattr(levels[label], kept)[-1]["probability"], float)
         and not getattr(levels[label], kept)[-1].get(_GIVEN)
     }  # fmt: skip
-    if len(records) < len(given) + 1:  # not trained at this step, or a level not seen
-        return
+    # A part this step did not see (Splink records "level not observed") is left out of the
+    # sum, as a share of nought; the others are still divided.
     total = sum(record["probability"] for record in records.values())
     for label, record in records.items():
         if label == marginal:
