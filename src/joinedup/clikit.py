@@ -20,14 +20,25 @@ class UserError(Exception):
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into UserError with a plain message."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     try:
         yield
     except DatabaseUnavailable as exc:
         raise UserError(str(exc)) from exc
-    except OperationalError as exc:
+    except (OperationalError, ProgrammingError) as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        if missing_table(reason):
+            raise UserError(f"Run `joinedup init` first ({reason})") from exc  # tables never made
+        if isinstance(exc, ProgrammingError):
+            raise  # a fault in joinedup's own SQL, not something the user can put right
         raise UserError(f"The database could not be reached: {reason}") from exc
     except FileNotFoundError as exc:
         raise UserError(f"File not found: {exc.filename}") from exc
+
+
+def missing_table(reason: str) -> bool:
+    """Whether a database error says a table is missing: the database was never set up with
+    ``joinedup init`` (SQLite says "no such table", PostgreSQL 'relation "…" does not exist')."""
+    sqlite = reason.startswith("no such table")
+    return sqlite or (reason.startswith("relation ") and "does not exist" in reason)

@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from joinedup.cli import app
+from joinedup.clikit import missing_table
 from joinedup.config import Settings
+from tests.support.database import POSTGRES_URL
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -71,6 +74,53 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     assert "Cannot reach the database" in result.stderr
     assert "secret" not in result.stderr  # the password is masked
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_never_set_up_says_to_run_init(tmp_path: Path) -> None:
+    """A new data directory before `joinedup init`: the command names what to do, rather
+    than saying the database "could not be reached" (it was reached: it has no tables)."""
+    env = {"JOINEDUP_DATA_DIR": str(tmp_path), "JOINEDUP_DATABASE_URL": ""}  # SQLite in the directory
+    result = _cli(env, "places", "create", "Riverton")
+    assert result.returncode == 2
+    assert "Run `joinedup init` first (no such table: places)" in result.stderr
+    assert "could not be reached" not in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_a_postgres_database_never_set_up_says_to_run_init(tmp_path: Path) -> None:
+    """The same on PostgreSQL, whose words differ: a schema with no tables stands for a
+    database no one has run `joinedup init` on."""
+    if not POSTGRES_URL:
+        pytest.skip("needs JOINEDUP_TEST_DATABASE_URL")
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS never_set_up CASCADE"))
+        conn.execute(text("CREATE SCHEMA never_set_up"))
+    try:
+        url = POSTGRES_URL + ("&" if "?" in POSTGRES_URL else "?") + "options=-csearch_path%3Dnever_set_up"
+        env = {"JOINEDUP_DATA_DIR": str(tmp_path), "JOINEDUP_DATABASE_URL": url}
+        result = _cli(env, "places", "create", "X")
+        assert result.returncode == 2, result.stderr
+        assert 'Run `joinedup init` first (relation "places" does not exist)' in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS never_set_up CASCADE"))
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("reason", "missing"),
+    [
+        ("no such table: places", True),  # SQLite
+        ('relation "places" does not exist', True),  # PostgreSQL
+        ('column "slug" does not exist', False),
+        ("database is locked", False),
+    ],
+)
+def test_which_database_errors_mean_a_missing_table(reason: str, missing: bool) -> None:
+    assert missing_table(reason) is missing
 
 
 def test_every_command_has_help() -> None:
