@@ -119,3 +119,38 @@ def test_a_full_link_keeps_the_scores_splinks_predict_gives(tmp_path: Path) -> N
         assert mine.keys() == reference.keys(), kwargs
         assert all(abs(mine[k] - reference[k]) < 1e-9 for k in mine), kwargs
     con.close()
+
+
+@pytest.mark.slow
+def test_scores_kept_without_evidence_are_the_same_and_carry_no_values(tmp_path: Path) -> None:
+    # At a million records the scored table with every comparison's values and factors was
+    # over a gigabyte and DuckDB wrote it to disk; the link keeps only the scores. The same
+    # pairs and weights, and none of the records' values.
+    generate_place(120, tmp_path / "extracts", seed=13, formats="csv")
+    con = connect(tmp_path / "place.duckdb", memory_limit="500MB", threads=1)
+    ingest_directory(con, tmp_path / "extracts")
+    link_place(con, work_dir=tmp_path / "work", seed=42)
+    stored = link_state.load_model(con)
+    assert stored is not None
+    db_api = splink_backend.db_api_for("duckdb", memory_limit="500MB", threads=1, work_dir=tmp_path / "ref")
+    records = splink_backend.register(db_api, prepare_input(con, ordered=False), "duckdb")
+    linker = splink_backend.linker_from_model(
+        db_api, records, stored.model, link_state.term_frequencies(con, stored.model_id)
+    )
+    blocked = linker.inference.compute_blocked_pairs_for_predict()
+    by_pair = [("unique_id_l", "ascending"), ("unique_id_r", "ascending")]
+    tables = {}
+    for evidence in (True, False):
+        scored = splink_backend.score_blocked_pairs(
+            linker, records, blocked, threshold=0.01, evidence=evidence
+        )
+        tables[evidence] = splink_backend.to_arrow(scored, ["*"])
+    full, narrow = tables[True], tables[False]
+    assert full.num_rows == narrow.num_rows > 50
+    assert full.select(PAIR_COLUMNS).sort_by(by_pair).equals(narrow.select(PAIR_COLUMNS).sort_by(by_pair))
+    assert {"surname_l", "surname_r", "dob_l"} <= set(full.column_names)
+    values = [c for c in narrow.column_names if c.endswith(("_l", "_r")) and not c.startswith("unique_id")]
+    assert values == [c for c in narrow.column_names if c in ("source_l", "source_r")]  # the model keeps
+    assert not [c for c in narrow.column_names if c.startswith(("bf_", "tf_"))]
+    assert len(narrow.column_names) < len(full.column_names) / 3
+    con.close()

@@ -224,11 +224,13 @@ def train_and_predict(
             # A newly trained model's prior is estimated from its own scores (match_prior),
             # which needs the pairs a little below the threshold too.
             predictions = splink_backend.score_blocked_pairs(
-                linker, table, blocked, threshold=match_prior.LOWEST_KEPT
+                linker, table, blocked, threshold=match_prior.LOWEST_KEPT, evidence=False
             )
             pair_frame = _with_estimated_prior(linker, predictions, frame.num_rows, keep_from)
         else:
-            predictions = splink_backend.score_blocked_pairs(linker, table, blocked, threshold=keep_from)
+            predictions = splink_backend.score_blocked_pairs(
+                linker, table, blocked, threshold=keep_from, evidence=False
+            )
             pair_frame = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
         timings["predict"] = time.perf_counter() - t0
         tf = stored[1] if stored is not None else splink_backend.term_frequency_tables(linker)

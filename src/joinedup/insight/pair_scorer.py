@@ -56,7 +56,7 @@ class PairScorer:
             # The linker's own input table is only where Splink starts; each scoring names
             # the records it reads (splink_backend.score_blocked_pairs).
             self._linker = splink_backend.linker_from_model(self._db_api, scope, self._model, self._tf)
-        predictions = splink_backend.score_blocked_pairs(self._linker, scope, blocked)
+        predictions = splink_backend.score_blocked_pairs(self._linker, scope, blocked, evidence=False)
         try:
             return splink_backend.to_arrow(predictions, PAIR_COLUMNS, where).cast(empty_scores().schema)
         finally:

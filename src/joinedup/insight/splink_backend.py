@@ -317,10 +317,13 @@ def _scoring_columns(model_json: str) -> tuple[str, ...]:
 BLOCKED_PAIRS = "__splink__blocked_id_pairs"  # the name Splink's scoring SQL reads
 
 
-def score_blocked_pairs(linker: Any, records: Any, blocked: Any, *, threshold: float | None = None) -> Any:
+def score_blocked_pairs(
+    linker: Any, records: Any, blocked: Any, *, threshold: float | None = None, evidence: bool = True
+) -> Any:
     """Splink's scores for pairs already blocked: ``blocked`` is a registered table (match_key,
     join_key_l, join_key_r, the smaller unique id on the left) and ``records`` the
-    registered records it names.
+    registered records it names. With ``evidence=False`` the scored table keeps the ids,
+    weights and comparison levels but not the two records' values or each level's factors.
 
     This is ``Inference.predict_within`` without its first stage: the incremental path has
     already found its pairs with one join per rule, and Splink's own blocking of the same
@@ -347,6 +350,13 @@ def score_blocked_pairs(linker: Any, records: Any, blocked: Any, *, threshold: f
     inference._enqueue_concat_with_tf_cte(  # noqa: SLF001
         pipeline, inputs, "__splink__df_concat_with_tf", force_source_dataset=False
     )
+    if not evidence:
+        # The model keeps each comparison's values and factors for both records (the review
+        # waterfall and Splink's explanations read them). Scoring a whole place at 1M records
+        # (4 million pairs kept from 0.01) that table is over a gigabyte, which DuckDB wrote
+        # to disk under its memory cap; the scores and levels are the same without them.
+        settings._retain_matching_columns = False  # noqa: SLF001
+        settings._retain_intermediate_calculation_columns = False  # noqa: SLF001
     return inference._score_blocked_pairs(  # noqa: SLF001
         pipeline=pipeline, settings=settings, input_tablename_l="__splink__df_concat_with_tf",
         input_tablename_r="__splink__df_concat_with_tf", threshold_match_probability=threshold,
