@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -27,6 +28,7 @@ def _run(*args: str) -> tuple[int, str]:
 def test_the_whole_pipeline_from_the_command_line(
     cli_env: Settings, tmp_path: Path, session: Session
 ) -> None:
+    assert _run("places", "create", "Clitown", "--slug", "clitown")[0] == 0
     out = tmp_path / "place"
     code, text = _run("synth", "--people", "300", "--out", str(out), "--seed", "4")
     assert code == 0 and "truth.csv" in text
@@ -74,7 +76,32 @@ def test_mistakes_give_one_line_errors(cli_env: Settings, tmp_path: Path) -> Non
     mapping.write_text('[source]\npartner = "P"\nservice = "S"\n[columns]\nrecord_id = "Ref"\n')
     extract = tmp_path / "e.csv"
     extract.write_text("Reference,Name\n1,Jo\n")
+    # A mistyped place: nothing made for it, and the places there are named.
+    assert _run("places", "create", "Clitown", "--slug", "clitown")[0] == 0
+    code, text = _run("ingest", str(extract), "--place", "clitwon", "--mapping", str(mapping))
+    assert code == 2 and "no place called 'clitwon' (the places are clitown)" in text
+    assert not list(Path(cli_env.insight_dir).glob("clitwon*"))
+    code, text = _run("ingest", "--place", "clitwon", "--manifest", str(tmp_path / "place.toml"))
+    assert code == 2 and "no place called 'clitwon'" in text
     code, text = _run("ingest", str(extract), "--place", "clitown", "--mapping", str(mapping))
     assert code == 2 and "m.toml line 5: column 'Ref' for record_id is not in e.csv" in text
     code, text = _run("link", "--place", "clitown", "--backend", "oracle")
     assert code == 2 and "--backend must be duckdb or spark" in text
+
+
+def test_the_engine_on_its_own_takes_any_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before `joinedup init` there is no app database to check a place against: the engine is
+    used on its own (as the benchmarks do) and a store is made under the name given."""
+    from joinedup.config import get_settings
+
+    monkeypatch.setenv("JOINEDUP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("JOINEDUP_DATABASE_URL", "")
+    get_settings.cache_clear()
+    try:
+        out = tmp_path / "place"
+        assert _run("synth", "--people", "40", "--out", str(out), "--seed", "4")[0] == 0
+        code, text = _run("ingest", "--place", "anywhere", "--manifest", str(out / "place.toml"))
+        assert code == 0, text
+        assert (Path(get_settings().insight_dir) / "anywhere.duckdb").exists()
+    finally:
+        get_settings.cache_clear()

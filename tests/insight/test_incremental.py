@@ -223,6 +223,7 @@ def test_the_link_command_says_incremental_or_full(cli_env: Settings, tmp_path: 
 
     out = tmp_path / "place"
     run("synth", "--people", "80", "--out", str(out), "--seed", "4")
+    run("places", "create", "Clitown", "--slug", "clitown")
     run("ingest", "--manifest", str(out / "place.toml"), "--place", "clitown")
     assert "(full)" in run("link", "--place", "clitown")
     again = run("link", "--place", "clitown")

@@ -16,6 +16,12 @@ from joinedup.insight.manifest import ManifestError, load_manifest
 from joinedup.synth.insight import generate_place
 
 
+def _place(slug: str) -> None:
+    """The place in the app database: `joinedup ingest` makes a store only for a place it holds."""
+    code, text = _run("places", "create", slug.title(), "--slug", slug)
+    assert code == 0, text
+
+
 def _run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(app, list(args))
     if isinstance(result.exception, UserError):
@@ -41,6 +47,8 @@ def _counts(settings: Settings, place: str) -> dict[str, int]:
 
 def test_a_manifest_ingests_every_extract_in_one_process(cli_env: Settings, synth_dir: Path) -> None:
     place = generate_place(200, synth_dir.parent / "again", seed=11)
+    _place("manifested")
+    _place("one-by-one")
     code, summary = _run("ingest", "--place", "manifested", "--manifest", str(synth_dir / "place.toml"))
     assert code == 0, summary
     held = _counts(cli_env, "manifested")
@@ -83,6 +91,7 @@ mapping = "no-such-mapping.toml"
 file = "{extract.name}"
 mapping = "{first.name}"
 ''')
+    _place("badmanifest")
     code, text = _run("ingest", "--place", "badmanifest", "--manifest", str(manifest))
     assert code == 2
     assert "nothing was ingested" in text
@@ -96,6 +105,7 @@ def test_an_extract_may_not_take_over_another_partners_source(cli_env: Settings,
     mappings = [p for p in sorted(synth_dir.glob("*.toml")) if p.name not in {"place.toml", "bad.toml"}]
     first, second = mappings[:2]
     ex1 = next(p for p in synth_dir.glob(f"{first.stem}.*") if p.suffix != ".toml")
+    _place("takeover")
     code, text = _run("ingest", str(ex1), "--place", "takeover", "--mapping", str(first))
     assert code == 0, text
     before = _counts(cli_env, "takeover")

@@ -62,12 +62,38 @@ def _store(place: str, *, must_exist: bool = True) -> Iterator[duckdb.DuckDBPyCo
         raise UserError(str(exc)) from exc
     if must_exist and not path.exists():
         raise UserError(f"place {place!r} has no insight yet: ingest an extract first")
+    if not path.exists():
+        _check_new_place(place)
     try:
         with open_store(Path(settings.insight_dir), place, **store_options(settings)) as con:
             seed_reference(con)
             yield con
     except duckdb.IOException as exc:
         raise UserError(f"the insight store of {place!r} is busy or unreadable: {exc}") from exc
+
+
+def _check_new_place(place: str) -> None:
+    """A mistyped --place would otherwise start a new, empty store under that name, which
+    no page of the web app shows and whose figures go under the default disclosure rule.
+    Where the app database can be read, a new store is made only for a place it holds.
+    Without one (the engine run on its own, before `joinedup init`) any name is taken."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from joinedup.db.session import DatabaseUnavailable, session_scope
+    from joinedup.places.service import get_place, list_places
+
+    try:
+        with session_scope(get_settings()) as session:
+            if get_place(session, place) is not None:
+                return
+            known = sorted(p.slug for p in list_places(session))
+    except (DatabaseUnavailable, SQLAlchemyError):
+        return
+    held = f"the places are {', '.join(known)}" if known else "there are no places yet"
+    raise UserError(
+        f"no place called {place!r} ({held}): check --place, or create the place with "
+        f"`joinedup places create`; nothing was ingested"
+    )
 
 
 def _audit(
