@@ -218,8 +218,13 @@ def train_and_predict(
         # The pairs are made once (on DuckDB as Splink's blocking makes them, in half the time:
         # place_blocking); score_blocked_pairs then scores that table without carrying the
         # blocking rules' columns (the same scores as predict()).
+        scored_from = table
         if backend == "duckdb":
             blocked = place_blocking.blocked_pairs(linker, table)
+            # Scoring reads the comparisons' columns only: the blocking keys (16 of 36
+            # columns) would otherwise be carried through both records' joins.
+            needed = splink_backend.scoring_columns(linker.misc.save_model_to_json())
+            scored_from = splink_backend.register(db_api, frame.select(needed), backend, "records_scored")
         else:
             blocked = linker.inference.compute_blocked_pairs_for_predict()
         comparisons = splink_backend.count_rows(blocked)
@@ -229,12 +234,12 @@ def train_and_predict(
             # A newly trained model's prior is estimated from its own scores (match_prior),
             # which needs the pairs a little below the threshold too.
             predictions = splink_backend.score_blocked_pairs(
-                linker, table, blocked, threshold=match_prior.LOWEST_KEPT, evidence=False
+                linker, scored_from, blocked, threshold=match_prior.LOWEST_KEPT, evidence=False
             )
             pair_frame = _with_estimated_prior(linker, predictions, frame.num_rows, keep_from)
         else:
             predictions = splink_backend.score_blocked_pairs(
-                linker, table, blocked, threshold=keep_from, evidence=False
+                linker, scored_from, blocked, threshold=keep_from, evidence=False
             )
             pair_frame = splink_backend.to_arrow(predictions, PAIR_COLUMNS)
         timings["predict"] = time.perf_counter() - t0
