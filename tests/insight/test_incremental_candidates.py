@@ -11,8 +11,8 @@ import duckdb
 import pyarrow as pa
 
 from joinedup.insight import splink_backend
+from joinedup.insight.blocking_rules import mirrored_rules, symmetric_rule
 from joinedup.insight.incremental_blocking import blocked_pairs
-from joinedup.insight.splink_backend import mirrored_rules, symmetric_rule
 
 MODEL = {
     "blocking_rules_to_generate_predictions": [

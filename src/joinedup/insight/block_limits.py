@@ -117,7 +117,7 @@ def equality_fields(sql: str) -> tuple[str, ...] | None:
     (``l.dob = r.dob AND l.surname = r.surname`` gives ("dob", "surname")), else None."""
     from sqlglot import exp
 
-    from joinedup.insight.splink_backend import parsed_rule
+    from joinedup.insight.blocking_rules import parsed_rule
 
     parsed = parsed_rule(sql)
     if parsed is None:
@@ -141,7 +141,7 @@ def side_fields(sql: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     ("previous_surname", "forename") and ("surname", "forename")), else None."""
     from sqlglot import exp
 
-    from joinedup.insight.splink_backend import parsed_rule
+    from joinedup.insight.blocking_rules import parsed_rule
 
     parsed = parsed_rule(sql)
     if parsed is None:

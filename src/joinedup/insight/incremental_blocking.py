@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from joinedup.insight import block_limits, input_cache, splink_backend
+from joinedup.insight import block_limits, blocking_rules, input_cache
 
 __all__ = ["blocked_pairs"]
 
@@ -107,7 +107,7 @@ def _columns_read(con: duckdb.DuckDBPyConnection, place: str, rules: list[str]) 
     copied costs a read of the whole place, as a month's records lie in every row group."""
     wanted = {"unique_id", "source"}
     for rule in rules:
-        read = splink_backend.rule_columns(rule)
+        read = blocking_rules.rule_columns(rule)
         if read is None:
             return input_cache.input_select(con, place)
         wanted |= read
@@ -117,14 +117,14 @@ def _columns_read(con: duckdb.DuckDBPyConnection, place: str, rules: list[str]) 
 def _joins(place: str, rules: list[str]) -> tuple[list[str], list[str]]:
     """SQL for the candidate pairs: of symmetric rules as (k, a, b) row numbers in either
     order, and of asymmetric ones as (k, k_mirror, a, b) with a the rule's l and b its r."""
-    mirrors = splink_backend.mirrored_rules(rules)
+    mirrors = blocking_rules.mirrored_rules(rules)
     mirrored = set(mirrors.values())
     symmetric: list[str] = []
     oriented: list[str] = []
     for key, rule in enumerate(rules):
         if key in mirrored:
             continue  # found by its mirror's joins
-        if splink_backend.symmetric_rule(rule):
+        if blocking_rules.symmetric_rule(rule):
             symmetric.append(
                 f"SELECT {key} AS k, l._row AS a, r.rowid AS b FROM _touched_input AS l "
                 f"JOIN {place} AS r ON ({rule}) AND l._row <> r.rowid"

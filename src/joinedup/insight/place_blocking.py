@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from joinedup.insight import splink_backend
+from joinedup.insight import blocking_rules, splink_backend
 
 __all__ = ["blocked_pairs"]
 
@@ -63,7 +63,7 @@ def _columns(rules: list[str]) -> str:
     """The unique id and the rules' own columns (every column if a rule cannot be read)."""
     wanted = {"unique_id"}
     for rule in rules:
-        read = splink_backend.rule_columns(rule)
+        read = blocking_rules.rule_columns(rule)
         if read is None:
             return "*"
         wanted |= read
