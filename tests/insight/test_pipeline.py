@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from joinedup.insight import cohorts, demand, export, network, overlaps
+from joinedup.insight import cohort_figures, cohorts, demand, export, network, overlaps
 from joinedup.insight.context import PlaceContext
 from joinedup.insight.evaluate import (
     deterministic_links,
@@ -101,6 +101,50 @@ def test_relink_keeps_ids_and_is_reproducible(
     assert weights_after["match_weight"].fillna(0).to_numpy() == pytest.approx(
         weights_before["match_weight"].fillna(0).to_numpy(), abs=1e-6
     )
+
+
+def test_each_cohorts_partner_costs_by_hand(place: tuple[duckdb.DuckDBPyConnection, Path]) -> None:
+    # Every cohort's events are counted in one query; here each is counted alone, from the
+    # records, the persons and the cohort's members, as a reader would check it.
+    con, _root = place
+    events = con.execute(
+        "SELECT l.person_id, s.partner FROM records r JOIN person_links l USING (source, record_id) "
+        "JOIN sources s ON s.name = r.source"
+    ).df()
+    got = demand.cohort_partner_costs(con)
+    named = [c.name for c in cohorts.cohorts(con)]
+    assert list(dict.fromkeys(got["cohort"])) == ["all", *[n for n in named if cohorts.persons_in(con, n)]]
+    for name in dict.fromkeys(got["cohort"]):
+        members = set(events["person_id"]) if name == "all" else set(cohorts.persons_in(con, name))
+        mine = events[events["person_id"].isin(members)].groupby("partner", sort=True).agg(
+            persons=("person_id", "nunique"), events=("person_id", "size")
+        )
+        theirs = got[got["cohort"] == name].set_index("partner")[["persons", "events"]]
+        assert theirs.to_dict() == mine.to_dict(), name
+    total = demand.demand_by_service(con)["cost"].sum()
+    assert got[got["cohort"] == "all"]["cost"].sum() == pytest.approx(total, rel=1e-9)
+
+
+def test_demand_cells_count_each_partners_persons_once(place: tuple[duckdb.DuckDBPyConnection, Path]) -> None:
+    # A person seen by two services of one partner is one of the partner's persons: the
+    # partner's persons decide whether its line is small enough to hide, so counting them by
+    # service would publish a line that should be hidden.
+    con, _root = place
+    events = con.execute(
+        "SELECT l.person_id, s.partner, s.service FROM records r "
+        "JOIN person_links l USING (source, record_id) JOIN sources s ON s.name = r.source"
+    ).df()
+    defined = cohorts.cohorts(con)
+    cells, by_partner, by_bits = cohort_figures.demand_cells(con, defined, "2024-25", date.min, date.max)
+    by_service = events.groupby(["partner", "service"])["person_id"].nunique()
+    assert by_service.groupby("partner").sum().gt(events.groupby("partner")["person_id"].nunique()).any()
+    for partner, persons in events.groupby("partner")["person_id"].nunique().items():
+        assert sum(n for p, _bits, n in by_partner if p == partner) == persons, partner
+    assert sum(n for _bits, n in by_bits) == events["person_id"].nunique()
+    assert cells["events"].sum() == len(events)
+    for k, cohort in enumerate(defined):  # each cohort's persons from its memberships
+        inside = set(cohorts.persons_in(con, cohort.name)) & set(events["person_id"])
+        assert sum(n for bits, n in by_bits if bits[k] == "1") == len(inside), cohort.name
 
 
 def test_insight_tables(place: tuple[duckdb.DuckDBPyConnection, Path]) -> None:

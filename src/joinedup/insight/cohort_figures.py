@@ -36,7 +36,8 @@ from joinedup.insight.disclosure import Line, control_family
 from joinedup.insight.disclosure_rule import DisclosureRule
 
 __all__ = [
-    "SEPARATOR", "Breakdown", "DemandFamily", "PersonFamily", "demand_family", "person_family",
+    "SEPARATOR", "Breakdown", "DemandFamily", "PersonFamily", "demand_cells", "demand_family",
+    "person_family",
 ]  # fmt: skip
 
 SEPARATOR = " + "
@@ -257,6 +258,37 @@ def _hide_small_differences(
                     small[inner] = True
 
 
+def demand_cells(
+    con: duckdb.DuckDBPyConnection, members: Sequence[Cohort], price_year: str, start: object, end: object
+) -> tuple[pd.DataFrame, list[tuple[str, str, int]], list[tuple[str, int]]]:
+    """The events of a period by partner, service and cohort memberships (a string of 0/1,
+    one per cohort in ``members``): persons, events, cost and the largest unit cost of each
+    cell; and the distinct persons of each partner, and in all, by memberships. A person may
+    use several services of one partner, so a partner's persons are not the sum of its
+    services'; each person has one string of memberships, so a scope's persons are sums over
+    the strings. One pass over the events: three queries each joined a million events to the
+    memberships again."""
+    bits_sql, bit_params = _bits_sql(members)
+    events_sql, event_params = _costed_sql(price_year, start, end)
+    grouped = con.execute(
+        f"""
+        WITH bits AS ({bits_sql})
+        SELECT GROUPING(e.partner, e.service) AS level, e.partner, e.service, b.bits,
+               count(DISTINCT e.person_id) AS persons, count(*) AS events, sum(e.cost) AS cost,
+               max(e.cost) AS max_unit_cost
+        FROM ({events_sql}) e JOIN bits b USING (person_id)
+        GROUP BY GROUPING SETS ((e.partner, e.service, b.bits), (e.partner, b.bits), (b.bits))
+        ORDER BY level, e.partner, e.service, b.bits
+        """,  # noqa: S608
+        [*bit_params, *event_params],
+    ).df()
+    level = grouped.pop("level")
+    cells = grouped[level == 0].reset_index(drop=True)
+    by_partner = list(grouped[level == 1][["partner", "bits", "persons"]].itertuples(index=False, name=None))
+    by_bits = list(grouped[level == 3][["bits", "persons"]].itertuples(index=False, name=None))
+    return cells, by_partner, by_bits
+
+
 def demand_family(
     con: duckdb.DuckDBPyConnection,
     rule: DisclosureRule,
@@ -270,31 +302,7 @@ def demand_family(
     one period (a financial year), controlled as one family. With ``extra`` (a filter), the
     figures returned are those of its persons, controlled with the unfiltered ones."""
     members = [*defined, *([extra] if extra is not None else [])]
-    bits_sql, bit_params = _bits_sql(members)
-    events_sql, event_params = _costed_sql(price_year, start, end)
-    params = [*bit_params, *event_params]
-    cells = con.execute(
-        f"""
-        WITH bits AS ({bits_sql})
-        SELECT e.partner, e.service, b.bits, count(DISTINCT e.person_id) AS persons,
-               count(*) AS events, sum(e.cost) AS cost, max(e.cost) AS max_unit_cost
-        FROM ({events_sql}) e JOIN bits b USING (person_id)
-        GROUP BY ALL ORDER BY ALL
-        """,  # noqa: S608
-        params,
-    ).df()
-    # Distinct persons of each partner, and in all (a person may use several services); each
-    # person has one string of memberships, so a scope's persons are sums over them.
-    by_partner = con.execute(
-        f"WITH bits AS ({bits_sql}) SELECT e.partner, b.bits, count(DISTINCT e.person_id) "  # noqa: S608
-        f"FROM ({events_sql}) e JOIN bits b USING (person_id) GROUP BY ALL",
-        params,
-    ).fetchall()
-    by_bits = con.execute(
-        f"WITH bits AS ({bits_sql}) SELECT b.bits, count(DISTINCT e.person_id) "  # noqa: S608
-        f"FROM ({events_sql}) e JOIN bits b USING (person_id) GROUP BY ALL",
-        params,
-    ).fetchall()
+    cells, by_partner, by_bits = demand_cells(con, members, price_year, start, end)
     n_def = len(defined)
     partners_of = sorted(set(cells["partner"]))
     services_of = sorted({(str(p), str(s)) for p, s in zip(cells["partner"], cells["service"], strict=True)})

@@ -177,24 +177,30 @@ def cohort_partner_costs(
     """Long table: cohort, partner, persons, events, cost — who bears each cohort's cost."""
     _check_year(con, price_year)
     events_sql, event_params = _costed_events_sql(price_year, period or Period())
-    frames = []
     everyone = Cohort("all", "All persons", (), 1, True)
-    for cohort in [everyone, *(selected if selected is not None else cohorts(con))]:
-        member_params: list[object]
+    scopes = [everyone, *(selected if selected is not None else cohorts(con))]
+    # Every cohort's members beside the place's, and the costed events made once: a query a
+    # cohort joined a million events to their records and persons again for each one.
+    parts, member_params = [], []
+    for i, cohort in enumerate(scopes):
         if cohort is everyone:  # every linked person, needs recorded or not
-            members_sql, member_params = "SELECT person_id FROM person_links", []
-        else:
-            members_sql, member_params = cohort_members_sql(cohort)
-        frame = con.execute(
-            f"""
-            SELECT ? AS cohort, ? AS label, partner, count(DISTINCT person_id) AS persons,
-                   count(*) AS events, coalesce(sum(cost), 0) AS cost,
-                   max(cost) AS max_unit_cost
-            FROM ({events_sql}) e
-            WHERE person_id IN ({members_sql})
-            GROUP BY partner ORDER BY partner
-            """,  # noqa: S608
-            [cohort.name, cohort.label, *event_params, *member_params],
-        ).df()
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+            parts.append(f"SELECT {i} AS scope, person_id FROM person_links")
+            continue
+        members_sql, params = cohort_members_sql(cohort)
+        parts.append(f"SELECT {i} AS scope, person_id FROM ({members_sql})")  # noqa: S608
+        member_params += params
+    frame = con.execute(
+        f"""
+        WITH e AS MATERIALIZED ({events_sql}),
+        m AS (SELECT DISTINCT scope, person_id FROM ({" UNION ALL ".join(parts)}))
+        SELECT m.scope, e.partner, count(DISTINCT e.person_id) AS persons, count(*) AS events,
+               coalesce(sum(e.cost), 0) AS cost, max(e.cost) AS max_unit_cost
+        FROM e JOIN m USING (person_id)
+        GROUP BY m.scope, e.partner ORDER BY m.scope, e.partner
+        """,  # noqa: S608
+        [*event_params, *member_params],
+    ).df()
+    scope = frame.pop("scope")
+    frame.insert(0, "label", [scopes[int(i)].label for i in scope])
+    frame.insert(0, "cohort", [scopes[int(i)].name for i in scope])
+    return frame
