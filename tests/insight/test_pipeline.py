@@ -103,14 +103,19 @@ def test_relink_keeps_ids_and_is_reproducible(
     )
 
 
+def _events(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every event's person, partner and service, for counting by hand."""
+    return con.execute(
+        "SELECT l.person_id, s.partner, s.service FROM records r "
+        "JOIN person_links l USING (source, record_id) JOIN sources s ON s.name = r.source"
+    ).df()
+
+
 def test_each_cohorts_partner_costs_by_hand(place: tuple[duckdb.DuckDBPyConnection, Path]) -> None:
     # Every cohort's events are counted in one query; here each is counted alone, from the
     # records, the persons and the cohort's members, as a reader would check it.
     con, _root = place
-    events = con.execute(
-        "SELECT l.person_id, s.partner FROM records r JOIN person_links l USING (source, record_id) "
-        "JOIN sources s ON s.name = r.source"
-    ).df()
+    events = _events(con)
     got = demand.cohort_partner_costs(con)
     named = [c.name for c in cohorts.cohorts(con)]
     assert list(dict.fromkeys(got["cohort"])) == ["all", *[n for n in named if cohorts.persons_in(con, n)]]
@@ -130,10 +135,7 @@ def test_demand_cells_count_each_partners_persons_once(place: tuple[duckdb.DuckD
     # partner's persons decide whether its line is small enough to hide, so counting them by
     # service would publish a line that should be hidden.
     con, _root = place
-    events = con.execute(
-        "SELECT l.person_id, s.partner, s.service FROM records r "
-        "JOIN person_links l USING (source, record_id) JOIN sources s ON s.name = r.source"
-    ).df()
+    events = _events(con)
     defined = cohorts.cohorts(con)
     cells, by_partner, by_bits = cohort_figures.demand_cells(con, defined, "2024-25", date.min, date.max)
     by_service = events.groupby(["partner", "service"])["person_id"].nunique()
