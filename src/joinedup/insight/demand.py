@@ -179,8 +179,8 @@ def cohort_partner_costs(
     events_sql, event_params = _costed_events_sql(price_year, period or Period())
     everyone = Cohort("all", "All persons", (), 1, True)
     scopes = [everyone, *(selected if selected is not None else cohorts(con))]
-    # Every cohort's members beside the place's, and the costed events made once: a query a
-    # cohort joined a million events to their records and persons again for each one.
+    # The costed events are made once and joined to every cohort's members (and the place's):
+    # one query per cohort joined a million events to their records and persons each time.
     parts, member_params = [], []
     for i, cohort in enumerate(scopes):
         if cohort is everyone:  # every linked person, needs recorded or not

@@ -220,10 +220,11 @@ def train_and_predict(
         # blocking rules' columns (the same scores as predict()).
         scored_from = table
         if backend == "duckdb":
-            blocked = place_blocking.blocked_pairs(linker, table)
+            trained = linker.misc.save_model_to_json()
+            blocked = place_blocking.blocked_pairs(trained, table)
             # Scoring reads the comparisons' columns only: the blocking keys (16 of 36
             # columns) would otherwise be carried through both records' joins.
-            needed = splink_backend.scoring_columns(linker.misc.save_model_to_json())
+            needed = splink_backend.scoring_columns(trained)
             scored_from = splink_backend.register(db_api, frame.select(needed), backend, "records_scored")
         else:
             blocked = linker.inference.compute_blocked_pairs_for_predict()

@@ -24,16 +24,14 @@ from joinedup.insight import blocking_rules, splink_backend
 
 __all__ = ["blocked_pairs"]
 
-BLOCKED_PAIRS = splink_backend.BLOCKED_PAIRS
 _names = itertools.count()
 
 
-def blocked_pairs(linker: Any, records: Any) -> Any:
+def blocked_pairs(model: dict[str, Any], records: Any) -> Any:
     """Splink's blocked pairs of ``records`` (a registered table on a DuckDB database) under
-    ``linker``'s blocking rules, as a table on that database: match_key, join_key_l,
-    join_key_r, the smaller unique id on the left."""
+    the blocking rules of ``model`` (Splink's saved model), as a table on that database:
+    match_key, join_key_l, join_key_r, the smaller unique id on the left."""
     db_api = records.db_api
-    model = linker.misc.save_model_to_json()
     rules = [r["blocking_rule"] for r in model.get("blocking_rules_to_generate_predictions", [])]
     rules = rules or ["1 = 1"]  # no rules: Splink compares every pair
     n = next(_names)
@@ -56,7 +54,7 @@ def blocked_pairs(linker: Any, records: Any) -> Any:
         )
     finally:
         run(f"DROP TABLE IF EXISTS {ordered}")
-    return db_api.table_to_splink_dataframe(BLOCKED_PAIRS, made)
+    return db_api.table_to_splink_dataframe(splink_backend.BLOCKED_PAIRS, made)
 
 
 def _columns(rules: list[str]) -> str:
