@@ -121,3 +121,20 @@ def test_a_byte_that_was_not_utf8_takes_the_scalar_path() -> None:
     want_values, want_problems = _reference(series, nz.normalise_nhs_number, "nhs_number")
     _same(values, want_values)
     _same(problems, want_problems)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [nz.normalise_name, nz.split_full_name, lambda v: not nz.is_blank(v), lambda v: len(str(v))],
+    ids=["name", "full_name", "present", "length"],
+)
+def test_map_fast_gives_what_pandas_map_gives(fn: Callable[[object], object]) -> None:
+    # Values, nulls and the column's type exactly as series.map with a dict gives them
+    # (a column of bools stays bool, and becomes object with a null), on an index with gaps.
+    for values in ([*_EDGES, None, np.nan, *_EDGES], ["a", "b", "a"], []):
+        series = pd.Series(values, index=[3 * i + 7 for i in range(len(values))], dtype=object)
+        want = series.map({v: fn(v) for v in series.dropna().unique()})
+        got = cn.map_fast(series, fn)
+        assert got.dtype == want.dtype or not len(series)
+        assert got.index.equals(want.index)
+        _same(got, want)

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 
+from joinedup.insight.held_sources import records_table
 from joinedup.insight.manifest import (
     PARALLEL_FROM_BYTES,
     READ_AHEAD_BYTES,
@@ -19,7 +24,7 @@ from joinedup.insight.manifest import (
     ingest_manifest,
     load_manifest,
 )
-from joinedup.insight.store import connect
+from joinedup.insight.store import RECORD_COLUMNS, connect
 from joinedup.synth.insight import generate_place
 
 
@@ -76,7 +81,6 @@ def test_workers_leave_the_store_as_one_process_does(manifest: Path, tmp_path: P
     assert all(r.unchanged for r in again.reports) and len(again.failures) == 1
 
 
-
 def test_small_manifests_use_one_process_and_large_ones_one_per_core(manifest: Path, tmp_path: Path) -> None:
     con = connect(tmp_path / "s.duckdb", memory_limit="1GB", threads=1)
     try:
@@ -97,7 +101,7 @@ def test_a_worker_that_dies_fails_its_files_and_writes_none(manifest: Path, tmp_
     con = connect(tmp_path / "d.duckdb", memory_limit="1GB", threads=1)
     try:
         entries = [e for e in load_manifest(manifest, con) if e.source != "broken"]
-        with mock.patch("joinedup.insight.manifest.read_and_prepare", _die):
+        with mock.patch("joinedup.insight.manifest._read_elsewhere", _die):
             result = ingest_manifest(con, entries, workers=2)
         (held,) = con.execute("SELECT count(*) FROM records").fetchone() or (0,)
     finally:
@@ -121,3 +125,17 @@ def test_files_are_read_ahead_by_bytes_as_well_as_by_count() -> None:
     assert not _read_ahead([small] * 6, 0, 6, workers=2)  # nothing left to read
     # Once file 3 is being written, what was written before it no longer counts.
     assert _read_ahead([large, large, large, small, small], 3, 4, workers=2)
+
+
+def test_records_cross_as_arrow_unless_a_value_will_not_fit_its_column() -> None:
+    # The writer reads either; a value Arrow cannot hold in its column's type (a byte that
+    # was not UTF-8, kept as a surrogate escape) leaves the frame as it is, never altered.
+    frame = pd.DataFrame([{name: None for name, _ in RECORD_COLUMNS}] * 2)
+    frame["source"], frame["record_id"], frame["row_number"] = "a", ["1", "2"], [2, 3]
+    frame["date_of_birth"] = [date(1980, 4, 3), np.nan]
+    table = records_table(frame)
+    assert isinstance(table, pa.Table)
+    assert table.column("date_of_birth").to_pylist() == [date(1980, 4, 3), None]
+    assert table.schema.field("date_of_birth").type == pa.date32()
+    frame.loc[1, "surname_raw"] = "Sm\udc80ith"
+    assert records_table(frame) is frame

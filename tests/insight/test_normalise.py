@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+import itertools
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -114,6 +117,34 @@ def test_date_round_trip_property(day: date) -> None:
 
 
 @pytest.mark.parametrize(
+    "fmt", ["%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%d.%m.%Y", "%Y%m%d", "%d%m%Y", "%d %m %Y"]
+)
+def test_dates_written_in_full_read_as_strptime_reads_them(fmt: str) -> None:
+    # normalise_date reads a date with every field written in full without strptime; it
+    # must give strptime's date for every day, and leave every impossible one to strptime.
+    day = date(1900, 1, 1)
+    while day <= date(2100, 12, 31):
+        text = day.strftime(fmt)
+        assert nz.normalise_date(text, fmt) == datetime.strptime(text, fmt).date()
+        day += timedelta(days=1)
+    for year, month, dom in itertools.product((0, 1900, 2023, 2024), range(14), range(33)):
+        text = fmt.replace("%Y", f"{year:04d}").replace("%m", f"{month:02d}").replace("%d", f"{dom:02d}")
+        try:
+            want: date | None = datetime.strptime(text, fmt).date()
+        except ValueError:
+            want = None
+        # An impossible date goes on to the ISO and Excel day number readings as before.
+        assert nz._fixed_width_date(text, fmt) == want  # noqa: SLF001
+
+
+def test_formats_other_than_day_month_year_in_full_are_left_to_strptime() -> None:
+    assert nz.normalise_date("3/4/1980", "%d/%m/%Y") == date(1980, 4, 3)
+    assert nz.normalise_date("03/04/80", "%d/%m/%y") == date(1980, 4, 3)
+    assert nz.normalise_date("03 Apr 1980", "%d %b %Y") == date(1980, 4, 3)
+    assert nz.normalise_date("1980-04-03T10:00", "%Y-%m-%dT%H:%M") == date(1980, 4, 3)
+
+
+@pytest.mark.parametrize(
     ("value", "expected"),
     [("m", "M"), ("Female", "F"), ("1", "M"), ("2", "F"), ("9", "X"), ("0", None), ("", None)],
 )
@@ -139,6 +170,39 @@ def test_sex_invalid() -> None:
 )
 def test_name(value: str, expected: str | None) -> None:
     assert nz.normalise_name(value) == expected
+
+
+def _folded(text: str) -> str | None:
+    """normalise_name's folding written out in full, as it was before names already in
+    capitals skipped it."""
+    cleaned = nz.clean_text(text)
+    if cleaned is None:
+        return None
+    folded = unicodedata.normalize("NFKD", cleaned).encode("ascii", "ignore").decode("ascii")
+    folded = re.sub(r"['’`\-]", "", folded.upper())
+    folded = re.sub(r"[^A-Z ]", " ", folded)
+    folded = re.sub(r"\s+", " ", folded).strip()
+    result = " ".join(p for p in folded.split(" ") if p not in {"MR", "MRS", "MS", "MISS", "DR", "MX", "REV",
+                                                               "SIR", "PROF"})  # fmt: skip
+    return (
+        None
+        if not result or result in {"NA", "NULL", "NONE", "NAN", "NAT", "UNKNOWN", "NOT KNOWN"}
+        else result
+    )
+
+
+@given(st.text(alphabet="ABZaz -'\u00c9\u0130\u212a\ufb00\t", max_size=20))
+def test_names_in_capitals_fold_as_the_full_folding_does(text: str) -> None:
+    # The Kelvin sign and the ligature fold to ASCII capitals only through NFKD; the dotted
+    # capital I is not ASCII: none of them may take the short way.
+    assert nz.normalise_name(text) == _folded(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["JOHN SMITH", "MR JOHN SMITH", "NA", "MRS", "\u212aATE", "\ufb00", "ANNE  MARIE"]
+)
+def test_names_at_the_edges_of_the_short_way(text: str) -> None:
+    assert nz.normalise_name(text) == _folded(text)
 
 
 @given(st.text(max_size=40))

@@ -85,7 +85,7 @@ def read_dates(
     # Whole numbers read as dates were Excel day numbers, unless the format itself is made of
     # digits only (%Y%m%d) and read them.
     serials = [v for v in series.dropna().unique()
-               if _is_number(v) and not (fmt and _matches(v, fmt))]  # fmt: skip
+               if _may_be_number(v) and _is_number(v) and not (fmt and _matches(v, fmt))]  # fmt: skip
     read_serial = series.isin(serials) & values.notna() if serials else pd.Series(False, index=series.index)
     if read_serial.any():
         first = int(read_serial.to_numpy().argmax())
@@ -95,6 +95,12 @@ def read_dates(
             f"{int(row_numbers.iloc[first])} is {values.iloc[first]})"
         )
     return values, problems
+
+
+def _may_be_number(value: object) -> bool:
+    """False for text with a / or - in it, which _is_number would refuse: checked first, as
+    most of a date column is such text and _is_number is many times slower."""
+    return not isinstance(value, str) or ("/" not in value and "-" not in value)
 
 
 def _is_number(value: object) -> bool:

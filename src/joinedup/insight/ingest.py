@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from joinedup.insight import normalise as nz
@@ -152,13 +153,7 @@ def prepare_extract(
     out["need"] = out["need"].where(out["need"].notna(), default_need)
     out["cost_item"] = out["cost_item"].where(out["cost_item"].notna(), mapping.cost_item)
 
-    if warnings:
-        # Join each row's warnings; rows are few per distinct pattern, so zip is fast enough.
-        out["warnings"] = [
-            "; ".join(v for v in row if isinstance(v, str)) or None for row in zip(*warnings, strict=True)
-        ]
-    else:
-        out["warnings"] = None
+    out["warnings"] = _joined_warnings(warnings, n)
 
     reasons = quarantine_reasons(out, extract, mapping)
     quarantined = reasons.map(bool)
@@ -201,6 +196,22 @@ def prepare_extract(
             f"source {source!r} was not changed"
         )
     return PreparedExtract(records=records, quarantine=quarantine, report=report)
+
+
+def _joined_warnings(warnings: list[pd.Series], n: int) -> list[str | None] | None:
+    """Each row's warnings joined, None for a row without any. Only the rows with a warning
+    are joined: most rows have none, and joining every row took a fifth of a second for
+    each 400,000."""
+    if not warnings:
+        return None
+    columns = [w.to_numpy() for w in warnings]
+    flagged = np.zeros(n, dtype=bool)
+    for column in columns:
+        flagged |= pd.notna(column)
+    joined: list[str | None] = [None] * n
+    for i in np.flatnonzero(flagged):
+        joined[i] = "; ".join(v for c in columns if isinstance(v := c[i], str)) or None
+    return joined
 
 
 def ingest_file(

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
 __all__ = ["IngestError", "IngestReport", "PreparedExtract"]
 
@@ -64,8 +65,9 @@ class IngestReport:
 
 @dataclass
 class PreparedExtract:
-    """A validated extract ready to write: records, quarantine and the report."""
+    """A validated extract ready to write: records, quarantine and the report. The records
+    come as an Arrow table from another process (see held_sources.records_table)."""
 
-    records: pd.DataFrame
+    records: pd.DataFrame | pa.Table
     quarantine: pd.DataFrame
     report: IngestReport

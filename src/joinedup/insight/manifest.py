@@ -24,12 +24,12 @@ import tomllib
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 
-from joinedup.insight.held_sources import Held, held_source, write_extract
+from joinedup.insight.held_sources import Held, held_source, records_table, write_extract
 from joinedup.insight.ingest import IngestError, IngestReport, read_and_prepare, source_name_for
 from joinedup.insight.ingest_report import PreparedExtract
 from joinedup.insight.mapping import Mapping, MappingError, load_mapping
@@ -222,11 +222,19 @@ def ingest_manifest(
 
 def _submit(pool: ProcessPoolExecutor, entry: Entry, limits: Limits | None) -> Future[PreparedExtract]:
     try:
-        return pool.submit(read_and_prepare, entry.file, entry.mapping, entry.source, entry.file.name, limits)
+        return pool.submit(_read_elsewhere, entry.file, entry.mapping, entry.source, entry.file.name, limits)
     except BrokenProcessPool as exc:  # an earlier worker died: this file is reported with it
         failed: Future[PreparedExtract] = Future()
         failed.set_exception(exc)
         return failed
+
+
+def _read_elsewhere(
+    path: Path, mapping: Mapping, name: str, display: str, limits: Limits | None
+) -> PreparedExtract:
+    """read_and_prepare in a worker process, its records made ready to cross to this one."""
+    prepared = read_and_prepare(path, mapping, name, display, limits)
+    return replace(prepared, records=records_table(prepared.records))
 
 
 def _result(work: Future[PreparedExtract]) -> PreparedExtract:
