@@ -227,10 +227,10 @@ def _fixed_width(fmt: str) -> tuple[re.Pattern[str], tuple[int, int, int]] | Non
 
 def _fixed_width_date(text: str, fmt: str) -> date | None:
     """The date strptime reads in ``text``, found without it when every field is written in
-    full: a tenth of the time, which counted at ingest (a date column has a distinct value
-    for nearly every row). None when the text is not so written, or not a date; strptime
-    then decides. tests/insight/test_normalise.py checks every day of 1900-2100 and
-    impossible dates in each separator against strptime."""
+    full, in a sixth of the time (1.1 against 6.3 µs a value), which counts at ingest: a
+    date column has a distinct value for nearly every row. None when the text is not so
+    written, or not a date; strptime then decides. tests/insight/test_normalise.py checks
+    every day of 1900-2100 and impossible dates in seven formats against strptime."""
     fixed = _fixed_width(fmt)
     if fixed is None:
         return None
