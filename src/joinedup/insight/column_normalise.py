@@ -143,7 +143,7 @@ def _distinct(
 def _column(series: pd.Series, codes: np.ndarray, results: list[object]) -> pd.Series:
     """Each row's result, null where the row is null: what ``series.map`` gives with a dict
     of the results, the type of the column inferred from the results as pandas does."""
-    mapper = pd.Series(results, dtype=object if not results else None).to_numpy()
+    mapper = pd.Series(results).to_numpy()
     return pd.Series(pd.api.extensions.take(mapper, codes, allow_fill=True), index=series.index)
 
 
