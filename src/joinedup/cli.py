@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.text import Text
 
 from joinedup.clikit import UserError, err_console
 from joinedup.insight import cli as insight_cli
@@ -32,5 +33,5 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[red]Error:[/red] {exc}")
+        err_console.print(Text.assemble(("Error:", "red"), f" {exc}"))
         sys.exit(2)

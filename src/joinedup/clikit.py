@@ -9,8 +9,11 @@ from rich.console import Console
 
 from joinedup.db.session import DatabaseUnavailable
 
-console = Console()
-err_console = Console(stderr=True)
+# Plain text, not Rich markup: nearly every message names a user's own thing (a place, a
+# partner, a file, a column), and markup would drop "[pilot]" from "Clitown [pilot]" without
+# a word. Emphasis is given with ``style=``.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 
 class UserError(Exception):

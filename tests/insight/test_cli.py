@@ -105,3 +105,63 @@ def test_the_engine_on_its_own_takes_any_place(tmp_path: Path, monkeypatch: pyte
         assert (Path(get_settings().insight_dir) / "anywhere.duckdb").exists()
     finally:
         get_settings.cache_clear()
+
+
+def test_an_error_naming_a_table_in_brackets_is_printed_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rich reads "[source]" as markup and printed "the mapping needs a  table": the error
+    that should say what to put right said nothing. Errors are printed as plain text."""
+    from joinedup import cli
+    from joinedup.config import get_settings
+
+    monkeypatch.setenv("JOINEDUP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("JOINEDUP_DATABASE_URL", "")
+    get_settings.cache_clear()
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[columns]\nrecord_id = "Ref"\n')
+    extract = tmp_path / "e.csv"
+    extract.write_text("Ref\n1\n")
+    argv = ["joinedup", "ingest", str(extract), "--place", "p", "--mapping", str(mapping)]
+    monkeypatch.setattr("sys.argv", argv)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+    finally:
+        get_settings.cache_clear()
+    assert exited.value.code == 2
+    assert "the mapping needs a [source] table" in " ".join(capsys.readouterr().err.split())
+
+
+def test_the_engine_on_its_own_makes_nothing_for_a_bad_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before `joinedup init`, a mapping that cannot be read leaves no store behind; and no
+    command makes an empty app database as a side effect of looking for one."""
+    from joinedup.config import get_settings
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("JOINEDUP_DATA_DIR", str(data))
+    monkeypatch.setenv("JOINEDUP_DATABASE_URL", "")
+    get_settings.cache_clear()
+    try:
+        bad = tmp_path / "bad.toml"
+        bad.write_text('[columns]\nrecord_id = "Ref"\n')
+        extract = tmp_path / "e.csv"
+        extract.write_text("Ref\n1\n")
+        code, text = _run("ingest", str(extract), "--place", "p", "--mapping", str(bad))
+        assert code == 2 and "needs a [source] table" in text
+        assert not (Path(get_settings().insight_dir) / "p.duckdb").exists()
+        out = tmp_path / "place"
+        assert _run("synth", "--people", "40", "--out", str(out), "--seed", "4")[0] == 0
+        assert _run("ingest", "--place", "p", "--manifest", str(out / "place.toml"))[0] == 0
+        assert (Path(get_settings().insight_dir) / "p.duckdb").exists()
+        assert not list(data.glob("*.sqlite3")), "an app database was made by looking for one"
+    finally:
+        get_settings.cache_clear()
+
+
+def test_names_with_brackets_are_printed_as_given(cli_env: Settings) -> None:
+    """A place's own name is printed whole: "[pilot]" is not a style to apply and drop."""
+    code, text = _run("places", "create", "Clitown [pilot]", "--slug", "clitown")
+    assert code == 0 and "Created Clitown [pilot] (clitown)" in text

@@ -66,6 +66,20 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
         session.close()
 
 
+def app_database_absent(settings: Settings | None = None) -> bool:
+    """Whether the app database is a SQLite file not yet made by `joinedup init`. Asking such
+    a database anything would make an empty file, which `init` then has to fill; the engine,
+    used on its own before `init`, asks nothing of it instead."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url((settings or get_settings()).resolved_database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return False
+    from pathlib import Path
+
+    return not Path(url.database).exists()
+
+
 def describe_url(url: str) -> str:
     """The database URL with any password masked, for messages."""
     from sqlalchemy.engine import make_url

@@ -79,9 +79,11 @@ def _check_new_place(place: str) -> None:
     Without one (the engine run on its own, before `joinedup init`) any name is taken."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from joinedup.db.session import DatabaseUnavailable, session_scope
+    from joinedup.db.session import DatabaseUnavailable, app_database_absent, session_scope
     from joinedup.places.service import get_place, list_places
 
+    if app_database_absent():
+        return
     try:
         with session_scope(get_settings()) as session:
             if get_place(session, place) is not None:
@@ -102,8 +104,10 @@ def _audit(
     """Write to the app's audit log; person-level actions refuse to go on without it."""
     try:
         from joinedup.audit import record
-        from joinedup.db.session import session_scope
+        from joinedup.db.session import app_database_absent, session_scope
 
+        if app_database_absent():
+            raise FileNotFoundError("there is no app database yet")
         with session_scope(get_settings()) as session:
             record(
                 session, action, actor_label="command line", place_id=ctx.place_id,
@@ -132,7 +136,8 @@ def ingest(
     """Ingest a partner extract into a place, whole or not at all; or every extract that a
     manifest lists, in one process, each file whole or not at all."""
     from joinedup.insight.context import place_context
-    from joinedup.insight.ingest import IngestError, ingest_file
+    from joinedup.insight.ingest import IngestError, ingest_with_mapping
+    from joinedup.insight.mapping import MappingError, load_mapping
     from joinedup.insight.readers import Limits
 
     limits = Limits.from_settings(get_settings())
@@ -143,9 +148,16 @@ def ingest(
         return
     if file is None or mapping is None:
         raise UserError("give an extract and its --mapping, or --manifest")
+    try:
+        # Read before the store is opened, so that a mapping in error leaves no new store.
+        parsed = load_mapping(mapping)
+    except MappingError as exc:
+        raise UserError(str(exc)) from exc
     with _store(place, must_exist=False) as con:
         try:
-            report = ingest_file(con, file, mapping, source=source, limits=limits)
+            report = ingest_with_mapping(
+                con, file, parsed, source=source, mapping_path=mapping, limits=limits
+            )
         except IngestError as exc:
             raise UserError(str(exc)) from exc
     _print_report(report)
@@ -175,8 +187,8 @@ def _ingest_manifest(place: str, path: Path, limits: Limits) -> None:
         except ManifestError as exc:
             raise UserError("the manifest cannot be used; nothing was ingested:\n  "
                             + "\n  ".join(exc.problems)) from exc  # fmt: skip
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                   TextColumn("{task.fields[status]}"), TimeElapsedColumn())  # fmt: skip
+        columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+                   TextColumn("{task.fields[status]}", markup=False), TimeElapsedColumn())  # fmt: skip
         with Progress(*columns, console=console, transient=False) as progress:
             tasks = {e.number: progress.add_task(f"{e.source} ({e.file.name})", total=1, start=False,
                                                  status="waiting") for e in entries}  # fmt: skip

@@ -33,9 +33,11 @@ def place_context(slug: str, settings: Any = None) -> PlaceContext:
         from sqlalchemy import select
 
         from joinedup.collaborations.models import Collaboration
-        from joinedup.db.session import session_scope
+        from joinedup.db.session import app_database_absent, session_scope
         from joinedup.places.service import get_place
 
+        if app_database_absent(settings):
+            return PlaceContext(slug=slug)
         with session_scope(settings) as session:
             place = get_place(session, slug)
             if place is None:

@@ -79,7 +79,7 @@ def demo(
     with user_errors():
         upgrade_to_head(settings)
         summary = load_demo(settings)
-    console.print(f"[bold]{summary}[/bold]")
+    console.print(summary, style="bold")
     table = Table(title="Demo sign-in details (password for all: " + DEMO_PASSWORD + ")")
     table.add_column("Role")
     table.add_column("Email")

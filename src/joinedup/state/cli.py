@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from joinedup.clikit import UserError, console, user_errors
 from joinedup.config import get_settings
@@ -48,7 +49,7 @@ def compare(
         raise UserError("--out must end in .html or .csv")
     result = compare_packages([load_any(p) for p in packages])
     for problem in result.problems:
-        console.print(f"[red]Left out:[/red] {problem}", highlight=False)
+        console.print(Text.assemble(("Left out:", "red"), f" {problem}"), highlight=False)
     if out is not None:
         text = to_html(result) if out.suffix.lower() == ".html" else to_csv(result)
         out.write_text(text, encoding="utf-8")

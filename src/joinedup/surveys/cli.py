@@ -67,7 +67,7 @@ def import_answers(place: PlaceOpt, round_id: RoundArg,
         r = _round(session, p, round_id)
         report = importing.import_csv(session, r, p, file.read_text(encoding="utf-8-sig"))
         if report.problem:
-            console.print(f"[yellow]{report.problem}[/yellow]")
+            console.print(report.problem, style="yellow")
         for row in report.rows:
             if not row.imported:
                 console.print(f"line {row.line}: " + "; ".join(row.errors))
