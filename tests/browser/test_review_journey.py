@@ -82,8 +82,23 @@ def test_analyst_reviews_a_pair(page: Any, server: RunningServer, tmp_path: Path
     page.set_viewport_size({"width": 320, "height": 700})
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     page.set_viewport_size({"width": 1280, "height": 900})
+    # A decision from the queue is not counted towards the estimate, and the page says so.
+    assert "Not counted: 1 decision on pairs taken from the queue" in page.inner_text("main")
+    # The check sample, by keyboard: a pair drawn at random, decided, counted.
+    button = page.get_by_role("button", name="Check a pair drawn at random")
+    button.focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Are these the same person?" in page.locator("h1").inner_text()
+    assert "drawn at random for the check sample" in page.inner_text("main")
+    check_accessibility(page, "a pair drawn for the check sample")
+    page.get_by_label("Same person").check()
+    page.get_by_role("button", name="Save decision").click()
+    assert page.locator("h1").inner_text() == "Review pairs"
+    check_accessibility(page, "the review queue with the check sample")
+    screenshot(page, "insight-review-check")
     page.goto(f"/places/{SLUG}/insight/runs")
     text = page.inner_text("main")
-    assert "Accuracy from reviewed pairs" in text
-    assert "From 1 pairs analysts decided" in text
+    assert "Accuracy from the check sample" in text
+    assert "From 1 pair drawn at random from the band" in text
     check_accessibility(page, "the runs page with the estimate")

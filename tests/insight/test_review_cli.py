@@ -1,4 +1,4 @@
-"""`joinedup review list|show|decide|estimate`: the web review queue from the command line,
+"""`joinedup review list|check|show|decide|estimate`: the web review queue from the command line,
 in the web's order; `show` is person-level and audited; mistakes change nothing."""
 
 from __future__ import annotations
@@ -91,9 +91,18 @@ def test_decide_keeps_the_decision_and_estimate_counts_it(place: Path, session: 
     assert _decisions(place) == [(pair.unique_id_l, pair.unique_id_r, "same")]
     assert pair.pair_key not in [i.pair_key for i in _web_queue(place)]
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "insight.review.decide"))
+    # From the queue: kept, honoured, and left out of the estimate, which says so.
     code, text = _run("review", "estimate", "--place", SLUG)
     assert code == 0, text
-    assert "1 pair reviewed" in text
+    assert "0 pairs of the check sample decided" in text and "Not counted: 1 decision" in text
+    # A pair drawn at random for the check sample counts.
+    code, text = _run("review", "check", "--place", SLUG)
+    assert code == 0 and "Drawn at random from the band" in text, text
+    drawn = text.split()[-1]
+    code, text = _run("review", "decide", "--place", SLUG, drawn, "different")
+    assert code == 0, text
+    code, text = _run("review", "estimate", "--place", SLUG)
+    assert "1 pair of the check sample decided" in text
     assert ("Precision in the band" in text) or ("Recall in the band" in text)
 
 

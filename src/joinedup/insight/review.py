@@ -17,8 +17,8 @@ from joinedup.insight.bridges import Cuts, cuts
 from joinedup.insight.store import create_if_missing, one
 
 __all__ = [
-    "DECISIONS", "Estimate", "QueueItem", "ReviewError", "band", "constraints", "current_threshold",
-    "decide", "ensure_schema", "estimate", "parse_pair", "queue", "scored", "set_band",
+    "DECISIONS", "QueueItem", "ReviewError", "band", "constraints", "current_threshold",
+    "decide", "ensure_schema", "parse_pair", "queue", "scored", "set_band",
 ]  # fmt: skip
 
 # What an analyst may decide, and the words the pages use.
@@ -181,11 +181,26 @@ class QueueItem:
     def pair_key(self) -> str:
         return f"{self.unique_id_l}~{self.unique_id_r}"
 
+    @property
+    def chance_of_change(self) -> float:
+        """The model's chance that the analyst disagrees with it, so that the decision
+        changes the persons: the match probability for a pair the persons keep apart, its
+        complement for a pair they join.
+
+        The queue puts first the pairs most likely to change the persons, then those that
+        would move most records. Ordering by the records alone put first pairs that would
+        join two large persons, which the model mostly has right: on the hard place, 748 of
+        the first 1,000 were two people, and F1 rose from 0.9920 to 0.9945, less than with
+        1,000 pairs drawn at random (0.9951); ordered by this chance, 0.9953; by this chance
+        times the records, 0.9949 (bench/review_queue.py, docs/benchmarks.md)."""
+        return self.match_probability if self.effect == "join" else 1.0 - self.match_probability
+
 
 def queue(con: duckdb.DuckDBPyConnection, threshold: float, *, limit: int = 100) -> list[QueueItem]:
     """Pairs in the band not yet decided ("not sure" ones after them), those whose decision
-    would change the persons most first: a pair that alone holds a person together or
-    would alone join two persons, by the records that would move; then the rest.
+    would change the persons first: a pair that alone holds a person together or would alone
+    join two persons, most likely to change them first (``QueueItem.chance_of_change``),
+    then by the records that would move; then the rest.
 
     Also queued, whatever their score: strong pairs between two persons that the model's
     conflict check kept apart (``conflicts``). A record that reaches both persons went to
@@ -265,48 +280,7 @@ def queue(con: duckdb.DuckDBPyConnection, threshold: float, *, limit: int = 100)
             effect, moved = "none", 0
         items.append(QueueItem(a, b, float(probability), pa_, pb, effect, moved, decision))
     items.sort(
-        key=lambda i: (i.decision is not None, -i.records_moved, abs(i.match_probability - threshold),
-                       i.unique_id_l, i.unique_id_r)
+        key=lambda i: (i.decision is not None, i.records_moved == 0, -i.chance_of_change, -i.records_moved,
+                       abs(i.match_probability - threshold), i.unique_id_l, i.unique_id_r)
     )  # fmt: skip
     return items[:limit]
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Precision and recall of the threshold within the band, from reviewed pairs."""
-
-    reviewed: int
-    precision: float | None
-    precision_interval: tuple[float, float] | None
-    precision_n: int
-    recall: float | None
-    recall_interval: tuple[float, float] | None
-    recall_n: int
-
-
-def _wilson(successes: int, n: int) -> tuple[float | None, tuple[float, float] | None]:
-    if n == 0:
-        return None, None
-    from scipy.stats import binomtest
-
-    interval = binomtest(successes, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return successes / n, (float(interval.low), float(interval.high))
-
-
-def estimate(con: duckdb.DuckDBPyConnection, threshold: float) -> Estimate:
-    """Precision: of reviewed pairs the model joins (probability ≥ threshold), the share an
-    analyst judged the same person. Recall: of reviewed pairs judged the same person, the
-    share the model joins. Each with a 95% Wilson interval; only pairs in the band count,
-    scored as they were when decided, and "not sure" counts neither way."""
-    ensure_schema(con)
-    low, high = band(con)
-    rows = con.execute(
-        "SELECT decision, match_probability FROM review_decisions "
-        "WHERE decision IN ('same', 'different') AND match_probability BETWEEN ? AND ?",
-        [low, high],
-    ).fetchall()
-    joined = [d for d, p in rows if p >= threshold]
-    same = [p for d, p in rows if d == "same"]
-    precision, p_interval = _wilson(sum(d == "same" for d in joined), len(joined))
-    recall, r_interval = _wilson(sum(p >= threshold for p in same), len(same))
-    return Estimate(len(rows), precision, p_interval, len(joined), recall, r_interval, len(same))

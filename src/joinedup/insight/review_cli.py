@@ -1,4 +1,4 @@
-"""`joinedup review list|show|decide|estimate`: clerical review from the command line, beside
+"""`joinedup review list|check|show|decide|estimate`: clerical review from the command line, beside
 the web's review queue. The queue is the web's, in the web's order; `show` is person-level
 and, like the web's pair page, refuses to go on unless the view is written to the audit log.
 A mistake (a bad decision word, an unknown pair, a pair whose records have since gone)
@@ -144,19 +144,41 @@ def decide(
     console.print(f"{review.DECISIONS[decision]}: {left}~{right}. The next link honours it.")
 
 
+@review_app.command("check")
+def check(place: PlaceOpt) -> None:
+    """Draw the next pair of the check sample: a pair of the band chosen at random, to decide
+    with `review show` and `review decide`. Only these pairs estimate precision and recall."""
+    from joinedup.insight import review_check
+    from joinedup.insight.cli import _store
+
+    with _store(place) as con:
+        pair = review_check.draw(con)
+    if pair is None:
+        console.print("Every pair in the band has been drawn for the check sample.")
+        return
+    console.print("Drawn at random from the band for the check sample:")
+    console.print(f"  {pair[0]}~{pair[1]}", soft_wrap=True)
+
+
 @review_app.command("estimate")
 def estimate(place: PlaceOpt) -> None:
-    """Precision and recall of the threshold within the band, from the reviewed pairs."""
-    from joinedup.insight import review
+    """Precision and recall of the threshold within the band, from the check sample."""
+    from joinedup.insight import review, review_check
     from joinedup.insight.cli import _store
 
     with _store(place) as con:
         threshold = review.current_threshold(con)
-        found = review.estimate(con, threshold)
+        found = review_check.estimate(con, threshold)
         low, high = review.band(con)
-    console.print(f"{found.reviewed} pair{'' if found.reviewed == 1 else 's'} reviewed in the band "
+    plural = "" if found.reviewed == 1 else "s"
+    console.print(f"{found.reviewed} pair{plural} of the check sample decided in the band "
                   f"{100 * low:.0f}% to {100 * high:.0f}% (threshold {100 * threshold:.0f}%)")  # fmt: skip
     console.print(f"Precision in the band: {_percent(found.precision, found.precision_interval)}"
                   f", from {found.precision_n} pairs the model joins")  # fmt: skip
     console.print(f"Recall in the band: {_percent(found.recall, found.recall_interval)}"
                   f", from {found.recall_n} pairs judged the same person")  # fmt: skip
+    if found.not_counted:
+        plural = "" if found.not_counted == 1 else "s"
+        console.print(f"Not counted: {found.not_counted} decision{plural} on pairs "
+                      "taken from the queue, which offers first the pairs that change persons most and so "
+                      "would tilt the estimate. Draw pairs at random with `review check`.")  # fmt: skip

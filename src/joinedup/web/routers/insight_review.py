@@ -5,12 +5,13 @@ audited."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup.insight import review
+from joinedup.insight import review, review_check
 from joinedup.insight.pipeline import work_dir
 from joinedup.insight.review_evidence import pair_evidence, side_by_side
 from joinedup.insight.store import one
@@ -41,13 +42,35 @@ def review_queue(
         threshold = review.current_threshold(con)
         items = review.queue(con, threshold)
         low, high = review.band(con)
-        estimate = review.estimate(con, threshold)
+        estimate = review_check.estimate(con, threshold)
     record_action(request, session, actor, "insight.view.review", f"place:{actor.place.slug}",
                   pairs=len(items))  # fmt: skip
     return render(request, "insight/review.html", {
         "place": actor.place, "items": items, "effects": EFFECTS, "low": low, "high": high,
         "estimate": estimate, "flash": request.session.pop("review_flash", None),
+        "note": request.session.pop("review_note", None),
     })  # fmt: skip
+
+
+@router.post(BASE + "/review/check")
+def review_check_next(
+    request: Request,
+    form: dict[str, str] = Depends(form_data),
+    actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
+    session: Session = Depends(get_db),
+) -> Response:
+    """Draw the next pair of the check sample (a POST: a draw changes the sample)."""
+    slug = actor.place.slug
+    if not has_store(request, slug):
+        raise HTTPException(status_code=404)
+    with store(request, slug) as con:
+        pair = review_check.draw(con)
+    if pair is None:
+        request.session["review_note"] = "Every pair in the band has been drawn for the check sample."
+        return RedirectResponse(f"/places/{slug}/insight/review", status_code=303)
+    record_action(request, session, actor, "insight.review.draw", f"pair:{pair[0]}~{pair[1]}")
+    query = urlencode({"l": pair[0], "r": pair[1]})
+    return RedirectResponse(f"/places/{slug}/insight/review/pair?{query}", status_code=303)
 
 
 def _pair_context(request: Request, actor: Actor, left: str, right: str) -> dict[str, Any]:
@@ -64,10 +87,11 @@ def _pair_context(request: Request, actor: Actor, left: str, right: str) -> dict
             "SELECT decision FROM review_decisions WHERE unique_id_l = ? AND unique_id_r = ?",
             list(review.ordered(left, right)),
         ))
+        sampled = review_check.sampled(con, left, right)
     return {
         "place": actor.place, "left": left, "right": right, "fields": fields,
         "evidence": evidence, "decisions": review.DECISIONS,
-        "decided": decided[0] if decided else None,
+        "decided": decided[0] if decided else None, "sampled": sampled,
     }  # fmt: skip
 
 
@@ -126,4 +150,4 @@ def review_decide(
                       status_code=400)  # fmt: skip
     record_action(request, session, actor, "insight.review.decide", f"pair:{left}~{right}",
                   decision=decision)  # fmt: skip
-    return RedirectResponse(f"/places/{slug}/insight/review", status_code=303)
+    return RedirectResponse(f"/places/{slug}/insight/review#check", status_code=303)

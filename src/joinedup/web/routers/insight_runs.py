@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup.insight import review
+from joinedup.insight import review, review_check
 from joinedup.insight.link import LinkError
-from joinedup.insight.model import DEFAULT_THRESHOLD
 from joinedup.insight.pipeline import explain_dir
 from joinedup.insight.runs import RunBusy, run_details, run_status, start_link_run
 from joinedup.places.roles import Capability
@@ -61,7 +60,8 @@ def runs_page(request: Request, actor: Actor = Depends(requires(Capability.RUN_I
                 "SELECT run_id, started_at, status, stage, n_records, n_persons, message "
                 "FROM link_runs ORDER BY run_id DESC LIMIT 20"
             ).fetchall()
-            estimate = review.estimate(con, DEFAULT_THRESHOLD)  # issue 9: reviewed pairs
+            # Issue 9: the check sample's estimate, at the threshold the persons were made with.
+            estimate = review_check.estimate(con, review.current_threshold(con))
     return render(request, "insight/runs.html", {
         "place": actor.place, "runs": runs, "flash": request.session.pop("insight_flash", None),
         "estimate": estimate,
