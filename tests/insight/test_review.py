@@ -60,7 +60,7 @@ def test_queue_puts_pairs_that_alone_change_persons_first(store: duckdb.DuckDBPy
         ("c", "d", "join", 2),  # "same person" would join P1 (3 records) and P2 (2)
         ("b", "c", "split", 1),  # "different people" would cut c from a–b
         ("d", "e", "split", 1),  # further from the threshold than b–c
-        ("f", "g", "none", 0),  # g–h–f holds them together whatever is decided
+        ("f", "g", "cut", 0),  # g–h–f holds them too: "different" gives up the weakest links
     ]
     # Outside the band (0.99) is not queued; a decided pair leaves the queue.
     review.decide(store, "s|c", "s|d", "different", decided_by="analyst@example.org")
@@ -87,6 +87,25 @@ def test_queue_puts_the_likeliest_change_before_the_largest(store: duckdb.DuckDB
     )
     order = [(i.unique_id_l, i.unique_id_r, i.records_moved) for i in review.queue(store, 0.9)]
     assert order == [("s|y0", "s|z0", 2), ("s|b0", "s|x0", 3)]
+
+
+def test_a_strong_pair_kept_apart_by_the_conflict_check_comes_late(store: duckdb.DuckDBPyConnection) -> None:
+    """a2–b1 scored 97%, but the conflict check kept A and B apart (a1 and b1 hold different
+    NHS numbers, scored 1%): the model's evidence says two people, so a band pair at 60%
+    comes first. Taken at its 97%, such pairs led the queue, and at 1M records 951 of the
+    first 1,000 decisions were "different people"."""
+    person = {"a1": "P00000001", "a2": "P00000001", "b1": "P00000002", "y0": "P00000003", "z0": "P00000004"}
+    store.executemany("INSERT INTO records (source, record_id) VALUES ('s', ?)", [[r] for r in person])
+    store.executemany("INSERT INTO person_links VALUES ('s', ?, ?)", [[r, p] for r, p in person.items()])
+    pairs = [("a1", "a2", 0.99), ("a2", "b1", 0.97), ("y0", "z0", 0.6)]
+    store.executemany(
+        "INSERT INTO link_pairs VALUES (1, ?, ?, ?, ?)",
+        [[f"s|{a}", f"s|{b}", math.log2(p / (1 - p)), p] for a, b, p in pairs],
+    )
+    conflict = "INSERT INTO link_conflict_pairs VALUES (1, 's|a1', 's|b1', ?, 0.01)"
+    store.execute(conflict, [math.log2(0.01 / 0.99)])
+    order = [(i.unique_id_l, i.unique_id_r, i.effect) for i in review.queue(store, 0.9)]
+    assert order == [("s|y0", "s|z0", "join"), ("s|a2", "s|b1", "join")]
 
 
 def test_a_decision_on_removed_records_is_refused(store: duckdb.DuckDBPyConnection) -> None:

@@ -173,9 +173,14 @@ class QueueItem:
     match_probability: float
     person_l: str
     person_r: str
-    effect: str  # "join", "split" or "none": what a decision against the model would do
+    # What a decision against the model would do: "join" two persons; "split" a person whose
+    # records this pair alone holds together, moving records_moved of them; or "cut" a person
+    # that other pairs also hold together: a cannot-link makes it give up its weakest links
+    # (clusters.py), so how many records move is known only at the next link.
+    effect: str
     records_moved: int  # records that would change person
     decision: str | None
+    kept_apart: bool = False  # a strong pair between two persons that something kept apart
 
     @property
     def pair_key(self) -> str:
@@ -185,7 +190,11 @@ class QueueItem:
     def chance_of_change(self) -> float:
         """The model's chance that the analyst disagrees with it, so that the decision
         changes the persons: the match probability for a pair the persons keep apart, its
-        complement for a pair they join.
+        complement for a pair they join. A strong pair between two persons is apart only
+        because the model's conflict check (or an analyst) put the two persons apart, on
+        evidence at least as strong as the pair's: its chance is taken as the complement of
+        its score. (Taken as its score, such pairs came first, and at 1M records 951 of the
+        first 1,000 were two people.)
 
         The queue puts first the pairs most likely to change the persons, then those that
         would move most records. Ordering by the records alone put first pairs that would
@@ -193,7 +202,8 @@ class QueueItem:
         the first 1,000 were two people, and F1 rose from 0.9920 to 0.9945, less than with
         1,000 pairs drawn at random (0.9951); ordered by this chance, 0.9953; by this chance
         times the records, 0.9949 (bench/review_queue.py, docs/benchmarks.md)."""
-        return self.match_probability if self.effect == "join" else 1.0 - self.match_probability
+        joins = self.effect == "join" and not self.kept_apart
+        return self.match_probability if joins else 1.0 - self.match_probability
 
 
 def queue(con: duckdb.DuckDBPyConnection, threshold: float, *, limit: int = 100) -> list[QueueItem]:
@@ -275,12 +285,13 @@ def queue(con: duckdb.DuckDBPyConnection, threshold: float, *, limit: int = 100)
             if pa_ not in walked:
                 walked[pa_] = cuts(edges.get(pa_, []))
             bridge, moved = walked[pa_].split(a, b)
-            effect = "split" if bridge else "none"
+            effect = "split" if bridge else "cut"
         else:
-            effect, moved = "none", 0
-        items.append(QueueItem(a, b, float(probability), pa_, pb, effect, moved, decision))
+            effect, moved = "cut", 0
+        kept_apart = pa_ != pb and probability >= threshold
+        items.append(QueueItem(a, b, float(probability), pa_, pb, effect, moved, decision, kept_apart))
     items.sort(
-        key=lambda i: (i.decision is not None, i.records_moved == 0, -i.chance_of_change, -i.records_moved,
+        key=lambda i: (i.decision is not None, -i.chance_of_change, -i.records_moved,
                        abs(i.match_probability - threshold), i.unique_id_l, i.unique_id_r)
     )  # fmt: skip
     return items[:limit]

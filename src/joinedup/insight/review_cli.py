@@ -55,7 +55,7 @@ def list_queue(
     # copied into `review show` and `review decide`.
     effects = {"join": "a “same person” decision would join two persons",
                "split": "a “different people” decision would split a person",
-               "none": "other pairs already decide it"}  # fmt: skip
+               "cut": "a “different people” decision would split a person at its weakest links"}  # fmt: skip
     console.print(f"{len(items)} pairs scored between {100 * low:.0f}% and {100 * high:.0f}%, "
                   f"those a decision would change most first:")  # fmt: skip
     for n, item in enumerate(items, 1):

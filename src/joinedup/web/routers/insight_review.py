@@ -26,7 +26,7 @@ router = APIRouter()
 EFFECTS = {
     "join": "A “same person” decision would join two persons",
     "split": "A “different people” decision would split a person",
-    "none": "Other pairs already decide it",
+    "cut": "A “different people” decision would split a person at its weakest links",
 }
 
 
