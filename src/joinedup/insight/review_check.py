@@ -1,20 +1,20 @@
 """The check sample: pairs drawn at random from the review band, whose decisions alone
 estimate the model's precision and recall in the band.
 
-The queue (``review.queue``) offers first the pairs whose decision would change the persons
-most, and those are no random part of the band. On the hard place (``bench/review_queue.py``)
-the first 100 pairs it offered were all two people, while 88% of the band's pairs the model
-joins are one person; an estimate from the queue's decisions said precision 0% (95% interval
-0–10%). So the estimate is made only from a simple random sample of the band's pairs: each
-pair in the band is drawn in an order fixed by a keyed hash (a random permutation that a
-place keeps, so that a draw is repeatable and never repeats a pair), and a drawn pair that
-an analyst already decided from the queue enters the sample with that decision, so the
-sample does not leave out what the queue took.
+The queue (``review.queue``) offers first the pairs whose decision would change the persons,
+and those are no random part of the band. On the hard place (``bench/review_queue.py``), the
+first 100 pairs it offered, when it ordered them by the records a decision would move, were
+all two people, while 88% of the band's pairs the model joins are one person; an estimate
+from the queue's decisions said precision 0% (95% interval 0–10%). So the estimate is made
+only from a simple random sample of the band's pairs: each draw takes one pair at random
+from those in the band not drawn before (so a pair that enters the band at a later link has
+the same chance as the rest), and a drawn pair that an analyst already decided from the
+queue enters the sample with that decision, so the sample does not leave out what the queue
+took.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,24 +44,12 @@ def _ensure(con: duckdb.DuckDBPyConnection) -> None:
     create_if_missing(con, _SCHEMA)
 
 
-def _key(con: duckdb.DuckDBPyConnection) -> str:
-    """The place's key for the draw order, made once: without it, anyone could work out
-    which pairs would be drawn, and the order would be the same in every place."""
-    row = one(con.execute("SELECT value FROM settings WHERE key = 'review_check_key'"))
-    if row:
-        return str(row[0])
-    key = secrets.token_hex(16)
-    con.execute("INSERT INTO settings VALUES ('review_check_key', ?)", [key])
-    return key
-
-
 def draw(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     """The next pair of the check sample for an analyst to decide, or None when every pair
     in the band has been drawn. Pairs drawn on the way that already have a decision join
     the sample as they are."""
     _ensure(con)
     low, high = review.band(con)
-    key = _key(con)
     while True:
         rows = con.execute(
             """
@@ -70,10 +58,10 @@ def draw(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
             LEFT JOIN review_checks c USING (unique_id_l, unique_id_r)
             LEFT JOIN review_decisions d USING (unique_id_l, unique_id_r)
             WHERE p.match_probability BETWEEN ? AND ? AND c.unique_id_l IS NULL
-            ORDER BY hash(? || p.unique_id_l || '~' || p.unique_id_r), p.unique_id_l, p.unique_id_r
+            ORDER BY random()
             LIMIT ?
             """,
-            [low, high, key, _BATCH],
+            [low, high, _BATCH],
         ).fetchall()
         if not rows:
             return None

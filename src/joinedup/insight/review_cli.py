@@ -179,6 +179,6 @@ def estimate(place: PlaceOpt) -> None:
                   f", from {found.recall_n} pairs judged the same person")  # fmt: skip
     if found.not_counted:
         plural = "" if found.not_counted == 1 else "s"
-        console.print(f"Not counted: {found.not_counted} decision{plural} on pairs "
-                      "taken from the queue, which offers first the pairs that change persons most and so "
-                      "would tilt the estimate. Draw pairs at random with `review check`.")  # fmt: skip
+        console.print(f"Not counted: {found.not_counted} decision{plural} on pairs taken from the "
+                      "queue, which offers first the pairs most likely to change persons and so would "
+                      "tilt the estimate. Draw pairs at random with `review check`.")  # fmt: skip
