@@ -137,3 +137,10 @@ def test_the_interval_covers_the_truth_as_often_as_it_says(store: duckdb.DuckDBP
         interval = review_check.estimate(store, 0.9).precision_interval
         covered += interval is not None and interval[0] <= true_precision <= interval[1]
     assert covered >= 88, covered
+
+
+def test_nothing_to_draw_before_the_place_is_linked(store: duckdb.DuckDBPyConnection) -> None:
+    """Before a link there is no band: the draw says so, rather than that every pair was drawn."""
+    with pytest.raises(review_check.NothingToDraw, match="link the place first"):
+        review_check.draw(store)
+    assert store.execute("SELECT count(*) FROM review_checks").fetchone() == (0,)

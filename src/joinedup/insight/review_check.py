@@ -23,7 +23,7 @@ import duckdb
 from joinedup.insight import review
 from joinedup.insight.store import create_if_missing, one
 
-__all__ = ["Estimate", "draw", "estimate", "sampled"]
+__all__ = ["Estimate", "NothingToDraw", "draw", "estimate", "sampled"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS review_checks (
@@ -44,12 +44,23 @@ def _ensure(con: duckdb.DuckDBPyConnection) -> None:
     create_if_missing(con, _SCHEMA)
 
 
+class NothingToDraw(review.ReviewError):
+    """The band holds no scored pair at all: the place is not linked, or the band is empty."""
+
+
 def draw(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     """The next pair of the check sample for an analyst to decide, or None when every pair
     in the band has been drawn. Pairs drawn on the way that already have a decision join
-    the sample as they are."""
+    the sample as they are. Raises NothingToDraw when the band holds no pair."""
     _ensure(con)
     low, high = review.band(con)
+    if not one(
+        con.execute("SELECT 1 FROM link_pairs WHERE match_probability BETWEEN ? AND ? LIMIT 1", [low, high])
+    ):
+        raise NothingToDraw(
+            f"No pair is scored between {100 * low:.0f}% and {100 * high:.0f}%, so there is nothing to "
+            "draw: link the place first, or widen the band"
+        )
     while True:
         rows = con.execute(
             """

@@ -29,10 +29,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(review_app, name="review")
 
 
-def _percent(value: float | None, interval: tuple[float, float] | None) -> str:
+def _percent(value: float | None, interval: tuple[float, float] | None, n: int, of: str) -> str:
     if value is None or interval is None:
-        return "not enough reviewed pairs yet"
-    return f"{100 * value:.0f}% (95% interval {100 * interval[0]:.0f}% to {100 * interval[1]:.0f}%)"
+        return f"not yet: no checked pair {of}"
+    pairs = "pair" if n == 1 else "pairs"
+    return (f"{100 * value:.0f}% (95% interval {100 * interval[0]:.0f}% to {100 * interval[1]:.0f}%), "
+            f"from {n} checked {pairs} {of}")  # fmt: skip
 
 
 @review_app.command("list")
@@ -152,7 +154,10 @@ def check(place: PlaceOpt) -> None:
     from joinedup.insight.cli import _store
 
     with _store(place) as con:
-        pair = review_check.draw(con)
+        try:
+            pair = review_check.draw(con)
+        except review_check.NothingToDraw as exc:
+            raise UserError(str(exc)) from exc
     if pair is None:
         console.print("Every pair in the band has been drawn for the check sample.")
         return
@@ -173,10 +178,10 @@ def estimate(place: PlaceOpt) -> None:
     plural = "" if found.reviewed == 1 else "s"
     console.print(f"{found.reviewed} pair{plural} of the check sample decided in the band "
                   f"{100 * low:.0f}% to {100 * high:.0f}% (threshold {100 * threshold:.0f}%)")  # fmt: skip
-    console.print(f"Precision in the band: {_percent(found.precision, found.precision_interval)}"
-                  f", from {found.precision_n} pairs the model joins")  # fmt: skip
-    console.print(f"Recall in the band: {_percent(found.recall, found.recall_interval)}"
-                  f", from {found.recall_n} pairs judged the same person")  # fmt: skip
+    precision = _percent(found.precision, found.precision_interval, found.precision_n, "the model joins")
+    recall = _percent(found.recall, found.recall_interval, found.recall_n, "judged the same person")
+    console.print(f"Precision in the band: {precision}", soft_wrap=True)
+    console.print(f"Recall in the band: {recall}", soft_wrap=True)
     if found.not_counted:
         plural = "" if found.not_counted == 1 else "s"
         console.print(f"Not counted: {found.not_counted} decision{plural} on pairs taken from the "

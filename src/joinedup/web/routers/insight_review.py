@@ -64,7 +64,11 @@ def review_check_next(
     if not has_store(request, slug):
         raise HTTPException(status_code=404)
     with store(request, slug) as con:
-        pair = review_check.draw(con)
+        try:
+            pair = review_check.draw(con)
+        except review_check.NothingToDraw as exc:
+            request.session["review_note"] = str(exc)
+            return RedirectResponse(f"/places/{slug}/insight/review", status_code=303)
     if pair is None:
         request.session["review_note"] = "Every pair in the band has been drawn for the check sample."
         return RedirectResponse(f"/places/{slug}/insight/review", status_code=303)
