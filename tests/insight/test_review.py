@@ -241,6 +241,9 @@ def test_analyst_reviews_a_pair_and_each_view_is_audited(
     runs = client.get(BASE + "/runs")
     assert "No pairs of the check sample have been decided yet" in runs.text
     assert "Not counted: 1 decision on pairs taken from the queue" in runs.text
+    # A draw changes the sample, so it needs the form's token like any other change.
+    forged = client.post(BASE + "/review/check", data={}, follow_redirects=False)
+    assert forged.status_code in {400, 403}
     # A pair drawn at random for the check sample: decided, it makes the estimate.
     drawn = client.post_form(BASE + "/review/check", {}, token_from=BASE + "/review")
     assert drawn.status_code == 303 and "/review/pair?" in drawn.headers["location"]

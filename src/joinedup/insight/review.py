@@ -200,8 +200,9 @@ class QueueItem:
         would move most records. Ordering by the records alone put first pairs that would
         join two large persons, which the model mostly has right: on the hard place, 748 of
         the first 1,000 were two people, and F1 rose from 0.9920 to 0.9945, less than with
-        1,000 pairs drawn at random (0.9951); ordered by this chance, 0.9953; by this chance
-        times the records, 0.9949 (bench/review_queue.py, docs/benchmarks.md)."""
+        1,000 pairs drawn at random (0.9951); ordered by this chance, 0.9952; by this chance
+        times the records (an earlier form, with kept-apart pairs at their own score), 0.9949
+        (bench/review_queue.py, docs/benchmarks.md)."""
         joins = self.effect == "join" and not self.kept_apart
         return self.match_probability if joins else 1.0 - self.match_probability
 

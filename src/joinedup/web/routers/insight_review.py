@@ -55,11 +55,11 @@ def review_queue(
 @router.post(BASE + "/review/check")
 def review_check_next(
     request: Request,
-    form: dict[str, str] = Depends(form_data),
     actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
     session: Session = Depends(get_db),
 ) -> Response:
-    """Draw the next pair of the check sample (a POST: a draw changes the sample)."""
+    """Draw the next pair of the check sample (a POST, so the CSRF check guards it: a draw
+    changes the sample)."""
     slug = actor.place.slug
     if not has_store(request, slug):
         raise HTTPException(status_code=404)
