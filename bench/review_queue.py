@@ -19,6 +19,7 @@ review can give. The store is copied first; the kept place is not changed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import tempfile
@@ -77,17 +78,22 @@ def _band_truth(con: duckdb.DuckDBPyConnection, threshold: float) -> dict[str, f
     }
 
 
-def _next_pairs(
-    con: duckdb.DuckDBPyConnection, order: str, n: int, threshold: float
-) -> list[tuple[str, str]]:
+def _decide_batch(con: duckdb.DuckDBPyConnection, order: str, n: int, threshold: float) -> tuple[int, int]:
+    """Decide up to ``n`` pairs as the truth says, taken in ``order``; returns (same, different).
+    The check sample's pairs are drawn one at a time, each decided before the next is drawn,
+    as an analyst would."""
     if order == "queue":
-        return [(i.unique_id_l, i.unique_id_r) for i in review.queue(con, threshold, limit=n)]
-    drawn: list[tuple[str, str]] = []
-    while len(drawn) < n and (pair := review_check.draw(con)) is not None:
-        drawn.append(pair)
-        # Decided at once, as an analyst would before drawing the next.
-        _decide(con, [pair])
-    return drawn
+        pairs = iter([(i.unique_id_l, i.unique_id_r) for i in review.queue(con, threshold, limit=n)])
+    else:
+        pairs = iter(lambda: review_check.draw(con), None)
+    same = different = 0
+    for a, b in itertools.islice(pairs, n):
+        persons = dict(con.execute("SELECT uid, person FROM truth_of WHERE uid IN (?, ?)", [a, b]).fetchall())
+        is_same = persons.get(a) is not None and persons.get(a) == persons.get(b)
+        review.decide(con, a, b, "same" if is_same else "different", decided_by="simulated analyst")
+        same += is_same
+        different += not is_same
+    return same, different
 
 
 def _every_decision(con: duckdb.DuckDBPyConnection, threshold: float) -> dict[str, object]:
@@ -101,33 +107,6 @@ def _every_decision(con: duckdb.DuckDBPyConnection, threshold: float) -> dict[st
         [low, high, threshold],
     ).fetchone() or (0, 0)
     return {"precision": round(same / joined, 4) if joined else None, "precision_n": joined}
-
-
-def _decide(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -> tuple[int, int]:
-    same = different = 0
-    for a, b in pairs:
-        rows = con.execute("SELECT uid, person FROM truth_of WHERE uid IN (?, ?)", [a, b]).fetchall()
-        persons = dict(rows)
-        is_same = persons.get(a) is not None and persons.get(a) == persons.get(b)
-        review.decide(con, a, b, "same" if is_same else "different", decided_by="simulated analyst")
-        same += is_same
-        different += not is_same
-    return same, different
-
-
-def _tally(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -> tuple[int, int]:
-    """Same and different among pairs already decided (those the check sample drew)."""
-    same = sum(
-        one == "same"
-        for (one,) in (
-            con.execute(
-                "SELECT decision FROM review_decisions WHERE unique_id_l = ? AND unique_id_r = ?", list(p)
-            ).fetchone()
-            or ("",)
-            for p in pairs
-        )
-    )
-    return same, len(pairs) - same
 
 
 def main() -> None:
@@ -168,11 +147,10 @@ def main() -> None:
         rows = [state(0, 0, 0, None)]
         decided = same = different = 0
         for _ in range(args.batches):
-            pairs = _next_pairs(con, args.order, args.batch, threshold)
-            if not pairs:
+            s, d = _decide_batch(con, args.order, args.batch, threshold)
+            if not s + d:
                 break
-            s, d = _decide(con, pairs) if args.order == "queue" else _tally(con, pairs)
-            decided, same, different = decided + len(pairs), same + s, different + d
+            decided, same, different = decided + s + d, same + s, different + d
             t0 = time.perf_counter()
             link_place(con, mode="incremental", work_dir=work / "link", threshold=threshold)
             rows.append(state(decided, same, different, time.perf_counter() - t0))
