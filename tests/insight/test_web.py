@@ -89,6 +89,22 @@ def test_partner_sees_only_controlled_aggregates(client: PageClient, insight: Pa
     assert csv.status_code == 200 and csv.text.startswith("cohort,label,partner")
 
 
+def test_the_expected_count_is_shown_rounded_and_only_for_the_whole_place(
+    client: PageClient, insight: Path
+) -> None:
+    _as(client, Role.PARTNER)
+    page = client.get(BASE)
+    found = re.search(r"it expects about <strong>([\d,]+)</strong> persons known to 3 or more", page.text)
+    assert found and int(found.group(1).replace(",", "")) % 5 == 0
+    assert "How the expected figure is worked out" in page.text
+    assert "/review" not in page.text  # the review queue is offered to analysts only
+    partner = re.search(r'<select[^>]*name="partner".*?<option value="([^"]+)"', page.text, re.S)
+    assert partner, "the dashboard offers partners to filter by"
+    filtered = client.get(BASE + f"?partner={partner.group(1)}")
+    assert filtered.status_code == 200 and "Every figure below is of these persons only" in filtered.text
+    assert "it expects about" not in filtered.text
+
+
 def test_viewer_sees_dashboard_and_sources(client: PageClient, insight: Path) -> None:
     _as(client, Role.VIEWER)
     assert client.get(BASE).status_code == 200

@@ -277,6 +277,7 @@ def insight(
     unrounded: Annotated[bool, typer.Option(help="Show exact counts (analysts only; audited)")] = False,
 ) -> None:
     """Print the headline figures (disclosure-controlled unless --unrounded)."""
+    from joinedup.insight import count_doubt
     from joinedup.insight.context import place_context
     from joinedup.insight.disclosure import control_counts
     from joinedup.insight.summary import headline
@@ -284,6 +285,7 @@ def insight(
     ctx = place_context(place)
     with _store(place) as con:
         h = headline(con, ctx)
+        doubt = count_doubt.known_to_three(con) if h.persons else None
     if unrounded:
         _audit(ctx, "insight.view.unrounded", {"what": "headline"}, required=True)
 
@@ -302,6 +304,12 @@ def insight(
     console.print(
         f"  known to 2 or more services {n(h.known_to_two_or_more)}, 3 or more {n(h.known_to_three_or_more)}"
     )
+    if doubt is not None:
+        expected = int(round(doubt.expected))
+        console.print(
+            f"  known to 3 or more, allowing for the model's doubt: about {n(expected)}"
+            f" ({doubt.samples} draws of {doubt.doubtful_pairs:,} uncertain pairs)"
+        )
     table = Table("cohort", "persons", "per 1,000 adults", "England (Hard Edges)")
     for row in h.cohorts:
         persons = int(row["persons"])  # type: ignore[call-overload]

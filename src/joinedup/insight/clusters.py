@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["cluster_records", "matched_share"]
+__all__ = ["cluster_positions", "cluster_records", "joined", "matched_share"]
 
 Pair = tuple[str, str]
 
@@ -175,17 +175,44 @@ def cluster_records(
 
     must = positions(must_link)
     cannot = positions(cannot_link)
-    all_left = np.concatenate([left, np.array([m[0] for m in must], dtype=np.int64)])
-    all_right = np.concatenate([right, np.array([m[1] for m in must], dtype=np.int64)])
-    labels = _components(n, all_left.astype(np.int64), all_right.astype(np.int64))
+    labels = joined(n, left, right, must)
     if conflicts is not None:
         found = conflicts(pa.table({"unique_id": id_array, "cluster_id": pa.array(labels)}))
         cannot = sorted(set(cannot) | set(positions(found)))
+    labels = _kept_apart(labels, left, right, weights, must, cannot, id_array)
+    return pa.table({"unique_id": id_array, "cluster_id": _smallest_ids(id_array, labels)})
 
+
+def cluster_positions(
+    ids: pa.Array,
+    left: np.ndarray,
+    right: np.ndarray,
+    weights: np.ndarray,
+    must: list[tuple[int, int]],
+    cannot: list[tuple[int, int]],
+) -> np.ndarray:
+    """``cluster_records`` for pairs given as positions in ``ids`` (every pair taken, none
+    filtered by a threshold): a label for each record. For callers that cluster the same
+    records many times (``count_doubt``), which would otherwise look every id up each time."""
+    labels = joined(len(ids), left, right, must)
+    return _kept_apart(labels, left, right, weights, must, cannot, ids)
+
+
+def joined(n: int, left: np.ndarray, right: np.ndarray, must: list[tuple[int, int]]) -> np.ndarray:
+    """A label for each of ``n`` records: the connected parts of the pairs and must-links."""
+    all_left = np.concatenate([left, np.array([m[0] for m in must], dtype=np.int64)])
+    all_right = np.concatenate([right, np.array([m[1] for m in must], dtype=np.int64)])
+    return _components(n, all_left.astype(np.int64), all_right.astype(np.int64))
+
+
+def _kept_apart(
+    labels: np.ndarray, left: np.ndarray, right: np.ndarray, weights: np.ndarray,
+    must: list[tuple[int, int]], cannot: list[tuple[int, int]], ids: pa.Array,
+) -> np.ndarray:  # fmt: skip
     conflicted = sorted({int(labels[i]) for i, j in cannot if labels[i] == labels[j]})
     if conflicted:
-        labels = _rebuild(labels, conflicted, left, right, weights, must, cannot, id_array)
-    return pa.table({"unique_id": id_array, "cluster_id": _smallest_ids(id_array, labels)})
+        labels = _rebuild(labels, conflicted, left, right, weights, must, cannot, ids)
+    return labels
 
 
 def _string_array(ids: Sequence[str] | pa.ChunkedArray | pa.Array) -> pa.Array:

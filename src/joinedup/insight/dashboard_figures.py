@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from joinedup import background
-from joinedup.insight import charts, export, figure_cache
+from joinedup.insight import charts, count_doubt, export, figure_cache
 from joinedup.insight import controlled as families
 from joinedup.insight.cohort_rules import Cohort
 from joinedup.insight.context import PlaceContext, place_context
@@ -124,6 +124,7 @@ def warm(con: duckdb.DuckDBPyConnection, ctx: PlaceContext,
     dashboard_tables(con, ctx, newest)
     for name in CHARTS:
         chart_svg(con, ctx, name, newest, colours)
+    count_doubt.cached(con, ctx)
     quarterly_demand(con, ctx)
 
 

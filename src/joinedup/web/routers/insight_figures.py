@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from joinedup.insight import cohorts as cohort_mod
 from joinedup.insight import controlled as families
-from joinedup.insight import dashboard_figures, demand, export, figure_cache
+from joinedup.insight import count_doubt, dashboard_figures, demand, export, figure_cache
 from joinedup.insight.analysis import needs_of_place
 from joinedup.insight.cohort_rules import AGE_BANDS, SEXES, Cohort
 from joinedup.insight.disclosure import SUPPRESSED
@@ -212,6 +212,11 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
                     # Households are of the whole place: a filtered view leaves them out.
                     households=dashboard_figures.households(con, ctx, year) if extra is None else None,
                 )  # fmt: skip
+            # What the model expects once its doubt is allowed for: of the whole place only,
+            # and only beside a figure that is shown.
+            expected = None
+            if extra is None and services is not None and services.three_or_more is not None:
+                expected = count_doubt.expected_shown(count_doubt.cached(con, ctx), ctx.rule)
             # Records are events across every year: a sum the year tables would subtract from,
             # so only those who work with the records see the exact figure.
             context.update(
@@ -221,6 +226,7 @@ def dashboard(request: Request, actor: Actor = Depends(requires(Capability.VIEW_
                     "persons": _shown_count(services.persons if services else 0),
                     "two": _shown_count(services.two_or_more if services else 0),
                     "three": _shown_count(services.three_or_more if services else 0),
+                    "three_expected": _shown_count(expected) if expected is not None else None,
                 },
                 rule=ctx.rule.describe(),
                 last_run=h.last_run,
