@@ -4,6 +4,7 @@ evaluate → purge, with one-line errors for mistakes."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,8 @@ def test_the_whole_pipeline_from_the_command_line(
 
     code, text = _run("insight", "--place", "clitown")
     assert code == 0 and "Severe multiple" in text and "suppressed" in text
+    # The count the model expects, rounded as the linked count is (or hidden, as "*").
+    assert re.search(r"known to 3 or more as the model expects them: about (\*|\d[\d,]*)\n", text), text
 
     links = tmp_path / "links.csv"
     code, text = _run("export", "links", "--place", "clitown", "--out", str(links))

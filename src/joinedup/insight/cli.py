@@ -306,10 +306,9 @@ def insight(
     )
     if doubt is not None:
         expected = int(round(doubt.expected))
-        console.print(
-            f"  known to 3 or more, allowing for the model's doubt: about {n(expected)}"
-            f" ({doubt.samples} draws of {doubt.doubtful_pairs:,} uncertain pairs)"
-        )
+        console.print(f"  known to 3 or more as the model expects them: about {n(expected)}")
+        draws = f"{doubt.samples} draws of {doubt.doubtful_pairs:,} pairs it is unsure of"
+        console.print(f"    (the average of {draws})")
     table = Table("cohort", "persons", "per 1,000 adults", "England (Hard Edges)")
     for row in h.cohorts:
         persons = int(row["persons"])  # type: ignore[call-overload]
