@@ -14,8 +14,9 @@ import argparse
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
-from joinedup.insight import clusters, conflicts
+from joinedup.insight import clusters, conflicts, evaluate
 
 
 def main() -> None:
@@ -34,24 +35,29 @@ def main() -> None:
         "SELECT unique_id_l, unique_id_r, match_weight, match_probability FROM link_pairs"
     ).to_arrow_table()
     cannot = conflicts.stored_cannot_links(con, 0.9)
+    truth = evaluate.read_truth(truth_csv)
     for threshold in args.thresholds:
-        con.register("cl", clusters.cluster_records(ids, pairs, threshold, cannot_link=cannot))
-        tp, pp, ap, model3, truth3 = con.execute(
+        clustered = clusters.cluster_records(ids, pairs, threshold, cannot_link=cannot)
+        unique_id = clustered.column("unique_id").to_pandas()
+        links = pd.DataFrame({
+            "source": unique_id.str.split("|", n=1).str[0], "record_id": unique_id.str.split("|", n=1).str[1],
+            "person_id": clustered.column("cluster_id").to_pandas(),
+        })  # fmt: skip
+        score = evaluate.evaluate_frames(links, truth)
+        con.register("links", links)
+        model3, truth3 = con.execute(
             """
-            WITH j AS (SELECT c.cluster_id AS p, t.t, t.source FROM cl c JOIN truth t ON t.uid = c.unique_id)
-            SELECT (SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM j GROUP BY p, t)),
-                   (SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM j GROUP BY p)),
-                   (SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM j GROUP BY t)),
-                   (SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(DISTINCT source) >= 3)),
+            WITH j AS (SELECT l.person_id AS p, t.t, t.source FROM links l
+                       JOIN truth t ON t.uid = l.source || '|' || l.record_id)
+            SELECT (SELECT count(*) FROM (SELECT p FROM j GROUP BY p HAVING count(DISTINCT source) >= 3)),
                    (SELECT count(*) FROM (SELECT t FROM j GROUP BY t HAVING count(DISTINCT source) >= 3))
             """
         ).fetchall()[0]
-        con.unregister("cl")
-        precision, recall = tp / pp, tp / ap
-        f1 = 2 * precision * recall / (precision + recall)
+        con.unregister("links")
         print(
-            f"threshold {threshold}: precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f}; "
-            f"known to 3+ {model3} against {truth3} ({100 * (model3 - truth3) / truth3:+.2f}%)"
+            f"threshold {threshold}: precision {score.precision:.4f} recall {score.recall:.4f} "
+            f"F1 {score.f1:.4f}; known to 3+ {model3} against {truth3} "
+            f"({100 * (model3 - truth3) / truth3:+.2f}%)"
         )
 
 

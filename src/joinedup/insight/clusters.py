@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["cluster_positions", "cluster_records", "joined", "matched_share"]
+__all__ = ["cluster_positions", "cluster_records", "joined", "matched_share", "position_pairs"]
 
 Pair = tuple[str, str]
 
@@ -162,25 +162,28 @@ def cluster_records(
     keep = (left >= 0) & (right >= 0)
     left, right, weights = left[keep], right[keep], weights[keep]
 
-    def positions(decided: Iterable[Pair]) -> list[tuple[int, int]]:
-        pairs_ = list(decided)
-        if not pairs_:
-            return []
-        # One lookup for all (one per pair cost 6 s for 50,000 cannot-links).
-        i = _positions(pa.array([a for a, _ in pairs_], pa.string()), id_array)
-        j = _positions(pa.array([b for _, b in pairs_], pa.string()), id_array)
-        known = (i >= 0) & (j >= 0) & (i != j)
-        low, high = np.minimum(i, j)[known].tolist(), np.maximum(i, j)[known].tolist()
-        return sorted(set(zip(low, high, strict=True)))
-
-    must = positions(must_link)
-    cannot = positions(cannot_link)
+    must = position_pairs(must_link, id_array)
+    cannot = position_pairs(cannot_link, id_array)
     labels = joined(n, left, right, must)
     if conflicts is not None:
         found = conflicts(pa.table({"unique_id": id_array, "cluster_id": pa.array(labels)}))
-        cannot = sorted(set(cannot) | set(positions(found)))
+        cannot = sorted(set(cannot) | set(position_pairs(found, id_array)))
     labels = _kept_apart(labels, left, right, weights, must, cannot, id_array)
     return pa.table({"unique_id": id_array, "cluster_id": _smallest_ids(id_array, labels)})
+
+
+def position_pairs(decided: Iterable[Pair], id_array: pa.Array) -> list[tuple[int, int]]:
+    """Pairs of record ids as (smaller, larger) positions in ``id_array``, each once; a pair
+    naming a record not there (since removed), or one record twice, is left out."""
+    pairs_ = list(decided)
+    if not pairs_:
+        return []
+    # One lookup for all (one per pair cost 6 s for 50,000 cannot-links).
+    i = _positions(pa.array([a for a, _ in pairs_], pa.string()), id_array)
+    j = _positions(pa.array([b for _, b in pairs_], pa.string()), id_array)
+    known = (i >= 0) & (j >= 0) & (i != j)
+    low, high = np.minimum(i, j)[known].tolist(), np.maximum(i, j)[known].tolist()
+    return sorted(set(zip(low, high, strict=True)))
 
 
 def cluster_positions(

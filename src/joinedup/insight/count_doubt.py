@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from joinedup.insight import conflicts, figure_cache, review
-from joinedup.insight.clusters import cluster_positions, joined
+from joinedup.insight.clusters import cluster_positions, joined, position_pairs
 from joinedup.insight.context import PlaceContext
 from joinedup.insight.disclosure_rule import DisclosureRule
 
@@ -88,7 +88,7 @@ def known_to_three(
     weights = pairs.column("match_weight").to_numpy(zero_copy_only=False)
     must_ids, cannot_ids = review.constraints(con)
     cannot_ids = [*cannot_ids, *conflicts.stored_cannot_links(con, review.current_threshold(con))]
-    must, cannot = _position_pairs(must_ids, ids), _position_pairs(cannot_ids, ids)
+    must, cannot = position_pairs(must_ids, ids), position_pairs(cannot_ids, ids)
 
     # The groups a sample can change: records joined, by any kept pair or decision, to a
     # doubtful pair or a cannot-link. Outside them every sample gives the linked persons.
@@ -154,16 +154,3 @@ def _known_to(persons: np.ndarray, sources: np.ndarray) -> int:
     width = int(sources.max()) + 1
     held = np.unique(persons.astype(np.int64) * width + sources.astype(np.int64))  # (person, source) once
     return int((np.bincount(held // width) >= SERVICES).sum())
-
-
-def _positions(values: pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
-    found = pc.index_in(values, value_set=ids).fill_null(-1)
-    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def _position_pairs(pairs: list[tuple[str, str]], ids: pa.Array) -> list[tuple[int, int]]:
-    if not pairs:
-        return []
-    i = _positions(pa.chunked_array([pa.array([a for a, _ in pairs], pa.string())]), ids)
-    j = _positions(pa.chunked_array([pa.array([b for _, b in pairs], pa.string())]), ids)
-    return [(int(a), int(b)) for a, b in zip(i, j, strict=True) if a >= 0 and b >= 0 and a != b]
