@@ -14,13 +14,14 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 __all__ = [
     "EXACT", "HELD_AS_1_JANUARY_SQL", "NEAR", "ONE_DIGIT", "SAME_DAY_AND_MONTH", "SAME_DAY_AND_MONTH_SQL",
-    "TRANSPOSED", "TRANSPOSED_SQL", "condition",
+    "TRANSPOSED", "TRANSPOSED_SQL", "YEAR_APART", "YEAR_APART_SQL", "condition",
 ]  # fmt: skip
 
 EXACT = "Exact match on dob"
 TRANSPOSED = "Day and month transposed"
 ONE_DIGIT = "One digit wrong or two swapped"
 SAME_DAY_AND_MONTH = "Same day and month"
+YEAR_APART = "Same month, the years one apart"
 # The levels below the exact one that the household correction mirrors, in the model's order.
 NEAR = (TRANSPOSED, ONE_DIGIT, SAME_DAY_AND_MONTH)
 
@@ -33,6 +34,13 @@ HELD_AS_1_JANUARY_SQL = (
     " AND (substr(dob_l, 6, 5) = '01-01' OR substr(dob_r, 6, 5) = '01-01')"
 )
 SAME_DAY_AND_MONTH_SQL = "substr(dob_l, 6, 5) = substr(dob_r, 6, 5)"
+# A year mistyped by one and the day not copied exactly (or an age turned into a date): the
+# same month, the years one apart. Without it such a pair falls to the last level, whose
+# weight is that of two people born years apart.
+YEAR_APART_SQL = (
+    "substr(dob_l, 6, 2) = substr(dob_r, 6, 2)"
+    " AND abs(CAST(substr(dob_l, 1, 4) AS INTEGER) - CAST(substr(dob_r, 1, 4) AS INTEGER)) = 1"
+)
 
 
 def condition(label: str) -> ComparisonLevelCreator:
@@ -45,4 +53,6 @@ def condition(label: str) -> ComparisonLevelCreator:
         return cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts=ONE_DIGIT)
     if label == SAME_DAY_AND_MONTH:
         return cll.CustomLevel(SAME_DAY_AND_MONTH_SQL, label_for_charts=SAME_DAY_AND_MONTH)
+    if label == YEAR_APART:
+        return cll.CustomLevel(YEAR_APART_SQL, label_for_charts=YEAR_APART)
     raise ValueError(label)

@@ -90,6 +90,12 @@ def _forename() -> ComparisonCreator:
                 label_for_charts="Nickname of the same name (Bill, William)"
             ),
             cll.JaroWinklerLevel("forename", 0.92),
+            # A short name keyed wrongly (INA for IAN, IN for IAN): Jaro-Winkler, which
+            # counts letters out of place only within a short window, puts these with
+            # strangers' names.
+            cll.DamerauLevenshteinLevel("forename", 1).configure(
+                label_for_charts="One letter wrong, missing or swapped"
+            ),
             cll.ColumnsReversedLevel("forename", "surname").configure(
                 label_for_charts="Forename and surname swapped"
             ),
@@ -119,6 +125,7 @@ def _date_of_birth() -> ComparisonCreator:
             ),
             date_levels.condition(date_levels.SAME_DAY_AND_MONTH),
             cll.CustomLevel("substr(dob_l, 1, 4) = substr(dob_r, 1, 4)", label_for_charts="Same year"),
+            date_levels.condition(date_levels.YEAR_APART),
             cll.ElseLevel(),
         ],
         comparison_description="date of birth",
