@@ -105,6 +105,7 @@ FAMILY = [
     ("3", "KHAN", "AB1 2CD", "2001-05-12"),  # another: the same day and month
     ("4", "KHAN", "AB1 2CD", "1980-03-04"),
     ("5", "KHAN", "AB1 2CD", "1980-04-03"),  # day and month the other way round from person 4
+    ("7", "KHAN", "AB1 2CD", "1980-03-05"),  # a day after person 4 (and one digit apart)
     ("6", "KHAN", "XY1 1AA", "1995-05-12"),  # elsewhere: not at one home
 ]
 
@@ -112,22 +113,24 @@ FAMILY = [
 def test_near_dates_at_one_home_are_counted_by_the_models_levels_in_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # By hand, at KHAN and AB1 2CD: 6 records, 15 pairs less person 1 with herself, 14. Person 1
+    # By hand, at KHAN and AB1 2CD: 7 records, 21 pairs less person 1 with herself, 20. Person 1
     # (two records) with 2: one digit apart, 2 pairs; with 3: the same day and month, 2; 2 with
     # 3: the same day and month (1995 and 2001 are more than a digit apart), 1; 4 with 5:
-    # transposed, 1. Every other pair differs more.
+    # transposed, 1; 4 with 7: a day apart, 1 (the level above one digit takes it). Every other
+    # pair differs more.
     shares = household_birthdays.household_shares(_frame(FAMILY))
     assert shares is not None
-    assert shares.at_home == 14
+    assert shares.at_home == 20
     assert shares.near == {
-        date_levels.TRANSPOSED: 1, date_levels.ONE_DIGIT: 2, date_levels.SAME_DAY_AND_MONTH: 3
+        date_levels.DAY_APART: 1, date_levels.TRANSPOSED: 1, date_levels.ONE_DIGIT: 2,
+        date_levels.SAME_DAY_AND_MONTH: 3,
     }  # fmt: skip
     monkeypatch.setattr(household_birthdays, "PSEUDO_PAIRS", 0.0)
-    assert shares.near_u(date_levels.ONE_DIGIT, 0.001) == pytest.approx(2 / 14)
+    assert shares.near_u(date_levels.ONE_DIGIT, 0.001) == pytest.approx(2 / 20)
     # Never below the share among all pairs: a correction only takes evidence away.
     assert shares.near_u(date_levels.ONE_DIGIT, 0.5) == 0.5
     monkeypatch.setattr(household_birthdays, "PSEUDO_PAIRS", 10.0)
-    assert shares.near_u(date_levels.SAME_DAY_AND_MONTH, 0.01) == pytest.approx((3 + 10 * 0.01) / (14 + 10))
+    assert shares.near_u(date_levels.SAME_DAY_AND_MONTH, 0.01) == pytest.approx((3 + 10 * 0.01) / (20 + 10))
 
 
 def _linker(household: household_birthdays.HouseholdShares | None, u: float) -> Any:

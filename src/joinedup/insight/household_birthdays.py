@@ -122,17 +122,19 @@ def _near_dates(con: duckdb.DuckDBPyConnection, identifier: str) -> dict[str, fl
             WHERE l.{identifier} <> r.{identifier} AND l.dob <> r.dob
         ), levels AS (
             SELECT CASE
+                WHEN {date_levels.DAY_APART_SQL} THEN 'day'
                 WHEN {date_levels.TRANSPOSED_SQL} THEN 'transposed'
                 WHEN damerau_levenshtein(dob_l, dob_r) <= 1 THEN 'one_digit'
                 WHEN {date_levels.HELD_AS_1_JANUARY_SQL} THEN 'year'
                 WHEN {date_levels.SAME_DAY_AND_MONTH_SQL} THEN 'day_and_month'
             END AS level FROM pairs
         )
-        SELECT count(*) FILTER (level = 'transposed'), count(*) FILTER (level = 'one_digit'),
-               count(*) FILTER (level = 'day_and_month') FROM levels
+        SELECT count(*) FILTER (level = 'day'), count(*) FILTER (level = 'transposed'),
+               count(*) FILTER (level = 'one_digit'), count(*) FILTER (level = 'day_and_month')
+        FROM levels
         """  # noqa: S608
     ))
-    counts = row if row else (0, 0, 0)
+    counts = row if row else (0, 0, 0, 0)
     return {label: float(n) for label, n in zip(date_levels.NEAR, counts, strict=True)}
 
 

@@ -112,9 +112,9 @@ def household_surname(u_probability: float) -> ComparisonCreator:
 
 
 def at_home(dob_level: str) -> str:
-    """The household birthday correction's label for a near date of birth level (a date
-    transposed, a digit apart, or the same day and month) of a pair of one surname and
-    postcode."""
+    """The household birthday correction's label for a near date of birth level (a day
+    apart, a date transposed, a digit apart, or the same day and month) of a pair of one
+    surname and postcode."""
     return f"{dob_level}, at one surname and postcode"
 
 

@@ -113,6 +113,7 @@ def _date_of_birth() -> ComparisonCreator:
         comparison_levels=[
             cll.NullLevel("dob"),
             date_levels.condition(date_levels.EXACT),
+            date_levels.condition(date_levels.DAY_APART),
             date_levels.condition(date_levels.TRANSPOSED),
             date_levels.condition(date_levels.ONE_DIGIT),
             # Many systems hold an unknown day of birth as 1 January of the year. Such a
@@ -294,6 +295,10 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("postcode", "forename"),
     ("forename", "surname", "birth_year_month"),
     ("forename", "surname", "birth_month_day"),
+    # Both names mistyped or a nickname at one postcode, the date of birth a day or a digit
+    # out (MICCHAEL GRAT born 18 December 1958 and MICHAEL GRANT born the 19th): no rule on
+    # a name or the whole date pairs them. A postcode and a month of birth hold few records.
+    ("postcode", "birth_year_month"),
     ("name_key",),
     ("address_key",),
     ("surname_year_key",),
@@ -328,6 +333,11 @@ def blocking_rules(
     ]
     if _usable(("dob", "surname_initial"), present):
         rules.append(CustomRule("l.dob = r.dob_transposed AND l.surname = r.surname"))
+    if _usable(("dob", "postcode"), present):
+        # The same, the day and month transposed (CHRALOTTE PEDNALE, 1975-01-02, and
+        # CHARLOTTE PENDALE, 1975-02-01, at one postcode). Transposing is symmetric, so one
+        # rule finds the pair whichever record is on the left.
+        rules.append(CustomRule("l.dob = r.dob_transposed AND l.postcode = r.postcode"))
     if _usable(("dob", "forename", "surname"), present):
         rules.append(CustomRule("l.dob = r.dob AND l.forename = r.surname"))  # swapped names
         # A date of birth held as 1 January (the day not known: many systems store a year
