@@ -13,8 +13,9 @@ import splink.comparison_level_library as cll
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 __all__ = [
-    "DAY_APART", "DAY_APART_SQL", "EXACT", "HELD_AS_1_JANUARY_SQL", "NEAR", "ONE_DIGIT", "SAME_DAY_AND_MONTH", "SAME_DAY_AND_MONTH_SQL",
-    "TRANSPOSED", "TRANSPOSED_SQL", "YEAR_APART", "YEAR_APART_SQL", "condition",
+    "DAY_APART", "DAY_APART_SQL", "EXACT", "HELD_AS_1_JANUARY_SQL", "NEAR", "ONE_DIGIT",
+    "SAME_DAY_AND_MONTH", "SAME_DAY_AND_MONTH_SQL", "TRANSPOSED", "TRANSPOSED_SQL", "YEAR_APART",
+    "YEAR_APART_SQL", "condition",
 ]  # fmt: skip
 
 EXACT = "Exact match on dob"
