@@ -20,7 +20,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from joinedup.insight.model import ALL_FIELDS, comparisons
+from joinedup.insight.model import ALL_FIELDS, SHORT_NAME_LETTER_OUT, comparisons
 
 
 def _level(comparison: str, left: str | None, right: str | None) -> str:
@@ -77,9 +77,11 @@ def test_other_dates_keep_their_levels(left: str, right: str, label: str) -> Non
     assert _level("dob", left, right) == label
 
 
-@pytest.mark.parametrize(("left", "right"), [("INA", "IAN"), ("IN", "IAN"), ("INN", "IAN"), ("RY", "RAY")])
+@pytest.mark.parametrize(
+    ("left", "right"), [("INA", "IAN"), ("IN", "IAN"), ("INN", "IAN"), ("RY", "RAY"), ("MARK", "BARK")]
+)
 def test_a_short_forename_one_letter_out_is_its_own_level(left: str, right: str) -> None:
-    assert _level("forename", left, right) == "One letter wrong, missing or swapped"
+    assert _level("forename", left, right) == SHORT_NAME_LETTER_OUT
 
 
 @pytest.mark.parametrize(
@@ -88,6 +90,7 @@ def test_a_short_forename_one_letter_out_is_its_own_level(left: str, right: str)
         ("JONATHAN", "JONATHNA", "Jaro-Winkler distance of forename >= 0.92"),  # the level above
         ("IAN", "ANN", "All other comparisons"),  # two letters out
         ("AMY", "ZOE", "All other comparisons"),
+        ("HARRIET", "BARRIET", "Jaro-Winkler distance of forename >= 0.8"),  # not short
     ],
 )
 def test_other_forenames_keep_their_levels(left: str, right: str, label: str) -> None:
