@@ -6,9 +6,10 @@ five such pairs is, by the model's own word, two records of one person; a pair a
 always taken, though one in twelve is two people. The errors do not cancel in a count of
 persons known to several services. A person split in two may be lost from "known to 3 or
 more" altogether, while two people merged are counted once more only if neither was known to
-three already. On the synthetic place of a million records the linked persons counted 42,450
-known to 3 or more against 42,710 in the truth (0.61% short), and on the three hard places of
-40,000 records 1.2–1.6% short (docs/benchmarks.md).
+three already. On the synthetic place of a million records the linked persons counted 42,505
+known to 3 or more against 42,710 in the truth (0.48% short; 0.61% before the model's
+near-miss levels), and on the three hard places of 40,000 records 1.0–1.4% short
+(docs/benchmarks.md).
 
 So the count is also worked out over many ways the doubtful pairs could fall. In each
 sample every kept pair (``link_pairs``, 0.5 and above) joins with the probability the model
