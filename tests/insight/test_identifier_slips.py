@@ -55,6 +55,9 @@ def _level(comparison: str, left: str | None, right: str | None) -> str:
         (nhs("401023456"), nhs("401032456"), "NHS numbers a keying slip apart"),  # two digits swapped
         (nhs("401023456"), nhs("401023456")[:9] + "9", "NHS numbers a keying slip apart"),  # check digit
         (nhs("401023456"), nhs("401023457"), "NHS numbers a keying slip apart"),  # the next number issued
+        # The first three digits: only the last three of the nine are left to test first.
+        (nhs("401023456"), nhs("501023456"), "NHS numbers a keying slip apart"),
+        (nhs("401023456"), nhs("410023456"), "NHS numbers a keying slip apart"),
         (nhs("401023456"), nhs("401093856"), "Different NHS number"),  # two digits wrong
         (nhs("401023456"), nhs("943476512"), "Different NHS number"),
     ],
@@ -69,6 +72,9 @@ def test_nhs_numbers(left: str, right: str, label: str) -> None:
         ("JX123456A", "JX123456A", "Same National Insurance number"),
         ("JX123456A", "JX123457A", "National Insurance numbers a keying slip apart"),
         ("JX123456A", "JX124356A", "National Insurance numbers a keying slip apart"),
+        ("JX123456A", "X123456A", "National Insurance numbers a keying slip apart"),  # a letter missing
+        ("JX123456A", "JX123456", "National Insurance numbers a keying slip apart"),  # the suffix missing
+        ("JX123456A", "JX923456B", "Different National Insurance number"),
         ("JX123456A", "PY654321B", "Different National Insurance number"),
     ],
 )

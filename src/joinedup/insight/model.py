@@ -11,7 +11,7 @@ from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import ColumnExpression, SettingsCreator, block_on
+from splink import SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
@@ -19,7 +19,7 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.comparison_level_library import _translate_sql_string
 from splink.internals.dialects import SplinkDialect
 
-from joinedup.insight import date_levels, surname_comparison
+from joinedup.insight import date_levels, identifier_comparison, surname_comparison
 from joinedup.insight.household_birthdays import HouseholdShares
 from joinedup.insight.household_comparisons import (
     HOUSEHOLD_BIRTHDAY_U,
@@ -32,7 +32,6 @@ from joinedup.insight.household_comparisons import (
 
 __all__ = [
     "DEFAULT_THRESHOLD",
-    "IDENTIFIER_U_PROBABILITY",
     "M_PROBABILITY_FLOOR",
     "SHORT_NAME_LETTER_OUT",
     "SURNAME_EXACT_LEVEL",
@@ -47,13 +46,6 @@ __all__ = [
 # sits on the flat part of the F1 curve (see docs/benchmarks.md).
 DEFAULT_THRESHOLD = 0.9
 
-# The chance that two different people's records carry the same valid NHS or National
-# Insurance number: a keying error rate, not a coincidence. Random sampling almost never
-# sees such a pair, so estimating u would give zero (and an infinite weight); we fix it.
-IDENTIFIER_U_PROBABILITY = 1e-5
-# The m and u of an identifier's "a keying slip apart" level: equal, so its weight is nought.
-SLIP_PROBABILITY = 1e-3
-
 # The least chance that a true match lands on any comparison level: a field is miskeyed in
 # about 1 in 1,000 records, so no single disagreement may count for more than about
 # log2(m/u) with m at this floor (see splink_backend.floor_m_probabilities). Chosen from that error
@@ -63,36 +55,6 @@ M_PROBABILITY_FLOOR = 1e-3
 # The m and u of the postcode level that a shared UPRN or address line already accounts for:
 # equal, so its weight is nought; their size only shows on the model's page.
 HOME_COUNTED_PROBABILITY = 1e-3
-
-
-def _identifier(column: str, label: str, compared: str | ColumnExpression) -> ComparisonCreator:
-    """An identifier's comparison: the same, a keying slip apart (``compared``, the part the
-    slip is looked for in, one character wrong or two swapped), or different."""
-    return cl.CustomComparison(
-        output_column_name=column,
-        comparison_levels=[
-            cll.NullLevel(column),
-            cll.ExactMatchLevel(column).configure(
-                u_probability=IDENTIFIER_U_PROBABILITY,
-                fix_u_probability=True,
-                label_for_charts=f"Same {label}",
-            ),
-            # A slip weighs nought, for and against. Without this level EM learned the
-            # "different" level's m from the slips too: on the hard place of a million records
-            # a different NHS number cost 3.2 bits (4.2 with it). Not for: a twin's number may
-            # be the next one issued. The conflict check reads a slip as one person's number
-            # too (conflicts.candidate_pairs).
-            cll.DamerauLevenshteinLevel(compared, 1).configure(
-                m_probability=SLIP_PROBABILITY, u_probability=SLIP_PROBABILITY,
-                fix_m_probability=True, fix_u_probability=True,
-                label_for_charts=f"{label}s a keying slip apart",
-            ),  # fmt: skip
-            # A starting m: about 1 in 100 true matches carries another valid number (not a
-            # slip: a number wrongly copied across, say). EM refines it where such pairs are seen.
-            cll.ElseLevel().configure(label_for_charts=f"Different {label}", m_probability=0.01),
-        ],
-        comparison_description=label,
-    )
 
 
 SHORT_NAME_LETTER_OUT = "One letter wrong, missing or swapped, in a name of up to four letters"
@@ -279,8 +241,8 @@ def comparisons(
         "postcode": _postcode(present),
         # An NHS number's check digit is recomputed by some systems after a slip, so the slip
         # is looked for in its first nine digits (as conflicts.candidate_pairs does).
-        "nhs_number": _identifier("nhs_number", "NHS number", ColumnExpression("nhs_number").substr(1, 9)),
-        "ni_number": _identifier("ni_number", "National Insurance number", "ni_number"),
+        "nhs_number": identifier_comparison.identifier("nhs_number", "NHS number", 9),
+        "ni_number": identifier_comparison.identifier("ni_number", "National Insurance number", None),
         "uprn": cl.ExactMatch("uprn"),
         "address_line": _address(),
     }
