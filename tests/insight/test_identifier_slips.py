@@ -21,30 +21,8 @@ from joinedup.insight.model import ALL_FIELDS, comparisons
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
+from tests.support.model_levels import level_of
 from tests.support.namesakes import nhs
-
-
-def _level(comparison: str, left: str | None, right: str | None) -> str:
-    """The label of the first level of the model's ``comparison`` that the pair meets."""
-    (found,) = [
-        c.get_comparison("duckdb")  # type: ignore[union-attr]
-        for c in comparisons(ALL_FIELDS)
-        if c.get_comparison("duckdb").output_column_name == comparison  # type: ignore[union-attr]
-    ]
-    case = " ".join(
-        f"ELSE '{level.label_for_charts}'"
-        if level.sql_condition == "ELSE"
-        else f"WHEN {level.sql_condition} THEN '{level.label_for_charts}'"
-        for level in found.comparison_levels
-    )
-    con = duckdb.connect()
-    con.execute(
-        f"CREATE TABLE pair AS SELECT CAST(? AS VARCHAR) AS {comparison}_l, "
-        f"CAST(? AS VARCHAR) AS {comparison}_r",
-        [left, right],
-    )
-    (label,) = con.execute(f"SELECT CASE {case} END FROM pair").fetchone()  # type: ignore[misc]
-    return str(label)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +41,7 @@ def _level(comparison: str, left: str | None, right: str | None) -> str:
     ],
 )
 def test_nhs_numbers(left: str, right: str, label: str) -> None:
-    assert _level("nhs_number", left, right) == label
+    assert level_of("nhs_number", left, right) == label
 
 
 @pytest.mark.parametrize(
@@ -79,12 +57,12 @@ def test_nhs_numbers(left: str, right: str, label: str) -> None:
     ],
 )
 def test_national_insurance_numbers(left: str, right: str, label: str) -> None:
-    assert _level("ni_number", left, right) == label
+    assert level_of("ni_number", left, right) == label
 
 
 def test_a_slip_weighs_nought() -> None:
     for comparison in comparisons(ALL_FIELDS):
-        for level in comparison.get_comparison("duckdb").comparison_levels:  # type: ignore[union-attr]
+        for level in comparison.get_comparison("duckdb").comparison_levels:
             if "a keying slip apart" in str(level.label_for_charts):
                 assert level.m_probability == level.u_probability
                 assert level._fix_m_probability and level._fix_u_probability  # noqa: SLF001

@@ -17,41 +17,16 @@ that a level above the new one that took a pair first would show.
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
-from joinedup.insight.model import ALL_FIELDS, SHORT_NAME_LETTER_OUT, comparisons
-
-
-def _level(comparison: str, left: str | None, right: str | None) -> str:
-    """The label of the first level of the model's ``comparison`` that the pair meets."""
-    (found,) = [
-        c.get_comparison("duckdb")  # type: ignore[union-attr]
-        for c in comparisons(ALL_FIELDS)
-        if c.get_comparison("duckdb").output_column_name == comparison  # type: ignore[union-attr]
-    ]
-    case = " ".join(
-        f"ELSE '{level.label_for_charts}'"
-        if level.sql_condition == "ELSE"
-        else f"WHEN {level.sql_condition} THEN '{level.label_for_charts}'"
-        for level in found.comparison_levels
-    )
-    con = duckdb.connect()
-    con.execute(
-        f"CREATE TABLE pair AS SELECT CAST(? AS VARCHAR) AS {comparison}_l,"
-        f" CAST(? AS VARCHAR) AS {comparison}_r,"
-        " CAST(NULL AS VARCHAR) AS surname_l, CAST(NULL AS VARCHAR) AS surname_r,"
-        " CAST([] AS VARCHAR[]) AS forename_names_l, CAST([] AS VARCHAR[]) AS forename_names_r",
-        [left, right],
-    )
-    (label,) = con.execute(f"SELECT CASE {case} END FROM pair").fetchone()  # type: ignore[misc]
-    return str(label)
+from joinedup.insight.model import SHORT_NAME_LETTER_OUT
+from tests.support.model_levels import level_of
 
 
 @pytest.mark.parametrize(("left", "right"), [("1991-10-22", "1991-10-21"), ("1976-03-09", "1976-03-10")])
 def test_a_day_apart_in_one_month_is_its_own_level(left: str, right: str) -> None:
     # 09 and 10 are two digits apart, and fell to "Same year" before.
-    assert _level("dob", left, right) == "Born a day apart"
+    assert level_of("dob", left, right) == "Born a day apart"
 
 
 @pytest.mark.parametrize(
@@ -59,7 +34,7 @@ def test_a_day_apart_in_one_month_is_its_own_level(left: str, right: str) -> Non
     [("1948-07-28", "1947-07-29"), ("1950-08-28", "1951-08-31"), ("1999-12-01", "2000-12-30")],
 )
 def test_a_year_one_out_in_the_same_month_is_its_own_level(left: str, right: str) -> None:
-    assert _level("dob", left, right) == "Same month, the years one apart"
+    assert level_of("dob", left, right) == "Same month, the years one apart"
 
 
 @pytest.mark.parametrize(
@@ -74,14 +49,14 @@ def test_a_year_one_out_in_the_same_month_is_its_own_level(left: str, right: str
     ],
 )
 def test_other_dates_keep_their_levels(left: str, right: str, label: str) -> None:
-    assert _level("dob", left, right) == label
+    assert level_of("dob", left, right) == label
 
 
 @pytest.mark.parametrize(
     ("left", "right"), [("INA", "IAN"), ("IN", "IAN"), ("INN", "IAN"), ("RY", "RAY"), ("MARK", "BARK")]
 )
 def test_a_short_forename_one_letter_out_is_its_own_level(left: str, right: str) -> None:
-    assert _level("forename", left, right) == SHORT_NAME_LETTER_OUT
+    assert level_of("forename", left, right) == SHORT_NAME_LETTER_OUT
 
 
 @pytest.mark.parametrize(
@@ -94,4 +69,4 @@ def test_a_short_forename_one_letter_out_is_its_own_level(left: str, right: str)
     ],
 )
 def test_other_forenames_keep_their_levels(left: str, right: str, label: str) -> None:
-    assert _level("forename", left, right) == label
+    assert level_of("forename", left, right) == label

@@ -1,6 +1,6 @@
 """A model's comparison levels, and which of them one pair of records takes: each level's
 SQL, in the model's order, on the pair, the first that holds being the pair's (as Splink's
-CASE WHEN does)."""
+CASE WHEN does); and ``level_of`` for a pair of values of one field."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from joinedup.insight.model import settings
+from joinedup.insight.model import ALL_FIELDS, comparisons, settings
 
 
 def comparison_levels(present: frozenset[str], comparison: str) -> list[dict[str, Any]]:
@@ -29,3 +29,30 @@ def level_taken(levels: list[dict[str, Any]], pair: dict[str, Any]) -> str:
         if sql == "ELSE" or con.execute(f"SELECT coalesce(({sql}), false) FROM pair").fetchone() == (True,):  # noqa: S608
             return str(found.get("label_for_charts"))
     raise AssertionError("no level took the pair")  # an ELSE level takes every pair
+
+
+def level_of(comparison: str, left: str | None, right: str | None) -> str:
+    """The label of the first level of the model's ``comparison`` (for every field) that the
+    pair of values meets, the whole comparison run as one CASE WHEN in DuckDB. The other
+    columns some levels read (a surname, a forename's names) are null or empty."""
+    (found,) = [
+        c.get_comparison("duckdb")
+        for c in comparisons(ALL_FIELDS)
+        if c.get_comparison("duckdb").output_column_name == comparison
+    ]
+    case = " ".join(
+        f"ELSE '{level.label_for_charts}'"
+        if level.sql_condition == "ELSE"
+        else f"WHEN {level.sql_condition} THEN '{level.label_for_charts}'"
+        for level in found.comparison_levels
+    )
+    con = duckdb.connect()
+    con.execute(
+        f"CREATE TABLE pair AS SELECT CAST(? AS VARCHAR) AS {comparison}_l,"
+        f" CAST(? AS VARCHAR) AS {comparison}_r,"
+        " CAST(NULL AS VARCHAR) AS surname_l, CAST(NULL AS VARCHAR) AS surname_r,"
+        " CAST([] AS VARCHAR[]) AS forename_names_l, CAST([] AS VARCHAR[]) AS forename_names_r",
+        [left, right],
+    )
+    (label,) = con.execute(f"SELECT CASE {case} END FROM pair").fetchone()  # type: ignore[misc]
+    return str(label)
