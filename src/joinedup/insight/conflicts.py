@@ -51,8 +51,9 @@ def candidate_pairs(records: pa.Table, clusters: pa.Table, scored: pa.Table) -> 
 
     Numbers one keying slip apart are not different: an NHS number whose first nine digits
     differ in one place or by two swapped (its check digit recomputed, or keyed with the
-    slip), or an NI number one character apart. The model has no level for such a near
-    miss, and two people's numbers are this close about once in ten million pairs.
+    slip), or an NI number one character apart. The model reads them the same way (a level
+    of its own that weighs nought, ``identifier_comparison``), and two people's numbers are
+    this close about once in ten million pairs.
 
     records: unique_id, nhs_number, ni_number (the model input); clusters: unique_id,
     cluster_id."""
