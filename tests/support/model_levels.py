@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from joinedup.insight.model import ALL_FIELDS, comparisons, settings
+from joinedup.insight.model import ALL_FIELDS, settings
 
 
 def comparison_levels(present: frozenset[str], comparison: str) -> list[dict[str, Any]]:
@@ -35,16 +35,11 @@ def level_of(comparison: str, left: str | None, right: str | None) -> str:
     """The label of the first level of the model's ``comparison`` (for every field) that the
     pair of values meets, the whole comparison run as one CASE WHEN in DuckDB. The other
     columns some levels read (a surname, a forename's names) are null or empty."""
-    (found,) = [
-        c.get_comparison("duckdb")
-        for c in comparisons(ALL_FIELDS)
-        if c.get_comparison("duckdb").output_column_name == comparison
-    ]
     case = " ".join(
-        f"ELSE '{level.label_for_charts}'"
-        if level.sql_condition == "ELSE"
-        else f"WHEN {level.sql_condition} THEN '{level.label_for_charts}'"
-        for level in found.comparison_levels
+        f"ELSE '{level.get('label_for_charts')}'"
+        if level["sql_condition"] == "ELSE"
+        else f"WHEN {level['sql_condition']} THEN '{level.get('label_for_charts')}'"
+        for level in comparison_levels(ALL_FIELDS, comparison)
     )
     con = duckdb.connect()
     con.execute(
