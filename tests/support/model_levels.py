@@ -35,10 +35,14 @@ def level_of(comparison: str, left: str | None, right: str | None) -> str:
     """The label of the first level of the model's ``comparison`` (for every field) that the
     pair of values meets, the whole comparison run as one CASE WHEN in DuckDB. The other
     columns some levels read (a surname, a forename's names) are null or empty."""
+
+    def quoted(level: dict[str, Any]) -> str:  # a label may hold an apostrophe (a woman's)
+        return "'" + str(level.get("label_for_charts")).replace("'", "''") + "'"
+
     case = " ".join(
-        f"ELSE '{level.get('label_for_charts')}'"
+        f"ELSE {quoted(level)}"
         if level["sql_condition"] == "ELSE"
-        else f"WHEN {level['sql_condition']} THEN '{level.get('label_for_charts')}'"
+        else f"WHEN {level['sql_condition']} THEN {quoted(level)}"
         for level in comparison_levels(ALL_FIELDS, comparison)
     )
     con = duckdb.connect()

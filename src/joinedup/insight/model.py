@@ -29,6 +29,7 @@ from joinedup.insight.household_comparisons import (
     household_comparable,
     household_surname,
 )
+from joinedup.insight.name_swaps import FORENAME_ACROSS_LEVEL, SwappedNamesLevel
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -82,9 +83,8 @@ def _forename() -> ComparisonCreator:
                 ),
                 cll.DamerauLevenshteinLevel("forename", 1),
             ).configure(label_for_charts=SHORT_NAME_LETTER_OUT),
-            cll.ColumnsReversedLevel("forename", "surname").configure(
-                label_for_charts="Forename and surname swapped"
-            ),
+            SwappedNamesLevel(),
+            cll.ColumnsReversedLevel("forename", "surname").configure(label_for_charts=FORENAME_ACROSS_LEVEL),
             cll.JaroWinklerLevel("forename", 0.8),
             cll.ElseLevel(),
         ],

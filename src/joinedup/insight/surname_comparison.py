@@ -16,6 +16,7 @@ from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.dialects import SplinkDialect
 
+from joinedup.insight import name_swaps
 from joinedup.insight.household_comparisons import SURNAME_EXACT_LEVEL
 
 __all__ = [
@@ -74,8 +75,9 @@ def surname(present: frozenset[str]) -> ComparisonCreator:
         comparison_levels=[
             *levels,
             cll.JaroWinklerLevel("surname", 0.92),
+            name_swaps.swap_weighed_with_the_forename(),  # a swap counts once, with the forename
             cll.ColumnsReversedLevel("surname", "forename").configure(
-                label_for_charts="Forename and surname swapped"
+                label_for_charts=name_swaps.SURNAME_ACROSS_LEVEL
             ),
             cll.JaroWinklerLevel("surname", 0.8),
             *_womans_other_surname(present),
