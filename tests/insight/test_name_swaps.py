@@ -40,6 +40,7 @@ def _levels(left: tuple[str, str], right: tuple[str, str]) -> tuple[str, str]:
         (("JENNIFER", "ELMMORE"), ("ELMMORE", "JWNNIFER")),  # the forename mistyped
         (("ELMMORE", "JWNNIFER"), ("JENNIFER", "ELMMORE")),  # the same, the other way round
         (("JENNIFER", "ELMMORE"), ("ELMORE", "JENNIFER")),  # the surname mistyped
+        (("JULKE", "BLACKLEY"), ("BLACKLEY", "JULIE")),  # a letter out: Jaro-Winkler 0.91
     ],
 )
 def test_both_names_across_are_a_swap_weighed_by_the_forename_alone(
