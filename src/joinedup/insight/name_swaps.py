@@ -15,8 +15,8 @@ two things followed:
 
 So a swap (``SwappedNamesLevel``) is now both names across, the one exactly and the other
 the same or a typo away (Jaro-Winkler at least ``SIMILAR``, as the names' own typo levels,
-or one letter out), either way round. It is one event and is weighed once, by the forename comparison; the
-surname comparison has the same level at a fixed weight of nought
+or one letter out), either way round. It is one event and is weighed once, by the forename
+comparison; the surname comparison has the same level at a fixed weight of nought
 (``swap_weighed_with_the_forename``), so that its other levels do not see it. Trained apart,
 the two levels gave 13.7 bits each on the 1M place, where the one event is worth 13.7.
 
