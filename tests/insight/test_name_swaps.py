@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from joinedup.insight.model import ALL_FIELDS, settings
+from joinedup.insight.model import ALL_FIELDS
 from joinedup.insight.name_swaps import (
     FORENAME_ACROSS_LEVEL,
     SURNAME_ACROSS_LEVEL,
@@ -81,7 +81,7 @@ def test_the_swap_is_written_for_each_dialect(dialect: str) -> None:
 
 
 def _level(dialect: str, comparison: str, label: str) -> dict[str, Any]:
-    model = settings(ALL_FIELDS).get_settings(dialect).as_dict()
-    (found,) = [c for c in model["comparisons"] if c["output_column_name"] == comparison]
-    (level,) = [lv for lv in found["comparison_levels"] if lv.get("label_for_charts") == label]
-    return dict(level)
+    (level,) = [
+        lv for lv in comparison_levels(ALL_FIELDS, comparison, dialect) if lv.get("label_for_charts") == label
+    ]
+    return level

@@ -12,9 +12,12 @@ import pandas as pd
 from joinedup.insight.model import ALL_FIELDS, settings
 
 
-def comparison_levels(present: frozenset[str], comparison: str) -> list[dict[str, Any]]:
-    """The levels of one comparison of the model for fields ``present``, null level first."""
-    model = settings(present).get_settings("duckdb").as_dict()
+def comparison_levels(
+    present: frozenset[str], comparison: str, dialect: str = "duckdb"
+) -> list[dict[str, Any]]:
+    """The levels of one comparison of the model for fields ``present`` in ``dialect``'s SQL,
+    null level first."""
+    model = settings(present).get_settings(dialect).as_dict()
     (found,) = [c for c in model["comparisons"] if c["output_column_name"] == comparison]
     return list(found["comparison_levels"])
 

@@ -31,6 +31,7 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 from joinedup.insight import date_levels, splink_backend
 from joinedup.insight.household_birthdays import HouseholdShares
+from joinedup.insight.splink_backend import fixed_level
 
 __all__ = [
     "HOUSEHOLD_BIRTHDAY_LEVEL",
@@ -80,15 +81,15 @@ def household_birthday(u_probability: float) -> ComparisonCreator:
         return cll.And(dob, same_name, cll.ExactMatchLevel("postcode"))
 
     near = [
-        _fixed(at_one_home(date_levels.condition(level)), at_home(level), m=1.0, u=1.0)
+        fixed_level(at_one_home(date_levels.condition(level)), at_home(level), m=1.0, u=1.0)
         for level in date_levels.NEAR
     ]
     return cl.CustomComparison(
         output_column_name="household_birthday",
         comparison_levels=[
             _lacking("dob", "surname", "postcode"),
-            _fixed(at_one_home(date_levels.condition(date_levels.EXACT)), HOUSEHOLD_BIRTHDAY_LEVEL,
-                   m=HOUSEHOLD_BIRTHDAY_U, u=u_probability),
+            fixed_level(at_one_home(date_levels.condition(date_levels.EXACT)), HOUSEHOLD_BIRTHDAY_LEVEL,
+                        m=HOUSEHOLD_BIRTHDAY_U, u=u_probability),
             *near,
             _no_correction(),
         ],
@@ -103,8 +104,8 @@ def household_surname(u_probability: float) -> ComparisonCreator:
         output_column_name="household_surname",
         comparison_levels=[
             _lacking("surname", "postcode"),
-            _fixed(cll.And(cll.ExactMatchLevel("surname"), cll.ExactMatchLevel("postcode")),
-                   HOUSEHOLD_SURNAME_LEVEL, m=HOUSEHOLD_SURNAME_U, u=u_probability),
+            fixed_level(cll.And(cll.ExactMatchLevel("surname"), cll.ExactMatchLevel("postcode")),
+                        HOUSEHOLD_SURNAME_LEVEL, m=HOUSEHOLD_SURNAME_U, u=u_probability),
             _no_correction(),
         ],
         comparison_description="surname at one postcode",
@@ -147,12 +148,4 @@ def _lacking(*columns: str) -> ComparisonLevelCreator:
 
 
 def _no_correction() -> ComparisonLevelCreator:
-    return _fixed(cll.ElseLevel(), "Any other pair (no correction)", m=1.0, u=1.0)
-
-
-def _fixed(level: ComparisonLevelCreator, label: str, *, m: float, u: float) -> ComparisonLevelCreator:
-    """A correction's level: its m and u fixed, so that EM leaves them alone."""
-    return level.configure(
-        label_for_charts=label, m_probability=m, u_probability=u,
-        fix_m_probability=True, fix_u_probability=True,
-    )  # fmt: skip
+    return fixed_level(cll.ElseLevel(), "Any other pair (no correction)", m=1.0, u=1.0)

@@ -15,6 +15,8 @@ from splink import ColumnExpression
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
+from joinedup.insight import splink_backend
+
 __all__ = ["IDENTIFIER_U_PROBABILITY", "SLIP_PROBABILITY", "identifier"]
 
 # The chance that two different people's records carry the same valid NHS or National
@@ -42,12 +44,8 @@ def identifier(column: str, label: str, digits: int | None) -> ComparisonCreator
             # a different NHS number cost 3.2 bits (4.2 with it). Not for: a twin's number may
             # be the next one issued. The conflict check reads a slip as one person's number
             # too (conflicts.candidate_pairs).
-            _slip(column, digits).configure(
-                m_probability=SLIP_PROBABILITY,
-                u_probability=SLIP_PROBABILITY,
-                fix_m_probability=True,
-                fix_u_probability=True,
-                label_for_charts=f"{label}s a keying slip apart",
+            splink_backend.fixed_level(
+                _slip(column, digits), f"{label}s a keying slip apart", m=SLIP_PROBABILITY, u=SLIP_PROBABILITY
             ),
             # A starting m: about 1 in 100 true matches carries another valid number (not a
             # slip: a number wrongly copied across, say). EM refines it where such pairs are seen.

@@ -19,7 +19,7 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.comparison_level_library import _translate_sql_string
 from splink.internals.dialects import SplinkDialect
 
-from joinedup.insight import date_levels, identifier_comparison, surname_comparison
+from joinedup.insight import date_levels, identifier_comparison, splink_backend, surname_comparison
 from joinedup.insight.household_birthdays import HouseholdShares
 from joinedup.insight.household_comparisons import (
     HOUSEHOLD_BIRTHDAY_U,
@@ -191,12 +191,11 @@ def _postcode(present: frozenset[str]) -> ComparisonCreator:
     levels: list[ComparisonLevelCreator | dict[str, Any]] = [cll.NullLevel("postcode")]
     if homes:
         levels.append(
-            cll.CustomLevel(f"postcode_l = postcode_r AND ({' OR '.join(homes)})").configure(
-                label_for_charts="Same postcode, the home counted already by UPRN or address",
-                m_probability=HOME_COUNTED_PROBABILITY,
-                u_probability=HOME_COUNTED_PROBABILITY,
-                fix_m_probability=True,
-                fix_u_probability=True,
+            splink_backend.fixed_level(
+                cll.CustomLevel(f"postcode_l = postcode_r AND ({' OR '.join(homes)})"),
+                "Same postcode, the home counted already by UPRN or address",
+                m=HOME_COUNTED_PROBABILITY,
+                u=HOME_COUNTED_PROBABILITY,
             )
         )
     # Splink's own levels after its null level: full postcode, sector, district, area, else.

@@ -32,6 +32,8 @@ from __future__ import annotations
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.dialects import SplinkDialect
 
+from joinedup.insight import splink_backend
+
 __all__ = [
     "FORENAME_ACROSS_LEVEL",
     "SIMILAR",
@@ -82,10 +84,4 @@ class SwappedNamesLevel(ComparisonLevelCreator):
 def swap_weighed_with_the_forename() -> ComparisonLevelCreator:
     """The surname comparison's swap level: m and u fixed and equal, so EM leaves it at
     nought and the forename comparison's level alone weighs the swap."""
-    return SwappedNamesLevel().configure(
-        label_for_charts=SWAP_WITH_THE_FORENAME,
-        m_probability=_NOUGHT,
-        u_probability=_NOUGHT,
-        fix_m_probability=True,
-        fix_u_probability=True,
-    )
+    return splink_backend.fixed_level(SwappedNamesLevel(), SWAP_WITH_THE_FORENAME, m=_NOUGHT, u=_NOUGHT)

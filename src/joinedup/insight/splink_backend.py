@@ -16,7 +16,7 @@ import pyarrow as pa
 
 __all__ = [
     "ModelDialectError", "copy_u_to_m", "count_rows", "database", "db_api_for", "duckdb_api",
-    "floor_m_probabilities", "linker_from_model", "model_for_dialect", "register",
+    "fixed_level", "floor_m_probabilities", "linker_from_model", "model_for_dialect", "register",
     "score_blocked_pairs", "scoring_columns", "spark_api", "spark_session",
     "term_frequency_tables", "to_arrow", "write_explanations",
 ]  # fmt: skip
@@ -101,6 +101,19 @@ def database(
             for table in spark.catalog.listTables():
                 if table.isTemporary and table.name not in before:
                     spark.catalog.dropTempView(table.name)
+
+
+def fixed_level(level: Any, label: str, *, m: float, u: float) -> Any:
+    """``level`` (a Splink ComparisonLevelCreator) labelled ``label``, its m and u fixed so
+    that EM leaves them alone: a correction, or, with m equal to u, a level that weighs
+    nought for and against."""
+    return level.configure(
+        label_for_charts=label,
+        m_probability=m,
+        u_probability=u,
+        fix_m_probability=True,
+        fix_u_probability=True,
+    )
 
 
 def floor_m_probabilities(linker: Any, floor: float) -> None:
