@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from joinedup.audit import AuditEvent
 from joinedup.config import Settings
 from joinedup.insight import cohorts as cohort_mod
+from joinedup.insight import name_and_date
 from joinedup.insight.person_search import PAGE_SIZE, SearchError, parse_query
 from joinedup.insight.store import connect
 from joinedup.places.roles import Role
@@ -193,3 +194,22 @@ def test_the_person_page_shows_each_name_once(
     page = client.get(BASE + f"/persons/{pid}")
     names_table = page.text.split("Names</caption>")[1].split("</table>")[0]
     assert names_table.count("<tr") - 1 == len(spellings)  # one row per name, after the head
+
+
+def test_the_person_page_says_which_records_joined_by_name_and_date_alone(
+    client: PageClient, insight: Path, settings: Settings  # noqa: F811
+) -> None:
+    with _store(settings) as con:
+        first = con.execute("SELECT person_id, source, record_id FROM person_links ORDER BY 1, 2, 3 LIMIT 1")
+        pid, source, rid = first.fetchone() or ("", "", "")
+        (other,) = con.execute("SELECT max(person_id) FROM person_links").fetchone() or ("",)
+        name_and_date.keep_joins(con, [(f"{source}|{rid}", "-")], replacing=None)
+    _as(client, Role.ANALYST)
+    try:
+        text = re.sub(r"\s+", " ", client.get(BASE + f"/persons/{pid}").text)
+        assert f"Record {rid} holds only a name and a date of birth" in text
+        assert "the only ones in the place that agree with its name, sex and date of birth" in text
+        assert "only a name and a date of birth" not in client.get(BASE + f"/persons/{other}").text
+    finally:
+        with _store(settings) as con:
+            name_and_date.keep_joins(con, [], replacing=None)

@@ -1,10 +1,12 @@
 """Which persons an incremental run re-clusters (incremental.py).
 
-The *affected* persons are those holding a changed or removed record, those a new pair at
-the threshold reaches, those a review decision does not yet agree with, closed under the
-stored pairs at the threshold: a person kept apart by a cannot-link (an analyst's, or the
-model's on different identifiers, ``conflicts``) is re-clustered with the person it was
-kept apart from, so that the run gives the persons a full re-link would.
+The *affected* persons are those holding a changed or removed record (or a record of a
+source removed since the last run, or kept apart from one: ``link_rechecks``, written when
+the source went), those a new pair at the threshold reaches, those a review decision does
+not yet agree with, closed under the stored pairs at the threshold: a person kept apart by
+a cannot-link (an analyst's, or the model's on different identifiers, ``conflicts``) is
+re-clustered with the person it was kept apart from, so that the run gives the persons a
+full re-link would.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def affected_persons(
         for r in con.execute(
             """
             SELECT person_id FROM _links WHERE unique_id IN (SELECT unique_id FROM _gone)
+            UNION
+            SELECT person_id FROM link_rechecks
             UNION
             SELECT l.person_id FROM _new_pairs p JOIN _links l ON l.unique_id = p.unique_id_r
             WHERE p.match_probability >= ?

@@ -11,7 +11,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from joinedup.insight import input_cache, one_record_store
+from joinedup.insight import input_cache, link_state, name_and_date, one_record_store
 from joinedup.insight.store import checkpoint, one, transaction
 
 __all__ = ["delete_source", "expired_sources", "purge_expired", "remove_source", "source_counts", "sources"]
@@ -45,6 +45,10 @@ def expired_sources(con: duckdb.DuckDBPyConnection, today: date | None = None) -
 
 def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Remove a source and everything derived from its records (in the caller's transaction)."""
+    # The persons the next link run must re-cluster, found while the source's records and
+    # pairs are still here to say which (the run itself sees only that records went).
+    link_state.recheck_source(con, name)
+    name_and_date.recheck_source(con, name, input_cache.CACHE if input_cache.cache_exists(con) else None)
     con.execute("DELETE FROM records WHERE source = ?", [name])
     con.execute("DELETE FROM quarantine WHERE source = ?", [name])
     con.execute("DELETE FROM person_links WHERE source = ?", [name])

@@ -41,6 +41,7 @@ from joinedup.insight import (
     key_crossings,
     link_state,
     match_prior,
+    name_and_date,
     one_record_sources,
     one_record_store,
     pair_scorer,
@@ -271,6 +272,8 @@ def link_incrementally(
                     dropped, moved.fell.select(dropped.column_names).cast(dropped.schema)
                 ]))  # fmt: skip
             scope = affected_persons(con, threshold, must, cannot)
+            leaving = changes.changed + changes.removed
+            scope = name_and_date.widen_scope(con, place, scope, touched=touched, leaving=leaving)
             con.register("_scope", pd.DataFrame({"person_id": scope}, dtype=object))
             nodes = [
                 r[0]
@@ -299,6 +302,9 @@ def link_incrementally(
             clusters = cluster_records(
                 nodes, edges, threshold, must_link=must, cannot_link=decided_apart, conflicts=kept_apart
             )
+            clusters, alone_joins = name_and_date.join_alone(
+                con, place, clusters, "link_pairs", cannot=decided_apart
+            )
             conflicts.save(con, run_id, kept_apart.scores, replace_all=False)
             timings["cluster"] = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -306,6 +312,9 @@ def link_incrementally(
             shared = _shared_value_records(new_pairs, dropped, rekeyed, threshold)
             _record_causes(con, run_id, changes, shared)
             link_state.update_inputs(con, hashes, changes, rekeyed=rekeyed)
+            name_and_date.update_rows(con, place, leaving, nodes)
+            name_and_date.keep_joins(con, alone_joins, replacing=[*nodes, *leaving])
+            link_state.rechecked(con)
             new_share = matched_share(clusters, set(changes.new)) if changes.new else None
             (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
             advice = retrain_advice(

@@ -28,6 +28,7 @@ from joinedup.insight import (
     input_cache,
     link_state,
     match_prior,
+    name_and_date,
     one_record_sources,
     one_record_store,
     place_blocking,
@@ -431,6 +432,9 @@ def _link_fully(
     clusters = cluster_records(
         ids, scored.pairs, threshold, must_link=must, cannot_link=cannot, conflicts=kept_apart
     )
+    clusters, alone_joins = name_and_date.join_alone(
+        con, input_cache.CACHE, clusters, scored.pairs, cannot=cannot
+    )
     timings["cluster"] = time.perf_counter() - t0
     _stage(con, run_id, "assigning person ids")
     t0 = time.perf_counter()
@@ -447,6 +451,9 @@ def _link_fully(
             model_id = stored.model_id
         one_record_store.keep(con, model_id, one_record, weighed)
         link_state.save_inputs(con, input_cache.CACHE)
+        name_and_date.keep_rows(con, input_cache.CACHE)
+        name_and_date.keep_joins(con, alone_joins, replacing=None)
+        link_state.rechecked(con)
         n_persons = pc.count_distinct(clusters.column("cluster_id")).as_py()
         link_state.record_run(
             con, run_id, mode="full" if stored is None else "full with the stored model",

@@ -23,7 +23,7 @@ from joinedup.insight.store import create_if_missing, one
 
 __all__ = [
     "InputChanges", "StoredModel", "diff_inputs", "ensure_schema", "load_model", "record_run",
-    "save_inputs", "save_model",
+    "recheck_source", "rechecked", "save_inputs", "save_model",
 ]  # fmt: skip
 
 _SCHEMA = """
@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS link_run_details (
 );
 -- Pairs of records the model said were different people, kept apart (conflicts.py).
 ALTER TABLE link_run_details ADD COLUMN IF NOT EXISTS n_kept_apart INTEGER;
+-- Persons a removed source left for the next run to re-cluster (governance.remove_source):
+-- by then the source's records, and the pairs that joined or kept persons apart through
+-- them, are gone, so the run could not find them from what it reads.
+CREATE TABLE IF NOT EXISTS link_rechecks (person_id VARCHAR);
 CREATE TABLE IF NOT EXISTS person_event_records (
     run_id INTEGER,
     kind VARCHAR,
@@ -291,3 +295,29 @@ def record_run(
          len(changes.removed) if changes else None, touched_persons, new_matched_share,
          retrain_advice, kept_apart],
     )  # fmt: skip
+
+
+def recheck_source(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Before a source's records and pairs go (``governance.remove_source``): keep the persons
+    the next run must re-cluster, those holding the source's records and those an earlier run
+    kept apart from one of them (``conflicts``), whose persons may now join."""
+    ensure_schema(con)
+    prefix = source + "|"
+    con.execute(
+        """
+        INSERT INTO link_rechecks
+        WITH kept AS (SELECT unique_id_l AS a, unique_id_r AS b FROM link_conflict_pairs
+                      WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)),
+        ends AS (SELECT a AS unique_id FROM kept UNION SELECT b FROM kept)
+        SELECT DISTINCT person_id FROM person_links WHERE source = ?
+        UNION SELECT l.person_id FROM ends e
+        JOIN person_links l ON l.source || '|' || l.record_id = e.unique_id
+        """,
+        [prefix, prefix, source],
+    )
+
+
+def rechecked(con: duckdb.DuckDBPyConnection) -> None:
+    """A run has re-clustered the persons ``recheck_source`` kept (the caller's transaction)."""
+    ensure_schema(con)
+    con.execute("DELETE FROM link_rechecks")

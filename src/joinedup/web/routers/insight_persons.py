@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from joinedup.csvsafe import rows_to_csv
 from joinedup.insight import cohorts as cohort_mod
+from joinedup.insight import name_and_date
 from joinedup.insight.person_search import PAGE_SIZE, Found, SearchError, parse_query, search_persons
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
@@ -172,6 +173,7 @@ def person_page(
             "ORDER BY r.event_date NULLS LAST, s.service", [person_id],
         ).fetchall()  # fmt: skip
         household = _household(con, person_id)
+        joined = name_and_date.joined_records(con, person_id)
         events = con.execute(
             "SELECT run_id, kind, person_id, other_person_id, n_records FROM person_events "
             "WHERE person_id = ? OR other_person_id = ? ORDER BY run_id", [person_id, person_id],
@@ -181,7 +183,7 @@ def person_page(
     record_action(request, session, actor, "insight.view.person", f"person:{person_id}")
     return render(request, "insight/person.html", {
         "place": actor.place, "person_id": person_id, "records": records, "events": events,
-        "names": names, "household": household,
+        "names": names, "household": household, "joined": joined,
     })  # fmt: skip
 
 
