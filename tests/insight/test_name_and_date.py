@@ -11,9 +11,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from joinedup.insight import name_and_date
+from joinedup.insight import link_state, name_and_date
 from joinedup.insight.governance import remove_source
-from joinedup.insight.link import link_place
+from joinedup.insight.link import LinkError, link_place
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.hard_cases import HardCases
@@ -213,3 +213,17 @@ def test_removing_a_source_gives_the_persons_of_a_full_relink(fed: Fed) -> None:
     result = link_place(con, work_dir=root / "work", threshold=_STRICT)
     assert result.mode == "incremental" and result.removed_records > 0
     assert partition(con) == _full(con, root, "after-removal")
+
+
+@pytest.mark.slow
+def test_a_place_linked_before_the_rule_is_linked_in_full_once(fed: Fed) -> None:
+    root, con, _ = fed
+    con.execute(f"DROP TABLE {name_and_date.NAME_DATE_ROWS}")  # as a store of an earlier version
+    with pytest.raises(LinkError, match="last linked before records holding only a name"):
+        link_place(con, work_dir=root / "work", mode="incremental", threshold=_STRICT)
+    before = link_state.load_model(con)
+    result = link_place(con, work_dir=root / "work", threshold=_STRICT)
+    after = link_state.load_model(con)
+    assert result.mode == "full" and before is not None and after is not None
+    assert after.model_id == before.model_id  # with the stored model, not re-trained
+    assert link_place(con, work_dir=root / "work", threshold=_STRICT).mode == "incremental"

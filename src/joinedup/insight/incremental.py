@@ -168,7 +168,7 @@ def link_incrementally(
 
     present = present_fields_in(con, place)
     check_model_fields(stored, present)
-    why_not = one_record_store.check_unchanged(con)
+    why_not = one_record_store.check_unchanged(con) or name_and_date.not_yet_kept(con)
     if why_not:
         raise LinkError(why_not)
     one_record = one_record_store.declared(con)

@@ -307,6 +307,10 @@ def link_place(
             # A source now says (or no longer says) it holds each person once: every pair is
             # weighed again, with the stored model, so person ids and the model stay.
             mode, retrain = "full", False
+        elif mode == "incremental" and name_and_date.not_yet_kept(con):
+            # Linked by a version before records with only a name and a date were joined by
+            # name_and_date: once in full with the stored model, so that it reaches everyone.
+            mode, retrain = "full", False
     if mode == "incremental" and stored is None:
         raise LinkError("no trained model yet: run `joinedup link --full` first")
     if run_id is None:

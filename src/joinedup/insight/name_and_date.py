@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 __all__ = [
     "JOINS", "KEPT", "NAME_DATE_ROWS", "join_alone", "joined_records", "keep_joins", "keep_rows",
-    "only_name_and_date", "recheck_source", "update_rows", "widen_scope",
+    "not_yet_kept", "only_name_and_date", "recheck_source", "update_rows", "widen_scope",
 ]  # fmt: skip
 
 # The model input's name and date of every record that agrees with a record of this kind
@@ -235,6 +235,19 @@ def joined_records(con: duckdb.DuckDBPyConnection, person_id: str) -> list[tuple
     ]
 
 
+def not_yet_kept(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why an incremental run cannot go on, if the persons were last linked by a version
+    before this rule (no ``NAME_DATE_ROWS``): the persons it leaves untouched would not have
+    had their records of this kind joined, and a full re-link would join them."""
+    if con.execute(f"SELECT 1 FROM duckdb_tables() WHERE table_name = '{NAME_DATE_ROWS}'").fetchall():  # noqa: S608
+        return None
+    return (
+        "the persons were last linked before records holding only a name and a date of birth "
+        "were joined to the one person agreeing with them: run `joinedup link` (it links in full "
+        "once, with the stored model) or `joinedup link --full`"
+    )
+
+
 def _ensure_rows(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {JOINS} (unique_id VARCHAR)")
     con.execute(
@@ -319,7 +332,8 @@ def recheck_source(con: duckdb.DuckDBPyConnection, source: str, place: str | Non
     kept for the next run to re-cluster (``link_rechecks``), and the source's rows leave
     ``NAME_DATE_ROWS``. ``place``: the model input, still holding the source's records (None
     when there is none: every kept row agreeing with one of the source's is taken instead)."""
-    _ensure_rows(con)
+    if not_yet_kept(con):
+        return  # the next run links in full: there is nothing to re-check
     prefix = source + "|"
     others = (
         f"(SELECT {_COLUMNS} FROM {place} WHERE {only_name_and_date()})"
