@@ -209,7 +209,12 @@ def test_removing_a_source_gives_the_persons_of_a_full_relink(fed: Fed) -> None:
         f"SELECT source FROM link_input_cache WHERE {name_and_date.only_name_and_date()} "  # noqa: S608
         "GROUP BY source ORDER BY count(*) DESC, source LIMIT 1"
     ).fetchone() or ("",)
+    rows = f"SELECT count(*) FROM {name_and_date.NAME_DATE_ROWS} WHERE starts_with(unique_id, ?)"  # noqa: S608
+    assert (con.execute(rows, [source + "|"]).fetchone() or (0,))[0] > 0
     remove_source(con, source)
+    for table in (name_and_date.NAME_DATE_ROWS, name_and_date.JOINS):  # nothing of it stays
+        left = con.execute(f"SELECT count(*) FROM {table} WHERE starts_with(unique_id, ?)", [source + "|"])  # noqa: S608
+        assert left.fetchone() == (0,), table
     result = link_place(con, work_dir=root / "work", threshold=_STRICT)
     assert result.mode == "incremental" and result.removed_records > 0
     assert partition(con) == _full(con, root, "after-removal")
