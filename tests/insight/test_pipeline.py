@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -80,6 +81,21 @@ def test_explanations_written(place: tuple[duckdb.DuckDBPyConnection, Path]) -> 
     _con, root = place
     names = {p.name for p in (root / "explain").iterdir()}
     assert {"match_weights.html", "comparison_viewer.html", "cluster_studio.html"} <= names
+
+
+def test_explanations_written_by_a_full_link_with_the_stored_model(
+    place: tuple[duckdb.DuckDBPyConnection, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The first link after an upgrade that adds state is one of these (name_and_date): the
+    # charts read the comparison levels, which the stored model's own scoring leaves out.
+    con, root = place
+    with caplog.at_level(logging.WARNING, logger="joinedup.insight.splink_backend"):
+        again = root / "again"
+        result = link_place(con, work_dir=root / "work", mode="full", retrain=False, explain_dir=again)
+    assert result.mode == "full"
+    assert "could not write Splink's explanations" not in caplog.text
+    names = {p.name for p in again.iterdir()}
+    assert {"match_weights.html", "comparison_viewer.html", "cluster_studio.html", "waterfall.html"} <= names
 
 
 def test_relink_keeps_ids_and_is_reproducible(

@@ -250,8 +250,10 @@ def train_and_predict(
         if explain_dir is not None:
             on_stage("writing Splink's explanations")
             t0 = time.perf_counter()
-            if stored is None:  # scored again with the estimated prior, as the pairs were
-                predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
+            # Scored again with Splink's own predict: the charts read the comparison levels
+            # (gamma columns), which the scoring above leaves out, and a new model's pairs
+            # are scored with its estimated prior, as the pairs were.
+            predictions = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
             clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
                 predictions, threshold_match_probability=threshold
             )
