@@ -7,7 +7,6 @@ model."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from joinedup.insight.pair_scorer import PAIR_COLUMNS
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
+from tests.support.batches import full_relink_partition
 from tests.support.persons import partition
 
 
@@ -52,27 +52,13 @@ def _pairs(table: pa.Table, prefix: str) -> list[tuple[str, str]]:
     return list(zip(left, right, strict=True))
 
 
-def _full_relink_partition(
-    con: duckdb.DuckDBPyConnection, tmp: Path, name: str, threshold: float
-) -> set[frozenset[str]]:
-    con.execute("CHECKPOINT")
-    copy = tmp / f"{name}.duckdb"
-    shutil.copy(tmp / "place.duckdb", copy)
-    other = connect(copy, memory_limit="500MB", threads=1)
-    try:
-        link_place(other, work_dir=tmp / f"work-{name}", mode="full", retrain=False, threshold=threshold)
-        return partition(other)
-    finally:
-        other.close()
-
-
 def _check_against_splink_and_a_full_relink(
     con: duckdb.DuckDBPyConnection, tmp: Path, name: str, threshold: float = DEFAULT_THRESHOLD
 ) -> None:
     ours, theirs = _stored_pairs(con), _splinks_pairs(con, tmp / f"ref-{name}")
     assert ours.keys() == theirs.keys(), f"{name}: the stored pairs differ from Splink's"
     assert all(abs(ours[k] - theirs[k]) < 1e-9 for k in ours)
-    assert partition(con) == _full_relink_partition(con, tmp, name, threshold)
+    assert partition(con) == full_relink_partition(con, tmp, name, threshold)
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, pa.Table, pa.Table]]:

@@ -18,7 +18,7 @@ from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.hard_cases import HardCases
 from joinedup.synth.insight import generate_place
-from tests.support.batches import CUTOFFS, write_batches
+from tests.support.batches import CUTOFFS, full_relink_partition, write_batches
 from tests.support.persons import partition
 
 _FIELDS = ("forename", "surname", "sex", "dob", "nhs_number", "ni_number", "postcode", "address_line", "uprn")
@@ -159,21 +159,9 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
         result = link_place(con, work_dir=root / "work", seed=42, threshold=_STRICT)
         if k:
             assert result.mode == "incremental"
-            compared.append((partition(con), _full(con, root, f"full{k}")))
+            compared.append((partition(con), full_relink_partition(con, root, f"full{k}", _STRICT)))
     yield root, con, compared
     con.close()
-
-
-def _full(con: duckdb.DuckDBPyConnection, root: Path, name: str) -> Partition:
-    con.execute("CHECKPOINT")
-    copy = root / f"{name}.duckdb"
-    copy.write_bytes((root / "place.duckdb").read_bytes())
-    other = connect(copy, memory_limit="500MB", threads=1)
-    try:
-        link_place(other, work_dir=root / f"work-{name}", mode="full", retrain=False, threshold=_STRICT)
-        return partition(other)
-    finally:
-        other.close()
 
 
 def _joined_by_the_rule(con: duckdb.DuckDBPyConnection) -> int:
@@ -217,7 +205,7 @@ def test_removing_a_source_gives_the_persons_of_a_full_relink(fed: Fed) -> None:
         assert left.fetchone() == (0,), table
     result = link_place(con, work_dir=root / "work", threshold=_STRICT)
     assert result.mode == "incremental" and result.removed_records > 0
-    assert partition(con) == _full(con, root, "after-removal")
+    assert partition(con) == full_relink_partition(con, root, "after-removal", _STRICT)
 
 
 @pytest.mark.slow

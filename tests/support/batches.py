@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from joinedup.insight.link import link_place
+from joinedup.insight.model import DEFAULT_THRESHOLD
 from joinedup.insight.store import connect
 from tests.support.persons import partition
 
@@ -58,14 +59,16 @@ def write_batches(extracts: Path, out: Path, cutoffs: list[date]) -> list[Path]:
     return dirs
 
 
-def full_relink_partition(con: duckdb.DuckDBPyConnection, tmp: Path, name: str) -> set[frozenset[str]]:
+def full_relink_partition(
+    con: duckdb.DuckDBPyConnection, tmp: Path, name: str, threshold: float = DEFAULT_THRESHOLD
+) -> set[frozenset[str]]:
     """The persons a full re-link with the stored model gives, on a copy of the store."""
     con.execute("CHECKPOINT")
     copy = tmp / f"{name}.duckdb"
     shutil.copy(tmp / "place.duckdb", copy)
     other = connect(copy, memory_limit="500MB", threads=1)
     try:
-        link_place(other, work_dir=tmp / f"work-{name}", mode="full", retrain=False)
+        link_place(other, work_dir=tmp / f"work-{name}", mode="full", retrain=False, threshold=threshold)
         return partition(other)
     finally:
         other.close()
