@@ -257,3 +257,16 @@ def test_records_a_failed_run_prepared_are_linked_by_the_next(
     result = link_place(con, work_dir=tmp_path / "w")
     assert result.mode == "incremental" and result.new_records == len(held) == 5
     assert partition(con) == full_relink_partition(con, tmp_path, "after-failure")
+
+
+@pytest.mark.slow
+def test_a_new_threshold_re_clusters_every_person(tmp_path: Path) -> None:
+    # Persons clustered at 0.9 are not those of 0.999: an incremental run that re-clusters only
+    # the persons new records touch left them all as they were (none was touched).
+    con = _two_records(tmp_path)
+    with pytest.raises(LinkError, match="another threshold"):
+        link_place(con, work_dir=tmp_path / "w", mode="incremental", threshold=0.999)
+    result = link_place(con, work_dir=tmp_path / "w", threshold=0.999)
+    assert result.mode == "full" and result.changes.splits > 0
+    assert partition(con) == full_relink_partition(con, tmp_path, "strict", 0.999)
+    assert link_place(con, work_dir=tmp_path / "w", threshold=0.999).mode == "incremental"

@@ -16,7 +16,7 @@ import pandas as pd
 
 from joinedup.insight.store import one
 
-__all__ = ["affected_persons"]
+__all__ = ["affected_persons", "same_threshold_as_last_run"]
 
 
 def affected_persons(
@@ -66,8 +66,6 @@ def affected_persons(
         }
         con.unregister("_decided")
     persons = set(seeds)
-    if not _same_threshold_as_last_run(con, threshold):
-        return sorted(_closure(con, persons, threshold))
     if not cannot:
         # Persons are the components of the stored pairs at this threshold (with must-links),
         # so without a cannot-link no strong pair joins two persons and there is nothing to
@@ -105,37 +103,9 @@ def affected_persons(
     return sorted(persons)
 
 
-def _closure(con: duckdb.DuckDBPyConnection, seeds: set[str], threshold: float) -> set[str]:
-    """``seeds`` closed under every stored pair at the threshold (after the threshold
-    changed, when any stored pair may join two persons)."""
-    persons = set(seeds)
-    frontier = set(seeds)
-    while frontier:
-        con.register("_frontier", pd.DataFrame({"person_id": sorted(frontier)}, dtype=object))
-        reached = {
-            r[0]
-            for r in con.execute(
-                """
-                WITH members AS (SELECT unique_id FROM _links
-                                 WHERE person_id IN (SELECT person_id FROM _frontier))
-                SELECT o.person_id FROM link_pairs p
-                JOIN _links o ON o.unique_id = p.unique_id_r
-                WHERE p.match_probability >= ? AND p.unique_id_l IN (SELECT unique_id FROM members)
-                UNION
-                SELECT o.person_id FROM link_pairs p
-                JOIN _links o ON o.unique_id = p.unique_id_l
-                WHERE p.match_probability >= ? AND p.unique_id_r IN (SELECT unique_id FROM members)
-                """,
-                [threshold, threshold],
-            ).fetchall()
-        }
-        con.unregister("_frontier")
-        frontier = reached - persons
-        persons |= frontier
-    return persons
-
-
-def _same_threshold_as_last_run(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
+def same_threshold_as_last_run(con: duckdb.DuckDBPyConnection, threshold: float) -> bool:
+    """The last finished run clustered at ``threshold``: its persons are what an incremental
+    run at this threshold starts from (at another, every person may join or split)."""
     last = one(con.execute(
         "SELECT threshold FROM link_runs WHERE status = 'done' ORDER BY run_id DESC LIMIT 1"
     ))  # fmt: skip

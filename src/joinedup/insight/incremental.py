@@ -49,7 +49,7 @@ from joinedup.insight import (
     splink_backend,
 )
 from joinedup.insight import model as link_model
-from joinedup.insight.affected_persons import affected_persons
+from joinedup.insight.affected_persons import affected_persons, same_threshold_as_last_run
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.model_input import present_fields_in
 from joinedup.insight.persons import assign_person_ids
@@ -169,6 +169,12 @@ def link_incrementally(
     present = present_fields_in(con, place)
     check_model_fields(stored, present)
     why_not = one_record_store.check_unchanged(con) or name_and_date.not_yet_kept(con)
+    if not why_not and not same_threshold_as_last_run(con, threshold):
+        why_not = (
+            f"the persons were last clustered at another threshold than {threshold}: any of them "
+            "may join or split, so run `joinedup link` (it links in full once, with the stored "
+            "model) or `joinedup link --full`"
+        )
     if why_not:
         raise LinkError(why_not)
     one_record = one_record_store.declared(con)
