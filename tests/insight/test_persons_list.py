@@ -200,7 +200,10 @@ def test_the_person_page_says_which_records_joined_by_name_and_date_alone(
     client: PageClient, insight: Path, settings: Settings  # noqa: F811
 ) -> None:
     with _store(settings) as con:
-        first = con.execute("SELECT person_id, source, record_id FROM person_links ORDER BY 1, 2, 3 LIMIT 1")
+        first = con.execute(
+            "SELECT person_id, source, record_id FROM person_links WHERE person_id IN ("
+            "SELECT person_id FROM person_links GROUP BY 1 HAVING count(*) > 1) ORDER BY 1, 2, 3 LIMIT 1"
+        )
         pid, source, rid = first.fetchone() or ("", "", "")
         (other,) = con.execute("SELECT max(person_id) FROM person_links").fetchone() or ("",)
         name_and_date.keep_joins(con, [(f"{source}|{rid}", "-")], replacing=None)
@@ -210,6 +213,16 @@ def test_the_person_page_says_which_records_joined_by_name_and_date_alone(
         assert f"Record {rid} holds only a name and a date of birth" in text
         assert "the only ones in the place that agree with its name, sex and date of birth" in text
         assert "only a name and a date of birth" not in client.get(BASE + f"/persons/{other}").text
+        with _store(settings) as con:
+            (second,) = con.execute(
+                "SELECT source || '|' || record_id FROM person_links WHERE person_id = ? "
+                "AND source || '|' || record_id <> ? ORDER BY 1 LIMIT 1",
+                [pid, f"{source}|{rid}"],
+            ).fetchone() or ("",)
+            joins = [(f"{source}|{rid}", "-"), (second, "-")]
+            name_and_date.keep_joins(con, joins, replacing=None)
+        text = re.sub(r"\s+", " ", client.get(BASE + f"/persons/{pid}").text)
+        assert "hold only a name and a date of birth" in text and "They were added to this person" in text
     finally:
         with _store(settings) as con:
             name_and_date.keep_joins(con, [], replacing=None)
