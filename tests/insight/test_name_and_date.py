@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from joinedup.insight import link_state, name_and_date
+from joinedup.insight import link_state, name_and_date, review
 from joinedup.insight.governance import remove_source
 from joinedup.insight.link import LinkError, link_place
 from joinedup.insight.pipeline import ingest_directory
@@ -186,6 +186,30 @@ def test_incremental_runs_give_the_persons_of_a_full_relink(fed: Fed) -> None:
     for k, (incremental, full) in enumerate(compared, start=1):
         assert incremental == full, f"batch {k}: persons differ from a full re-link"
     assert _joined_by_the_rule(con) >= 5  # the rule decided some persons here
+
+
+@pytest.mark.slow
+def test_an_analysts_different_people_undoes_a_join_at_the_next_run(fed: Fed) -> None:
+    root, con, _ = fed
+    joined, person = con.execute(
+        f"SELECT j.unique_id, l.person_id FROM {name_and_date.JOINS} j "  # noqa: S608
+        "JOIN person_links l ON l.source || '|' || l.record_id = j.unique_id ORDER BY 1 LIMIT 1"
+    ).fetchone() or ("", "")
+    (other,) = con.execute(
+        "SELECT source || '|' || record_id FROM person_links WHERE person_id = ? "
+        "AND source || '|' || record_id <> ? ORDER BY 1 LIMIT 1",
+        [person, joined],
+    ).fetchone() or ("",)
+    review.decide(con, joined, other, "different", decided_by="analyst@example")
+    result = link_place(con, work_dir=root / "work", threshold=_STRICT)
+    assert result.mode == "incremental"
+    alone = con.execute(
+        "SELECT count(*) FROM person_links WHERE person_id = (SELECT person_id FROM person_links "
+        "WHERE source || '|' || record_id = ?)",
+        [joined],
+    ).fetchone()
+    assert alone == (1,)  # the record is on its own again
+    assert partition(con) == full_relink_partition(con, root, "after-decision", _STRICT)
 
 
 @pytest.mark.slow
