@@ -15,8 +15,9 @@ On the synthetic place with hard cases at a million records, 2,381 records were 
 So, after the pairs are clustered, such a record left on its own joins the one person whose
 records agree with it, when there is exactly one: the same forename and surname, no
 different sex, and the same date of birth (or the same year where either date is 1 January,
-the day unknown). Two persons agreeing, or another record on its own agreeing, and it stays
-alone: the evidence cannot choose. The rule has no threshold, and an analyst's "different
+the day unknown), given a pair the model keeps (``KEPT``) with one of that person's records.
+Two persons agreeing, or another record on its own agreeing, and it stays alone: the
+evidence cannot choose. The rule has no threshold of its own, and an analyst's "different
 people" between the record and any record of that person stops it.
 
 Incremental runs give the persons a full re-link would: ``widen_scope`` adds to the persons
