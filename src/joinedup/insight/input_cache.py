@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from joinedup.insight import model_input
 from joinedup.insight.model_input import _BASE_SQL, _RARE_KEYS, RARE_KEY_CAP
-from joinedup.insight.store import one
+from joinedup.insight.store import has_table, one
 
 __all__ = [
     "CACHE", "RecordChanges", "cache_exists", "drop", "input_columns", "input_select", "rebuild", "refresh",
@@ -97,10 +97,7 @@ def rows_of(
 def cache_exists(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the store holds a cache of the model input as this version prepares it (one
     made by a version with other derived columns is not used, and is made afresh)."""
-    (n,) = one(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [CACHE]
-    )) or (0,)  # fmt: skip
-    if not n:
+    if not has_table(con, CACHE):
         return False
     keyed = [c for c in con.sql(_keyed_sql()).columns if c not in _EXTRA]  # bound, not run
     expected = [*keyed, *_RARE_KEYS, "forename_names", *_RAW, "record_hash", "row_hash"]

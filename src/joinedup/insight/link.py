@@ -37,7 +37,6 @@ from joinedup.insight import (
     training,
 )
 from joinedup.insight import model as link_model
-from joinedup.insight.affected_persons import same_threshold_as_last_run
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.household_birthdays import household_shares
 from joinedup.insight.model_input import RARE_KEY_CAP, prepare_input, present_fields, present_fields_in
@@ -306,17 +305,12 @@ def link_place(
     if mode == "auto":
         (linked,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
         mode = "incremental" if stored is not None and linked else "full"
-        if mode == "incremental" and one_record_store.check_unchanged(con):
-            # A source now says (or no longer says) it holds each person once: every pair is
-            # weighed again, with the stored model, so person ids and the model stay.
-            mode, retrain = "full", False
-        elif mode == "incremental" and not same_threshold_as_last_run(con, threshold):
-            # Persons were clustered at another threshold: any of them may join or split.
-            mode, retrain = "full", False
-        elif mode == "incremental" and name_and_date.not_yet_kept(con):
-            # Linked by a version before records with only a name and a date were joined by
-            # name_and_date: once in full with the stored model, so that it reaches everyone.
-            mode, retrain = "full", False
+        if mode == "incremental":
+            from joinedup.insight.incremental import reason_to_link_in_full
+
+            if reason_to_link_in_full(con, threshold):
+                # Once in full with the stored model, so person ids and the model stay.
+                mode, retrain = "full", False
     if mode == "incremental" and stored is None:
         raise LinkError("no trained model yet: run `joinedup link --full` first")
     if run_id is None:

@@ -36,6 +36,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from joinedup.insight.store import has_table
+
 __all__ = [
     "JOINS", "KEPT", "NAME_DATE_ROWS", "join_alone", "joined_records", "keep_joins", "keep_rows",
     "not_yet_kept", "only_name_and_date", "recheck_source", "update_rows", "widen_scope",
@@ -228,7 +230,7 @@ def keep_joins(
 
 def joined_records(con: duckdb.DuckDBPyConnection, person_id: str) -> list[tuple[str, str]]:
     """(source, record id) of the person's records that this rule joined to it."""
-    if not con.execute(f"SELECT 1 FROM duckdb_tables() WHERE table_name = '{JOINS}'").fetchall():  # noqa: S608
+    if not has_table(con, JOINS):
         return []
     return [
         (source, record_id)
@@ -244,7 +246,7 @@ def not_yet_kept(con: duckdb.DuckDBPyConnection) -> str | None:
     """Why an incremental run cannot go on, if the persons were last linked by a version
     before this rule (no ``NAME_DATE_ROWS``): the persons it leaves untouched would not have
     had their records of this kind joined, and a full re-link would join them."""
-    if con.execute(f"SELECT 1 FROM duckdb_tables() WHERE table_name = '{NAME_DATE_ROWS}'").fetchall():  # noqa: S608
+    if has_table(con, NAME_DATE_ROWS):
         return None
     return (
         "the persons were last linked before records holding only a name and a date of birth "
@@ -339,7 +341,7 @@ def recheck_source(con: duckdb.DuckDBPyConnection, source: str, place: str | Non
     when there is none: every kept row agreeing with one of the source's is taken instead)."""
     prefix = source + "|"
     if not_yet_kept(con):  # the next run links in full: nothing to re-check, nothing kept
-        if con.execute(f"SELECT 1 FROM duckdb_tables() WHERE table_name = '{JOINS}'").fetchall():  # noqa: S608
+        if has_table(con, JOINS):
             con.execute(f"DELETE FROM {JOINS} WHERE starts_with(unique_id, ?)", [prefix])  # noqa: S608
         return
     others = (

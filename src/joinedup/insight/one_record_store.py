@@ -22,7 +22,7 @@ from joinedup.insight.one_record_sources import (
     posteriors,
     views_of,
 )
-from joinedup.insight.store import create_if_missing
+from joinedup.insight.store import create_if_missing, has_table
 
 __all__ = [
     "PairWeighing", "Refreshed", "check_unchanged", "declared", "ensure_schema", "forget_source", "keep",
@@ -106,7 +106,7 @@ def forget_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
     a pair's weight depends only on its two records' candidates in each other's sources, and
     a removed source is one of those for none of the pairs that remain."""
     # Not created here when missing: a removal stays a change of rows, not of the catalog.
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'link_one_record_pairs'").fetchall():
+    if not has_table(con, "link_one_record_pairs"):
         return
     prefix = name + "|"
     con.execute(

@@ -20,7 +20,7 @@ from joinedup.insight import processes
 
 __all__ = [
     "INTERRUPTED", "RECORD_COLUMNS", "checkpoint", "connect", "create_if_missing",
-    "fail_interrupted_runs", "insight_path", "one", "open_store", "transaction",
+    "fail_interrupted_runs", "has_table", "insight_path", "one", "open_store", "transaction",
 ]  # fmt: skip
 
 # The columns of `records`, in order. Raw names are kept beside normalised ones because
@@ -312,3 +312,12 @@ def one(result: duckdb.DuckDBPyConnection) -> Any:
     before the connection can register a table or run another statement."""
     rows = result.fetchall()
     return rows[0] if rows else None
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """The store holds a table ``name`` (not a temporary one of this connection)."""
+    return bool(
+        con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [name]
+        ).fetchall()
+    )
