@@ -226,3 +226,24 @@ def test_the_person_page_says_which_records_joined_by_name_and_date_alone(
     finally:
         with _store(settings) as con:
             name_and_date.keep_joins(con, [], replacing=None)
+
+
+def test_the_person_page_counts_the_records_of_a_merge_in_plain_words(
+    client: PageClient, insight: Path, settings: Settings  # noqa: F811
+) -> None:
+    with _store(settings) as con:
+        (pid,) = con.execute("SELECT min(person_id) FROM person_links").fetchone() or ("",)
+        (run,) = con.execute("SELECT max(run_id) FROM person_events").fetchone() or (0,)
+        run = (run or 0) + 1000  # a run of its own, removed below
+        con.executemany(
+            "INSERT INTO person_events VALUES (?, ?, ?, ?, ?)",
+            [(run, "merge", pid, "P-ONE", 1), (run + 1, "split", pid, "P-TWO", 2)],
+        )
+    _as(client, Role.ANALYST)
+    try:
+        text = re.sub(r"\s+", " ", client.get(BASE + f"/persons/{pid}").text)
+        assert f"Run {run}: merged P-ONE into {pid} (1 record)" in text
+        assert f"Run {run + 1}: split P-TWO from {pid} (2 records)" in text
+    finally:
+        with _store(settings) as con:
+            con.execute("DELETE FROM person_events WHERE run_id >= ?", [run])
