@@ -11,13 +11,20 @@ not UK postcodes, so they travel inside the address rather than the postcode fie
 
 Both files hold each person once, and their mappings say so (``one_record_per_person``)
 unless ``--not-one-record`` is given.
+
+``--dedupe N`` links FEBRL1, 2 or 3 instead: one file holding people more than once (one
+duplicate of each original, or up to five), as one extract of a partner that records a
+person again at each contact. ``--keep DIR`` keeps the store and the extract with its
+``truth.csv``, for ``bench/textbook_splink.py DIR``.
+
+    .venv/bin/python bench/insight_febrl.py --dedupe 3 --keep /tmp/febrl3
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,23 +36,33 @@ def main() -> None:
     from joinedup.insight.model import DEFAULT_THRESHOLD
     from joinedup.insight.pipeline import ingest_directory
     from joinedup.insight.store import connect
-    from joinedup.synth.febrl import write_extracts
+    from joinedup.synth.febrl import write_dedupe_extract, write_extracts
 
-    root = Path(tempfile.mkdtemp(prefix="joinedup-febrl-"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("threshold", nargs="?", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--not-one-record", action="store_true", help="FEBRL4 mappings silent on duplicates")
+    parser.add_argument("--dedupe", type=int, choices=(1, 2, 3), help="link FEBRL1, 2 or 3 instead of FEBRL4")
+    parser.add_argument("--keep", type=Path, help="keep the store and extracts here")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="joinedup-febrl-"))
     extracts = root / "extracts"
-    extracts.mkdir()
-    one_record = "--not-one-record" not in sys.argv
-    truth, _raw = write_extracts(extracts, one_record=one_record)
+    extracts.mkdir(parents=True, exist_ok=True)
+    (root / "place.duckdb").unlink(missing_ok=True)
+    one_record = not args.not_one_record and args.dedupe is None
+    if args.dedupe:
+        truth = write_dedupe_extract(extracts, args.dedupe)
+    else:
+        truth, _raw = write_extracts(extracts, one_record=one_record)
+        truth.to_csv(extracts / "truth.csv", index=False)
 
-    con = connect(root / "febrl.duckdb", memory_limit="2GB", threads=2)
+    con = connect(root / "place.duckdb", memory_limit="2GB", threads=2)
     t0 = time.perf_counter()
     reports = ingest_directory(con, extracts)
     ingest_s = time.perf_counter() - t0
-    numbers = [a for a in sys.argv[1:] if not a.startswith("--")]
-    threshold = float(numbers[0]) if numbers else DEFAULT_THRESHOLD
-    result = link_place(con, work_dir=root / "work", threshold=threshold)
+    result = link_place(con, work_dir=root / "work", threshold=args.threshold)
     evaluation = evaluate_frames(links_frame(con), truth)
     print(json.dumps({
+        "data": f"FEBRL{args.dedupe}" if args.dedupe else "FEBRL4",
         "one_record_per_person": one_record,
         "records": sum(r.records for r in reports),
         "quarantined": sum(r.quarantined for r in reports),
@@ -57,6 +74,7 @@ def main() -> None:
         "f1": round(evaluation.f1, 4),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }, indent=2))  # fmt: skip
+    con.close()
 
 
 if __name__ == "__main__":
