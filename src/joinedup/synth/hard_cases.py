@@ -78,12 +78,17 @@ class HardCases:
                     if dob.year + years > 2006:  # an adult: the family member is the parent
                         years = -abs(years)
                     dob = dob.replace(year=dob.year + years, day=min(dob.day, 28))
+                number: str | None = None  # the relative's one NHS number
                 for record in by_person[pid]:
                     if own.random() < 0.5:
                         continue
+                    # A number is drawn for each record as before, so that every other draw
+                    # (and so the rest of the place) is unchanged; the relative keeps the first.
+                    drawn = _nhs_number(own) if record.nhs else None
+                    number = number or drawn
                     relative = replace(
                         record, record_id=new_id(record.source.name), person=next_pid, forename=other,
-                        dob=dob, nhs=_nhs_number(own) if record.nhs else None, ni=None,
+                        dob=dob, nhs=number if record.nhs else None, ni=None,
                         event=record.event + timedelta(days=own.randint(-60, 60)),
                     )  # fmt: skip
                     by_source[record.source.name].append(relative)
