@@ -213,6 +213,10 @@ def test_the_person_page_says_which_records_joined_by_name_and_date_alone(
         assert f"Record {rid} holds only a name and a date of birth" in text
         assert "the only ones in the place that agree with its name, sex and date of birth" in text
         assert "only a name and a date of birth" not in client.get(BASE + f"/persons/{other}").text
+        # One click to the pair on the review pages, where "different people" undoes the join.
+        (link,) = re.findall(r'href="([^"]*/review/pair\?[^"]*)">Review record ' + re.escape(rid), text)
+        pair = client.get(link.replace("&amp;", "&"))
+        assert pair.status_code == 200 and rid in pair.text and "Different people" in pair.text
         with _store(settings) as con:
             (second,) = con.execute(
                 "SELECT source || '|' || record_id FROM person_links WHERE person_id = ? "

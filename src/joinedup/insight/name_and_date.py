@@ -39,8 +39,8 @@ import pyarrow.compute as pc
 from joinedup.insight.store import has_table
 
 __all__ = [
-    "JOINS", "KEPT", "NAME_DATE_ROWS", "join_alone", "joined_records", "keep_joins", "keep_rows",
-    "not_yet_kept", "only_name_and_date", "recheck_source", "update_rows", "widen_scope",
+    "JOINS", "KEPT", "NAME_DATE_ROWS", "join_alone", "joined_pairs", "joined_records", "keep_joins",
+    "keep_rows", "not_yet_kept", "only_name_and_date", "recheck_source", "update_rows", "widen_scope",
 ]  # fmt: skip
 
 # The model input's name and date of every record that agrees with a record of this kind
@@ -240,6 +240,36 @@ def joined_records(con: duckdb.DuckDBPyConnection, person_id: str) -> list[tuple
             [person_id],
         ).fetchall()
     ]
+
+
+def joined_pairs(con: duckdb.DuckDBPyConnection, person_id: str) -> list[tuple[str, str, str | None]]:
+    """(source, record id, partner) for each of the person's records this rule joined: the
+    partner is the unique id of the person's record its strongest scored pair was with (any
+    other of its records where none was scored), so that an analyst can open the two side by
+    side on the review pages and say "different people" if the join is wrong."""
+    joined = joined_records(con, person_id)
+    if not joined:
+        return []
+    mine = [f"{source}|{record_id}" for source, record_id in con.execute(
+        "SELECT source, record_id FROM person_links WHERE person_id = ? ORDER BY 1, 2", [person_id]
+    ).fetchall()]  # fmt: skip
+    ids = [f"{source}|{record_id}" for source, record_id in joined]
+    best = dict(con.execute(
+        """
+        SELECT j, arg_max(other, match_weight) FROM (
+            SELECT unique_id_l AS j, unique_id_r AS other, match_weight FROM link_pairs
+            WHERE list_contains(?, unique_id_l) AND list_contains(?, unique_id_r)
+            UNION ALL
+            SELECT unique_id_r, unique_id_l, match_weight FROM link_pairs
+            WHERE list_contains(?, unique_id_r) AND list_contains(?, unique_id_l)
+        ) GROUP BY j
+        """, [ids, mine, ids, mine],
+    ).fetchall())  # fmt: skip
+    pairs: list[tuple[str, str, str | None]] = []
+    for (source, record_id), uid in zip(joined, ids, strict=True):
+        others = [m for m in mine if m != uid]
+        pairs.append((source, record_id, best.get(uid) or (others[0] if others else None)))
+    return pairs
 
 
 def not_yet_kept(con: duckdb.DuckDBPyConnection) -> str | None:

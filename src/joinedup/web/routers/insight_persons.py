@@ -173,7 +173,7 @@ def person_page(
             "ORDER BY r.event_date NULLS LAST, s.service", [person_id],
         ).fetchall()  # fmt: skip
         household = _household(con, person_id)
-        joined = name_and_date.joined_records(con, person_id)
+        joined = name_and_date.joined_pairs(con, person_id)
         events = con.execute(
             "SELECT run_id, kind, person_id, other_person_id, n_records FROM person_events "
             "WHERE person_id = ? OR other_person_id = ? ORDER BY run_id", [person_id, person_id],
