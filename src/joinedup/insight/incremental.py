@@ -49,7 +49,7 @@ from joinedup.insight import (
     splink_backend,
 )
 from joinedup.insight import model as link_model
-from joinedup.insight.affected_persons import affected_persons, same_threshold_as_last_run
+from joinedup.insight.affected_persons import affected_persons
 from joinedup.insight.clusters import cluster_records, matched_share
 from joinedup.insight.model_input import present_fields_in
 from joinedup.insight.persons import assign_person_ids
@@ -143,22 +143,6 @@ def _score(
     return scorer.score(scoped, blocked, f"match_probability >= {keep_from!r}"), blocked.num_rows
 
 
-def reason_to_link_in_full(con: duckdb.DuckDBPyConnection, threshold: float) -> str | None:
-    """Why the persons a full re-link would give cannot be reached from the stored ones by
-    re-clustering only those a run touches, if so: a source now says (or no longer says) it
-    holds each person once, so every pair weighs afresh (``one_record_store``); the persons
-    were clustered at another threshold, so any may join or split; or they were linked by a
-    version before ``name_and_date``, so its joins are missing where nothing is touched.
-    ``joinedup link`` then links in full once with the stored model."""
-    if same_threshold_as_last_run(con, threshold):
-        return one_record_store.check_unchanged(con) or name_and_date.not_yet_kept(con)
-    return (
-        f"the persons were last clustered at another threshold than {threshold}: any of them "
-        "may join or split, so run `joinedup link` (it links in full once, with the stored "
-        "model) or `joinedup link --full`"
-    )
-
-
 def link_incrementally(
     con: duckdb.DuckDBPyConnection,
     place: str,
@@ -184,7 +168,7 @@ def link_incrementally(
 
     present = present_fields_in(con, place)
     check_model_fields(stored, present)
-    why_not = reason_to_link_in_full(con, threshold)
+    why_not = link_state.reason_to_link_in_full(con, threshold)
     if why_not:
         raise LinkError(why_not)
     one_record = one_record_store.declared(con)

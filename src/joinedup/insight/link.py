@@ -305,12 +305,9 @@ def link_place(
     if mode == "auto":
         (linked,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)
         mode = "incremental" if stored is not None and linked else "full"
-        if mode == "incremental":
-            from joinedup.insight.incremental import reason_to_link_in_full
-
-            if reason_to_link_in_full(con, threshold):
-                # Once in full with the stored model, so person ids and the model stay.
-                mode, retrain = "full", False
+        if mode == "incremental" and link_state.reason_to_link_in_full(con, threshold):
+            # Once in full with the stored model, so person ids and the model stay.
+            mode, retrain = "full", False
     if mode == "incremental" and stored is None:
         raise LinkError("no trained model yet: run `joinedup link --full` first")
     if run_id is None:

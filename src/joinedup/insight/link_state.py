@@ -19,11 +19,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from joinedup.insight import name_and_date, one_record_store
+from joinedup.insight.affected_persons import same_threshold_as_last_run
 from joinedup.insight.store import create_if_missing, one
 
 __all__ = [
-    "InputChanges", "StoredModel", "diff_inputs", "ensure_schema", "load_model", "record_run",
-    "recheck_source", "rechecked", "save_inputs", "save_model",
+    "InputChanges", "StoredModel", "diff_inputs", "ensure_schema", "load_model", "reason_to_link_in_full",
+    "record_run", "recheck_source", "rechecked", "save_inputs", "save_model",
 ]  # fmt: skip
 
 _SCHEMA = """
@@ -321,3 +323,19 @@ def rechecked(con: duckdb.DuckDBPyConnection) -> None:
     """A run has re-clustered the persons ``recheck_source`` kept (the caller's transaction)."""
     ensure_schema(con)
     con.execute("DELETE FROM link_rechecks")
+
+
+def reason_to_link_in_full(con: duckdb.DuckDBPyConnection, threshold: float) -> str | None:
+    """Why the persons a full re-link would give cannot be reached from the stored ones by
+    re-clustering only those a run touches, if so: a source now says (or no longer says) it
+    holds each person once, so every pair weighs afresh (``one_record_store``); the persons
+    were clustered at another threshold, so any may join or split; or they were linked by a
+    version before ``name_and_date``, so its joins are missing where nothing is touched.
+    ``joinedup link`` then links in full once with the stored model."""
+    if same_threshold_as_last_run(con, threshold):
+        return one_record_store.check_unchanged(con) or name_and_date.not_yet_kept(con)
+    return (
+        f"the persons were last clustered at another threshold than {threshold}: any of them "
+        "may join or split, so run `joinedup link` (it links in full once, with the stored "
+        "model) or `joinedup link --full`"
+    )
