@@ -232,6 +232,48 @@ def test_the_person_page_says_which_records_joined_by_name_and_date_alone(
             name_and_date.keep_joins(con, [], replacing=None)
 
 
+def test_a_pair_opened_from_the_person_page_leads_back_to_it(
+    client: PageClient, insight: Path, settings: Settings  # noqa: F811
+) -> None:
+    with _store(settings) as con:
+        pid, source, rid = con.execute(
+            "SELECT person_id, source, record_id FROM person_links WHERE person_id IN ("
+            "SELECT person_id FROM person_links GROUP BY 1 HAVING count(*) > 1) ORDER BY 1, 2, 3 LIMIT 1"
+        ).fetchone() or ("", "", "")
+        name_and_date.keep_joins(con, [(f"{source}|{rid}", "-")], replacing=None)
+    _as(client, Role.ANALYST)
+    try:
+        text = client.get(BASE + f"/persons/{pid}").text
+        (link,) = re.findall(r'href="([^"]*/review/pair\?[^"]*)">Review record ' + re.escape(rid), text)
+        link = link.replace("&amp;", "&")
+        pair = client.get(link)
+        back = f'href="{BASE}/persons/{pid}"'
+        assert f"Back to person {pid}" in pair.text and back in pair.text
+        assert "Back to the queue" not in pair.text
+        left = pair.text.split('name="l" value="', 1)[1].split('"', 1)[0]
+        right = pair.text.split('name="r" value="', 1)[1].split('"', 1)[0]
+        # The decision returns to the person, saying what was saved and when it takes effect.
+        form = {"l": left, "r": right, "decision": "different", "person": pid}
+        done = client.post_form(BASE + "/review/pair", form, token_from=link)
+        assert done.status_code == 303 and done.headers["location"] == f"{BASE}/persons/{pid}"
+        page = re.sub(r"\s+", " ", client.get(done.headers["location"]).text)
+        assert "(different people) is saved. It changes the persons at the next link." in page
+        assert "is saved" not in client.get(BASE + f"/persons/{pid}").text  # said once
+        with _store(settings) as con:
+            assert con.execute("SELECT decision FROM review_decisions").fetchall() == [("different",)]
+        # Anything but a person id in the URL or the form is ignored: the queue as before.
+        for bad in ('"><script>alert(1)</script>', "P1", "../../admin"):
+            page = client.get(link.split("&person=")[0] + "&person=" + bad.replace("&", "%26"))
+            assert "Back to the queue" in page.text and "<script>alert" not in page.text
+            form = {"l": left, "r": right, "decision": "unsure", "person": bad}
+            done = client.post_form(BASE + "/review/pair", form, token_from=link)
+            assert done.headers["location"] == f"{BASE}/review#check"
+    finally:
+        with _store(settings) as con:
+            name_and_date.keep_joins(con, [], replacing=None)
+            con.execute("DELETE FROM review_decisions")
+
+
 def test_the_person_page_counts_the_records_of_a_merge_in_plain_words(
     client: PageClient, insight: Path, settings: Settings  # noqa: F811
 ) -> None:

@@ -3,6 +3,7 @@ figure is written in a GOV.UK table. Used by the insight routers only; no busine
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -29,6 +30,8 @@ from joinedup.places.models import Place
 from joinedup.web.authz import Actor, client_ip
 
 BASE = "/places/{place}/insight"
+# A person's id as the linkage names it: anything else in a URL is not a person.
+PERSON_ID = re.compile(r"P[0-9]{8}")
 EXPLANATIONS = {
     "match_weights": "Match weights of the model",
     "m_u_parameters": "m and u probabilities",

@@ -3,7 +3,6 @@ each view is written to the audit log."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +20,7 @@ from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors
 from joinedup.web.insight_pages import (
     BASE,
+    PERSON_ID,
     has_store,
     record_action,
     store,
@@ -149,7 +149,7 @@ def person_page(
     actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
     session: Session = Depends(get_db),
 ) -> Response:
-    if not re.fullmatch(r"P[0-9]{8}", person_id) or not has_store(request, actor.place.slug):
+    if not PERSON_ID.fullmatch(person_id) or not has_store(request, actor.place.slug):
         raise HTTPException(status_code=404)
     with store(request, actor.place.slug) as con:
         # Each name once (as the partners spell it most often), with the services that
@@ -184,6 +184,7 @@ def person_page(
     return render(request, "insight/person.html", {
         "place": actor.place, "person_id": person_id, "records": records, "events": events,
         "names": names, "household": household, "joined": joined,
+        "note": request.session.pop("person_note", None),
     })  # fmt: skip
 
 

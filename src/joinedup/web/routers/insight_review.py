@@ -18,7 +18,7 @@ from joinedup.insight.store import one
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
-from joinedup.web.insight_pages import BASE, has_store, record_action, settings_of, store
+from joinedup.web.insight_pages import BASE, PERSON_ID, has_store, record_action, settings_of, store
 from joinedup.web.templating import render
 
 router = APIRouter()
@@ -77,7 +77,15 @@ def review_check_next(
     return RedirectResponse(f"/places/{slug}/insight/review/pair?{query}", status_code=303)
 
 
-def _pair_context(request: Request, actor: Actor, left: str, right: str) -> dict[str, Any]:
+def _from_person(person: str | None) -> str | None:
+    """The person whose page the pair was opened from (the back link and where a decision
+    returns to), when the value is a person id; anything else is ignored."""
+    return person if person and PERSON_ID.fullmatch(person) else None
+
+
+def _pair_context(
+    request: Request, actor: Actor, left: str, right: str, person: str | None = None
+) -> dict[str, Any]:
     with store(request, actor.place.slug) as con:
         try:
             fields = side_by_side(con, left, right)
@@ -95,7 +103,7 @@ def _pair_context(request: Request, actor: Actor, left: str, right: str) -> dict
     return {
         "place": actor.place, "left": left, "right": right, "fields": fields,
         "evidence": evidence, "decisions": review.DECISIONS,
-        "decided": decided[0] if decided else None, "sampled": sampled,
+        "decided": decided[0] if decided else None, "sampled": sampled, "person": person,
     }  # fmt: skip
 
 
@@ -108,6 +116,7 @@ def review_pair(
     request: Request,
     l: str,  # noqa: E741  (the pair's left and right record)
     r: str,
+    person: str | None = None,
     actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
     session: Session = Depends(get_db),
 ) -> Response:
@@ -115,7 +124,7 @@ def review_pair(
         raise HTTPException(status_code=404)
     left, right = review.ordered(l, r)
     try:
-        context = _pair_context(request, actor, left, right)
+        context = _pair_context(request, actor, left, right, _from_person(person))
     except _Gone:
         return RedirectResponse(f"/places/{actor.place.slug}/insight/review", status_code=303)
     record_action(request, session, actor, "insight.view.review_pair", f"pair:{left}~{right}")
@@ -133,6 +142,7 @@ def review_decide(
     if not has_store(request, slug):
         raise HTTPException(status_code=404)
     left, right = review.ordered(form.get("l", ""), form.get("r", ""))
+    person = _from_person(form.get("person"))
     decision = form.get("decision", "")
     errors = FormErrors()
     if decision not in review.DECISIONS:
@@ -146,7 +156,7 @@ def review_decide(
                 return RedirectResponse(f"/places/{slug}/insight/review", status_code=303)
     if errors:
         try:
-            context = _pair_context(request, actor, left, right)
+            context = _pair_context(request, actor, left, right, person)
         except _Gone:
             return RedirectResponse(f"/places/{slug}/insight/review", status_code=303)
         record_action(request, session, actor, "insight.view.review_pair", f"pair:{left}~{right}")
@@ -154,4 +164,10 @@ def review_decide(
                       status_code=400)  # fmt: skip
     record_action(request, session, actor, "insight.review.decide", f"pair:{left}~{right}",
                   decision=decision)  # fmt: skip
+    if person:
+        request.session["person_note"] = (
+            f"Your decision on records {left.split('|', 1)[1]} and {right.split('|', 1)[1]} "
+            f"({review.DECISIONS[decision].lower()}) is saved. It changes the persons at the next link."
+        )
+        return RedirectResponse(f"/places/{slug}/insight/persons/{person}", status_code=303)
     return RedirectResponse(f"/places/{slug}/insight/review#check", status_code=303)
