@@ -138,3 +138,50 @@ def test_mistakes_change_nothing(place: Path) -> None:
     assert _decisions(place) == []
     code, text = _run("review", "list", "--place", "nowhere")
     assert code == 2 and "has no insight yet" in text
+
+
+def _band_and_draws(path: Path) -> tuple[tuple[float, float], int]:
+    con = _open(path)
+    try:
+        kept = con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'review_checks'").fetchall()
+        (drawn,) = con.execute("SELECT count(*) FROM review_checks").fetchone() or (0,) if kept else (0,)
+        return review.band(con), int(drawn)
+    finally:
+        con.close()
+
+
+def test_band_shows_and_sets_the_band_and_keeps_the_check_sample_honest(place: Path) -> None:
+    code, text = _run("review", "band", "--place", SLUG)
+    assert code == 0 and "Review band: 50% to 95% match probability." in text
+    for _ in range(2):
+        assert _run("review", "check", "--place", SLUG)[0] == 0
+    (_, drawn) = _band_and_draws(place)
+    assert drawn >= 2
+    # Narrower: the draws inside it are still a random sample of it, so they stay.
+    code, text = _run("review", "band", "--place", SLUG, "--high", "0.9")
+    assert code == 0 and "Review band: 50% to 90% match probability (was 50% to 95%)." in text
+    assert _band_and_draws(place) == ((0.5, 0.9), drawn) and "starts again" not in text
+    # Further: the draws could not have reached the new part, so the sample starts again;
+    # the analysts' decisions stay.
+    left, right = _web_queue(place)[0].pair_key.split("~")
+    assert _run("review", "decide", "--place", SLUG, f"{left}~{right}", "same")[0] == 0
+    code, text = _run("review", "band", "--place", SLUG, "--low", "0.4", "--high", "0.999")
+    assert code == 0 and "Review band: 40% to 99.9% match probability (was 50% to 90%)." in text
+    assert f"check sample starts again: {drawn} earlier draws set aside" in " ".join(text.split())
+    assert _band_and_draws(place) == ((0.4, 0.999), 0) and len(_decisions(place)) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--low", "0.9", "--high", "0.8"), "The band 90% to 80% is not a band"),
+        (("--high", "0.3"), "The band 50% to 30% is not a band"),
+        (("--low", "1.5"), "Invalid value for '--low': Input should be less than or equal to 1"),
+        (("--high", "most"), "Invalid value for '--high': Input should be a valid number"),
+    ],
+)
+def test_a_bad_band_changes_nothing(place: Path, args: tuple[str, ...], says: str) -> None:
+    before = _band_and_draws(place)
+    code, text = _run("review", "band", "--place", SLUG, *args)
+    assert code != 0 and says in re.sub(r"[\s│]+", " ", text), text
+    assert _band_and_draws(place) == before

@@ -23,7 +23,7 @@ import duckdb
 from joinedup.insight import review
 from joinedup.insight.store import create_if_missing, one
 
-__all__ = ["Estimate", "NothingToDraw", "draw", "estimate", "sampled"]
+__all__ = ["Estimate", "NothingToDraw", "change_band", "draw", "estimate", "sampled"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS review_checks (
@@ -81,6 +81,23 @@ def draw(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
             con.execute("INSERT INTO review_checks VALUES (?, ?, ?, ?)", [left, right, now, probability])
             if decision is None:
                 return left, right
+
+
+def change_band(con: duckdb.DuckDBPyConnection, low: float, high: float) -> int:
+    """Set the review band (``review.set_band``'s checks) and keep the check sample honest:
+    returns how many draws were set aside. A narrower band keeps the sample, since the draws
+    that fall inside it are still a simple random sample of it. A band reaching further
+    either way sets every draw aside: those pairs were drawn before the new part could be, so
+    the sample would under-count it. Analysts' decisions are kept; a decided pair rejoins the
+    new sample, without asking anyone again, when a draw reaches it."""
+    _ensure(con)
+    old_low, old_high = review.band(con)
+    review.set_band(con, low, high)
+    if low >= old_low and high <= old_high:
+        return 0
+    (drawn,) = one(con.execute("SELECT count(*) FROM review_checks")) or (0,)
+    con.execute("DELETE FROM review_checks")
+    return int(drawn)
 
 
 def sampled(con: duckdb.DuckDBPyConnection, left: str, right: str) -> bool:

@@ -1,4 +1,4 @@
-"""`joinedup review list|check|show|decide|estimate`: clerical review from the command line, beside
+"""`joinedup review list|check|show|decide|estimate|band`: clerical review from the command line, beside
 the web's review queue. The queue is the web's, in the web's order; `show` is person-level
 and, like the web's pair page, refuses to go on unless the view is written to the audit log.
 A mistake (a bad decision word, an unknown pair, a pair whose records have since gone)
@@ -187,3 +187,43 @@ def estimate(place: PlaceOpt) -> None:
         console.print(f"Not counted: {found.not_counted} decision{plural} on pairs taken from the "
                       "queue, which offers first the pairs most likely to change persons and so would "
                       "tilt the estimate. Draw pairs at random with `review check`.")  # fmt: skip
+
+
+Probability = Annotated[
+    float | None, typer.Option(min=0.0, max=1.0, help="A match probability, 0 to 1 (0.5 is even odds)")
+]
+
+
+@review_app.command("band")
+def band(place: PlaceOpt, low: Probability = None, high: Probability = None) -> None:
+    """Show the review band, or set it: pairs the model scores between --low and --high go
+    to the review queue and the check sample (default 0.5 to 0.95). Either may be given
+    alone; the other stays as it is."""
+    from joinedup.insight import review, review_check
+    from joinedup.insight.cli import _store
+
+    with _store(place) as con:
+        old = review.band(con)
+        if low is None and high is None:
+            console.print(f"Review band: {_share(old[0])} to {_share(old[1])} match probability.")
+            return
+        new = (old[0] if low is None else low, old[1] if high is None else high)
+        try:
+            set_aside = review_check.change_band(con, *new)
+        except review.ReviewError as exc:
+            raise UserError(
+                f"The band {_share(new[0])} to {_share(new[1])} is not a band: the low end must be "
+                "below the high end (it was left as it was)"
+            ) from exc
+    console.print(f"Review band: {_share(new[0])} to {_share(new[1])} match probability (was "
+                  f"{_share(old[0])} to {_share(old[1])}).")  # fmt: skip
+    if set_aside:
+        plural = "draw" if set_aside == 1 else "draws"
+        console.print(f"The band reaches further than before, so the check sample starts again: "
+                      f"{set_aside} earlier {plural} set aside. Decisions are kept and count again when "
+                      "a draw reaches their pair.")  # fmt: skip
+
+
+def _share(value: float) -> str:
+    """A probability as a percentage, with as many places as it needs (95%, 99.9%)."""
+    return f"{100 * value:.4g}%"
