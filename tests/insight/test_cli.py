@@ -46,6 +46,17 @@ def test_the_whole_pipeline_from_the_command_line(
     code, text = _run("link", "--place", "clitown", "--seed", "7")
     assert code == 0, text
     assert "persons" in text and "comparisons per second" in text
+    # The rule joining records with only a name and a date: off for this run and those to come.
+    code, text = _run("link", "--place", "clitown", "--name-and-date", "maybe")
+    assert code == 2 and "--name-and-date must be on or off, not 'maybe': nothing was changed" in text
+    code, text = _run("link", "--place", "clitown", "--name-and-date", "off")
+    said = " ".join(text.split())
+    assert code == 0 and "(full)" in said and "are no longer joined to the one person" in said
+    code, text = _run("link", "--place", "clitown")
+    assert code == 0 and "(incremental, stored model)" in text and "no longer joined" not in text
+    code, text = _run("link", "--place", "clitown", "--name-and-date", "on")
+    said = " ".join(text.split())
+    assert code == 0 and "(full)" in said and "are now joined to the one person" in said
 
     code, text = _run("evaluate", "--place", "clitown", "--truth", str(out / "truth.csv"))
     assert code == 0 and "pairwise precision" in text

@@ -244,3 +244,32 @@ def test_a_place_linked_before_the_rule_is_linked_in_full_once(fed: Fed) -> None
     assert result.mode == "full" and before is not None and after is not None
     assert after.model_id == before.model_id  # with the stored model, not re-trained
     assert link_place(con, work_dir=root / "work", threshold=_STRICT).mode == "incremental"
+
+
+@pytest.mark.slow
+def test_a_place_may_turn_the_rule_off_and_on_again(fed: Fed) -> None:
+    root, con, _ = fed
+    with_rule = partition(con)
+    joined = {r[0] for r in con.execute(f"SELECT unique_id FROM {name_and_date.JOINS}").fetchall()}  # noqa: S608
+    assert joined and _joined_by_the_rule(con) > 0
+    name_and_date.set_rule(con, False)
+    # Persons no run touches would keep the rule's joins: an incremental run refuses...
+    with pytest.raises(LinkError, match="now no longer joined to the one person agreeing"):
+        link_place(con, work_dir=root / "work", mode="incremental", threshold=_STRICT)
+    # ...and the next run links in full once, with the stored model.
+    model = link_state.load_model(con)
+    result = link_place(con, work_dir=root / "work", threshold=_STRICT)
+    assert result.mode == "full" and model is not None
+    assert (link_state.load_model(con) or model).model_id == model.model_id
+    assert _joined_by_the_rule(con) == 0
+    assert con.execute(f"SELECT count(*) FROM {name_and_date.JOINS}").fetchone() == (0,)  # noqa: S608
+    alone = {next(iter(g)) for g in partition(con) if len(g) == 1}
+    assert joined <= alone  # every record the rule had joined is on its own
+    # Off, the incremental path still gives the persons of a full re-link.
+    assert link_place(con, work_dir=root / "work", threshold=_STRICT).mode == "incremental"
+    assert partition(con) == full_relink_partition(con, root, "rule-off", _STRICT)
+    # On again: one full run, and the persons are those it gave before.
+    name_and_date.set_rule(con, True)
+    assert link_place(con, work_dir=root / "work", threshold=_STRICT).mode == "full"
+    assert partition(con) == with_rule
+    assert link_place(con, work_dir=root / "work", threshold=_STRICT).mode == "incremental"

@@ -175,6 +175,27 @@ def test_analyst_uploads_sees_report_and_links(
     assert client.get(BASE).status_code == 200
 
 
+def test_the_runs_page_says_how_records_are_joined_here(
+    client: PageClient, insight: Path, settings: Settings
+) -> None:
+    from joinedup.insight import name_and_date, review
+
+    _as(client, Role.ANALYST)
+    text = re.sub(r"\s+", " ", client.get(BASE + "/runs").text)
+    assert "How records are joined here" in text and "a match probability of 90% or more" in text
+    assert "those scored between 50% and 95%" in text
+    assert "joins the one person whose records agree with it, if only one does" in text
+    con = connect(Path(settings.insight_dir) / f"{SLUG}.duckdb", memory_limit="500MB", threads=1)
+    try:
+        review.set_band(con, 0.4, 0.999)
+        name_and_date.set_rule(con, False)
+    finally:
+        con.close()
+    text = re.sub(r"\s+", " ", client.get(BASE + "/runs").text)
+    assert "those scored between 40% and 99.9%" in text
+    assert "is left on its own unless a pair reaches the threshold (this place turned the rule off)" in text
+
+
 def test_define_cohort_and_edit_unit_cost(client: PageClient, insight: Path) -> None:
     _as(client, Role.LEAD)
     page = client.get(BASE + "/cohorts")

@@ -238,9 +238,18 @@ def link(
     full: Annotated[
         bool, typer.Option("--full", help="Re-train the model and re-link every record")
     ] = False,
+    name_and_date: Annotated[
+        str | None,
+        typer.Option(
+            "--name-and-date",
+            help="on or off: join a record holding only a name and a date of birth to the one person "
+            "agreeing with it (kept for later runs; on unless turned off)",
+        ),
+    ] = None,
 ) -> None:
     """Link a place's sources into persons: only new and changed records once a model is
     trained (incremental), or everything with a re-trained model (--full)."""
+    from joinedup.insight import name_and_date as name_date_rule
     from joinedup.insight.context import place_context
     from joinedup.insight.link import LinkError
     from joinedup.insight.model import DEFAULT_THRESHOLD
@@ -248,8 +257,13 @@ def link(
 
     if backend not in {"duckdb", "spark"}:
         raise UserError("--backend must be duckdb or spark")
+    if name_and_date not in {None, "on", "off"}:
+        raise UserError(f"--name-and-date must be on or off, not {name_and_date!r}: nothing was changed")
     settings = get_settings()
     with _store(place) as con:
+        rule_before = name_date_rule.rule_on(con)
+        if name_and_date is not None:
+            name_date_rule.set_rule(con, name_and_date == "on")
         try:
             result = link_with_settings(
                 con, settings, place, backend=backend, seed=seed,
@@ -257,8 +271,14 @@ def link(
                 mode="full" if full else "auto",
             )  # fmt: skip
         except LinkError as exc:
+            name_date_rule.set_rule(con, rule_before)  # a run that did not happen changes nothing
             raise UserError(str(exc)) from exc
     console.print(result.summary())
+    if name_and_date is not None and (name_and_date == "on") != rule_before:
+        now = "now joined to" if name_and_date == "on" else "no longer joined to"
+        console.print(f"  Records holding only a name and a date of birth are {now} the one person "
+                      "agreeing with them, in this run and those to come; the persons were linked in "
+                      "full once, with the stored model.")  # fmt: skip
     if result.retrain_advice:
         console.print(f"  Re-training suggested: {result.retrain_advice}")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())

@@ -273,7 +273,9 @@ def link_incrementally(
                 ]))  # fmt: skip
             scope = affected_persons(con, threshold, must, cannot)
             leaving = changes.changed + changes.removed
-            scope = name_and_date.widen_scope(con, place, scope, touched=touched, leaving=leaving)
+            joining = name_and_date.rule_on(con)
+            if joining:
+                scope = name_and_date.widen_scope(con, place, scope, touched=touched, leaving=leaving)
             con.register("_scope", pd.DataFrame({"person_id": scope}, dtype=object))
             nodes = [
                 r[0]
@@ -302,9 +304,11 @@ def link_incrementally(
             clusters = cluster_records(
                 nodes, edges, threshold, must_link=must, cannot_link=decided_apart, conflicts=kept_apart
             )
-            clusters, alone_joins = name_and_date.join_alone(
-                con, place, clusters, "link_pairs", cannot=decided_apart
-            )
+            alone_joins: list[tuple[str, str]] = []
+            if joining:
+                clusters, alone_joins = name_and_date.join_alone(
+                    con, place, clusters, "link_pairs", cannot=decided_apart
+                )
             conflicts.save(con, run_id, kept_apart.scores, replace_all=False)
             timings["cluster"] = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -314,6 +318,7 @@ def link_incrementally(
             link_state.update_inputs(con, hashes, changes, rekeyed=rekeyed)
             name_and_date.update_rows(con, place, leaving, nodes)
             name_and_date.keep_joins(con, alone_joins, replacing=[*nodes, *leaving])
+            name_and_date.mark_linked(con)
             link_state.rechecked(con)
             new_share = matched_share(clusters, set(changes.new)) if changes.new else None
             (n_records,) = one(con.execute("SELECT count(*) FROM link_inputs")) or (0,)

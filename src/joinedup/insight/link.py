@@ -433,9 +433,11 @@ def _link_fully(
     clusters = cluster_records(
         ids, scored.pairs, threshold, must_link=must, cannot_link=cannot, conflicts=kept_apart
     )
-    clusters, alone_joins = name_and_date.join_alone(
-        con, input_cache.CACHE, clusters, scored.pairs, cannot=cannot
-    )
+    alone_joins: list[tuple[str, str]] = []
+    if name_and_date.rule_on(con):
+        clusters, alone_joins = name_and_date.join_alone(
+            con, input_cache.CACHE, clusters, scored.pairs, cannot=cannot
+        )
     timings["cluster"] = time.perf_counter() - t0
     _stage(con, run_id, "assigning person ids")
     t0 = time.perf_counter()
@@ -454,6 +456,7 @@ def _link_fully(
         link_state.save_inputs(con, input_cache.CACHE)
         name_and_date.keep_rows(con, input_cache.CACHE)
         name_and_date.keep_joins(con, alone_joins, replacing=None)
+        name_and_date.mark_linked(con)
         link_state.rechecked(con)
         n_persons = pc.count_distinct(clusters.column("cluster_id")).as_py()
         link_state.record_run(

@@ -330,10 +330,15 @@ def reason_to_link_in_full(con: duckdb.DuckDBPyConnection, threshold: float) -> 
     re-clustering only those a run touches, if so: a source now says (or no longer says) it
     holds each person once, so every pair weighs afresh (``one_record_store``); the persons
     were clustered at another threshold, so any may join or split; or they were linked by a
-    version before ``name_and_date``, so its joins are missing where nothing is touched.
+    version before ``name_and_date``, or with its rule since turned on or off, so its joins
+    are missing (or left) where nothing is touched.
     ``joinedup link`` then links in full once with the stored model."""
     if same_threshold_as_last_run(con, threshold):
-        return one_record_store.check_unchanged(con) or name_and_date.not_yet_kept(con)
+        return (
+            one_record_store.check_unchanged(con)
+            or name_and_date.not_yet_kept(con)
+            or name_and_date.rule_changed(con)
+        )
     return (
         f"the persons were last clustered at another threshold than {threshold}: any of them "
         "may join or split, so run `joinedup link` (it links in full once, with the stored "

@@ -20,6 +20,11 @@ Two persons agreeing, or another record on its own agreeing, and it stays alone:
 evidence cannot choose. The rule has no threshold of its own, and an analyst's "different
 people" between the record and any record of that person stops it.
 
+A place may turn the rule off (``set_rule``; ``joinedup link --name-and-date off``): a join it
+makes is right about four times in five on that place, where a pair must be right nine times
+in ten, and a partnership may not want that trade. The next run then links in full once with
+the stored model, so that no person keeps a join the rule would no longer make.
+
 Incremental runs give the persons a full re-link would: ``widen_scope`` adds to the persons
 an incremental run re-clusters every person holding a record agreeing with a re-clustered
 record of this kind, and every person holding a record of this kind agreeing with a
@@ -36,11 +41,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from joinedup.insight.store import has_table
+from joinedup.insight.store import has_table, one
 
 __all__ = [
-    "JOINS", "KEPT", "NAME_DATE_ROWS", "join_alone", "joined_pairs", "joined_records", "keep_joins",
-    "keep_rows", "not_yet_kept", "only_name_and_date", "recheck_source", "update_rows", "widen_scope",
+    "JOINS", "KEPT", "NAME_DATE_ROWS", "RULE", "join_alone", "joined_pairs", "joined_records", "keep_joins",
+    "keep_rows", "mark_linked", "not_yet_kept", "only_name_and_date", "recheck_source", "rule_changed",
+    "rule_on", "set_rule", "update_rows", "widen_scope",
 ]  # fmt: skip
 
 # The model input's name and date of every record that agrees with a record of this kind
@@ -56,6 +62,48 @@ KEPT = 0.5
 JOINS = "link_name_date_joins"
 
 _COLUMNS = "unique_id, forename, surname, sex, dob, birth_year"
+
+# The store's settings: whether the rule joins records ("on", the default, or "off"), and
+# whether it did when the persons now held were linked.
+RULE = "name_and_date_rule"
+_RULE_LINKED = "name_and_date_rule_linked"
+
+
+def _setting_on(con: duckdb.DuckDBPyConnection, key: str) -> bool:
+    row = one(con.execute("SELECT value FROM settings WHERE key = ?", [key]))
+    return row is None or row[0] != "off"
+
+
+def rule_on(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the rule joins records at the next run (on unless the place turned it off)."""
+    return _setting_on(con, RULE)
+
+
+def set_rule(con: duckdb.DuckDBPyConnection, on: bool) -> None:
+    """Turn the rule on or off for the runs to come; ``rule_changed`` then asks for one full
+    run with the stored model."""
+    con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [RULE, "on" if on else "off"])
+
+
+def mark_linked(con: duckdb.DuckDBPyConnection) -> None:
+    """After a run (the caller's transaction): the persons held were linked with the rule as
+    it is now."""
+    value = "on" if rule_on(con) else "off"
+    con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [_RULE_LINKED, value])
+
+
+def rule_changed(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why the next run must link in full, if the rule was turned on or off since the persons
+    were linked: persons no run touches would keep (or lack) the rule's joins. A store linked
+    before the setting existed was linked with the rule on."""
+    if _setting_on(con, _RULE_LINKED) == rule_on(con):
+        return None
+    now = "joined to" if rule_on(con) else "no longer joined to"
+    return (
+        f"records holding only a name and a date of birth are now {now} the one person agreeing "
+        "with them: run `joinedup link` (it links in full once, with the stored model) or "
+        "`joinedup link --full`"
+    )
 
 
 def only_name_and_date(alias: str = "") -> str:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from joinedup.insight import review, review_check
+from joinedup.insight import name_and_date, review, review_check
 from joinedup.insight.link import LinkError
 from joinedup.insight.pipeline import explain_dir
 from joinedup.insight.runs import RunBusy, run_details, run_status, start_link_run
@@ -54,6 +54,7 @@ async def link_submit(
 def runs_page(request: Request, actor: Actor = Depends(requires(Capability.RUN_INSIGHT))) -> Response:
     runs: list[Any] = []
     estimate = None
+    rules: dict[str, Any] | None = None
     if has_store(request, actor.place.slug):
         with store(request, actor.place.slug) as con:
             runs = con.execute(
@@ -61,10 +62,15 @@ def runs_page(request: Request, actor: Actor = Depends(requires(Capability.RUN_I
                 "FROM link_runs ORDER BY run_id DESC LIMIT 20"
             ).fetchall()
             # Issue 9: the check sample's estimate, at the threshold the persons were made with.
-            estimate = review_check.estimate(con, review.current_threshold(con))
+            threshold = review.current_threshold(con)
+            estimate = review_check.estimate(con, threshold)
+            # What decides who joins whom here, so that nobody has to ask an operator.
+            rules = {
+                "threshold": threshold, "band": review.band(con), "name_and_date": name_and_date.rule_on(con),
+            }  # fmt: skip
     return render(request, "insight/runs.html", {
         "place": actor.place, "runs": runs, "flash": request.session.pop("insight_flash", None),
-        "estimate": estimate,
+        "estimate": estimate, "rules": rules,
     })  # fmt: skip
 
 
