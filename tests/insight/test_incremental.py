@@ -14,13 +14,14 @@ import duckdb
 import pytest
 
 from joinedup.config import Settings
-from joinedup.insight import input_cache, link_state
+from joinedup.insight import input_cache, link_state, review, review_check
 from joinedup.insight.governance import remove_source
 from joinedup.insight.link import LinkError, LinkResult, link_place, prepare_input
 from joinedup.insight.pipeline import ingest_directory
 from joinedup.insight.store import connect
 from joinedup.synth.insight import generate_place
 from tests.support.batches import CUTOFFS, full_relink_partition, write_batches
+from tests.support.leaks import tables_holding
 from tests.support.persons import partition
 
 
@@ -120,7 +121,21 @@ def test_removing_a_source_leaves_other_records_in_their_persons(fed: Fed, tmp_p
     (source,) = con.execute(
         "SELECT source FROM person_links GROUP BY source ORDER BY count(*) LIMIT 1"
     ).fetchone() or ("",)
+    # An analyst's decision on a pair of its records, and pairs drawn for the check sample.
+    prefix = source + "|"
+    pairs = con.execute(
+        "SELECT unique_id_l, unique_id_r FROM link_pairs WHERE starts_with(unique_id_l, ?) "
+        "OR starts_with(unique_id_r, ?) ORDER BY 1, 2", [prefix, prefix],
+    ).fetchall()  # fmt: skip
+    review.decide(con, *pairs[0], "different", decided_by="analyst@example.org")
+    review.set_band(con, 0.0, 1.0)
+    while review_check.draw(con) is not None:
+        pass
+    held = tables_holding(con, source)
+    assert {"review_decisions.unique_id_l", "review_decisions.unique_id_r"} & set(held), held
     remove_source(con, source)
+    # Nothing names its records but what the next run needs to count them as removed.
+    assert set(tables_holding(con, source)) <= {"link_inputs.unique_id"}
     # The model input kept for linking holds nothing of the source from that moment, and
     # the other records' rare keys are counted without it.
     left = con.execute(f"SELECT count(*) FROM {input_cache.CACHE} WHERE source = ?", [source]).fetchall()
@@ -130,6 +145,8 @@ def test_removing_a_source_leaves_other_records_in_their_persons(fed: Fed, tmp_p
     assert kept.equals(prepare_input(con))
     result = link_place(con, work_dir=fed.root / "work")
     assert result.mode == "incremental" and result.removed_records > 0
+    assert tables_holding(con, source) == {}  # and after it, nothing at all
+    review.set_band(con, *review.DEFAULT_BAND)
     after = persons(con)
     assert not any(r.startswith(source + "|") for r in after)
     # Every person that had records elsewhere keeps its id on them (or split, recorded).
@@ -181,6 +198,56 @@ def test_a_bridging_record_removed_splits_its_person(tmp_path: Path) -> None:
         [result.run_id],
     ).fetchall()
     assert (bridge, "removed") in causes
+
+
+def _source_that_splits_a_person(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A source whose removal leaves some person's other records in two parts, by the pairs
+    at the threshold (their connected components, as the persons are with no decisions)."""
+    strong = "SELECT unique_id_l, unique_id_r FROM link_pairs WHERE match_probability >= 0.9"
+    pairs = con.execute(strong).fetchall()
+    links = persons(con)
+
+    def find(parent: dict[str, str], x: str) -> str:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for source in sorted({u.split("|", 1)[0] for u in links}):
+        parent: dict[str, str] = {}
+        for a, b in pairs:
+            if not (a.startswith(source + "|") or b.startswith(source + "|")):
+                parent[find(parent, a)] = find(parent, b)
+        held = {u: p for u, p in links.items() if not u.startswith(source + "|")}
+        parts: dict[str, set[str]] = {}
+        for u, p in held.items():
+            parts.setdefault(p, set()).add(find(parent, u))
+        if any(len(roots) > 1 for roots in parts.values()):
+            return source
+    return None
+
+
+@pytest.mark.slow
+def test_a_source_removed_is_named_as_the_cause_of_a_split_not_its_records(tmp_path: Path) -> None:
+    generate_place(200, tmp_path / "x", seed=5, formats="csv")
+    con = connect(tmp_path / "place.duckdb", memory_limit="500MB", threads=1)
+    ingest_directory(con, tmp_path / "x")
+    link_place(con, work_dir=tmp_path / "w")
+    source = _source_that_splits_a_person(con)
+    assert source is not None  # the place has a person held together through one source
+    # An earlier run's merge that one of its records caused, as the run history keeps it.
+    first = "SELECT min(source || '|' || record_id) FROM records WHERE source = ?"
+    (record,) = con.execute(first, [source]).fetchone() or ("",)
+    con.execute("INSERT INTO person_event_records VALUES (1, 'merge', 'P1', 'P2', ?, 'new')", [record])
+    remove_source(con, source)
+    history = con.execute("SELECT unique_id, cause FROM person_event_records WHERE run_id = 1").fetchall()
+    assert history == [(source, "source since removed")]
+    result = link_place(con, work_dir=tmp_path / "w")
+    assert result.changes.splits >= 1
+    causes = con.execute(
+        "SELECT DISTINCT unique_id, cause FROM person_event_records WHERE run_id = ? AND kind = 'split'",
+        [result.run_id],
+    ).fetchall()
+    assert (source, "source removed") in causes and tables_holding(con, source) == {}
 
 
 @pytest.mark.slow

@@ -441,5 +441,17 @@ def _record_causes(
             """,
             [run_id, run_id],
         )
+        # A source removed whole (governance.remove_source) took its records out of the
+        # persons before this run, so it is named instead, for each person it had records in
+        # (``link_rechecks``): its records are not, as nothing of it may stay.
+        con.execute(
+            """
+            INSERT INTO person_event_records
+            SELECT DISTINCT e.run_id, e.kind, e.person_id, e.other_person_id, r.source, 'source removed'
+            FROM person_events e JOIN link_rechecks r ON r.person_id IN (e.person_id, e.other_person_id)
+            WHERE e.run_id = ? AND r.source IS NOT NULL
+            """,
+            [run_id],
+        )
     finally:
         con.unregister("_causes")

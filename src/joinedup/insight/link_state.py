@@ -65,6 +65,9 @@ ALTER TABLE link_run_details ADD COLUMN IF NOT EXISTS n_kept_apart INTEGER;
 -- by then the source's records, and the pairs that joined or kept persons apart through
 -- them, are gone, so the run could not find them from what it reads.
 CREATE TABLE IF NOT EXISTS link_rechecks (person_id VARCHAR);
+-- The source whose removal left the person (NULL where a version before kept none): the
+-- run names it as the cause of the merges and splits it makes, not the source's records.
+ALTER TABLE link_rechecks ADD COLUMN IF NOT EXISTS source VARCHAR;
 CREATE TABLE IF NOT EXISTS person_event_records (
     run_id INTEGER,
     kind VARCHAR,
@@ -307,15 +310,15 @@ def recheck_source(con: duckdb.DuckDBPyConnection, source: str) -> None:
     prefix = source + "|"
     con.execute(
         """
-        INSERT INTO link_rechecks
+        INSERT INTO link_rechecks (person_id, source)
         WITH kept AS (SELECT unique_id_l AS a, unique_id_r AS b FROM link_conflict_pairs
                       WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)),
         ends AS (SELECT a AS unique_id FROM kept UNION SELECT b FROM kept)
-        SELECT DISTINCT person_id FROM person_links WHERE source = ?
-        UNION SELECT l.person_id FROM ends e
+        SELECT DISTINCT person_id, ? FROM person_links WHERE source = ?
+        UNION SELECT l.person_id, ? FROM ends e
         JOIN person_links l ON l.source || '|' || l.record_id = e.unique_id
         """,
-        [prefix, prefix, source],
+        [prefix, prefix, source, source, source],
     )
 
 

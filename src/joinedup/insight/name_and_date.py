@@ -431,8 +431,8 @@ def recheck_source(con: duckdb.DuckDBPyConnection, source: str, place: str | Non
     gone = f"(SELECT {_COLUMNS} FROM {held} WHERE starts_with(unique_id, ?))"
     con.execute(
         f"""
-        INSERT INTO link_rechecks
-        SELECT DISTINCT l.person_id FROM {gone} b JOIN {others} a ON {_agree("a", "b")}
+        INSERT INTO link_rechecks (person_id, source)
+        SELECT DISTINCT l.person_id, NULL FROM {gone} b JOIN {others} a ON {_agree("a", "b")}
         JOIN person_links l ON l.source || '|' || l.record_id = a.unique_id
         """,  # noqa: S608
         [prefix],
