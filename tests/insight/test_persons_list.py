@@ -268,6 +268,11 @@ def test_a_pair_opened_from_the_person_page_leads_back_to_it(
             form = {"l": left, "r": right, "decision": "unsure", "person": bad}
             done = client.post_form(BASE + "/review/pair", form, token_from=link)
             assert done.headers["location"] == f"{BASE}/review#check"
+        # "Not sure" changes nobody: the note says where the pair is instead.
+        form = {"l": left, "r": right, "decision": "unsure", "person": pid}
+        done = client.post_form(BASE + "/review/pair", form, token_from=link)
+        page = re.sub(r"\s+", " ", client.get(done.headers["location"]).text)
+        assert "(not sure) is saved. The pair stays in the review queue, marked not sure." in page
     finally:
         with _store(settings) as con:
             name_and_date.keep_joins(con, [], replacing=None)

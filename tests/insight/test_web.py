@@ -182,9 +182,9 @@ def test_the_runs_page_says_how_records_are_joined_here(
 
     _as(client, Role.ANALYST)
     text = re.sub(r"\s+", " ", client.get(BASE + "/runs").text)
-    assert "How records are joined here" in text and "a match probability of 90% or more" in text
-    assert "those scored between 50% and 95%" in text
-    assert "joins the one person whose records agree with it, if only one does" in text
+    assert "How records are joined here" in text and "at a match probability of 90% or more" in text
+    assert "Pairs scored between 50% and 95% are offered for review" in text
+    assert "Each joins the one person whose records agree with it, if only one does" in text
     con = connect(Path(settings.insight_dir) / f"{SLUG}.duckdb", memory_limit="500MB", threads=1)
     try:
         review.set_band(con, 0.4, 0.999)
@@ -192,8 +192,8 @@ def test_the_runs_page_says_how_records_are_joined_here(
     finally:
         con.close()
     text = re.sub(r"\s+", " ", client.get(BASE + "/runs").text)
-    assert "those scored between 40% and 99.9%" in text
-    assert "is left on its own unless a pair reaches the threshold (this place turned the rule off)" in text
+    assert "Pairs scored between 40% and 99.9% are offered for review" in text
+    assert "Each is left on its own unless a pair reaches the threshold (this place turned the rule" in text
 
 
 def test_define_cohort_and_edit_unit_cost(client: PageClient, insight: Path) -> None:

@@ -165,9 +165,14 @@ def review_decide(
     record_action(request, session, actor, "insight.review.decide", f"pair:{left}~{right}",
                   decision=decision)  # fmt: skip
     if person:
+        effect = (
+            "The pair stays in the review queue, marked not sure."
+            if decision == "unsure"
+            else "It changes the persons at the next link."
+        )
         request.session["person_note"] = (
             f"Your decision on records {left.split('|', 1)[1]} and {right.split('|', 1)[1]} "
-            f"({review.DECISIONS[decision].lower()}) is saved. It changes the persons at the next link."
+            f"({review.DECISIONS[decision].lower()}) is saved. {effect}"
         )
         return RedirectResponse(f"/places/{slug}/insight/persons/{person}", status_code=303)
     return RedirectResponse(f"/places/{slug}/insight/review#check", status_code=303)
