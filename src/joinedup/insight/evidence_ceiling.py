@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from joinedup.insight.store import one
+
 __all__ = ["Ceiling", "measure", "records_of_place"]
 
 
@@ -142,9 +144,8 @@ def records_of_place(con: duckdb.DuckDBPyConnection) -> None:
 
 def measure(con: duckdb.DuckDBPyConnection) -> Ceiling:
     """The ceiling of the records in ``rec`` (uid, person, kind and the model's fields)."""
-    total = con.execute(
-        "SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM rec GROUP BY person)"
-    ).fetchone()
+    sizes = "SELECT count(*) AS n FROM rec GROUP BY person"
+    total = one(con.execute(f"SELECT sum(n * (n - 1) / 2) FROM ({sizes})"))  # noqa: S608
     true_pairs = int(total[0] or 0) if total else 0
     # Own evidence: field by field, the best level among the record's own person's records.
     con.execute(
@@ -193,13 +194,11 @@ def measure(con: duckdb.DuckDBPyConnection) -> Ceiling:
         FROM priced
         """
     )
-    row = con.execute(
-        "SELECT count(*), coalesce(sum(missed), 0), coalesce(sum(false_), 0) FROM loss"
-    ).fetchone()
+    row = one(con.execute("SELECT count(*), coalesce(sum(missed), 0), coalesce(sum(false_), 0) FROM loss"))
     tied_records, missed, false = (row[0], float(row[1]), float(row[2])) if row else (0, 0.0, 0.0)
     kept = true_pairs - missed
     ceiling = 2 * kept / (2 * kept + missed + false) if true_pairs else 1.0
-    records = con.execute("SELECT count(*) FROM rec").fetchone()
+    records = one(con.execute("SELECT count(*) FROM rec"))
     by_kind = con.execute(
         "SELECT kind, count(*), sum(missed), sum(false_) FROM loss GROUP BY kind ORDER BY 3 DESC, 1"
     ).fetchall()
