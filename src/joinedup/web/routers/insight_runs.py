@@ -70,7 +70,7 @@ def runs_page(request: Request, actor: Actor = Depends(requires(Capability.RUN_I
             }  # fmt: skip
     return render(request, "insight/runs.html", {
         "place": actor.place, "runs": runs, "flash": request.session.pop("insight_flash", None),
-        "estimate": estimate, "rules": rules,
+        "estimate": estimate, "rules": rules, "note": request.session.pop("runs_note", None),
     })  # fmt: skip
 
 
