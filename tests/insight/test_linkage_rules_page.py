@@ -69,10 +69,11 @@ def test_an_analyst_changes_the_band_and_turns_the_rule_off(
     assert "How records are joined here is saved." not in client.get(BASE + "/runs").text  # said once
     (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "insight.linkage_rules")).all()
     assert event.detail == {"band_low": 0.4, "band_high": 0.999, "name_and_date": "off"}
-    # Narrower, rule unchanged: nothing more to say than that it is saved.
-    done = client.post_form(PAGE, {"low": "45", "high": "99", "name_and_date": "off"}, token_from=PAGE)
+    # Narrower, the rule on again before any link: the persons follow it already.
+    done = client.post_form(PAGE, {"low": "45", "high": "99", "name_and_date": "on"}, token_from=PAGE)
     runs = _text(client.get(done.headers["location"]).text)
     assert "is saved." in runs and "starts again" not in runs and "runs in full" not in runs
+    assert _held(settings) == ((0.45, 0.99), True, 0)
 
 
 @pytest.mark.parametrize(

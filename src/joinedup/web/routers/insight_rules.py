@@ -78,24 +78,26 @@ def rules_submit(
     if errors:
         return _page(request, actor, values, errors, 400)
     with store(request, slug) as con:
-        was_joining = name_and_date.rule_on(con)
         set_aside = review_check.change_band(con, ends["low"], ends["high"])
         name_and_date.set_rule(con, values["name_and_date"] == "on")
+        # Against the persons as linked, not the setting before: off and on again before any
+        # link leaves nothing to re-link.
+        relink = name_and_date.rule_changed(con) is not None
     record_action(
         request, session, actor, "insight.linkage_rules", f"place:{slug}",
         band_low=ends["low"], band_high=ends["high"], name_and_date=values["name_and_date"],
     )  # fmt: skip
-    request.session["runs_note"] = _saved(set_aside, was_joining, values["name_and_date"] == "on")
+    request.session["runs_note"] = _saved(set_aside, relink)
     return RedirectResponse(f"/places/{slug}/insight/runs#rules", status_code=303)
 
 
-def _saved(set_aside: int, was_joining: bool, joining: bool) -> str:
+def _saved(set_aside: int, relink: bool) -> str:
     said: list[str] = ["How records are joined here is saved."]
     if set_aside:
         draws = "draw" if set_aside == 1 else "draws"
         said.append(f"The band reaches further than before, so the check sample starts again ({set_aside} "
                     f"earlier {draws} set aside; decisions are kept).")  # fmt: skip
-    if joining != was_joining:
+    if relink:
         said.append("The next link runs in full once, with the stored model, so that every person "
                     "follows the rule as it is now.")  # fmt: skip
     return " ".join(said)
