@@ -25,9 +25,8 @@ PAGE = BASE + "/linkage-rules"
 def _held(settings: Settings) -> tuple[tuple[float, float], bool, int]:
     con = connect(Path(settings.insight_dir) / f"{SLUG}.duckdb", memory_limit="500MB", threads=1)
     try:
-        kept = con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'review_checks'").fetchall()
-        (drawn,) = con.execute("SELECT count(*) FROM review_checks").fetchone() or (0,) if kept else (0,)
-        return review.band(con), name_and_date.rule_on(con), int(drawn)
+        drawn = review_check.estimate(con, review.current_threshold(con)).drawn
+        return review.band(con), name_and_date.rule_on(con), drawn
     finally:
         con.close()
 

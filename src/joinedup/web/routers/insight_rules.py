@@ -18,6 +18,7 @@ from joinedup.web.templating import render
 
 router = APIRouter()
 
+
 def _percent(value: float) -> str:
     """A probability as the percentage a person would type (50, 99.9)."""
     return f"{100 * value:.4g}"
