@@ -6,6 +6,7 @@ the same persons (as partitions of records) as the incremental path, batch after
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,3 +334,40 @@ def test_a_new_threshold_re_clusters_every_person(tmp_path: Path) -> None:
     assert result.mode == "full" and result.changes.splits > 0
     assert partition(con) == full_relink_partition(con, tmp_path, "strict", 0.999)
     assert link_place(con, work_dir=tmp_path / "w", threshold=0.999).mode == "incremental"
+
+
+@pytest.mark.slow
+def test_a_decision_on_a_record_not_yet_linked_is_honoured_as_a_full_link_would(tmp_path: Path) -> None:
+    """An analyst may decide on a record ingested since the last link (the CLI takes any two
+    held records). The incremental run must re-cluster the person at the decision's other
+    end, or it keeps persons that a full re-link joins."""
+    con = _two_records(tmp_path)
+    source = "emergency_department"
+    unnumbered = [p for (p,) in con.execute(
+        "SELECT person_id FROM person_links l JOIN records r USING (source, record_id) GROUP BY 1 "
+        "HAVING count(r.nhs_number) + count(r.ni_number) = 0 ORDER BY 1"
+    ).fetchall()]  # fmt: skip
+    assert len(unnumbered) >= 2, "the synthetic place has too few persons without numbers"
+    records = persons(con)
+    copied, x = (next(r for r, p in sorted(records.items()) if p == person) for person in unnumbered[:2])
+    path = tmp_path / "x" / f"{source}.csv"
+    with path.open(newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    row = next((r for r in rows if records[f"{source}|{r[0]}"] == records[copied]), None)
+    if row is None:  # the person has no record here: add one with their name and birthday
+        found = con.execute(
+            "SELECT forename, surname, strftime(date_of_birth, '%Y-%m-%d') FROM records "
+            "WHERE source || '|' || record_id = ?", [copied]
+        ).fetchone()  # fmt: skip
+        assert found
+        row = ["", "", found[0], found[1], found[2], "", "", "2025-01-01"]
+    new = f"{source}|EMENEW0001"
+    with path.open("a", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerow(["EMENEW0001", *row[1:]])
+    ingest_directory(con, tmp_path / "x")
+    review.decide(con, x, new, "same", decided_by="analyst@example.org")
+    result = link_place(con, work_dir=tmp_path / "w")
+    assert result.mode == "incremental"
+    after = persons(con)
+    assert after[new] == after[x]
+    assert partition(con) == full_relink_partition(con, tmp_path, "with-decision")

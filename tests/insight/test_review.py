@@ -4,9 +4,11 @@ sample is tried in test_review_check.py)."""
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from joinedup.audit import AuditEvent
 from joinedup.config import Settings
-from joinedup.insight import review
+from joinedup.insight import review, review_check
 from joinedup.insight.clusters import cluster_records
 from joinedup.insight.link import link_place
 from joinedup.insight.pipeline import ingest_directory
@@ -284,3 +286,55 @@ def test_a_hostile_value_is_escaped_in_both_layouts_of_the_pair_page(
     page = client.get(BASE + "/review/pair?" + link).text
     assert hostile not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+
+
+def _rewrite(path: Path, edit: Callable[[list[list[str]]], list[list[str]]]) -> None:
+    with path.open(newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *edit(rows)])
+
+
+@pytest.mark.slow
+def test_a_decision_goes_with_a_record_dropped_from_its_extract(linked: Path, tmp_path: Path) -> None:
+    """The attack: a partner drops a record from its next extract and later gives its id to
+    somebody else. An analyst's "same person" on the old record must not join the new one to
+    the old one's person, and no decision or check draw names a record no longer held."""
+    con = _copy(linked, tmp_path)
+    extracts = tmp_path / "extracts"
+    shutil.copytree(linked / "extracts", extracts)
+    source = "emergency_department"
+    persons = _persons(con)
+    pair = con.execute(
+        "SELECT unique_id_l, unique_id_r FROM link_pairs WHERE match_probability >= 0.9 "
+        "AND starts_with(unique_id_r, ?) AND NOT starts_with(unique_id_l, ?) ORDER BY 1, 2 LIMIT 1",
+        [source + "|", source + "|"],
+    ).fetchone()
+    assert pair
+    x, y = pair
+    review.decide(con, x, y, "same", decided_by="analyst@example.org")
+    review_check.ensure_schema(con)
+    con.execute("INSERT INTO review_checks VALUES (?, ?, now(), 0.95)", [x, y])
+    dropped = y.partition("|")[2]
+    path = extracts / f"{source}.csv"
+    _rewrite(path, lambda rows: [r for r in rows if r[0] != dropped])
+    ingest_directory(con, extracts)
+    for table in ("review_decisions", "review_checks"):
+        left = con.execute(f"SELECT count(*) FROM {table} WHERE ? IN (unique_id_l, unique_id_r)", [y])  # noqa: S608
+        assert left.fetchall() == [(0,)], table
+    link_place(con, work_dir=tmp_path / "work")
+    # The id comes back on another person's record: a copy of one of a person holding no
+    # NHS or National Insurance number, so that the conflict check cannot keep them apart.
+    numbered = {p for (p,) in con.execute(
+        "SELECT DISTINCT l.person_id FROM person_links l JOIN records r USING (source, record_id) "
+        "WHERE r.nhs_number IS NOT NULL OR r.ni_number IS NOT NULL"
+    ).fetchall()}  # fmt: skip
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))[1:]
+    other = next(r for r in rows if persons[f"{source}|{r[0]}"] not in numbered | {persons[x]})
+    _rewrite(path, lambda rows: [*rows, [dropped, *other[1:]]])
+    ingest_directory(con, extracts)
+    link_place(con, work_dir=tmp_path / "work")
+    after = _persons(con)
+    assert after[y] == after[f"{source}|{other[0]}"] != after[x]
+    con.close()

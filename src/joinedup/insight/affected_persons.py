@@ -3,10 +3,10 @@
 The *affected* persons are those holding a changed or removed record (or a record of a
 source removed since the last run, or kept apart from one: ``link_rechecks``, written when
 the source went), those a new pair at the threshold reaches, those a review decision does
-not yet agree with, closed under the stored pairs at the threshold: a person kept apart by
-a cannot-link (an analyst's, or the model's on different identifiers, ``conflicts``) is
-re-clustered with the person it was kept apart from, so that the run gives the persons a
-full re-link would.
+not yet agree with (a "same person" with a record not yet linked among them), closed under
+the stored pairs at the threshold: a person kept apart by a cannot-link (an analyst's, or
+the model's on different identifiers, ``conflicts``) is re-clustered with the person it was
+kept apart from, so that the run gives the persons a full re-link would.
 """
 
 from __future__ import annotations
@@ -58,9 +58,12 @@ def affected_persons(
                 """
                 WITH d AS (
                     SELECT d.decision, la.person_id AS pa, lb.person_id AS pb FROM _decided d
-                    JOIN _links la ON la.unique_id = d.a JOIN _links lb ON lb.unique_id = d.b)
-                SELECT pa FROM d WHERE (decision = 'same') = (pa <> pb)
-                UNION SELECT pb FROM d WHERE (decision = 'same') = (pa <> pb)
+                    LEFT JOIN _links la ON la.unique_id = d.a LEFT JOIN _links lb ON lb.unique_id = d.b),
+                -- A record not yet linked is in no person: "same person" with it disagrees
+                -- with the person at the other end, which must then be re-clustered.
+                disagree AS (SELECT * FROM d WHERE (decision = 'same') = (pa IS DISTINCT FROM pb))
+                SELECT pa FROM disagree WHERE pa IS NOT NULL
+                UNION SELECT pb FROM disagree WHERE pb IS NOT NULL
                 """
             ).fetchall()
         }

@@ -11,7 +11,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from joinedup.insight import input_cache, link_state, name_and_date, one_record_store
+from joinedup.insight import input_cache, link_state, name_and_date, one_record_store, review
 from joinedup.insight.store import checkpoint, has_table, one, transaction
 
 __all__ = ["delete_source", "expired_sources", "purge_expired", "remove_source", "source_counts", "sources"]
@@ -53,13 +53,11 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute("DELETE FROM quarantine WHERE source = ?", [name])
     con.execute("DELETE FROM person_links WHERE source = ?", [name])
     prefix = name + "|"
-    # Analysts' decisions and the check sample's draws on its records go too: a pair with a
-    # record no longer held can neither be decided nor join anyone (a source ingested again
-    # later is reviewed afresh). So do the run history's mentions of its records as the
-    # cause of a merge or split: the source is named in their place.
-    paired = ["link_pairs", "link_conflict_pairs"]
-    paired += [t for t in ("review_decisions", "review_checks") if has_table(con, t)]
-    for table in paired:
+    # Analysts' decisions and the check sample's draws on its records go too (a source
+    # ingested again later is reviewed afresh). So do the run history's mentions of its
+    # records as the cause of a merge or split: the source is named in their place.
+    review.forget_records(con, name, all_of_them=True)
+    for table in ("link_pairs", "link_conflict_pairs"):
         con.execute(
             f"DELETE FROM {table} WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)",  # noqa: S608
             [prefix, prefix],

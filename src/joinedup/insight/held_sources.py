@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from joinedup.insight import normalise as nz
+from joinedup.insight import review
 from joinedup.insight.ingest_report import IngestError, IngestReport, PreparedExtract
 from joinedup.insight.mapping import Mapping
 from joinedup.insight.store import RECORD_COLUMNS, one, transaction
@@ -83,7 +84,8 @@ def records_table(records: pd.DataFrame) -> pd.DataFrame | pa.Table:
 def write_extract(
     con: duckdb.DuckDBPyConnection, prepared: PreparedExtract, mapping: Mapping, digest: str
 ) -> None:
-    """Replace the source's records and quarantine in one transaction."""
+    """Replace the source's records and quarantine in one transaction, with analysts'
+    decisions on records the new extract no longer holds (review.forget_records)."""
     report = prepared.report
     records = prepared.records
     quarantine = prepared.quarantine
@@ -117,3 +119,4 @@ def write_extract(
                 "FROM _incoming_quarantine"
             )
             con.unregister("_incoming_quarantine")
+        review.forget_records(con, report.source, all_of_them=False)

@@ -14,11 +14,11 @@ import duckdb
 import pandas as pd
 
 from joinedup.insight.bridges import Cuts, cuts
-from joinedup.insight.store import create_if_missing, one
+from joinedup.insight.store import create_if_missing, has_table, one
 
 __all__ = [
     "DECISIONS", "QueueItem", "ReviewError", "band", "constraints", "current_threshold",
-    "decide", "ensure_schema", "parse_pair", "queue", "scored", "set_band",
+    "decide", "ensure_schema", "forget_records", "parse_pair", "queue", "scored", "set_band",
 ]  # fmt: skip
 
 # What an analyst may decide, and the words the pages use.
@@ -101,6 +101,24 @@ def held(con: duckdb.DuckDBPyConnection, a: str, b: str) -> None:
             f"Record {gone[0]} is no longer held (its source was replaced or removed), so this "
             "pair cannot be decided; the queue will drop it at the next link"
         )
+
+
+def forget_records(con: duckdb.DuckDBPyConnection, source: str, *, all_of_them: bool) -> None:
+    """Drop the decisions and check-sample draws on a source's records: all of them when the
+    source is removed, else those on records it no longer holds (an extract replaced by one
+    without them). A pair with a record no longer held can neither be decided nor join
+    anyone, and a decision kept on its id would bind whatever record later comes with that
+    id: a partner issuing the id again to somebody else would have them joined, by an
+    analyst's "same person", to a stranger's person."""
+    prefix = source + "|"
+    held = "" if all_of_them else " AND {col} NOT IN (SELECT ? || record_id FROM records WHERE source = ?)"
+    ends = " OR ".join(
+        f"(starts_with({col}, ?){held.format(col=col)})" for col in ("unique_id_l", "unique_id_r")
+    )
+    values = [prefix] if all_of_them else [prefix, prefix, source]
+    for table in ("review_decisions", "review_checks"):
+        if has_table(con, table):
+            con.execute(f"DELETE FROM {table} WHERE {ends}", values * 2)  # noqa: S608
 
 
 def _exists(con: duckdb.DuckDBPyConnection, unique_id: str) -> bool:

@@ -23,7 +23,7 @@ import duckdb
 from joinedup.insight import review
 from joinedup.insight.store import create_if_missing, one
 
-__all__ = ["Estimate", "NothingToDraw", "change_band", "draw", "estimate", "sampled"]
+__all__ = ["Estimate", "NothingToDraw", "change_band", "draw", "ensure_schema", "estimate", "sampled"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS review_checks (
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS review_checks (
 _BATCH = 64
 
 
-def _ensure(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     review.ensure_schema(con)
     create_if_missing(con, _SCHEMA)
 
@@ -52,7 +52,7 @@ def draw(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     """The next pair of the check sample for an analyst to decide, or None when every pair
     in the band has been drawn. Pairs drawn on the way that already have a decision join
     the sample as they are. Raises NothingToDraw when the band holds no pair."""
-    _ensure(con)
+    ensure_schema(con)
     low, high = review.band(con)
     if not one(
         con.execute("SELECT 1 FROM link_pairs WHERE match_probability BETWEEN ? AND ? LIMIT 1", [low, high])
@@ -90,7 +90,7 @@ def change_band(con: duckdb.DuckDBPyConnection, low: float, high: float) -> int:
     either way sets every draw aside: those pairs were drawn before the new part could be, so
     the sample would under-count it. Analysts' decisions are kept; a decided pair rejoins the
     new sample, without asking anyone again, when a draw reaches it."""
-    _ensure(con)
+    ensure_schema(con)
     old_low, old_high = review.band(con)
     review.set_band(con, low, high)
     if low >= old_low and high <= old_high:
@@ -102,7 +102,7 @@ def change_band(con: duckdb.DuckDBPyConnection, low: float, high: float) -> int:
 
 def sampled(con: duckdb.DuckDBPyConnection, left: str, right: str) -> bool:
     """Whether the pair was drawn for the check sample."""
-    _ensure(con)
+    ensure_schema(con)
     return bool(
         one(
             con.execute(
@@ -142,7 +142,7 @@ def estimate(con: duckdb.DuckDBPyConnection, threshold: float) -> Estimate:
     analyst judged the same person. Recall: of sampled pairs judged the same person, the
     share the model joins. Each with a 95% Wilson interval; only pairs in the band count,
     scored as they were when decided, and "not sure" counts neither way."""
-    _ensure(con)
+    ensure_schema(con)
     low, high = review.band(con)
     rows = con.execute(
         """
