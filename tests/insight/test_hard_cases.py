@@ -15,6 +15,7 @@ import pandas as pd
 from joinedup.insight.evaluate import evaluate_by_kind, register_truth
 from joinedup.synth import insight as synth
 from joinedup.synth.hard_cases import KINDS, HardCases
+from joinedup.synth.insight_names import FEMALE_FORENAMES, MALE_FORENAMES
 
 
 def test_figures_by_kind_counted_by_hand() -> None:
@@ -91,6 +92,18 @@ def test_each_kind_is_planted_as_it_says(tmp_path: Path) -> None:
         if key not in before and record.nhs:
             numbers.setdefault(record.person, set()).add(record.nhs)
     assert numbers and all(len(held_numbers) == 1 for held_numbers in numbers.values())
+    # So with a National Insurance number (once none: a relative's records held none in the
+    # sources that hold one for everybody else), and a relative's sex is their forename's
+    # (a relative once kept the sex of the record copied, so a man could be AMANDA).
+    added = [r for key, r in after.items() if key not in before]
+    ni: dict[int, set[str | None]] = {}
+    for record in added:
+        ni.setdefault(record.person, set()).add(record.ni)
+    assert any(None not in held_ni for held_ni in ni.values())
+    assert all(len(held_ni - {None}) <= 1 for held_ni in ni.values())
+    for record in added:
+        names = FEMALE_FORENAMES if record.sex == "F" else MALE_FORENAMES
+        assert record.forename in names, (record.forename, record.sex)
 
 
 def test_a_kept_places_truth_and_kinds_are_read_with_the_stores_ids(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from joinedup.synth.insight_names import FEMALE_FORENAMES, MALE_FORENAMES, STREETS
+from joinedup.synth.insight_people import _ni_number
 
 if TYPE_CHECKING:
     from joinedup.synth.insight_people import Person
@@ -53,7 +54,11 @@ class HardCases:
     def __call__(
         self, rng: random.Random, persons: list[Person], by_source: dict[str, list[_Record]]
     ) -> None:
-        own = random.Random(rng.random())
+        base = rng.random()
+        own = random.Random(base)
+        # A relative's National Insurance number is drawn from a stream of its own, so that
+        # every draw of ``own`` (and so which records each kind is planted on) is as before.
+        numbers = random.Random(base + 1)
         by_person: dict[int, list[_Record]] = {}
         for records in by_source.values():
             for record in records:
@@ -71,6 +76,10 @@ class HardCases:
             for pid in own.sample(people, max(1, int(self.share * len(people)))):
                 first = by_person[pid][0]
                 forenames = FEMALE_FORENAMES if own.random() < 0.5 else MALE_FORENAMES
+                # The relative's sex is that of their forename: a man's records once kept the
+                # sex of a sister's (AMANDA PAYNE, M), a slip no source makes.
+                sex = "F" if forenames is FEMALE_FORENAMES else "M"
+                ni_number = _ni_number(numbers)
                 other = own.choice([f for f in forenames if f != first.forename])
                 dob = first.dob
                 if kind == "family" and dob is not None:
@@ -88,7 +97,8 @@ class HardCases:
                     number = number or drawn
                     relative = replace(
                         record, record_id=new_id(record.source.name), person=next_pid, forename=other,
-                        dob=dob, nhs=number if record.nhs else None, ni=None,
+                        sex=sex, dob=dob, nhs=number if record.nhs else None,
+                        ni=ni_number if record.ni else None,
                         event=record.event + timedelta(days=own.randint(-60, 60)),
                     )  # fmt: skip
                     by_source[record.source.name].append(relative)
