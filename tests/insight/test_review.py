@@ -319,6 +319,10 @@ def test_a_decision_goes_with_a_record_dropped_from_its_extract(linked: Path, tm
     path = extracts / f"{source}.csv"
     _rewrite(path, lambda rows: [r for r in rows if r[0] != dropped])
     ingest_directory(con, extracts)
+    # The source's page (and the CLI) say what left, and that a decision went with it.
+    (notes,) = con.execute("SELECT notes FROM sources WHERE name = ?", [source]).fetchone() or (None,)
+    told = "1 record held before is not in this extract; 1 review decision on it went with it"
+    assert told in (notes or ""), notes
     for table in ("review_decisions", "review_checks"):
         left = con.execute(f"SELECT count(*) FROM {table} WHERE ? IN (unique_id_l, unique_id_r)", [y])  # noqa: S608
         assert left.fetchall() == [(0,)], table

@@ -21,7 +21,7 @@ from joinedup.insight import normalise as nz
 from joinedup.insight import review
 from joinedup.insight.ingest_report import IngestError, IngestReport, PreparedExtract
 from joinedup.insight.mapping import Mapping
-from joinedup.insight.store import RECORD_COLUMNS, one, transaction
+from joinedup.insight.store import RECORD_COLUMNS, has_table, one, transaction
 
 __all__ = ["Held", "held_source", "records_table", "write_extract"]
 
@@ -90,6 +90,10 @@ def write_extract(
     records = prepared.records
     quarantine = prepared.quarantine
     with transaction(con):
+        con.register("_incoming_records", records)
+        gone = _gone_note(con, report.source)
+        if gone:
+            report.notes.append(gone)
         con.execute("DELETE FROM records WHERE source = ?", [report.source])
         con.execute("DELETE FROM quarantine WHERE source = ?", [report.source])
         con.execute("DELETE FROM sources WHERE name = ?", [report.source])
@@ -109,7 +113,6 @@ def write_extract(
             ],
         )  # fmt: skip
         columns = ", ".join(name for name, _ in RECORD_COLUMNS)
-        con.register("_incoming_records", records)
         con.execute(f"INSERT INTO records ({columns}) SELECT {columns} FROM _incoming_records")
         con.unregister("_incoming_records")
         if len(quarantine):
@@ -120,3 +123,33 @@ def write_extract(
             )
             con.unregister("_incoming_quarantine")
         review.forget_records(con, report.source, all_of_them=False)
+
+
+def _gone_note(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    """A note for the source's page when the incoming extract (``_incoming_records``) no
+    longer holds records the store does, and how many analysts' decisions go with them
+    (review.forget_records): nothing leaves the store without the analyst being told."""
+    found = one(con.execute(
+        "SELECT count(*), list(? || record_id) FROM records WHERE source = ? "
+        "AND record_id NOT IN (SELECT record_id FROM _incoming_records)", [source + "|", source]
+    ))  # fmt: skip
+    if not found or not found[0]:
+        return None
+    gone, ids = int(found[0]), found[1]
+    decided = 0
+    if has_table(con, "review_decisions"):
+        con.register("_gone_ids", pa.table({"unique_id": pa.array(ids, pa.string())}))
+        decided = int((one(con.execute(
+            "SELECT count(*) FROM review_decisions WHERE unique_id_l IN (SELECT unique_id FROM _gone_ids) "
+            "OR unique_id_r IN (SELECT unique_id FROM _gone_ids)"
+        )) or (0,))[0])  # fmt: skip
+        con.unregister("_gone_ids")
+    if gone == 1:
+        text = "1 record held before is not in this extract"
+    else:
+        text = f"{gone:,} records held before are not in this extract"
+    if decided:
+        them = "it" if gone == 1 else "them"
+        decisions = "1 review decision" if decided == 1 else f"{decided:,} review decisions"
+        text += f"; {decisions} on {them} went with {them}"
+    return text
