@@ -23,7 +23,7 @@ from joinedup.insight.ingest_report import IngestError, IngestReport, PreparedEx
 from joinedup.insight.mapping import Mapping
 from joinedup.insight.store import RECORD_COLUMNS, has_table, one, transaction
 
-__all__ = ["Held", "held_source", "records_table", "write_extract"]
+__all__ = ["Held", "gone_note", "held_source", "records_table", "write_extract"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def write_extract(
     quarantine = prepared.quarantine
     with transaction(con):
         con.register("_incoming_records", records)
-        gone = _gone_note(con, report.source)
+        gone = gone_note(con, report.source)
         if gone:
             report.notes.append(gone)
         con.execute("DELETE FROM records WHERE source = ?", [report.source])
@@ -125,7 +125,7 @@ def write_extract(
         review.forget_records(con, report.source, all_of_them=False)
 
 
-def _gone_note(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+def gone_note(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
     """A note for the source's page when the incoming extract (``_incoming_records``) no
     longer holds records the store does, and how many analysts' decisions go with them
     (review.forget_records): nothing leaves the store without the analyst being told."""
