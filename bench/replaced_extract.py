@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from joinedup.insight import review, review_check
-from joinedup.insight.held_sources import gone_note
+from joinedup.insight.held_sources import gone_counts
 from joinedup.insight.store import connect
 
 
@@ -55,7 +55,7 @@ def main() -> None:
         for _ in range(args.repeats):
             con.execute("BEGIN")
             started = time.perf_counter()
-            note = gone_note(con, source)
+            gone = gone_counts(con, source)
             notes.append(time.perf_counter() - started)
             con.execute(  # what write_extract has done by then: the old extract replaced
                 "DELETE FROM records WHERE source = ? AND record_id NOT IN "
@@ -68,7 +68,7 @@ def main() -> None:
             con.execute("ROLLBACK")
         con.close()
     print(f"{source}: {held:,} records held, {len(incoming):,} in the new extract")
-    print(f"note: {note}")
+    print(f"records gone, decisions on them: {gone}")
     print(f"decisions left: {left} of 200 (the 100 on records kept)")
     print(f"finding what left, median {statistics.median(notes):.3f} s; "
           f"dropping their decisions and draws, median {statistics.median(forgets):.3f} s")  # fmt: skip

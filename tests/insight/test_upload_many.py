@@ -83,6 +83,13 @@ def test_both_files_go_in_with_their_stored_mappings(
     assert sorted(e.subject for e in uploads) == ["source:housing", "source:outreach"]
 
 
+def test_a_file_holding_fewer_records_says_what_left(analyst: PageClient, settings: Settings) -> None:
+    response = _post(analyst, [("housing.csv", _csv(ROWS[:-1]))])
+    assert response.status_code == 200, response.text
+    assert "Replaced the previous extract: 1 record held before is not in this extract" in response.text
+    assert _held(settings)["housing"][1] == len(ROWS) - 2
+
+
 @pytest.mark.parametrize(
     ("second", "problem"),
     [

@@ -217,6 +217,9 @@ def _ingest_manifest(place: str, path: Path, limits: Limits) -> None:
     for entry, _error in result.failures:
         table.add_row(entry.source, "", "", "", "", "failed: nothing changed")
     console.print(table)
+    for report in result.reports:
+        for note in report.notes:
+            console.print(f"  {report.source}, note: {note}", markup=False)
     ctx = place_context(place)
     for report in result.reports:
         if not report.unchanged:

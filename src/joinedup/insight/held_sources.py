@@ -23,7 +23,7 @@ from joinedup.insight.ingest_report import IngestError, IngestReport, PreparedEx
 from joinedup.insight.mapping import Mapping
 from joinedup.insight.store import RECORD_COLUMNS, has_table, one, transaction
 
-__all__ = ["Held", "gone_note", "held_source", "records_table", "write_extract"]
+__all__ = ["Held", "gone_counts", "held_source", "records_table", "write_extract"]
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,9 @@ def write_extract(
     quarantine = prepared.quarantine
     with transaction(con):
         con.register("_incoming_records", records)
-        gone = gone_note(con, report.source)
-        if gone:
-            report.notes.append(gone)
+        report.records_gone, report.decisions_gone = gone_counts(con, report.source)
+        if report.records_gone:
+            report.notes.append(report.gone_note())
         con.execute("DELETE FROM records WHERE source = ?", [report.source])
         con.execute("DELETE FROM quarantine WHERE source = ?", [report.source])
         con.execute("DELETE FROM sources WHERE name = ?", [report.source])
@@ -125,31 +125,25 @@ def write_extract(
         review.forget_records(con, report.source, all_of_them=False)
 
 
-def gone_note(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
-    """A note for the source's page when the incoming extract (``_incoming_records``) no
-    longer holds records the store does, and how many analysts' decisions go with them
-    (review.forget_records): nothing leaves the store without the analyst being told."""
+def gone_counts(con: duckdb.DuckDBPyConnection, source: str) -> tuple[int, int]:
+    """How many of the source's records the incoming extract (``_incoming_records``) no
+    longer holds, and how many analysts' decisions name them (they go with them,
+    review.forget_records): nothing leaves the store without the analyst being told."""
     found = one(con.execute(
         "SELECT count(*), list(? || record_id) FROM records WHERE source = ? "
         "AND record_id NOT IN (SELECT record_id FROM _incoming_records)", [source + "|", source]
     ))  # fmt: skip
     if not found or not found[0]:
-        return None
+        return 0, 0
     gone, ids = int(found[0]), found[1]
-    decided = 0
-    if has_table(con, "review_decisions"):
-        con.register("_gone_ids", pa.table({"unique_id": pa.array(ids, pa.string())}))
-        decided = int((one(con.execute(
+    if not has_table(con, "review_decisions"):
+        return gone, 0
+    con.register("_gone_ids", pa.table({"unique_id": pa.array(ids, pa.string())}))
+    try:
+        decided = one(con.execute(
             "SELECT count(*) FROM review_decisions WHERE unique_id_l IN (SELECT unique_id FROM _gone_ids) "
             "OR unique_id_r IN (SELECT unique_id FROM _gone_ids)"
-        )) or (0,))[0])  # fmt: skip
+        ))  # fmt: skip
+    finally:
         con.unregister("_gone_ids")
-    if gone == 1:
-        text = "1 record held before is not in this extract"
-    else:
-        text = f"{gone:,} records held before are not in this extract"
-    if decided:
-        them = "it" if gone == 1 else "them"
-        decisions = "1 review decision" if decided == 1 else f"{decided:,} review decisions"
-        text += f"; {decisions} on {them} went with {them}"
-    return text
+    return gone, int(decided[0]) if decided else 0

@@ -36,6 +36,22 @@ class IngestReport:
     # What ingest decided about the file as a whole (its encoding, a column's dates read as
     # Excel day numbers, a column mixing day-first and month-first dates), in plain words.
     notes: list[str] = field(default_factory=list)
+    # Records of the extract replaced that this one no longer holds, and analysts' decisions
+    # on them, which went with them (held_sources.write_extract).
+    records_gone: int = 0
+    decisions_gone: int = 0
+
+    def gone_note(self) -> str:
+        if self.records_gone == 1:
+            text = "1 record held before is not in this extract"
+        else:
+            text = f"{self.records_gone:,} records held before are not in this extract"
+        if self.decisions_gone:
+            them = "it" if self.records_gone == 1 else "them"
+            n = self.decisions_gone
+            decisions = "1 review decision" if n == 1 else f"{n:,} review decisions"
+            text += f"; {decisions} on {them} went with {them}"
+        return text
 
     def summary(self) -> str:
         if self.unchanged:
@@ -60,6 +76,8 @@ class IngestReport:
             "quarantine_reasons": dict(self.quarantine_reasons),
             "warning_kinds": dict(self.warning_kinds),
             "notes": list(self.notes),
+            "records_gone": self.records_gone,
+            "decisions_gone": self.decisions_gone,
         }
 
 
