@@ -296,10 +296,14 @@ def _rewrite(path: Path, edit: Callable[[list[list[str]]], list[list[str]]]) -> 
 
 
 @pytest.mark.slow
-def test_a_decision_goes_with_a_record_dropped_from_its_extract(linked: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("reissued_at_once", [False, True], ids=["dropped then reissued", "reissued at once"])
+def test_a_decision_goes_with_a_record_its_extract_drops_or_gives_to_somebody_else(
+    linked: Path, tmp_path: Path, reissued_at_once: bool
+) -> None:
     """The attack: a partner drops a record from its next extract and later gives its id to
-    somebody else. An analyst's "same person" on the old record must not join the new one to
-    the old one's person, and no decision or check draw names a record no longer held."""
+    somebody else, or gives it to somebody else at once. An analyst's "same person" on the
+    old record must not join the new one to the old one's person, and no decision or check
+    draw names the old record once its extract is replaced."""
     con = _copy(linked, tmp_path)
     extracts = tmp_path / "extracts"
     shutil.copytree(linked / "extracts", extracts)
@@ -315,29 +319,35 @@ def test_a_decision_goes_with_a_record_dropped_from_its_extract(linked: Path, tm
     review.decide(con, x, y, "same", decided_by="analyst@example.org")
     review_check.ensure_schema(con)
     con.execute("INSERT INTO review_checks VALUES (?, ?, now(), 0.95)", [x, y])
-    dropped = y.partition("|")[2]
-    path = extracts / f"{source}.csv"
-    _rewrite(path, lambda rows: [r for r in rows if r[0] != dropped])
-    ingest_directory(con, extracts)
-    # The source's page (and the CLI) say what left, and that a decision went with it.
-    (notes,) = con.execute("SELECT notes FROM sources WHERE name = ?", [source]).fetchone() or (None,)
-    told = "1 record held before is not in this extract; 1 review decision on it went with it"
-    assert told in (notes or ""), notes
-    for table in ("review_decisions", "review_checks"):
-        left = con.execute(f"SELECT count(*) FROM {table} WHERE ? IN (unique_id_l, unique_id_r)", [y])  # noqa: S608
-        assert left.fetchall() == [(0,)], table
-    link_place(con, work_dir=tmp_path / "work")
-    # The id comes back on another person's record: a copy of one of a person holding no
-    # NHS or National Insurance number, so that the conflict check cannot keep them apart.
+    # Somebody else: a person holding no NHS or National Insurance number (so that the
+    # conflict check cannot keep them apart from x's person), not x's.
     numbered = {p for (p,) in con.execute(
         "SELECT DISTINCT l.person_id FROM person_links l JOIN records r USING (source, record_id) "
         "WHERE r.nhs_number IS NOT NULL OR r.ni_number IS NOT NULL"
     ).fetchall()}  # fmt: skip
+    path = extracts / f"{source}.csv"
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))[1:]
     other = next(r for r in rows if persons[f"{source}|{r[0]}"] not in numbered | {persons[x]})
-    _rewrite(path, lambda rows: [*rows, [dropped, *other[1:]]])
+    reissued = y.partition("|")[2]
+    if reissued_at_once:
+        _rewrite(path, lambda rows: [[reissued, *other[1:]] if r[0] == reissued else r for r in rows])
+        told = ("1 record keeps its id with another forename, surname and date of birth, so is taken "
+                "for somebody else; 1 review decision on it went with it")  # fmt: skip
+    else:
+        _rewrite(path, lambda rows: [r for r in rows if r[0] != reissued])
+        told = "1 record held before is not in this extract; 1 review decision on it went with it"
     ingest_directory(con, extracts)
+    # The source's page (and the CLI) say what left, and that a decision went with it.
+    (notes,) = con.execute("SELECT notes FROM sources WHERE name = ?", [source]).fetchone() or (None,)
+    assert told in (notes or ""), notes
+    for table in ("review_decisions", "review_checks"):
+        left = con.execute(f"SELECT count(*) FROM {table} WHERE ? IN (unique_id_l, unique_id_r)", [y])  # noqa: S608
+        assert left.fetchall() == [(0,)], table
+    if not reissued_at_once:
+        link_place(con, work_dir=tmp_path / "work")
+        _rewrite(path, lambda rows: [*rows, [reissued, *other[1:]]])
+        ingest_directory(con, extracts)
     link_place(con, work_dir=tmp_path / "work")
     after = _persons(con)
     assert after[y] == after[f"{source}|{other[0]}"] != after[x]

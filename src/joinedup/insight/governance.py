@@ -56,7 +56,7 @@ def remove_source(con: duckdb.DuckDBPyConnection, name: str) -> None:
     # Analysts' decisions and the check sample's draws on its records go too (a source
     # ingested again later is reviewed afresh). So do the run history's mentions of its
     # records as the cause of a merge or split: the source is named in their place.
-    review.forget_records(con, name, all_of_them=True)
+    review.forget_records(con, name)
     for table in ("link_pairs", "link_conflict_pairs"):
         con.execute(
             f"DELETE FROM {table} WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)",  # noqa: S608

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from joinedup.insight import normalise as nz
 from joinedup.insight import review
@@ -23,7 +24,7 @@ from joinedup.insight.ingest_report import IngestError, IngestReport, PreparedEx
 from joinedup.insight.mapping import Mapping
 from joinedup.insight.store import RECORD_COLUMNS, has_table, one, transaction
 
-__all__ = ["Held", "gone_counts", "held_source", "records_table", "write_extract"]
+__all__ = ["Held", "held_source", "leaving_records", "records_table", "write_extract"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,12 @@ def write_extract(
     quarantine = prepared.quarantine
     with transaction(con):
         con.register("_incoming_records", records)
-        report.records_gone, report.decisions_gone = gone_counts(con, report.source)
-        if report.records_gone:
+        leaving = leaving_records(con, report.source)
+        con.register("_leaving", leaving)
+        report.records_gone = pc.sum(pc.invert(leaving["reissued"])).as_py() or 0
+        report.records_reissued = pc.sum(leaving["reissued"]).as_py() or 0
+        report.decisions_gone = _decisions_on(con, "_leaving")
+        if len(leaving):
             report.notes.append(report.gone_note())
         con.execute("DELETE FROM records WHERE source = ?", [report.source])
         con.execute("DELETE FROM quarantine WHERE source = ?", [report.source])
@@ -122,28 +127,34 @@ def write_extract(
                 "FROM _incoming_quarantine"
             )
             con.unregister("_incoming_quarantine")
-        review.forget_records(con, report.source, all_of_them=False)
+        review.forget_ids(con, "_leaving")
+        con.unregister("_leaving")
 
 
-def gone_counts(con: duckdb.DuckDBPyConnection, source: str) -> tuple[int, int]:
-    """How many of the source's records the incoming extract (``_incoming_records``) no
-    longer holds, and how many analysts' decisions name them (they go with them,
-    review.forget_records): nothing leaves the store without the analyst being told."""
-    found = one(con.execute(
-        "SELECT count(*), list(? || record_id) FROM records WHERE source = ? "
-        "AND record_id NOT IN (SELECT record_id FROM _incoming_records)", [source + "|", source]
-    ))  # fmt: skip
-    if not found or not found[0]:
-        return 0, 0
-    gone, ids = int(found[0]), found[1]
+def leaving_records(con: duckdb.DuckDBPyConnection, source: str) -> pa.Table:
+    """The source's records that leave with this replacement (the incoming extract is
+    ``_incoming_records``), as ``unique_id`` and ``reissued``: ids the extract no longer holds,
+    and ids it holds for somebody else, whose forename, surname and date of birth all
+    changed (a correction changes one or two; a reissued id changes them all). Analysts'
+    decisions on them go (review.forget_ids) and the source's page says so: nothing leaves
+    the store without the analyst being told."""
+    return con.sql(
+        f"""
+        SELECT '{source.replace("'", "''")}|' || r.record_id AS unique_id, i.record_id IS NOT NULL AS reissued
+        FROM records r LEFT JOIN _incoming_records i ON i.record_id = r.record_id
+        WHERE r.source = '{source.replace("'", "''")}' AND (i.record_id IS NULL OR (
+            r.forename IS DISTINCT FROM i.forename AND r.surname IS DISTINCT FROM i.surname
+            AND r.date_of_birth IS DISTINCT FROM i.date_of_birth))
+        ORDER BY 1
+        """  # noqa: S608
+    ).to_arrow_table()
+
+
+def _decisions_on(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     if not has_table(con, "review_decisions"):
-        return gone, 0
-    con.register("_gone_ids", pa.table({"unique_id": pa.array(ids, pa.string())}))
-    try:
-        decided = one(con.execute(
-            "SELECT count(*) FROM review_decisions WHERE unique_id_l IN (SELECT unique_id FROM _gone_ids) "
-            "OR unique_id_r IN (SELECT unique_id FROM _gone_ids)"
-        ))  # fmt: skip
-    finally:
-        con.unregister("_gone_ids")
-    return gone, int(decided[0]) if decided else 0
+        return 0
+    found = one(con.execute(
+        f"SELECT count(*) FROM review_decisions WHERE unique_id_l IN (SELECT unique_id FROM {relation}) "  # noqa: S608
+        f"OR unique_id_r IN (SELECT unique_id FROM {relation})"
+    ))  # fmt: skip
+    return int(found[0]) if found else 0

@@ -36,22 +36,33 @@ class IngestReport:
     # What ingest decided about the file as a whole (its encoding, a column's dates read as
     # Excel day numbers, a column mixing day-first and month-first dates), in plain words.
     notes: list[str] = field(default_factory=list)
-    # Records of the extract replaced that this one no longer holds, and analysts' decisions
-    # on them, which went with them (held_sources.write_extract).
+    # Records of the extract replaced that this one no longer holds, or holds under the same
+    # id for somebody else, and analysts' decisions on them, which went with them
+    # (held_sources.write_extract).
     records_gone: int = 0
+    records_reissued: int = 0
     decisions_gone: int = 0
 
     def gone_note(self) -> str:
-        if self.records_gone == 1:
-            text = "1 record held before is not in this extract"
-        else:
-            text = f"{self.records_gone:,} records held before are not in this extract"
+        """What left with this extract, in plain words, for the source's page."""
+        parts = []
+        if self.records_gone:
+            n = self.records_gone
+            parts.append(f"{'1 record held before is' if n == 1 else f'{n:,} records held before are'} "
+                         "not in this extract")  # fmt: skip
+        if self.records_reissued:
+            n = self.records_reissued
+            parts.append(
+                f"{'1 record keeps its id' if n == 1 else f'{n:,} records keep their ids'} with another "
+                "forename, surname and date of birth, so "
+                f"{'is' if n == 1 else 'are'} taken for somebody else"
+            )
         if self.decisions_gone:
-            them = "it" if self.records_gone == 1 else "them"
             n = self.decisions_gone
+            them = "it" if self.records_gone + self.records_reissued == 1 else "them"
             decisions = "1 review decision" if n == 1 else f"{n:,} review decisions"
-            text += f"; {decisions} on {them} went with {them}"
-        return text
+            parts.append(f"{decisions} on {them} went with {them}")
+        return "; ".join(parts)
 
     def summary(self) -> str:
         if self.unchanged:
@@ -77,6 +88,7 @@ class IngestReport:
             "warning_kinds": dict(self.warning_kinds),
             "notes": list(self.notes),
             "records_gone": self.records_gone,
+            "records_reissued": self.records_reissued,
             "decisions_gone": self.decisions_gone,
         }
 

@@ -18,7 +18,7 @@ from joinedup.insight.store import create_if_missing, has_table, one
 
 __all__ = [
     "DECISIONS", "QueueItem", "ReviewError", "band", "constraints", "current_threshold",
-    "decide", "ensure_schema", "forget_records", "parse_pair", "queue", "scored", "set_band",
+    "decide", "ensure_schema", "forget_ids", "forget_records", "parse_pair", "queue", "scored", "set_band",
 ]  # fmt: skip
 
 # What an analyst may decide, and the words the pages use.
@@ -103,22 +103,30 @@ def held(con: duckdb.DuckDBPyConnection, a: str, b: str) -> None:
         )
 
 
-def forget_records(con: duckdb.DuckDBPyConnection, source: str, *, all_of_them: bool) -> None:
-    """Drop the decisions and check-sample draws on a source's records: all of them when the
-    source is removed, else those on records it no longer holds (an extract replaced by one
-    without them). A pair with a record no longer held can neither be decided nor join
-    anyone, and a decision kept on its id would bind whatever record later comes with that
-    id: a partner issuing the id again to somebody else would have them joined, by an
-    analyst's "same person", to a stranger's person."""
+def forget_records(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Drop the decisions and check-sample draws on any of a source's records (the source is
+    removed): see forget_ids."""
     prefix = source + "|"
-    held = "" if all_of_them else " AND {col} NOT IN (SELECT ? || record_id FROM records WHERE source = ?)"
-    ends = " OR ".join(
-        f"(starts_with({col}, ?){held.format(col=col)})" for col in ("unique_id_l", "unique_id_r")
-    )
-    values = [prefix] if all_of_them else [prefix, prefix, source]
     for table in ("review_decisions", "review_checks"):
         if has_table(con, table):
-            con.execute(f"DELETE FROM {table} WHERE {ends}", values * 2)  # noqa: S608
+            con.execute(
+                f"DELETE FROM {table} WHERE starts_with(unique_id_l, ?) OR starts_with(unique_id_r, ?)",  # noqa: S608
+                [prefix, prefix],
+            )
+
+
+def forget_ids(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """Drop the decisions and check-sample draws naming a record of ``relation`` (a registered
+    table of ``unique_id``): records an extract no longer holds, or whose id it gives to
+    somebody else. A decision kept on such an id would bind whatever record comes with it:
+    a partner issuing the id again to another person would have them joined, by an analyst's
+    "same person", to a stranger's person."""
+    for table in ("review_decisions", "review_checks"):
+        if has_table(con, table):
+            con.execute(
+                f"DELETE FROM {table} WHERE unique_id_l IN (SELECT unique_id FROM {relation}) "  # noqa: S608
+                f"OR unique_id_r IN (SELECT unique_id FROM {relation})"
+            )
 
 
 def _exists(con: duckdb.DuckDBPyConnection, unique_id: str) -> bool:

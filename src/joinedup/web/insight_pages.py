@@ -136,7 +136,7 @@ def upload_outcome_rows(outcomes: list[FileOutcome]) -> list[list[dict[str, Any]
             what = {"text": "Identical to the extract held already: nothing changed"}
         elif r is not None:
             what = {"text": "Replaced the previous extract" if r.replaced else "Ingested as a new source"}
-            if r.records_gone:
+            if r.records_gone or r.records_reissued:
                 what = {"text": f"{what['text']}: {r.gone_note()}"}
         else:
             what = {"text": "Waiting for its columns to be checked"}
