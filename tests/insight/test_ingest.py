@@ -89,6 +89,36 @@ def test_reingest_identical_is_noop_and_new_file_replaces(
     assert store.execute("SELECT count(*) FROM records").fetchone() == (2,)
 
 
+def test_a_replacement_says_which_records_left_and_which_ids_went_to_somebody_else(
+    store: duckdb.DuckDBPyConnection, tmp_path: Path, mapping_path: Path
+) -> None:
+    """A correction (names swapped, a date of birth fixed) keeps its id's decisions; an id held
+    with another forename, surname and date of birth is taken for somebody else's."""
+    path = write_csv(tmp_path / "h.csv", ROWS)
+    ingest_file(store, path, mapping_path)
+    store.execute(
+        "CREATE TABLE review_decisions (unique_id_l VARCHAR, unique_id_r VARCHAR, decision VARCHAR, "
+        "decided_by VARCHAR, decided_at TIMESTAMP, match_probability DOUBLE)"
+    )
+    store.executemany(
+        "INSERT INTO review_decisions VALUES (?, 'x|1', 'same', 'a', now(), 0.9)",
+        [[f"housing|H{i}"] for i in range(1, 5)],
+    )
+    header, h1, h2, h3, _h4 = ROWS
+    corrected = [h1[0], h1[2], h1[1], *h1[3:]]  # forename and surname swapped back
+    fixed = [*h3[:3], "03/03/1990", *h3[4:]]  # one date of birth mended
+    reissued = [h2[0], "Omar", "Farouk", "01/01/2001", *h2[4:]]
+    write_csv(path, [header, corrected, reissued, fixed])  # H4 dropped
+    report = ingest_file(store, path, mapping_path)
+    assert (report.records_gone, report.records_reissued, report.decisions_gone) == (1, 1, 2)
+    assert report.gone_note() == (
+        "1 record held before is not in this extract; 1 record keeps its id with another forename, "
+        "surname and date of birth, so is taken for somebody else; 2 review decisions on them went with them"
+    )
+    left = store.execute("SELECT unique_id_l FROM review_decisions ORDER BY 1").fetchall()
+    assert left == [("housing|H1",), ("housing|H3",)]
+
+
 def _bad_case(tmp_path: Path, case: str, mapping_path: Path) -> tuple[Path, Path, str]:
     csv = tmp_path / "housing.csv"
     if case == "wrong encoding":
