@@ -86,7 +86,7 @@ def write_extract(
     con: duckdb.DuckDBPyConnection, prepared: PreparedExtract, mapping: Mapping, digest: str
 ) -> None:
     """Replace the source's records and quarantine in one transaction, with analysts'
-    decisions on records the new extract no longer holds (review.forget_records)."""
+    decisions on the records that leave with the old extract (leaving_records)."""
     report = prepared.report
     records = prepared.records
     quarantine = prepared.quarantine
@@ -139,14 +139,15 @@ def leaving_records(con: duckdb.DuckDBPyConnection, source: str) -> pa.Table:
     decisions on them go (review.forget_ids) and the source's page says so: nothing leaves
     the store without the analyst being told."""
     return con.sql(
-        f"""
-        SELECT '{source.replace("'", "''")}|' || r.record_id AS unique_id, i.record_id IS NOT NULL AS reissued
+        """
+        SELECT ? || r.record_id AS unique_id, i.record_id IS NOT NULL AS reissued
         FROM records r LEFT JOIN _incoming_records i ON i.record_id = r.record_id
-        WHERE r.source = '{source.replace("'", "''")}' AND (i.record_id IS NULL OR (
+        WHERE r.source = ? AND (i.record_id IS NULL OR (
             r.forename IS DISTINCT FROM i.forename AND r.surname IS DISTINCT FROM i.surname
             AND r.date_of_birth IS DISTINCT FROM i.date_of_birth))
         ORDER BY 1
-        """  # noqa: S608
+        """,
+        params=[source + "|", source],
     ).to_arrow_table()
 
 
