@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import duckdb
 import pandas as pd
-from fastapi import Request
+from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 
 from joinedup import audit
@@ -81,6 +81,12 @@ def store(request: Request, slug: str, *, warm: bool | None = None) -> Iterator[
 
 def has_store(request: Request, slug: str) -> bool:
     return insight_path(Path(settings_of(request).insight_dir), slug).exists()
+
+
+def require_store(request: Request, slug: str) -> None:
+    """Not found, for a page of a place that has no linked data yet."""
+    if not has_store(request, slug):
+        raise HTTPException(status_code=404)
 
 
 def place_ctx(request: Request, actor: Actor) -> PlaceContext:

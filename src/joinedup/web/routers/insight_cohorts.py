@@ -24,6 +24,7 @@ from joinedup.web.insight_pages import (
     has_store,
     place_ctx,
     record_action,
+    require_store,
     store,
 )
 from joinedup.web.routers.insight_figures import choose_year
@@ -158,8 +159,7 @@ def cohort_page(
 ) -> Response:
     """A cohort's size, its demand and cost in a financial year and who bears it, with totals;
     each partner opens onto its services."""
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
+    require_store(request, actor.place.slug)
     ctx = place_ctx(request, actor)
     with store(request, actor.place.slug) as con:
         cohort = cohort_mod.find_cohort(con, name)
@@ -199,8 +199,7 @@ def cohort_delete_page(
 
 
 def _delete_page(request: Request, actor: Actor, name: str, errors: FormErrors) -> Response:
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
+    require_store(request, actor.place.slug)
     with store(request, actor.place.slug) as con:
         cohort = cohort_mod.find_cohort(con, name)
     if cohort is None:

@@ -23,6 +23,7 @@ from joinedup.web.insight_pages import (
     PERSON_ID,
     has_store,
     record_action,
+    require_store,
     store,
 )
 from joinedup.web.templating import render
@@ -102,8 +103,7 @@ def persons_page(
     session: Session = Depends(get_db),
 ) -> Response:
     slug = actor.place.slug
-    if not has_store(request, slug):
-        raise HTTPException(status_code=404)
+    require_store(request, slug)
     with store(request, slug) as con:
         context, found = _search(request, con, PAGE_SIZE)
     record_action(request, session, actor, "insight.view.persons", f"place:{slug}",
@@ -128,8 +128,7 @@ def persons_csv(
 ) -> Response:
     """The whole current list (every page), audited with its query and count."""
     slug = actor.place.slug
-    if not has_store(request, slug):
-        raise HTTPException(status_code=404)
+    require_store(request, slug)
     with store(request, slug) as con:
         context, found = _search(request, con, None)
     if found is None:

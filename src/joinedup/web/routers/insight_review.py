@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from joinedup.insight.store import one
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
-from joinedup.web.insight_pages import BASE, PERSON_ID, has_store, record_action, settings_of, store
+from joinedup.web.insight_pages import BASE, PERSON_ID, record_action, require_store, settings_of, store
 from joinedup.web.templating import render
 
 router = APIRouter()
@@ -36,8 +36,7 @@ def review_queue(
     actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
     session: Session = Depends(get_db),
 ) -> Response:
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
+    require_store(request, actor.place.slug)
     with store(request, actor.place.slug) as con:
         threshold = review.current_threshold(con)
         items = review.queue(con, threshold)
@@ -61,8 +60,7 @@ def review_check_next(
     """Draw the next pair of the check sample (a POST, so the CSRF check guards it: a draw
     changes the sample)."""
     slug = actor.place.slug
-    if not has_store(request, slug):
-        raise HTTPException(status_code=404)
+    require_store(request, slug)
     with store(request, slug) as con:
         try:
             pair = review_check.draw(con)
@@ -120,8 +118,7 @@ def review_pair(
     actor: Actor = Depends(requires(Capability.VIEW_PERSON_LEVEL)),
     session: Session = Depends(get_db),
 ) -> Response:
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
+    require_store(request, actor.place.slug)
     left, right = review.ordered(l, r)
     try:
         context = _pair_context(request, actor, left, right, _from_person(person))
@@ -139,8 +136,7 @@ def review_decide(
     session: Session = Depends(get_db),
 ) -> Response:
     slug = actor.place.slug
-    if not has_store(request, slug):
-        raise HTTPException(status_code=404)
+    require_store(request, slug)
     left, right = review.ordered(form.get("l", ""), form.get("r", ""))
     person = _from_person(form.get("person"))
     decision = form.get("decision", "")

@@ -5,7 +5,7 @@ each change is written to the audit log. The threshold is not here: it belongs t
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from joinedup.insight import name_and_date, review, review_check
 from joinedup.places.roles import Capability
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
-from joinedup.web.insight_pages import BASE, has_store, record_action, store
+from joinedup.web.insight_pages import BASE, record_action, require_store, store
 from joinedup.web.templating import render
 
 router = APIRouter()
@@ -42,8 +42,7 @@ def _page(
 
 @router.get(BASE + "/linkage-rules", response_class=HTMLResponse)
 def rules_page(request: Request, actor: Actor = Depends(requires(Capability.RUN_INSIGHT))) -> Response:
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
+    require_store(request, actor.place.slug)
     with store(request, actor.place.slug) as con:
         low, high = review.band(con)
         joining = name_and_date.rule_on(con)
@@ -59,8 +58,7 @@ def rules_submit(
     session: Session = Depends(get_db),
 ) -> Response:
     slug = actor.place.slug
-    if not has_store(request, slug):
-        raise HTTPException(status_code=404)
+    require_store(request, slug)
     values = {k: form.get(k, "").strip() for k in ("low", "high", "name_and_date")}
     errors = FormErrors()
     ends: dict[str, float] = {}

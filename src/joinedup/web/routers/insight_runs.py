@@ -21,6 +21,7 @@ from joinedup.web.insight_pages import (
     EXPLANATIONS,
     has_store,
     record_action,
+    require_store,
     settings_of,
     store,
 )
@@ -83,8 +84,7 @@ STAGES = (
 
 def _progress(request: Request, actor: Actor, run_id: int) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """A run's status and its steps (done, current or waiting); 404 for a run not found."""
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
+    require_store(request, actor.place.slug)
     status = run_status(settings_of(request), actor.place.slug, run_id)
     if status is None:
         raise HTTPException(status_code=404)

@@ -33,6 +33,7 @@ from joinedup.web.insight_pages import (
     has_store,
     ingest_limiter,
     record_action,
+    require_store,
     settings_of,
     store,
     too_big,
@@ -359,8 +360,7 @@ def source_report(
     actor: Actor = Depends(requires(Capability.RUN_INSIGHT)),
     session: Session = Depends(get_db),
 ) -> Response:
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
+    require_store(request, actor.place.slug)
     with store(request, actor.place.slug) as con:
         frame = list_sources(con)
         match = frame[frame["name"] == source]
@@ -399,8 +399,7 @@ def source_mapping(
     request: Request, source: str, actor: Actor = Depends(requires(Capability.RUN_INSIGHT))
 ) -> Response:
     """The mapping the source was ingested with: the same TOML the command line takes."""
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
+    require_store(request, actor.place.slug)
     with store(request, actor.place.slug) as con:
         row = one(con.execute("SELECT mapping_text FROM sources WHERE name = ?", [source]))
     if not row or not row[0]:
@@ -416,8 +415,7 @@ def source_mapping(
 
 
 def _counts_or_404(request: Request, slug: str, source: str) -> tuple[dict[str, Any], dict[str, int]]:
-    if not has_store(request, slug):
-        raise HTTPException(status_code=404)
+    require_store(request, slug)
     with store(request, slug) as con:
         frame = list_sources(con)
         match = frame[frame["name"] == source]

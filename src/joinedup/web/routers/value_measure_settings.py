@@ -17,7 +17,7 @@ from joinedup.value import measure_settings
 from joinedup.value import settings as vs
 from joinedup.web.authz import Actor, get_db, requires
 from joinedup.web.forms import FormErrors, form_data
-from joinedup.web.insight_pages import has_store, store
+from joinedup.web.insight_pages import require_store, store
 from joinedup.web.templating import render
 from joinedup.web.value_pages import BASE, collaboration_or_404, saved, store_facts
 
@@ -156,8 +156,7 @@ def starter_measures(
     from joinedup.value.catalogue import STARTER_MEASURES
 
     c = collaboration_or_404(session, actor, collab)
-    if not has_store(request, actor.place.slug):
-        raise HTTPException(status_code=404)
+    require_store(request, actor.place.slug)
     account = vs.ensure_account(session, c, by=actor.user.email)
     have = {m["key"] for m in account.measures}
     added: list[dict[str, Any]] = []
